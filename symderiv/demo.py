@@ -1,0 +1,38 @@
+"""``symderiv demo``: the source identity ∂L/∂W = (∂L/∂D) Xᵀ for D = W X, end to end."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+DEMO_SHAPES = {"W": (3, 2), "X": (2, 4)}
+
+
+def run_demo(say: Callable[[str], None] = print) -> int:
+    """Prove the source identity entry by entry on W: 3×2, X: 2×4 and refute the swapped claim.
+
+    >>> run_demo(lambda line: None)
+    0
+    """
+    from .entrywise import Instance
+    from .prover import format_ratio, loss_gradient
+    from .verify import prepare, verify
+
+    say("D = W X with W: H×m (here 3×2) and X: m×n (here 2×4); L = f(D) for an arbitrary scalar f.")
+    say("G[i,j] = ∂f/∂D[i,j]. By the chain rule ∂L/∂W[d,c] = Σ_ij G[i,j] ∂D[i,j]/∂W[d,c].")
+    say("")
+    problem = prepare("W @ X", ["W"], DEMO_SHAPES)
+    instance = Instance(problem.typing)
+    gradient, _ = loss_gradient(instance, problem.expression, "W", "G")
+    say("Entry by entry, SymPy-free exact algebra gives:")
+    for d, row in enumerate(gradient):
+        for c, value in enumerate(row):
+            say(f"  ∂L/∂W[{d},{c}] = {format_ratio(instance.vars, value)}")
+    say("")
+    say("Each entry is Σ_j G[d,j] X[c,j], the [d,c] entry of G Xᵀ.")
+    verdict = verify("W @ X", wrt="W", claim="G @ X.T", shapes=DEMO_SHAPES)
+    say(verdict.report())
+    say("")
+    wrong = verify("W @ X", wrt="W", claim="X.T @ G", shapes=DEMO_SHAPES)
+    say("The samples-as-rows answer does not fit this layout:")
+    say(wrong.report())
+    return 0 if verdict.holds and not wrong.holds else 1

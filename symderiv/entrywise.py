@@ -1,0 +1,417 @@
+"""The oracle: concrete matrices of exact symbols, a generic f, the chain rule, exact comparison.
+
+An expression is evaluated on concrete shapes into matrices of :class:`Ratio`
+entries (polynomials or rational functions in the entries, with elementwise
+functions as atoms). For a matrix-valued ``D`` the loss is ``f(D)``; its
+gradient is ``Σ_ij G[i,j] ∂D[i,j]/∂V`` with symbols ``G[i,j]`` standing for
+``∂f/∂D[i,j]`` -- the multivariate chain rule, which :mod:`symderiv.strict`
+checks against SymPy's own differentiation of ``f(D(V))``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from math import comb, factorial
+from typing import Callable
+
+from . import expr as ex
+from .algebra import Poly, Ratio, Variables, merge, pclean, pconst
+from .errors import BudgetError, ShapeError, SymderivError, TimeoutError, UnsupportedError
+from .shapes import Typing, format_shape
+
+Matrix = list[list[Ratio]]
+
+EXACT_FUNCTIONS = {"relu": None, "step": None, "abs": None, "sign": None}
+
+
+class Deadline:
+    """A wall-clock limit checked in the inner loops (``None`` seconds: no limit)."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def __call__(self) -> None:
+        if self.end is not None and time.monotonic() > self.end:
+            raise TimeoutError(f"stopped after the time limit of {self.seconds:g} s",
+                               hint="raise timeout=/--timeout, use smaller shapes, or method='random'")
+
+
+def shape_of(m: Matrix) -> tuple[int, int]:
+    return (len(m), len(m[0]) if m else 0)
+
+
+def _const_fold(fn: str, c: Fraction) -> Fraction | None:
+    if fn == "relu":
+        return max(c, Fraction(0))
+    if fn == "step":
+        return Fraction(1) if c > 0 else Fraction(0) if c < 0 else Fraction(1, 2)
+    if fn == "abs":
+        return abs(c)
+    if fn == "sign":
+        return Fraction((c > 0) - (c < 0))
+    if c == 0 and fn in ("sin", "tan", "tanh", "sqrt"):
+        return Fraction(0)
+    if c == 0 and fn in ("exp", "cos"):
+        return Fraction(1)
+    if c == 0 and fn == "sigmoid":
+        return Fraction(1, 2)
+    if c == 1 and fn == "log":
+        return Fraction(0)
+    return None
+
+
+class Instance:
+    """Evaluates expressions on one concrete typing, sharing one variable registry."""
+
+    def __init__(self, typing: Typing, variables: Variables | None = None, deadline: Deadline | None = None):
+        self.typing = typing
+        self.vars = variables or Variables()
+        self.deadline = deadline or Deadline(None)
+        self.bound: dict[str, Matrix] = {}
+
+    def symbol(self, name: str, shape: tuple[int, int] | None = None) -> Matrix:
+        if name in self.bound:
+            return self.bound[name]
+        rows, cols = shape or self.typing.symbols[name]  # type: ignore[misc]
+        if not isinstance(rows, int) or not isinstance(cols, int):
+            raise SymderivError(f"`{name}` has a symbolic shape here; concrete sizes are needed")
+        symmetric = name in self.typing.symmetric
+        m: Matrix = []
+        for i in range(rows):
+            row = []
+            for j in range(cols):
+                if symmetric and i > j:
+                    var = self.vars.entry(name, j, i)
+                    self.vars.alias(name, i, j, var)
+                else:
+                    var = self.vars.entry(name, i, j)
+                row.append(Ratio.var(var))
+            m.append(row)
+        self.bound[name] = m
+        return m
+
+    def bind(self, name: str, m: Matrix) -> None:
+        self.bound[name] = m
+
+    # -- evaluation --------------------------------------------------------
+    def evaluate(self, node: ex.Expr) -> Matrix:
+        method = getattr(self, "_eval_" + type(node).__name__)
+        try:
+            return method(node)
+        except ZeroDivisionError as err:
+            span = getattr(node, "span", None)
+            raise SymderivError(f"{err} in `{type(node).__name__}`", text=self.typing.text,
+                                column=span[0] if span else None,
+                                hint="a singular inverse or a division by zero cannot be differentiated") from None
+
+    def _eval_Symbol(self, node: ex.Symbol) -> Matrix:
+        return self.symbol(node.name)
+
+    def _eval_Number(self, node: ex.Number) -> Matrix:
+        return [[Ratio.const(node.value)]]
+
+    def _eval_ConstMatrix(self, node: ex.ConstMatrix) -> Matrix:
+        rows, cols = self._dim(node.rows), self._dim(node.cols)
+        if node.kind == "ones":
+            return [[Ratio.const(1) for _ in range(cols)] for _ in range(rows)]
+        if node.kind == "zeros":
+            return [[Ratio({}) for _ in range(cols)] for _ in range(rows)]
+        return [[Ratio.const(1 if i == j else 0) for j in range(cols)] for i in range(rows)]
+
+    def _dim(self, d: ex.Dim) -> int:
+        if isinstance(d, int):
+            return d
+        if d in self.typing.sizes:
+            return self.typing.sizes[d]
+        raise SymderivError(f"dimension `{d}` has no concrete size here",
+                            hint="give the dimension a size in shapes, or use a name of the expression")
+
+    def _eval_MatMul(self, node: ex.MatMul) -> Matrix:
+        a, b = self.evaluate(node.left), self.evaluate(node.right)
+        return matmul(a, b, self.deadline)
+
+    def _broadcast(self, node: ex.Binary, op: Callable[[Ratio, Ratio], Ratio]) -> Matrix:
+        a, b = self.evaluate(node.left), self.evaluate(node.right)
+        (ra, ca), (rb, cb) = shape_of(a), shape_of(b)
+        rows, cols = max(ra, rb), max(ca, cb)
+        if ra not in (1, rows) or rb not in (1, rows) or ca not in (1, cols) or cb not in (1, cols):
+            raise ShapeError(f"cannot broadcast {ra}×{ca} with {rb}×{cb}")
+        out = []
+        for i in range(rows):
+            row_a, row_b = a[i if ra > 1 else 0], b[i if rb > 1 else 0]
+            out.append([op(row_a[j if ca > 1 else 0], row_b[j if cb > 1 else 0]) for j in range(cols)])
+            self.deadline()
+        return out
+
+    def _eval_Add(self, node: ex.Add) -> Matrix:
+        return self._broadcast(node, lambda x, y: x + y)
+
+    def _eval_Sub(self, node: ex.Sub) -> Matrix:
+        return self._broadcast(node, lambda x, y: x - y)
+
+    def _eval_Mul(self, node: ex.Mul) -> Matrix:
+        return self._broadcast(node, lambda x, y: x * y)
+
+    def _eval_Div(self, node: ex.Div) -> Matrix:
+        return self._broadcast(node, lambda x, y: x / y)
+
+    def _eval_Neg(self, node: ex.Neg) -> Matrix:
+        return [[-x for x in row] for row in self.evaluate(node.operand)]
+
+    def _eval_Power(self, node: ex.Power) -> Matrix:
+        return [[x.power(node.exponent) for x in row] for row in self.evaluate(node.operand)]
+
+    def _eval_Transpose(self, node: ex.Transpose) -> Matrix:
+        return transpose(self.evaluate(node.operand))
+
+    def _eval_Apply(self, node: ex.Apply) -> Matrix:
+        return [[self.apply(node.fn, x) for x in row] for row in self.evaluate(node.operand)]
+
+    def apply(self, fn: str, x: Ratio) -> Ratio:
+        c = x.constant()
+        if c is not None:
+            folded = _const_fold(fn, Fraction(c))
+            if folded is not None:
+                return Ratio.const(folded)
+        if fn in ("log", "sqrt") and c is not None and c < 0:
+            raise UnsupportedError(f"{fn} of the negative constant {c}")
+        return Ratio.var(self.vars.atom(fn, x))
+
+    def _eval_Trace(self, node: ex.Trace) -> Matrix:
+        a = self.evaluate(node.operand)
+        total = Ratio({})
+        for i in range(len(a)):
+            total = total + a[i][i]
+        return [[total]]
+
+    def _eval_Det(self, node: ex.Det) -> Matrix:
+        return [[determinant(self.evaluate(node.operand), self.deadline)]]
+
+    def _eval_LogDet(self, node: ex.LogDet) -> Matrix:
+        d = determinant(self.evaluate(node.operand), self.deadline)
+        if d.is_zero():
+            raise SymderivError("logdet of a matrix whose determinant is identically zero")
+        c = d.constant()
+        if c is not None and abs(c) == 1:
+            return [[Ratio({})]]
+        return [[Ratio.var(self.vars.atom("logabs", d))]]
+
+    def _eval_Inv(self, node: ex.Inv) -> Matrix:
+        return inverse(self.evaluate(node.operand), self.deadline)
+
+    def _eval_Sum(self, node: ex.Sum) -> Matrix:
+        a = self.evaluate(node.operand)
+        rows, cols = shape_of(a)
+        if node.axis is None:
+            return [[ratio_sum(x for row in a for x in row)]]
+        if node.axis == 0:
+            return [[ratio_sum(a[i][j] for i in range(rows)) for j in range(cols)]]
+        return [[ratio_sum(row)] for row in a]
+
+    def _eval_MatPow(self, node: ex.MatPow) -> Matrix:
+        a = self.evaluate(node.operand)
+        n = len(a)
+        result: Matrix = [[Ratio.const(1 if i == j else 0) for j in range(n)] for i in range(n)]
+        for _ in range(node.k):
+            result = matmul(result, a, self.deadline)
+        return result
+
+
+def ratio_sum(items) -> Ratio:
+    polys: list[Poly] = []
+    rest = Ratio({})
+    for x in items:
+        if x.den is None:
+            polys.append(x.num)
+        else:
+            rest = rest + x
+    acc: Poly = {}
+    for p in polys:
+        for m, c in p.items():
+            acc[m] = acc.get(m, 0) + c
+    total = Ratio(pclean(acc))
+    return total + rest if not rest.is_zero() else total
+
+
+def transpose(m: Matrix) -> Matrix:
+    return [list(col) for col in zip(*m)] if m else m
+
+
+def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
+    (ra, ca), (rb, cb) = shape_of(a), shape_of(b)
+    if ca != rb:
+        raise ShapeError(f"cannot multiply {ra}×{ca} @ {rb}×{cb}")
+    out: Matrix = []
+    for i in range(ra):
+        row = []
+        ai = a[i]
+        for j in range(cb):
+            acc: Poly = {}
+            get = acc.get
+            rest = None
+            for k in range(ca):
+                x, y = ai[k], b[k][j]
+                if not x.num or not y.num:
+                    continue
+                if x.den is None and y.den is None:
+                    for m1, c1 in x.num.items():
+                        for m2, c2 in y.num.items():
+                            m = merge(m1, m2)
+                            acc[m] = get(m, 0) + c1 * c2
+                else:
+                    term = x * y
+                    rest = term if rest is None else rest + term
+            value = Ratio(pclean(acc))
+            row.append(value if rest is None else value + rest)
+        out.append(row)
+        if deadline is not None:
+            deadline()
+    return out
+
+
+def determinant(a: Matrix, deadline: Deadline | None = None) -> Ratio:
+    """Laplace expansion with memoised minors: O(2^n · n) products."""
+    n = len(a)
+    memo: dict[tuple[int, frozenset[int]], Ratio] = {}
+
+    def minor(row: int, cols: frozenset[int]) -> Ratio:
+        if row == n:
+            return Ratio.const(1)
+        key = (row, cols)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        total = Ratio({})
+        sign = 1
+        for col in sorted(cols):
+            entry = a[row][col]
+            if not entry.is_zero():
+                term = entry * minor(row + 1, cols - {col})
+                total = total + term if sign > 0 else total - term
+            sign = -sign
+        if deadline is not None:
+            deadline()
+        memo[key] = total
+        return total
+
+    return minor(0, frozenset(range(n)))
+
+
+def inverse(a: Matrix, deadline: Deadline | None = None) -> Matrix:
+    n = len(a)
+    det = determinant(a, deadline)
+    if det.is_zero():
+        raise ZeroDivisionError("inverse of a matrix that is identically singular")
+    inv_det = det.reciprocal()
+    out: Matrix = [[Ratio({}) for _ in range(n)] for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            sub = [[a[r][c] for c in range(n) if c != j] for r in range(n) if r != i]
+            cof = determinant(sub, deadline) if sub else Ratio.const(1)
+            if (i + j) % 2:
+                cof = -cof
+            out[j][i] = cof * inv_det
+    return out
+
+
+# --------------------------------------------------------------------------
+# Cost estimate (before any work)
+
+
+def estimate_cost(node: ex.Expr, typing: Typing, extra: dict[str, tuple[int, int]] | None = None) -> int:
+    """A rough count of monomial operations to evaluate ``node`` entrywise.
+
+    >>> from symderiv.language import parse
+    >>> from symderiv.shapes import infer_shapes
+    >>> e = parse("W @ X")
+    >>> estimate_cost(e, infer_shapes(e, {"W": (4, 4), "X": (4, 4)}))
+    64
+    """
+    env = dict(typing.symbols)
+    if extra:
+        env.update(extra)
+
+    def size(d: ex.Dim) -> int:
+        return d if isinstance(d, int) else 3
+
+    def walk(n: ex.Expr) -> tuple[int, int, int, int]:
+        """(rows, cols, terms per entry, cost)."""
+        if isinstance(n, ex.Symbol):
+            r, c = env[n.name]
+            return size(r), size(c), 1, 0
+        if isinstance(n, ex.Number):
+            return 1, 1, 1, 1
+        if isinstance(n, ex.ConstMatrix):
+            r, c = size(n.rows), size(n.cols)
+            return r, c, 1, r * c
+        if isinstance(n, ex.MatMul):
+            r1, c1, t1, k1 = walk(n.left)
+            r2, c2, t2, k2 = walk(n.right)
+            t = c1 * t1 * t2
+            return r1, c2, t, k1 + k2 + r1 * c2 * t
+        if isinstance(n, (ex.Add, ex.Sub, ex.Mul, ex.Div)):
+            r1, c1, t1, k1 = walk(n.left)
+            r2, c2, t2, k2 = walk(n.right)
+            t = t1 + t2 if isinstance(n, (ex.Add, ex.Sub)) else t1 * t2
+            r, c = max(r1, r2), max(c1, c2)
+            return r, c, t, k1 + k2 + r * c * t
+        if isinstance(n, ex.Power):
+            r, c, t, k = walk(n.operand)
+            e = abs(n.exponent)
+            t2 = comb(t + e - 1, e) if e else 1
+            return r, c, t2, k + r * c * t2 * max(1, e.bit_length())
+        if isinstance(n, (ex.Neg, ex.Transpose)):
+            r, c, t, k = walk(n.operand)
+            if isinstance(n, ex.Transpose):
+                r, c = c, r
+            return r, c, t, k + r * c * t
+        if isinstance(n, ex.Apply):
+            r, c, t, k = walk(n.operand)
+            return r, c, 1, k + r * c * t
+        if isinstance(n, ex.Trace):
+            r, c, t, k = walk(n.operand)
+            return 1, 1, r * t, k + r * t
+        if isinstance(n, ex.Sum):
+            r, c, t, k = walk(n.operand)
+            if n.axis is None:
+                return 1, 1, r * c * t, k + r * c * t
+            return (1, c, r * t, k + r * c * t) if n.axis == 0 else (r, 1, c * t, k + r * c * t)
+        if isinstance(n, (ex.Det, ex.LogDet, ex.Inv)):
+            r, c, t, k = walk(n.operand)
+            det_terms = factorial(min(r, 20)) * t ** min(r, 60)
+            det_cost = (2 ** min(r, 60)) * r * det_terms
+            if isinstance(n, ex.Inv):
+                return r, r, det_terms * det_terms, k + det_cost * (r * r + 1)
+            return 1, 1, det_terms, k + det_cost
+        if isinstance(n, ex.MatPow):
+            r, c, t, k = walk(n.operand)
+            tt, cost = 1, 0
+            for _ in range(n.k):
+                tt = min(r * tt * t, 10**30)
+                cost += r * r * tt
+            return r, r, tt, k + cost
+        raise AssertionError(type(n))  # pragma: no cover
+
+    r, c, t, k = walk(node)
+    # The loss Σ G∘D and its gradient touch every term again, a few times.
+    return k + 3 * r * c * t
+
+
+DEFAULT_BUDGET = 20_000_000
+
+
+def check_budget(cost: int, budget: int | None, what: str) -> None:
+    limit = DEFAULT_BUDGET if budget is None else budget
+    if cost > limit:
+        raise BudgetError(
+            f"an exact entrywise proof of {what} needs about {cost:.3g} term operations, "
+            f"over the budget of {limit:.3g}",
+            hint="raise it with budget= (CLI --budget), prove for all shapes by leaving the sizes symbolic, "
+            "or use the probabilistic check method='random' (CLI --method random)")
+
+
+def describe_shapes(typing: Typing) -> str:
+    return ", ".join(f"{n}: {format_shape(s)}" for n, s in typing.symbols.items())
