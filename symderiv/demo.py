@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 DEMO_SHAPES = {"W": (3, 2), "X": (2, 4)}
+#: The source's names: X is m×n (m features, n samples), W is H×m (H neurons).
+SOURCE_SHAPES = {"W": ("H", "m"), "X": ("m", "n")}
 
 
 def run_demo(say: Callable[[str], None] = print) -> int:
-    """Prove the source identity entry by entry on W: 3×2, X: 2×4 and refute the swapped claim.
+    """Print the source derivation step by step, then prove it entry by entry on W: 3×2, X: 2×4
+    and refute the swapped claim.
 
     >>> run_demo(lambda line: None)
     0
     """
+    from .derivation import derive
     from .entrywise import Instance
     from .prover import format_ratio, loss_gradient
     from .verify import prepare, verify
 
+    say(derive("W @ X", wrt="W", shapes=SOURCE_SHAPES).to_text().rstrip("\n"))
+    say("")
+    say("Entrywise check on concrete shapes")
+    say("----------------------------------")
+    say("")
     say("D = W X with W: H×m (here 3×2) and X: m×n (here 2×4); L = f(D) for an arbitrary scalar f.")
     say("G[i,j] = ∂f/∂D[i,j]. By the chain rule ∂L/∂W[d,c] = Σ_ij G[i,j] ∂D[i,j]/∂W[d,c].")
     say("")

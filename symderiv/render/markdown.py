@@ -1,0 +1,44 @@
+r"""Markdown for MathJax or KaTeX: ``$...$`` inline, ``\[ \begin{aligned} ... \end{aligned} \]`` display."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import DocumentPrinter
+from .latex import LatexPrinter
+
+
+def _md_text(text: str) -> str:
+    """Prose outside math: characters Markdown would read as markup are escaped."""
+    for ch in ("\\", "*", "_", "`", "[", "]", "<", ">"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+class MarkdownDerivationPrinter(DocumentPrinter):
+    """The derivation as a Markdown page (a blog post or lecture note with MathJax/KaTeX)."""
+
+    def __init__(self, derivation: Any) -> None:
+        super().__init__(derivation)
+        self.math = LatexPrinter(derivation.upstreams)
+
+    def prose(self, prose: tuple) -> str:
+        return "".join(_md_text(p) if isinstance(p, str) else f"${self.math.doprint(p)}$" for p in prose)
+
+    def heading(self, prose: tuple, level: int = 2) -> str:
+        return "#" * level + " " + self.prose(prose)
+
+    def paragraph(self, prose: tuple) -> str:
+        return self.prose(prose)
+
+    def numbered(self, number: int, prose: tuple) -> str:
+        return f"**Step {number}.** " + self.prose(prose)
+
+    def display(self, equation: Any, boxed: bool = False) -> str:
+        return "\\[\n\\begin{aligned}\n" + self.math.align(equation, boxed) + "\n\\end{aligned}\n\\]"
+
+    def document(self) -> str:
+        return self.join(self.body()) + "\n"
+
+
+__all__ = ["MarkdownDerivationPrinter"]
