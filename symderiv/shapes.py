@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from . import expr as ex
 from .errors import OptionError, ShapeError
@@ -62,6 +62,8 @@ def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, ex.Shape]
 class _Unifier:
     text: str | None
     parent: dict[object, object] = field(default_factory=dict)
+    #: dimension names of ones/zeros/eye → the term they stand for
+    dim_alias: dict[str, object] = field(default_factory=dict)
 
     def find(self, term: object) -> object:
         root = term
@@ -109,6 +111,16 @@ class Typing:
     symmetric: frozenset[str] = frozenset()
     text: str | None = None
     sizes: dict[str, int] = field(default_factory=dict)
+    #: dimension names used in ones/zeros/eye, resolved (to a size or to a name of the symbols' shapes)
+    aliases: dict[str, ex.Dim] = field(default_factory=dict)
+
+    def resolve(self, d: ex.Dim) -> ex.Dim:
+        """A dimension as the symbols' shapes spell it (a size, or a name)."""
+        if isinstance(d, str):
+            d = self.aliases.get(d, d)
+            if isinstance(d, str) and d in self.sizes:
+                return self.sizes[d]
+        return d
 
     @property
     def dim_names(self) -> list[str]:
@@ -125,14 +137,16 @@ class Typing:
         env = dict(self.symbols)
         if extra:
             env.update(extra)
-        return _shape(node, env, _Unifier(text if text is not None else self.text), strict=True)
+        u = _Unifier(text if text is not None else self.text)
+        u.dim_alias = {name: self.resolve(name) for name in node.dim_names()}
+        return _shape(node, env, u, strict=True)
 
     def substitute(self, assignment: Mapping[str, int]) -> Typing:
         """The same typing with dimension names replaced by sizes."""
         def sub(d: ex.Dim) -> ex.Dim:
             return assignment.get(d, d) if isinstance(d, str) else d
         return Typing({k: (sub(r), sub(c)) for k, (r, c) in self.symbols.items()}, self.symmetric, self.text,
-                      {**self.sizes, **assignment})
+                      {**self.sizes, **assignment}, {k: sub(v) for k, v in self.aliases.items()})
 
     def assignments(self, count: int = 2) -> list[dict[str, int]]:
         """Small concrete sizes for the dimension names, distinct where possible (2, 3, 4, ...)."""
@@ -200,7 +214,8 @@ def _shape(node: ex.Expr, env: Mapping[str, ex.Shape], u: _Unifier, strict: bool
     if isinstance(node, ex.Number):
         return (1, 1)
     if isinstance(node, ex.ConstMatrix):
-        return (node.rows, node.cols)
+        return (u.dim_alias.get(node.rows, node.rows) if isinstance(node.rows, str) else node.rows,  # type: ignore[return-value]
+                u.dim_alias.get(node.cols, node.cols) if isinstance(node.cols, str) else node.cols)
     if isinstance(node, ex.MatMul):
         for side in (node.left, node.right):
             if isinstance(side, ex.Number):
@@ -269,6 +284,10 @@ def infer_shapes(
                           f"which the expression does not have",
                           hint="the expression's matrices are " + ", ".join(names))
     u = _Unifier(text)
+    declared_dims = {d for shape in declared.values() for d in shape if isinstance(d, str)}
+    # A name in ones/zeros/eye that no declared shape uses is an unknown to solve for, like an omitted shape.
+    for name in expression.dim_names():
+        u.dim_alias[name] = name if name in declared_dims else ("?dim", name)
     env: dict[str, ex.Shape] = {}
     for name in names:
         if name in declared:
@@ -289,13 +308,23 @@ def infer_shapes(
     taken = set(names) | {d for s in declared.values() for d in s if isinstance(d, str)} | expression.dim_names()
     pool = [p for p in _FRESH_POOL if p not in taken] + [f"k{i}" for i in range(1, 100)]
     fresh_names: dict[object, str] = {}
+    for alias, term in u.dim_alias.items():
+        v = u.value(term)
+        if u.is_fresh(v) and v not in fresh_names:
+            fresh_names[v] = alias
+            if alias in pool:
+                pool.remove(alias)
     for name in names:
         for d in env[name]:
             v = u.value(d)
             if u.is_fresh(v) and v not in fresh_names:
-                fresh_names[v] = pool[len(fresh_names)]
+                fresh_names[v] = pool.pop(0)
     del result_shape
-    return Typing({n: _resolve(u, env[n], fresh_names) for n in names}, symmetric, text)
+    aliases: dict[str, ex.Dim] = {}
+    for alias, term in u.dim_alias.items():
+        v = u.value(term)
+        aliases[alias] = fresh_names[v] if u.is_fresh(v) else v  # type: ignore[assignment]
+    return Typing({n: _resolve(u, env[n], fresh_names) for n in names}, symmetric, text, {}, aliases)
 
 
 def parse_shape_option(text: str) -> tuple[str, ex.Shape]:
@@ -307,12 +336,13 @@ def parse_shape_option(text: str) -> tuple[str, ex.Shape]:
     if "=" not in text:
         raise OptionError(f"--shape {text!r} is not of the form NAME=ROWS,COLS", hint="for example --shape W=3,2")
     name, _, dims = text.partition("=")
-    parts = [p.strip() for p in dims.replace("x", ",").replace("×", ",").split(",")] if "," in dims or "×" in dims \
-        else [p.strip() for p in dims.split(",")]
-    if len(parts) != 2 or not all(parts):
+    parts = [p.strip() for p in dims.replace("×", ",").split(",")]
+    if len(parts) != 2 or not all(parts) or not name.strip():
         raise OptionError(f"--shape {text!r} is not of the form NAME=ROWS,COLS", hint="for example --shape W=3,2")
     shape = normalize_shapes({name.strip(): (parts[0], parts[1])})
     return name.strip(), shape[name.strip()]
 
 
-from .language import parse  # noqa: E402  (doctest convenience)
+
+
+from .language import parse  # noqa: E402,F401  (used by the doctests)
