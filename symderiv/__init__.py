@@ -10,6 +10,8 @@ True
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 from .errors import (
@@ -56,3 +58,20 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+class _Package(types.ModuleType):
+    """Keeps ``symderiv.verify`` / ``symderiv.gradient`` the functions once their submodules are imported.
+
+    Python sets a submodule as an attribute of its package when it is first imported
+    (``from symderiv.verify import Verdict``), which would shadow the function of
+    the same name; such an assignment is dropped so ``__getattr__`` serves the function.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
