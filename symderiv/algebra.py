@@ -16,25 +16,35 @@ the atoms free holds for every value they take. Equal atoms share one variable.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Dict, Tuple, Union
 
-Coeff = Union[int, Fraction]
-Mono = Tuple[int, ...]
-Poly = Dict[Mono, Coeff]
+Coeff = int | Fraction
+Mono = tuple[int, ...]
+Poly = dict[Mono, Coeff]
 
 ONE: Mono = ()
 
 
 def merge(m1: Mono, m2: Mono) -> Mono:
+    """The product of two monomials (sorted tuples of variable ids).
+
+    Variables are numbered in order of creation, so products of entries of
+    different matrices are usually already sorted when concatenated one way or
+    the other; only the rest needs a sort.
+
+    >>> merge((1, 4), (2,)), merge((1,), (3, 5)), merge((3, 5), (1,))
+    ((1, 2, 4), (1, 3, 5), (1, 3, 5))
+    """
     if not m1:
         return m2
     if not m2:
         return m1
-    if len(m1) == 1 and len(m2) == 1:
-        a, b = m1[0], m2[0]
-        return (a, b) if a <= b else (b, a)
+    if m1[-1] <= m2[0]:
+        return m1 + m2
+    if m2[-1] <= m1[0]:
+        return m2 + m1
     return tuple(sorted(m1 + m2))
 
 
@@ -44,7 +54,7 @@ def pconst(c: Coeff) -> Poly:
 
 def padd(a: Poly, b: Poly, sign: int = 1) -> Poly:
     if not b:
-        return a if sign == 1 else {m: -c for m, c in a.items()}
+        return a  # a - 0 is a (this once negated a when sign was -1)
     out = dict(a)
     for m, c in b.items():
         v = out.get(m, 0) + sign * c
@@ -73,20 +83,30 @@ def pmul(a: Poly, b: Poly) -> Poly:
         c = a[ONE]
         return {m: c * v for m, v in b.items()} if c != 1 else b
     out: Poly = {}
-    get = out.get
-    for m1, c1 in a.items():
-        for m2, c2 in b.items():
-            m = merge(m1, m2)
-            out[m] = get(m, 0) + c1 * c2
+    pmul_into(out, a, b)
     return {m: c for m, c in out.items() if c}
 
 
 def pmul_into(acc: Poly, a: Poly, b: Poly) -> None:
     """``acc += a * b``, the inner loop of matrix products (zeros cleaned by the caller)."""
     get = acc.get
+    b_items = list(b.items())
     for m1, c1 in a.items():
-        for m2, c2 in b.items():
-            m = merge(m1, m2)
+        if not m1:
+            for m2, c2 in b_items:
+                acc[m2] = get(m2, 0) + c1 * c2
+            continue
+        first, last = m1[0], m1[-1]
+        for m2, c2 in b_items:
+            # merge() inlined: this loop runs once per multiply-add.
+            if not m2:
+                m = m1
+            elif last <= m2[0]:
+                m = m1 + m2
+            elif m2[-1] <= first:
+                m = m2 + m1
+            else:
+                m = tuple(sorted(m1 + m2))
             acc[m] = get(m, 0) + c1 * c2
 
 
@@ -357,64 +377,155 @@ def gradient_of(vars_: Variables, value: Ratio, wrt: set[int], deadline: Callabl
     Only derivatives that can be non-zero are computed (structural sparsity):
     a monomial contributes to the variables it contains, and an atom only when
     its argument depends on ``wrt``.
-    """
-    memo: dict[int, dict[int, Ratio]] = {}
 
-    def poly_gradient(poly: Poly) -> tuple[dict[int, Poly], dict[int, Ratio]]:
-        direct: dict[int, Poly] = {}
-        chained: dict[int, Ratio] = {}
-        count = 0
+    >>> vs = Variables()
+    >>> x, y = vs.entry("X", 0, 0), vs.entry("X", 0, 1)
+    >>> grads = gradient_of(vs, Ratio({(x, x, y): 3}), {x, y})
+    >>> grads[x].num, grads[y].num
+    ({(0, 1): 6}, {(0, 0): 3})
+    """
+    return gradient_of_pairing(vars_, [(ONE, value)], wrt, deadline)
+
+
+def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], wrt: set[int],
+                        deadline: Callable[[], None] | None = None) -> dict[int, Ratio]:
+    """∂/∂v of ``Σ_k u_k · r_k`` for every v in ``wrt``, where each weight ``u_k`` is a monomial
+    of variables that do not depend on ``wrt`` (upstream entries ``G[i,j]``).
+
+    This is :func:`gradient_of` applied to the pairing ``⟨G, D⟩`` without building
+    it. Atoms are intermediate variables of a DAG (an atom's argument only holds
+    variables created before it), so the chain rule runs in reverse mode: first
+    the partial derivatives of the pairing by the wrt entries and by the atoms
+    that depend on them, then, atom by atom from the newest, the atom's adjoint
+    times ``fn'`` times the partials of its argument is pushed to what the
+    argument contains. Every multiply-add of the result is done once.
+
+    >>> vs = Variables()
+    >>> w, g = vs.entry("W", 0, 0), vs.entry("G", 0, 0)
+    >>> gradient_of_pairing(vs, [((g,), Ratio({(w, w): 1}))], {w})[w].num
+    {(0, 1): 2}
+    """
+    atoms = vars_.atoms
+    # Atoms whose argument depends on wrt, fixed now: atoms created below (step, sign,
+    # cos, phi_prime ...) only ever appear in derivatives, never in what is differentiated.
+    # An atom's argument only holds older variables, so one pass in id order decides
+    # which atoms depend on wrt (no recursion, no dependency sets).
+    chain_atoms: set[int] = set()
+    for a in sorted(atoms):
+        arg = atoms[a].arg
+        polys = (arg.num,) if arg.den is None else (arg.num, arg.den)
+        if any(x in wrt or x in chain_atoms for p in polys for mono in p for x in mono):
+            chain_atoms.add(a)
+    interesting = frozenset(wrt) | chain_atoms
+    adj_poly: dict[int, Poly] = {}  # polynomial part of each adjoint (zeros swept when read)
+    adj_rat: dict[int, Ratio] = {}  # rational part, when denominators appear
+    counter = [0]
+
+    def partials(poly: Poly, tail: Mono, out: dict[int, Poly]) -> None:
+        """Add ∂(tail · poly)/∂y into ``out[y]`` for every interesting y (structural sparsity)."""
+        t0 = tail[0] if tail else None
         for mono, c in poly.items():
-            count += 1
-            if deadline is not None and not count & 0xFFFF:
+            counter[0] += 1
+            if deadline is not None and not counter[0] & 0x3FFF:
                 deadline()
             prev = None
             for idx, x in enumerate(mono):
-                if x == prev:
+                if x not in interesting or x == prev:
+                    prev = x
                     continue
                 prev = x
-                e = mono.count(x) if (idx + 1 < len(mono) and mono[idx + 1] == x) else 1
-                rest = mono[:idx] + mono[idx + 1:]
-                if x in wrt:
-                    bucket = direct.get(x)
-                    if bucket is None:
-                        bucket = direct[x] = {}
-                    bucket[rest] = bucket.get(rest, 0) + c * e
-                elif x in vars_.atoms and not vars_.base_dependencies(x).isdisjoint(wrt):
-                    inner = atom_gradient(x)
-                    outer = Ratio({rest: c * e}) * _atom_derivative(vars_, x)
-                    for v, dv in inner.items():
-                        term = outer * dv
-                        chained[v] = chained[v] + term if v in chained else term
-        return {v: pclean(p) for v, p in direct.items()}, chained
+                if idx + 1 < len(mono) and mono[idx + 1] == x:
+                    e = mono.count(x)
+                    rest = mono[:idx] + mono[idx + 1:]
+                else:
+                    e = 1
+                    rest = mono[:idx] + mono[idx + 1:] if idx else mono[1:]
+                if tail:
+                    if not rest or rest[-1] <= t0:  # type: ignore[operator]
+                        rest = rest + tail
+                    else:
+                        rest = merge(rest, tail)
+                bucket = out.get(x)
+                if bucket is None:
+                    bucket = out[x] = {}
+                bucket[rest] = bucket.get(rest, 0) + c * e
 
-    def atom_gradient(x: int) -> dict[int, Ratio]:
-        found = memo.get(x)
-        if found is None:
-            found = ratio_gradient(vars_.atoms[x].arg)
-            memo[x] = found
-        return found
-
-    def ratio_gradient(r: Ratio) -> dict[int, Ratio]:
-        num_direct, num_chain = poly_gradient(r.num)
-        grad: dict[int, Ratio] = {}
-        for v, p in num_direct.items():
-            grad[v] = Ratio(p)
-        for v, q in num_chain.items():
-            grad[v] = grad[v] + q if v in grad else q
+    def local_partials(r: Ratio) -> dict[int, Ratio]:
+        """∂r/∂y treating every interesting y as independent (one level, the quotient rule)."""
+        dnum: dict[int, Poly] = {}
+        partials(r.num, ONE, dnum)
         if r.den is None:
-            return grad
+            return {y: Ratio(pclean(p)) for y, p in dnum.items()}
+        dden: dict[int, Poly] = {}
+        partials(r.den, ONE, dden)
         den = Ratio(r.den)
-        den_direct, den_chain = poly_gradient(r.den)
-        dden: dict[int, Ratio] = {v: Ratio(p) for v, p in den_direct.items()}
-        for v, q in den_chain.items():
-            dden[v] = dden[v] + q if v in dden else q
         num = Ratio(r.num)
-        out: dict[int, Ratio] = {}
         den_sq = den * den
-        for v in set(grad) | set(dden):
-            top = (grad[v] * den if v in grad else Ratio({})) - (num * dden[v] if v in dden else Ratio({}))
-            out[v] = top / den_sq if not top.is_zero() else Ratio({})
+        out: dict[int, Ratio] = {}
+        for y in set(dnum) | set(dden):
+            top = ((Ratio(pclean(dnum[y])) * den) if y in dnum else Ratio({})) - (
+                (num * Ratio(pclean(dden[y]))) if y in dden else Ratio({}))
+            if not top.is_zero():
+                out[y] = top / den_sq
         return out
 
-    return ratio_gradient(value)
+    def push(y: int, value: Ratio) -> None:
+        if value.den is None:
+            bucket = adj_poly.get(y)
+            if bucket is None:
+                adj_poly[y] = dict(value.num)
+            else:
+                padd_into(bucket, value.num)
+        else:
+            adj_rat[y] = adj_rat[y] + value if y in adj_rat else value
+
+    def push_product(y: int, a: Ratio, b: Ratio) -> None:
+        """adj[y] += a·b, multiplying straight into the accumulator when both are polynomials."""
+        if a.den is None and b.den is None:
+            bucket = adj_poly.get(y)
+            if bucket is None:
+                bucket = adj_poly[y] = {}
+            if len(a.num) == 1 and len(b.num) == 1:
+                # The common case (an atom's adjoint times a single-term partial): no loops.
+                ((m1, c1),), ((m2, c2),) = a.num.items(), b.num.items()
+                m = merge(m1, m2)
+                bucket[m] = bucket.get(m, 0) + c1 * c2
+            else:
+                pmul_into(bucket, a.num, b.num)
+        else:
+            push(y, a * b)
+
+    def adjoint(y: int) -> Ratio:
+        value = Ratio(pclean(adj_poly.get(y, {})))
+        rat = adj_rat.get(y)
+        return value if rat is None else value + rat
+
+    for tail, r in terms:
+        if any(x in interesting for x in tail):
+            raise ValueError("a weight of gradient_of_pairing depends on the variables differentiated")
+        if r.den is None:
+            partials(r.num, tail, adj_poly)
+            continue
+        weight = Ratio({tail: 1})
+        for y, dy in local_partials(r).items():
+            push_product(y, weight, dy)
+
+    # Newest atom first: every atom that contains x in its argument is newer than x,
+    # so x's adjoint is complete when x is reached.
+    for x in sorted(chain_atoms, reverse=True):
+        if x not in adj_poly and x not in adj_rat:
+            continue
+        a = adjoint(x)
+        adj_poly.pop(x, None)
+        adj_rat.pop(x, None)
+        if a.is_zero():
+            continue
+        outer = a * _atom_derivative(vars_, x)
+        if outer.is_zero():
+            continue
+        for y, dy in local_partials(atoms[x].arg).items():
+            push_product(y, outer, dy)
+        if deadline is not None:
+            deadline()
+
+    return {v: adjoint(v) for v in wrt if v in adj_poly or v in adj_rat}

@@ -1,0 +1,205 @@
+"""The randomized (Schwartz–Zippel) check: exact field arithmetic, verdicts, agreement with the exact prover."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from symderiv.errors import SymderivError
+from symderiv.randomized import TARGET_BITS, Field, choose_prime, error_bound
+from symderiv.verify import verify
+
+# (expression, wrt, correct claim, shapes, functions): identities both checks must accept.
+KNOWN = [
+    ("W @ X", "W", "G @ X.T", {"W": (3, 2), "X": (2, 4)}, ()),
+    ("W @ X", "X", "W.T @ G", {"W": (3, 2), "X": (2, 4)}, ()),
+    ("relu(W @ X + b)", "W", "(G * step(W @ X + b)) @ X.T", {"W": (3, 2), "X": (2, 4), "b": (3, 1)}, ()),
+    ("relu(W @ X + b)", "b", "sum(G * step(W @ X + b), axis=1)", {"W": (3, 2), "X": (2, 4), "b": (3, 1)}, ()),
+    ("trace(A @ X @ B)", "X", "A.T @ B.T", {"A": (2, 3), "X": (3, 3), "B": (3, 2)}, ()),
+    ("logdet(X)", "X", "inv(X).T", {"X": (3, 3)}, ()),
+    ("det(X)", "X", "det(X) * inv(X).T", {"X": (3, 3)}, ()),
+    ("trace(inv(X) @ A)", "X", "-(inv(X) @ A @ inv(X)).T", {"X": (3, 3), "A": (3, 3)}, ()),
+    ("W2 @ tanh(W1 @ X)", "W1", "((W2.T @ G) * (1 - tanh(W1 @ X) ** 2)) @ X.T",
+     {"W1": (3, 2), "W2": (2, 3), "X": (2, 4)}, ()),
+    ("sum(sigmoid(W @ X))", "W", "(sigmoid(W @ X) * (1 - sigmoid(W @ X))) @ X.T", {"W": (3, 2), "X": (2, 4)}, ()),
+    ("sum(log(W @ X))", "W", "(1 / (W @ X)) @ X.T", {"W": (3, 2), "X": (2, 4)}, ()),
+    ("sqrt(W @ X)", "W", "(G / (2 * sqrt(W @ X))) @ X.T", {"W": (3, 2), "X": (2, 4)}, ()),
+    ("sin(W) * cos(W)", "W", "G * (cos(W) * cos(W) - sin(W) * sin(W))", {"W": (2, 3)}, ()),
+    ("phi(W @ X)", "W", "(G * phi_prime(W @ X)) @ X.T", {"W": (3, 2), "X": (2, 4)}, ("phi",)),
+    ("W / (1 + W ** 2)", "W", "G * (1 - W ** 2) / (1 + W ** 2) ** 2", {"W": (2, 2)}, ()),
+    ("matpow(X, 3)", "X", "G @ X.T @ X.T + X.T @ G @ X.T + X.T @ X.T @ G", {"X": (3, 3)}, ()),
+    ("exp(W @ X)", "X", "W.T @ (G * exp(W @ X))", {"W": (3, 2), "X": (2, 4)}, ()),
+    ("abs(W)", "W", "G * sign(W)", {"W": (2, 3)}, ()),
+    ("relu(W - W)", "W", "zeros(2, 3)", {"W": (2, 3)}, ()),
+    ("W - zeros(2, 3)", "W", "G", {"W": (2, 3)}, ()),
+    ("W ** -2", "W", "-2 * G / W ** 3", {"W": (2, 2)}, ()),
+]
+
+BOUND = re.compile(r"^probabilistic: holds with error probability ≤ 2\^-(\d+)")
+
+
+def _wrong(claim: str, shape: tuple[int, int]) -> str:
+    return f"({claim}) + ones({shape[0]}, {shape[1]})"
+
+
+@pytest.mark.parametrize("expr,wrt,claim,shapes,fns", KNOWN)
+def test_known_identities_are_probabilistic(expr, wrt, claim, shapes, fns):
+    v = verify(expr, wrt, claim, shapes, functions=fns, method="random")
+    assert v.holds and v.status == "probabilistic", v.reason
+    found = BOUND.match(v.reason)
+    assert found and int(found.group(1)) >= TARGET_BITS, v.reason
+    assert "proved" not in v.reason
+    assert v.proof is not None and v.proof.method == "random"
+
+
+@pytest.mark.parametrize("expr,wrt,claim,shapes,fns", KNOWN)
+def test_wrong_claims_are_refuted_with_an_entry(expr, wrt, claim, shapes, fns):
+    v = verify(expr, wrt, _wrong(claim, shapes[wrt]), shapes, functions=fns, method="random")
+    assert not v.holds and v.status == "refuted", v.reason
+    assert v.counterexample is not None
+    i, j = v.counterexample.entry
+    assert 0 <= i < shapes[wrt][0] and 0 <= j < shapes[wrt][1]
+    assert "certain refutation" in v.reason
+
+
+def test_refutation_names_an_entry_that_differs():
+    # The claim is wrong only on the diagonal, so the located entry must be a diagonal one.
+    shapes = {"W": (4, 4), "X": (4, 5)}
+    for seed_claim in range(3):
+        v = verify("W @ X", "W", f"G @ X.T + {seed_claim + 1} * eye(4)", shapes, method="random")
+        assert v.status == "refuted" and v.counterexample is not None
+        i, j = v.counterexample.entry
+        assert i == j
+    assert verify("W * W", "W", "2 * W * G + (W - W)", {"W": (3, 4)}, method="random").holds
+
+
+def test_shape_and_layout():
+    v = verify("W @ X", "W", "X.T @ G", {"W": (3, 2), "X": (2, 4)}, method="random")
+    assert not v.holds and v.status == "shape"
+    v = verify("W @ X", "W", "X @ G.T", {"W": (3, 2), "X": (2, 4)}, layout="numerator", method="random")
+    assert v.holds and v.status == "probabilistic"
+
+
+def test_symbolic_shapes_are_checked_on_small_sizes():
+    v = verify("W @ X", "W", "G @ X.T", {"W": ("H", "m"), "X": ("m", "n")}, method="random")
+    assert v.holds and v.status == "probabilistic" and "not all shapes" in v.reason
+
+
+def test_step_is_not_differentiated():
+    with pytest.raises(SymderivError):
+        verify("step(W)", "W", "G", {"W": (2, 2)}, method="random")
+
+
+def test_larger_shapes_refute_and_locate():
+    shapes = {"W": (40, 30), "X": (30, 50)}
+    assert verify("W @ X", "W", "G @ X.T", shapes, method="random").holds
+    v = verify("W @ X", "W", "G @ X.T + 2 * ones(40, 30)", shapes, method="random")
+    assert v.status == "refuted" and v.counterexample is not None
+
+
+def test_seed_reproducible():
+    from symderiv.randomized import verify_random
+    from symderiv.verify import parse_claim, prepare
+
+    pr = prepare("tanh(W @ X)", ["W"], {"W": (3, 3), "X": (3, 3)})
+    claim = parse_claim(pr, "(G * tanh(W @ X)) @ X.T")  # wrong: tanh' is 1 - tanh²
+    a = verify_random(pr, "W", "c", claim, seed=5)
+    b = verify_random(pr, "W", "c", claim, seed=5)
+    assert not a.holds and a.reason == b.reason
+
+
+# --------------------------------------------------------------------------
+# Field arithmetic is exact
+
+
+@pytest.mark.parametrize("inner", [1, 7, 1024, 5000])
+def test_prime_keeps_float_products_exact(inner):
+    p, chunk = choose_prime(inner)
+    assert p < 2**23 and chunk <= inner
+    assert chunk * ((p - 1) // 2) ** 2 <= 2**53
+    assert all(p % f for f in range(2, int(p**0.5) + 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 40), st.integers(1, 12), st.integers(1, 9), st.integers(0, 2**32))
+def test_field_matmul_matches_integers(r, k, c, chunk, seed):
+    p = choose_prime(4096)[0]
+    f = Field(p, chunk)  # a small chunk exercises the chunked path
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, p, (2, r, k)).astype(np.float64)
+    b = rng.integers(0, p, (2, k, c)).astype(np.float64)
+    got = f.matmul(a, b)
+    want = (a.astype(object) @ b.astype(object)) % p
+    assert (got == want.astype(np.float64)).all()
+    e = rng.integers(0, p, (3, 4)).astype(np.float64)
+    assert (f.mul(e, e) == (e.astype(object) * e.astype(object) % p).astype(np.float64)).all()
+    nz = np.where(e == 0, 1.0, e)
+    assert (f.mul(f.inv_elem(nz), nz) == 1).all()
+
+
+def test_field_mod_edges():
+    p = choose_prime(1024)[0]
+    f = Field(p, 1024)
+    values = np.array([0.0, 1.0, p - 1.0, p, p + 1.0, -1.0, -p, 2.0**52, -(2.0**52), 2.0**53 - 2])
+    want = np.array([int(v) % p for v in values], dtype=np.float64)
+    assert (f.mod(values) == want).all()
+
+
+def test_inverse_and_determinant_in_the_field():
+    p = choose_prime(16)[0]
+    f = Field(p, 16)
+    rng = random.Random(3)
+    m = np.array([[[rng.randrange(p) for _ in range(5)] for _ in range(5)]], dtype=np.float64)
+    inv, det = f.solve_inverse(m)
+    assert (f.matmul(m, inv) == np.eye(5)).all()
+    import sympy
+
+    assert int(det[0, 0, 0]) == int(sympy.Matrix(m[0].astype(int).tolist()).det()) % p
+
+
+def test_error_bound_grows_with_degree_and_shrinks_with_lanes():
+    assert error_bound(3, 0, 0, 0, 5_000_003, 3) < error_bound(3, 0, 0, 0, 5_000_003, 2)
+    assert error_bound(30, 0, 0, 0, 5_000_003, 2) > error_bound(3, 0, 0, 0, 5_000_003, 2)
+    assert error_bound(3, 0, 2, 10**6, 5_000_003, 2) > error_bound(3, 0, 0, 0, 5_000_003, 2)
+
+
+# --------------------------------------------------------------------------
+# Agreement with the exact prover on random expressions
+
+
+def _formula(case) -> str | None:
+    try:
+        from symderiv.gradient import gradient
+    except ImportError:  # pragma: no cover - gradient.py is another module's job
+        return None
+    try:
+        return gradient(case.text, wrt=case.wrt, shapes=case.shapes, functions=case.functions, check=False).formula
+    except SymderivError:
+        return None
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_random_agrees_with_exact(data):
+    from strategies import cases
+
+    case = data.draw(cases(max_depth=2, max_size=3))
+    formula = _formula(case)
+    if formula is None:
+        return
+    shape = case.shapes[case.wrt]
+    for claim in (formula, _wrong(formula, shape)):
+        try:
+            exact = verify(case.text, case.wrt, claim, case.shapes, functions=case.functions, timeout=30)
+        except SymderivError:
+            return
+        rnd = verify(case.text, case.wrt, claim, case.shapes, functions=case.functions, method="random")
+        if exact.status == "undecided":
+            continue
+        assert rnd.holds == exact.holds, (case.text, case.wrt, claim, exact.reason, rnd.reason)
+        assert rnd.status == ("probabilistic" if exact.holds else "refuted")
