@@ -7,11 +7,11 @@ along for error messages and is ignored by equality.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterator, Union
 
-Dim = Union[int, str]
+Dim = int | str
 Shape = tuple[Dim, Dim]
 
 #: Elementwise functions of the language, with a word on each for docs and hints.
@@ -36,7 +36,7 @@ MATRIX_FUNCTIONS = ("trace", "det", "logdet", "inv", "sum", "matpow")
 CONSTRUCTORS = ("ones", "zeros", "eye")
 RESERVED = frozenset(ELEMENTWISE) | frozenset(MATRIX_FUNCTIONS) | frozenset(CONSTRUCTORS)
 
-Span = Union[tuple[int, int], None]
+Span = tuple[int, int] | None
 
 
 @dataclass(frozen=True)

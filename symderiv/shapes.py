@@ -169,7 +169,7 @@ class Typing:
 
 def _broadcast(u: _Unifier, a: ex.Shape, b: ex.Shape, node: ex.Expr, op: str) -> ex.Shape:
     out: list[ex.Dim] = []
-    for axis, (da, db) in enumerate(zip(a, b)):
+    for axis, (da, db) in enumerate(zip(a, b, strict=True)):
         va, vb = u.value(da), u.value(db)
         if va == vb:
             out.append(da)  # type: ignore[arg-type]

@@ -192,3 +192,11 @@ def test_cli_refuses_code_and_runs_nothing(tmp_path):
 def test_demo_runs():
     out = run_cli("demo")
     assert out.returncode == 0 and "G @ X.T" in out.stdout
+
+
+def test_subtracting_zero_is_not_negation():
+    """Regression: padd(a, {}, -1) once returned -a, which 'proved' ∂(W - zeros)/∂W = -G."""
+    shapes = {"W": (2, 2)}
+    assert symderiv.verify("W - zeros(2, 2)", wrt="W", claim="G", shapes=shapes).holds
+    assert not symderiv.verify("W - zeros(2, 2)", wrt="W", claim="-G", shapes=shapes).holds
+    assert symderiv.verify("A / B", wrt="A", claim="G / B", shapes={"A": (2, 2), "B": (2, 2)}).holds
