@@ -135,12 +135,76 @@ def normal_coeff(c: Coeff) -> Coeff:
     return c
 
 
-@dataclass(frozen=True)
-class Ratio:
-    """``num / den`` with ``den`` None meaning 1."""
+FactorKey = frozenset  # the items of a non-constant polynomial whose first coefficient is 1
 
-    num: Poly
-    den: Poly | None = None
+
+def _factor_in(p: Poly) -> tuple[Coeff, FactorKey | None]:
+    """Split ``p`` into ``c · f`` with ``f`` monic (coefficient 1 on its highest monomial); ``f`` is None when ``p`` is constant."""
+    value = pconstant_value(p)
+    if value is not None:
+        return value, None
+    # Normalise on the highest monomial: for the usual `2 + sigmoid(z)` that keeps integer coefficients.
+    lead = p[max(p)]
+    if lead != 1:
+        inv = Fraction(1) / Fraction(lead)
+        p = {m: normal_coeff(c * inv) for m, c in p.items()}
+    return lead, frozenset(p.items())
+
+
+class Ratio:
+    """``num / Π f_k^e_k``: a numerator polynomial over a product of denominator factors.
+
+    Keeping the denominator factored is what keeps sums of quotients small: the
+    common denominator of two terms takes each factor to its larger power (a
+    common multiple, never the blown-up product of two products). Factors are
+    monic polynomials keyed by their items; equal keys are equal polynomials, and
+    distinct keys may still share a factor, which only makes a denominator a
+    multiple of the least one. Equality is exact: ``a == b`` iff the numerator of
+    ``a - b`` over the common denominator is the zero polynomial.
+    """
+
+    __slots__ = ("num", "fac", "_den")
+
+    def __init__(self, num: Poly, den: Poly | None = None, fac: dict[FactorKey, int] | None = None):
+        if den is not None and fac is None:
+            c, key = _factor_in(den)
+            if not den:
+                raise ZeroDivisionError("division by an expression that is identically zero")
+            if key is None:
+                inv = Fraction(1) / Fraction(c)
+                num = {m: normal_coeff(v * inv) for m, v in num.items()}
+            else:
+                if c != 1:
+                    inv = Fraction(1) / Fraction(c)
+                    num = {m: normal_coeff(v * inv) for m, v in num.items()}
+                fac = {key: 1}
+        self.num = num
+        self.fac = fac or None if num else None
+        self._den: Poly | None = None
+
+    @property
+    def den(self) -> Poly | None:
+        """The denominator as one polynomial (None for 1); prefer :meth:`factors`."""
+        if self.fac is None:
+            return None
+        if self._den is None:
+            den = pconst(1)
+            for key, e in self.fac.items():
+                for _ in range(e):
+                    den = pmul(den, dict(key))
+            self._den = den
+        return self._den
+
+    def factors(self) -> list[tuple[Poly, int]]:
+        return [] if self.fac is None else [(dict(key), e) for key, e in self.fac.items()]
+
+    def __repr__(self) -> str:
+        return f"Ratio({self.num!r}, fac={self.fac!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ratio) and self.num == other.num and self.fac == other.fac
+
+    __hash__ = None  # type: ignore[assignment]
 
     @staticmethod
     def const(c: Coeff) -> Ratio:
@@ -154,35 +218,43 @@ class Ratio:
         return not self.num
 
     def constant(self) -> Coeff | None:
-        value = pconstant_value(self.num)
-        if value is None:
+        if self.fac is not None:
             return None
-        if self.den is None:
-            return value
-        d = pconstant_value(self.den)
-        return None if d is None else Fraction(value) / d
+        return pconstant_value(self.num)
 
     def __add__(self, other: Ratio) -> Ratio:
-        return _normal(_add(self, other, 1))
+        return _add(self, other, 1)
 
     def __sub__(self, other: Ratio) -> Ratio:
-        return _normal(_add(self, other, -1))
+        return _add(self, other, -1)
 
     def __neg__(self) -> Ratio:
-        return Ratio({m: -c for m, c in self.num.items()}, self.den)
+        return Ratio({m: -c for m, c in self.num.items()}, fac=self.fac)
 
     def __mul__(self, other: Ratio) -> Ratio:
-        if self.den is None and other.den is None:
+        if self.fac is None and other.fac is None:
             return Ratio(pmul(self.num, other.num))
-        return _normal(Ratio(pmul(self.num, other.num), _mul_den(self.den, other.den)))
+        num = pmul(self.num, other.num)
+        if not num:
+            return Ratio({})
+        fac = dict(self.fac or {})
+        for key, e in (other.fac or {}).items():
+            fac[key] = fac.get(key, 0) + e
+        return _cancel(num, fac)
 
     def scale(self, c: Coeff) -> Ratio:
-        return Ratio(pscale(self.num, c), self.den)
+        return Ratio(pscale(self.num, c), fac=self.fac)
 
     def reciprocal(self) -> Ratio:
         if not self.num:
             raise ZeroDivisionError("division by an expression that is identically zero")
-        return _normal(Ratio(self.den if self.den is not None else pconst(1), self.num))
+        c, key = _factor_in(self.num)
+        inv = Fraction(1) / Fraction(c)
+        top = self.den if self.fac is not None else pconst(1)
+        top = {m: normal_coeff(v * inv) for m, v in top.items()}  # type: ignore[union-attr]
+        if key is None:
+            return Ratio(top)
+        return Ratio(top, fac={key: 1})
 
     def __truediv__(self, other: Ratio) -> Ratio:
         return self * other.reciprocal()
@@ -201,69 +273,70 @@ class Ratio:
         return result
 
     def equals(self, other: Ratio) -> bool:
-        """Exact equality of rational functions (cross-multiplied)."""
-        if self.den is None and other.den is None:
+        """Exact equality of rational functions (over a common denominator)."""
+        if self.fac == other.fac:
             return self.num == other.num
-        if self.den == other.den:
-            return self.num == other.num
-        left = pmul(self.num, other.den if other.den is not None else pconst(1))
-        right = pmul(other.num, self.den if self.den is not None else pconst(1))
-        return left == right
+        return not _add(self, other, -1).num
 
     def key(self) -> tuple:
         """A hashable key; equal keys mean equal functions (not conversely)."""
         num = frozenset(self.num.items())
-        return (num,) if self.den is None else (num, frozenset(self.den.items()))
+        return (num,) if self.fac is None else (num, frozenset(self.fac.items()))
+
+    def polys(self) -> list[Poly]:
+        """The numerator and each denominator factor."""
+        return [self.num] + [dict(key) for key in (self.fac or ())]
 
     def variables(self) -> set[int]:
         out: set[int] = set()
         for m in self.num:
             out.update(m)
-        if self.den is not None:
-            for m in self.den:
+        for key in self.fac or ():
+            for m, _ in key:
                 out.update(m)
         return out
 
 
-def _mul_den(a: Poly | None, b: Poly | None) -> Poly | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return pmul(a, b)
+def _cancel(num: Poly, fac: dict[FactorKey, int]) -> Ratio:
+    """Drop a factor that the numerator equals up to a constant (cheap, common: x·(1/x))."""
+    fac = {k: e for k, e in fac.items() if e}
+    if not fac:
+        return Ratio(num)
+    if len(num) <= 64:
+        c, key = _factor_in(num)
+        if key is not None and key in fac:
+            fac[key] -= 1
+            return _cancel(pconst(c), fac)
+    return Ratio(num, fac=fac)
 
 
 def _add(a: Ratio, b: Ratio, sign: int) -> Ratio:
-    if a.den is None and b.den is None:
+    if a.fac is None and b.fac is None:
         return Ratio(padd(a.num, b.num, sign))
-    if a.den == b.den:
-        return Ratio(padd(a.num, b.num, sign), a.den)
-    one = pconst(1)
-    num = padd(pmul(a.num, b.den if b.den is not None else one),
-               pmul(b.num, a.den if a.den is not None else one), sign)
-    return Ratio(num, _mul_den(a.den, b.den))
-
-
-def _normal(r: Ratio) -> Ratio:
-    """Fold constant denominators into the numerator; make the denominator's first coefficient 1."""
-    if r.den is None:
-        return r
-    if not r.num:
+    if not b.num:
+        return a
+    if not a.num:
+        return -b if sign < 0 else b
+    if a.fac == b.fac:
+        return _cancel(padd(a.num, b.num, sign), dict(a.fac))  # type: ignore[arg-type]
+    fa, fb = a.fac or {}, b.fac or {}
+    common = dict(fa)
+    for key, e in fb.items():
+        if e > common.get(key, 0):
+            common[key] = e
+    num_a, num_b = a.num, b.num
+    for key, e in common.items():
+        missing_a, missing_b = e - fa.get(key, 0), e - fb.get(key, 0)
+        if missing_a or missing_b:
+            f = dict(key)
+            for _ in range(missing_a):
+                num_a = pmul(num_a, f)
+            for _ in range(missing_b):
+                num_b = pmul(num_b, f)
+    num = padd(num_a, num_b, sign)
+    if not num:
         return Ratio({})
-    if not r.den:
-        raise ZeroDivisionError("division by an expression that is identically zero")
-    d = pconstant_value(r.den)
-    if d is not None:
-        inv = Fraction(1) / Fraction(d)
-        return Ratio({m: normal_coeff(c * inv) for m, c in r.num.items()})
-    if r.num == r.den:
-        return Ratio.const(1)
-    lead = r.den[min(r.den)]
-    if lead != 1:
-        inv = Fraction(1) / Fraction(lead)
-        return Ratio({m: normal_coeff(c * inv) for m, c in r.num.items()},
-                     {m: normal_coeff(c * inv) for m, c in r.den.items()})
-    return r
+    return _cancel(num, common)
 
 
 # --------------------------------------------------------------------------
@@ -412,8 +485,7 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
     # which atoms depend on wrt (no recursion, no dependency sets).
     chain_atoms: set[int] = set()
     for a in sorted(atoms):
-        arg = atoms[a].arg
-        polys = (arg.num,) if arg.den is None else (arg.num, arg.den)
+        polys = atoms[a].arg.polys()
         if any(x in wrt or x in chain_atoms for p in polys for mono in p for x in mono):
             chain_atoms.add(a)
     interesting = frozenset(wrt) | chain_atoms
@@ -451,23 +523,24 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
                 bucket[rest] = bucket.get(rest, 0) + c * e
 
     def local_partials(r: Ratio) -> dict[int, Ratio]:
-        """∂r/∂y treating every interesting y as independent (one level, the quotient rule)."""
+        """∂r/∂y treating every interesting y as independent (one level, the quotient rule).
+
+        For ``r = n / Π f_k^e_k``: ``∂r = (∂n - n Σ_k e_k ∂f_k / f_k) / Π f_k^e_k``, kept factored.
+        """
         dnum: dict[int, Poly] = {}
         partials(r.num, ONE, dnum)
-        if r.den is None:
+        if r.fac is None:
             return {y: Ratio(pclean(p)) for y, p in dnum.items()}
-        dden: dict[int, Poly] = {}
-        partials(r.den, ONE, dden)
-        den = Ratio(r.den)
-        num = Ratio(r.num)
-        den_sq = den * den
-        out: dict[int, Ratio] = {}
-        for y in set(dnum) | set(dden):
-            top = ((Ratio(pclean(dnum[y])) * den) if y in dnum else Ratio({})) - (
-                (num * Ratio(pclean(dden[y]))) if y in dden else Ratio({}))
-            if not top.is_zero():
-                out[y] = top / den_sq
-        return out
+        out: dict[int, Ratio] = {y: Ratio(pclean(p), fac=dict(r.fac)) for y, p in dnum.items()}
+        for key, e in r.fac.items():
+            dfac: dict[int, Poly] = {}
+            partials(dict(key), ONE, dfac)
+            fac = dict(r.fac)
+            fac[key] += 1
+            for y, p in dfac.items():
+                term = Ratio(pscale(pmul(r.num, pclean(p)), -e), fac=dict(fac))
+                out[y] = out[y] + term if y in out else term
+        return {y: v for y, v in out.items() if not v.is_zero()}
 
     def push(y: int, value: Ratio) -> None:
         if value.den is None:

@@ -50,8 +50,11 @@ def number_text(value: Fraction) -> str:
     return f"{sign}{whole}.{str(frac).rjust(places, '0')}"
 
 
-class TextPrinter:
-    """Prints an Expr in the expression language."""
+class Printer:
+    """Dispatch on node type to ``_print_<ClassName>`` (SymPy's printer pattern); each returns (text, precedence)."""
+
+    format_name = "text"
+    open_bracket, close_bracket = "(", ")"
 
     def doprint(self, node: ex.Expr) -> str:
         text, _ = self._print(node)
@@ -60,12 +63,16 @@ class TextPrinter:
     def _print(self, node: ex.Expr) -> tuple[str, int]:
         method = getattr(self, "_print_" + type(node).__name__, None)
         if method is None:
-            raise TypeError(f"no text printer for {type(node).__name__}")
+            raise TypeError(f"no {self.format_name} printer for {type(node).__name__}")
         return method(node)
 
     def _wrap(self, node: ex.Expr, minimum: int) -> str:
         text, level = self._print(node)
-        return text if level >= minimum else f"({text})"
+        return text if level >= minimum else f"{self.open_bracket}{text}{self.close_bracket}"
+
+
+class TextPrinter(Printer):
+    """Prints an Expr in the expression language."""
 
     def _print_Symbol(self, node: ex.Symbol) -> tuple[str, int]:
         return node.name, _ATOM
@@ -226,26 +233,16 @@ def _dim_latex(dim: ex.Dim) -> str:
     return str(dim) if isinstance(dim, int) else _name_latex(dim)
 
 
-class LatexPrinter:
+class LatexPrinter(Printer):
     """Prints an Expr as LaTeX math (no surrounding ``$``)."""
+
+    format_name = "LaTeX"
+    open_bracket, close_bracket = r"\left(", r"\right)"
 
     def __init__(self, upstream: str = "G", upstream_latex: str | None = None):
         self.upstream = upstream
         self.upstream_latex = upstream_latex
 
-    def doprint(self, node: ex.Expr) -> str:
-        text, _ = self._print(node)
-        return text
-
-    def _print(self, node: ex.Expr) -> tuple[str, int]:
-        method = getattr(self, "_print_" + type(node).__name__, None)
-        if method is None:
-            raise TypeError(f"no LaTeX printer for {type(node).__name__}")
-        return method(node)
-
-    def _wrap(self, node: ex.Expr, minimum: int) -> str:
-        text, level = self._print(node)
-        return text if level >= minimum else rf"\left({text}\right)"
 
     def _print_Symbol(self, node: ex.Symbol) -> tuple[str, int]:
         if node.name == self.upstream and self.upstream_latex is not None:

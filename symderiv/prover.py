@@ -178,11 +178,15 @@ def evaluate(vars_: Variables, r: Ratio, point: dict[int, Any], cache: dict[int,
         return total
 
     num = poly_value(r.num)
-    if r.den is None:
+    if r.fac is None:
         return num
-    den = poly_value(r.den)
-    if den == 0:
-        raise _OutOfDomain("denominator")
+    den: Any = Fraction(1)
+    for factor, e in r.factors():
+        value = poly_value(factor)
+        if value == 0:
+            raise _OutOfDomain("denominator")
+        den = den * value ** e if isinstance(value, Fraction) or not isinstance(den, Fraction) \
+            else _as_mp(den) * value ** e
     return _as_mp(num) / _as_mp(den) if isinstance(num, Fraction) != isinstance(den, Fraction) else num / den
 
 
@@ -274,8 +278,9 @@ def _fmt_number(x: Any) -> str:
 
 def format_ratio(vars_: Variables, r: Ratio, limit: int = 300) -> str:
     text = _format_poly(vars_, r.num, limit)
-    if r.den is not None:
-        text = f"({text}) / ({_format_poly(vars_, r.den, limit)})"
+    if r.fac is not None:
+        parts = [f"({_format_poly(vars_, f, limit)})" + (f"**{e}" if e > 1 else "") for f, e in r.factors()]
+        text = f"({text}) / " + " / ".join(parts)
     return text if len(text) <= limit else text[:limit] + " …"
 
 

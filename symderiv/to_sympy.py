@@ -80,4 +80,7 @@ def ratio_to_sympy(vars_: Variables, r: Ratio) -> Any:
         return sympy.Add(*terms)
 
     num = poly(r.num)
-    return num if r.den is None else num / poly(r.den)
+    den = sympy.Integer(1)
+    for factor, e in r.factors():
+        den = den * poly(factor) ** e
+    return num / den
