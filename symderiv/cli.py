@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 EXIT_OK, EXIT_FALSE, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
@@ -155,9 +155,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import __version__
 
         sys.stderr.write(
-            f"symderiv: internal error ({type(exc).__name__}: {exc}). This is a bug, please report it with the "
-            f"command you ran. symderiv {__version__}, Python {platform.python_version()}\n")
+            f"symderiv: internal error ({type(exc).__name__}: {str(exc)[:300]}). This is a bug, please report it "
+            f"with the command you ran. symderiv {__version__}, Python {platform.python_version()}"
+            f"{_library_versions()}\n")
         return EXIT_BUG
+
+
+def _library_versions() -> str:
+    """The library versions for the bug report line, such as `, SymPy 1.14.0, NumPy 2.1.0` (never fails)."""
+    from importlib import metadata
+
+    parts = []
+    for dist, label in (("sympy", "SymPy"), ("numpy", "NumPy")):
+        try:
+            parts.append(f"{label} {metadata.version(dist)}")
+        except Exception:  # noqa: BLE001 - a missing version must not hide the bug report
+            continue
+    return "".join(", " + p for p in parts)
 
 
 def entry() -> None:  # pragma: no cover - console script shim

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable
 from fractions import Fraction
-from typing import Iterable
 
 from . import expr as ex
 from .errors import NameKindError, ParseError
@@ -87,7 +87,7 @@ class _Parser:
         return cls(message, text=self.text, column=start, width=width, hint=hint)
 
     def source(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or type(node).__name__
+        return ast.get_source_segment("\n".join(self.lines), node) or type(node).__name__
 
     # -- conversion ------------------------------------------------------
     def convert(self, node: ast.AST) -> ex.Expr:
@@ -216,7 +216,12 @@ class _Parser:
             if isinstance(arg, ast.Starred):
                 raise self.fail(arg, "starred arguments are not allowed")
         allowed_kw = {"axis"} if fn == "sum" else set()
+        seen_kw: set[str] = set()
         for kw in node.keywords:
+            if kw.arg is not None and kw.arg in seen_kw:
+                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is repeated")
+            if kw.arg is not None:
+                seen_kw.add(kw.arg)
             if kw.arg is None:
                 raise self.fail(kw.value, "`**` arguments are not allowed")
             if kw.arg not in allowed_kw:
@@ -280,9 +285,9 @@ def _prescan(text: str) -> None:
     if not isinstance(text, str):
         raise ParseError("the expression must be a string")
     if len(text) > MAX_LENGTH:
+        # The column is where the limit is crossed; the text is not echoed (render shows at most 200 characters).
         raise ParseError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}",
-                         text=text[:80], column=MAX_LENGTH if MAX_LENGTH <= 80 else None,
-                         hint="split it into smaller pieces")
+                         text=text[:200], column=MAX_LENGTH + 1, hint="split it into smaller pieces")
     if not text.strip():
         raise ParseError("the expression is empty", hint="for example: W @ X")
     depth = 0
@@ -303,8 +308,14 @@ def _prescan(text: str) -> None:
                 raise ParseError(f"more than {MAX_UNARY_RUN} signs in a row", text=text, column=col)
         elif not ch.isspace():
             unary_run = 0
-        if ch == "\x00" or (ord(ch) < 32 and ch not in "\t\n\r"):
+        if ch == "\x00" or (ord(ch) < 32 and ch not in "\t\n\r") or ch == "\x7f":
             raise ParseError("control character in the expression", text=text, column=col)
+        if ord(ch) > 127:
+            # Python folds identifiers by NFKC (fullwidth `Ｗ` would silently become `W`); the language is ASCII.
+            raise ParseError(f"the character `{ch}` (U+{ord(ch):04X}) is not part of the expression language",
+                             text=text, column=col, hint="expressions are written in ASCII: names, numbers, @ * + - / **")
+        if ch == "#":
+            raise ParseError("comments (`#`) are not part of the expression language", text=text, column=col)
     if depth > 0:
         raise ParseError("unbalanced brackets: a `(` is never closed", text=text, column=len(text) + 1,
                          hint="add the missing `)`")
@@ -312,16 +323,20 @@ def _prescan(text: str) -> None:
 
 def _check_tree_size(tree: ast.AST, parser: _Parser) -> None:
     count = 0
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    body = getattr(tree, "body", tree)
+    stack: list[tuple[ast.AST, int, ast.AST]] = [(tree, 0, body)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, placed = stack.pop()
+        if hasattr(node, "col_offset"):
+            placed = node
         count += 1
         if count > MAX_NODES:
-            raise ParseError(f"expression has more than {MAX_NODES} syntax nodes", hint="split it into smaller pieces")
+            raise parser.fail(placed, f"expression has more than {MAX_NODES} syntax nodes",
+                              "split it into smaller pieces")
         if depth > MAX_TREE_DEPTH:
-            raise parser.fail(node, f"expression nested more than {MAX_TREE_DEPTH} levels deep",
-                              "simplify the expression")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+            raise parser.fail(placed, f"expression nested more than {MAX_TREE_DEPTH} levels deep "
+                              "(a chain like `A + B + C` counts one level per operator)", "simplify the expression")
+        stack.extend((child, depth + 1, placed) for child in ast.iter_child_nodes(node))
 
 
 def parse(

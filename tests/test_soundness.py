@@ -1,0 +1,359 @@
+"""Soundness: random expressions, their gradients, and systematic corruptions -- never a false "proved".
+
+For each random well-shaped expression (tests/strategies.py, depth ≤ 4, random
+shapes):
+
+- ``gradient()`` is checked by the prover (``verify``) and by NumPy central
+  finite differences of ``L = Σ G∘E`` (``L = E`` when ``E`` is ``1×1``);
+- systematic corruptions of the right answer (transpose, swapped factors,
+  dropped term, scaled by 2, wrong reduction axis, dropped mask, negated) are
+  each verified. A refutation is confirmed by its witness, re-evaluated
+  independently: finite differences of ``L`` at the witness values must match
+  the prover's side and not the claim's. A corruption that the prover *proves*
+  must then be equal to the right answer numerically (e.g. a transpose of a
+  symmetric result); otherwise it is a false proof and the test fails.
+
+The counts are printed at the end; CI runs ≥ 2,000 expression/claim pairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import threading
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import symderiv
+from symderiv import expr as ex
+from symderiv.errors import SymderivError
+from symderiv.language import parse
+
+numeric = pytest.importorskip("symderiv.numeric")
+printing = pytest.importorskip("symderiv.printing")
+strategies = pytest.importorskip("strategies")
+
+LONG = os.environ.get("SYMDERIV_FUZZ", "").lower() == "long"
+EXAMPLES = int(os.environ.get("SYMDERIV_SOUNDNESS_EXAMPLES", 450 * (10 if LONG else 1)))
+COUNTS = {"cases": 0, "pairs": 0, "right proved": 0, "refuted": 0, "witness confirmed by FD": 0,
+          "witness confirmed by formula": 0, "shape refuted": 0, "equivalent corruption": 0, "false proofs": 0,
+          "skipped": 0, "fd checked": 0, "timeouts": 0,
+          "difference below FD resolution": 0}
+FUNCTIONS = ("phi",)
+SLOWEST: list[tuple[float, str]] = []
+TIMEOUT = 5.0
+CASE_CPU_SECONDS = 3.0
+DEPTH = int(os.environ.get("SYMDERIV_SOUNDNESS_DEPTH", 3 if not LONG else 4))
+
+
+# --------------------------------------------------------------------------
+# Independent numerics
+
+
+def _loss(node: ex.Expr, env: dict, sizes: dict, upstream: np.ndarray | None) -> float:
+    value = numeric.evaluate(node, env, sizes=sizes)
+    if upstream is None:
+        return float(value.reshape(-1)[0])
+    return float(np.sum(upstream * value))
+
+
+def _fd(node: ex.Expr, env: dict, sizes: dict, wrt: str, upstream: np.ndarray | None, entry=None, h: float = 1e-5):
+    """Central finite differences of L w.r.t. every entry of ``wrt`` (or one entry)."""
+    base = np.array(env[wrt], dtype=float)
+    out = np.zeros_like(base)
+    entries = [entry] if entry is not None else list(np.ndindex(base.shape))
+    for idx in entries:
+        plus, minus = base.copy(), base.copy()
+        plus[idx] += h
+        minus[idx] -= h
+        lp = _loss(node, {**env, wrt: plus}, sizes, upstream)
+        lm = _loss(node, {**env, wrt: minus}, sizes, upstream)
+        out[idx] = (lp - lm) / (2 * h)
+    return out
+
+
+def _stable_fd(node, env, sizes, wrt, upstream, entry=None):
+    """FD with steps h and h/4; None when they disagree (a kink of relu/abs is too close)."""
+    a = _fd(node, env, sizes, wrt, upstream, entry, 1e-5)
+    b = _fd(node, env, sizes, wrt, upstream, entry, 2.5e-6)
+    if not np.all(np.isfinite(a)) or not np.allclose(a, b, rtol=1e-3, atol=1e-5):
+        return None
+    # Rounding: L(V ± h) differ in their last bits by about eps·|L|, which h then magnifies; a loss
+    # dominated by other, huge entries (exp(exp(A)**2)) leaves differences that are only noise.
+    noise = 10 * 2.3e-16 * abs(_loss(node, env, sizes, upstream)) / 2.5e-6
+    if not np.isfinite(noise) or noise > 1e-6 * max(1.0, float(np.abs(b).max())):
+        return None
+    return b
+
+
+def _fd_error(node, env, sizes, wrt, upstream, entry) -> float:
+    """An error estimate of the h = 2.5e-6 differences: their distance to the h = 1e-5 ones."""
+    a = _fd(node, env, sizes, wrt, upstream, entry, 1e-5)[entry]
+    b = _fd(node, env, sizes, wrt, upstream, entry, 2.5e-6)[entry]
+    return float(abs(a - b))
+
+
+def _close(a, b) -> bool:
+    return bool(np.allclose(a, b, rtol=2e-3, atol=2e-4))
+
+
+def _random_env(case, rng: np.random.Generator, upstream_shape) -> tuple[dict, np.ndarray | None]:
+    env = {}
+    for name, (r, c) in case.shapes.items():
+        env[name] = rng.uniform(-1.5, 1.5, size=(r, c))
+    upstream = None if upstream_shape == (1, 1) else rng.uniform(-1.5, 1.5, size=upstream_shape)
+    return env, upstream
+
+
+def _claim_value(claim: ex.Expr, env: dict, sizes: dict, upstream: np.ndarray | None):
+    full = dict(env)
+    if upstream is not None:
+        full["G"] = upstream
+    return numeric.evaluate(claim, full, sizes=sizes)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        return float(text)
+
+
+# --------------------------------------------------------------------------
+# Corruptions of the right answer
+
+
+def _rebuild(node: ex.Expr, target: ex.Expr, new: ex.Expr) -> ex.Expr:
+    """``node`` with its first subtree identical (``is``) to ``target`` replaced by ``new``."""
+    if node is target:
+        return new
+    if isinstance(node, ex.Binary):
+        left = _rebuild(node.left, target, new)
+        if left is not node.left:
+            return dataclasses.replace(node, left=left)
+        right = _rebuild(node.right, target, new)
+        return node if right is node.right else dataclasses.replace(node, right=right)
+    if isinstance(node, ex.Unary):
+        operand = _rebuild(node.operand, target, new)
+        return node if operand is node.operand else dataclasses.replace(node, operand=operand)
+    return node
+
+
+def _first(node: ex.Expr, predicate):
+    return next((n for n in node.walk() if predicate(n)), None)
+
+
+def _has_fn(node: ex.Expr) -> bool:
+    return any(isinstance(n, (ex.Apply, ex.Symbol)) for n in node.walk())
+
+
+def corruptions(right: ex.Expr, upstream: str = "G") -> dict[str, ex.Expr]:
+    """Systematic wrong variants of a right gradient formula (those that apply to it)."""
+    out: dict[str, ex.Expr] = {}
+    out["transpose"] = right.operand if isinstance(right, ex.Transpose) else ex.Transpose(right)
+    out["scaled by 2"] = ex.Mul(ex.Number(Fraction(2)), right)
+    out["negated"] = ex.Neg(right)
+    mm = _first(right, lambda n: isinstance(n, ex.MatMul))
+    if mm is not None:
+        out["swapped factors"] = _rebuild(right, mm, ex.MatMul(mm.right, mm.left))
+    term = _first(right, lambda n: isinstance(n, (ex.Add, ex.Sub)))
+    if term is not None:
+        out["dropped term"] = _rebuild(right, term, term.left)
+    summed = _first(right, lambda n: isinstance(n, ex.Sum) and n.axis is not None)
+    if summed is not None:
+        out["wrong reduction axis"] = _rebuild(right, summed, dataclasses.replace(summed, axis=1 - summed.axis))
+    mask = _first(right, lambda n: isinstance(n, ex.Mul) and _has_fn(n.left) and _has_fn(n.right))
+    if mask is not None:
+        # Keep the side with the upstream gradient (or the left one) and drop the other factor.
+        keep = mask.right if upstream in mask.right.symbols() and upstream not in mask.left.symbols() else mask.left
+        out["dropped mask"] = _rebuild(right, mask, keep)
+    return out
+
+
+# --------------------------------------------------------------------------
+# The suite
+
+
+def _claim_shape_probe(claim_node, case, upstream_shape):
+    """The claim's NumPy shape at random values (a shape error counts as "not the gradient's shape")."""
+    env, upstream = _random_env(case, np.random.default_rng(0), upstream_shape)
+    try:
+        return _claim_value(claim_node, env, case.sizes, upstream)
+    except (ValueError, KeyError):
+        return np.zeros((0, 0))
+
+
+def _check_refutation(verdict, case, node, claim_node, right_node, upstream_shape) -> None:
+    cx = verdict.counterexample
+    assert verdict.status in ("refuted", "shape"), verdict.report()
+    if cx is None or cx.gradient_value is None:
+        # Without a witness the only acceptable refutation is a shape mismatch, which is checked here.
+        assert verdict.reason.startswith("shape"), verdict.report()
+        assert np.shape(_claim_shape_probe(claim_node, case, upstream_shape)) != case.shapes[case.wrt]
+        COUNTS["shape refuted"] += 1
+        return
+    env = {name: np.array([[_number(v) for v in row] for row in rows]) for name, rows in cx.values.items()}
+    upstream = env.pop("G", None)
+    if upstream_shape == (1, 1):
+        upstream = None
+    entry = tuple(cx.entry)
+    claimed = _claim_value(claim_node, env, case.sizes, upstream)
+    claimed = np.broadcast_to(claimed, env[case.wrt].shape)[entry]
+    assert abs(float(claimed) - _number(cx.claim_value)) <= 1e-6 * max(1.0, abs(float(claimed))), cx.describe()
+    fd = _stable_fd(node, env, case.sizes, case.wrt, upstream, entry)
+    if fd is not None:
+        COUNTS["witness confirmed by FD"] += 1
+        truth = float(fd[entry])
+        # The differences' own error estimate sets the tolerance; the witness values are exact.
+        tol = 1e-7 * max(1.0, abs(truth)) + 10 * _fd_error(node, env, case.sizes, case.wrt, upstream, entry)
+    else:
+        # A witness on a kink of relu/abs (step(0) = 1/2): check with the right formula instead.
+        COUNTS["witness confirmed by formula"] += 1
+        truth = float(np.broadcast_to(_claim_value(right_node, env, case.sizes, upstream),
+                                      env[case.wrt].shape)[entry])
+        tol = 1e-9 * max(1.0, abs(truth))
+    assert abs(truth - _number(cx.gradient_value)) <= tol, (cx.describe(), truth)
+    if abs(truth - float(claimed)) <= tol:
+        # The two sides differ by less than finite differences resolve here (a saturated sigmoid): the
+        # difference is confirmed with the right formula in float64, which resolves it.
+        COUNTS["difference below FD resolution"] += 1
+        exact = float(np.broadcast_to(_claim_value(right_node, env, case.sizes, upstream),
+                                      env[case.wrt].shape)[entry])
+        assert abs(exact - _number(cx.gradient_value)) <= 1e-9 * max(1.0, abs(exact)), cx.describe()
+        assert abs(exact - float(claimed)) > 1e-12 * max(1.0, abs(exact)), cx.describe()
+
+
+# No shrinking: a failure prints the drawn case as it is, instead of minutes of slow shrinking.
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(case=strategies.cases(max_depth=DEPTH, max_size=2), seed=st.integers(0, 2**32 - 1))
+def test_gradients_are_right_and_corruptions_are_refuted(case, seed):
+    start = time.perf_counter()
+    try:
+        with _cpu_guard(CASE_CPU_SECONDS):
+            _run_case(case, seed)
+    except _CaseTooSlow:
+        # The prover's exact comparison of big rational functions does not watch timeout= (see
+        # docs/security.md); a case over its CPU allowance is dropped, and counted. Never a proof.
+        COUNTS["timeouts"] += 1
+    finally:
+        SLOWEST.append((time.perf_counter() - start, case.text))
+
+
+class _CaseTooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _cpu_guard(seconds: float):
+    """Interrupt the case after ``seconds`` of this process's CPU time (POSIX; no guard elsewhere)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise _CaseTooSlow()
+
+    previous = signal.signal(signal.SIGVTALRM, interrupt)
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
+
+
+def _run_case(case, seed):
+    try:
+        node = parse(case.text, functions=FUNCTIONS)
+        grad = symderiv.gradient(case.text, wrt=case.wrt, shapes=case.shapes, functions=FUNCTIONS, check=False,
+                                 timeout=TIMEOUT)
+    except SymderivError:
+        COUNTS["skipped"] += 1
+        return
+    COUNTS["cases"] += 1
+    right_node = parse(grad.formula, functions=FUNCTIONS, allow_upstream=True)
+    from symderiv.shapes import infer_shapes
+
+    upstream_shape = infer_shapes(node, case.shapes, text=case.text).shape_of(node)
+    # 1. The prover proves the derived gradient.
+    try:
+        verdict = symderiv.verify(case.text, wrt=case.wrt, claim=grad.formula, shapes=case.shapes,
+                                  functions=FUNCTIONS, timeout=TIMEOUT)
+    except symderiv.TimeoutError:
+        # Rational functions of many atoms can be slow to prove; a timeout is never a proof, so it is only counted.
+        COUNTS["timeouts"] += 1
+        return
+    COUNTS["pairs"] += 1
+    assert verdict.holds, verdict.report()
+    COUNTS["right proved"] += 1
+    # 2. Finite differences agree with it at a random point (resampled if a kink is too close).
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        env, upstream = _random_env(case, rng, upstream_shape)
+        fd = _stable_fd(node, env, case.sizes, case.wrt, upstream)
+        if fd is None:
+            continue
+        value = np.broadcast_to(_claim_value(right_node, env, case.sizes, upstream), fd.shape)
+        assert _close(value, fd), (case.text, grad.formula, value, fd)
+        COUNTS["fd checked"] += 1
+        break
+    # 3. Every corruption is refuted (witness confirmed), or is numerically the right answer.
+    for kind, bad in corruptions(right_node).items():
+        text = printing.to_text(bad)
+        try:
+            v = symderiv.verify(case.text, wrt=case.wrt, claim=text, shapes=case.shapes, functions=FUNCTIONS,
+                                timeout=TIMEOUT)
+        except SymderivError:
+            COUNTS["timeouts"] += 1
+            continue
+        COUNTS["pairs"] += 1
+        if v.holds:
+            env, upstream = _random_env(case, rng, upstream_shape)
+            got = _claim_value(parse(text, functions=FUNCTIONS, allow_upstream=True), env, case.sizes, upstream)
+            want = _claim_value(right_node, env, case.sizes, upstream)
+            if np.shape(got) != np.shape(env[case.wrt]) and np.size(got) != 1 or not _close(got, want):
+                COUNTS["false proofs"] += 1
+                raise AssertionError(f"FALSE PROOF ({kind}): {case.text} wrt {case.wrt}: {text}")
+            COUNTS["equivalent corruption"] += 1
+            continue
+        if v.status == "undecided":
+            continue
+        COUNTS["refuted"] += 1
+        _check_refutation(v, case, node, parse(text, functions=FUNCTIONS, allow_upstream=True), right_node,
+                          upstream_shape)
+
+
+@pytest.mark.parametrize(("expression", "wrt", "shapes"), [
+    ("relu(W @ X + b)", "W", {"W": (2, 3), "X": (3, 2), "b": (2, 1)}),
+    ("sum((W @ X - Y) ** 2)", "W", {"W": (2, 3), "X": (3, 2), "Y": (2, 2)}),
+    ("W @ X + b", "b", {"W": (3, 2), "X": (2, 4), "b": (3, 1)}),
+    ("sigmoid(W) * X", "W", {"W": (2, 2), "X": (2, 2)}),
+])
+def test_every_corruption_kind_is_refuted_on_known_cases(expression, wrt, shapes):
+    right = symderiv.gradient(expression, wrt=wrt, shapes=shapes).formula
+    node = parse(right, allow_upstream=True)
+    kinds = corruptions(node)
+    assert len(kinds) >= 4
+    for kind, bad in kinds.items():
+        v = symderiv.verify(expression, wrt=wrt, claim=printing.to_text(bad), shapes=shapes)
+        assert not v.holds, (kind, printing.to_text(bad))
+
+
+def test_zz_counts(capsys):
+    """Prints the counts (tests run in file order, so this comes last)."""
+    with capsys.disabled():
+        print("\nsoundness: " + ", ".join(f"{k} {v}" for k, v in COUNTS.items()))
+        for seconds, text in sorted(SLOWEST, reverse=True)[:3]:
+            print(f"  slowest: {seconds:.2f} s  {text}")
+    assert COUNTS["false proofs"] == 0
+    if COUNTS["cases"] == 0:
+        pytest.skip("the random suite did not run (selected with -k?)")
+    assert COUNTS["pairs"] >= (2000 if EXAMPLES >= 450 else 0)
