@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 EXIT_OK, EXIT_FALSE, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+#: The command line never runs unannounced for longer than this (the API has no default limit).
+DEFAULT_TIMEOUT = 600.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,7 +32,8 @@ def _common(p: argparse.ArgumentParser, *, shapes: bool = True) -> None:
     p.add_argument("--symmetric", action="append", default=[], metavar="NAME",
                    help="declare a square symbol symmetric (repeatable)")
     p.add_argument("--upstream", default="G", metavar="NAME", help="name of the upstream gradient ∂L/∂D (default G)")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="wall-clock limit")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"wall-clock limit of each proof or check (default {DEFAULT_TIMEOUT:g} s)")
     p.add_argument("--budget", type=int, default=None, metavar="TERMS",
                    help="size budget of exact entrywise proofs, in term operations")
 

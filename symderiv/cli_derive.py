@@ -58,7 +58,8 @@ def run_derive(args: argparse.Namespace) -> int:
     from .cli import EXIT_OK, options_from, shapes_from
     from .derivation import derive
 
-    d = derive(args.expression, args.wrt, shapes_from(args), layout=args.layout, **options_from(args))
+    d = derive(args.expression, args.wrt, shapes_from(args), layout=args.layout, timeout=args.timeout,
+               **options_from(args))
     text = {"text": d.to_text, "latex": d.to_latex, "markdown": d.to_markdown, "html": d.to_html}[args.format]()
     _emit(text, args.output)
     return EXIT_OK
@@ -116,8 +117,8 @@ def run_compare(args: argparse.Namespace) -> int:
     from .cli import EXIT_OK, options_from
     from .derivation import derive
 
-    first = derive(args.first, args.wrt, **options_from(args), shapes=None)
-    second = derive(args.second, args.wrt, **options_from(args), shapes=None)
+    first = derive(args.first, args.wrt, **options_from(args), shapes=None, timeout=args.timeout)
+    second = derive(args.second, args.wrt, **options_from(args), shapes=None, timeout=args.timeout)
     rule = "=" * 72
     note = relation(first, second)
     import textwrap

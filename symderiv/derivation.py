@@ -845,13 +845,14 @@ def derive(
     upstream: str = "G",
     layout: str = "denominator",
     check: bool = True,
+    timeout: float | None = None,
 ) -> Derivation:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
     With no shapes the dimensions are the inferred names (``W @ X``: ``W`` is
     ``n×m``); give ``shapes={"W": ("H", "m"), "X": ("m", "n")}`` for the source's.
     ``check=False`` skips the entrywise checks (for speed; the result is then
-    not proved).
+    not proved). ``timeout`` (seconds) bounds each check; past it a TimeoutError is raised.
 
     >>> d = derive("W @ X", wrt="W", shapes={"W": ("H", "m"), "X": ("m", "n")})
     >>> len(d.steps), d.result.formula
@@ -909,7 +910,7 @@ def derive(
                                   (Matrix(ex.Symbol(name)), " is used by ", *_and_list([ex_symbol(u) for u in users]),
                                    ", so its gradient is the sum of what those blocks gave:"))
                 if check:
-                    _check_accumulate(accumulate, name, problem, plan, up_of, grads, shapes_all)
+                    _check_accumulate(accumulate, name, problem, plan, up_of, grads, shapes_all, timeout)
         inputs = [n for n in plan.order if n != name and contains(definition, n)]
         if contains(definition, wrt):
             inputs.append(wrt)
@@ -975,7 +976,7 @@ def derive(
     elif prove_all_shapes(problem, wrt, expanded, refute=False) is True:
         derivation.all_shapes = "derived"
     if check:
-        _check_all(derivation, problem, plan, up_of, full, shapes_all)
+        _check_all(derivation, problem, plan, up_of, full, shapes_all, timeout)
     if check:
         result.proof_status = "proved" if derivation.all_shapes == "canonical" or typing.is_concrete else "checked"
         result.proof = [dict(derivation.check_shapes)]
@@ -993,7 +994,8 @@ def _and_list(items: list) -> list:
 
 
 def _check_accumulate(step: Step, name: str, problem, plan: _Plan, up_of: Mapping[str, str | None],
-                      grads: Mapping[str, ex.Expr], shapes_all: Mapping[str, ex.Shape]) -> None:
+                      grads: Mapping[str, ex.Expr], shapes_all: Mapping[str, ex.Shape],
+                      timeout: float | None = None) -> None:
     """Check ``∂L/∂name = Σ contributions`` with ``name`` a free matrix and everything else expanded."""
     mapping = {n: plan.definitions[n] for n in plan.order if n not in (name, plan.root)}
 
@@ -1011,7 +1013,7 @@ def _check_accumulate(step: Step, name: str, problem, plan: _Plan, up_of: Mappin
     typing = problem.typing.substitute(problem.typing.assignments(1)[0])
     sizes = typing.sizes
     symbols = {k: tuple(sizes.get(x, x) if isinstance(x, str) else x for x in v) for k, v in shapes_all.items()}
-    checker = _Checker(typing, symbols, {}, loss, None if problem.scalar else problem.upstream)
+    checker = _Checker(typing, symbols, {}, loss, None if problem.scalar else problem.upstream, timeout)
     checker.check(Step(step.kind, Equation((step.equation.lhs, Matrix(claim))), step.prose))
     step.checked = True
 
@@ -1073,7 +1075,7 @@ def _conclusion(d: Derivation, problem) -> Prose:
 
 
 def _check_all(d: Derivation, problem, plan: _Plan, up_of: Mapping[str, str | None], full: Mapping[str, ex.Expr],
-               shapes_all: Mapping[str, ex.Shape]) -> None:
+               shapes_all: Mapping[str, ex.Shape], timeout: float | None = None) -> None:
     """Check every step on the first small concrete assignment of the dimensions."""
     typing = problem.typing.substitute(problem.typing.assignments(1)[0])
     sizes = typing.sizes
@@ -1085,7 +1087,7 @@ def _check_all(d: Derivation, problem, plan: _Plan, up_of: Mapping[str, str | No
     d.check_shapes = {k: symbols[k] for k in problem.typing.symbols}
     for block in d.blocks:
         inner = {n: plan.definitions[n] for n in [block.name]}
-        checker = _Checker(typing, symbols, inner, ex.Symbol(block.name), block.upstream)
+        checker = _Checker(typing, symbols, inner, ex.Symbol(block.name), block.upstream, timeout)
         for step in block.steps:
             if step.kind != "accumulate":
                 checker.check(step)
@@ -1093,7 +1095,8 @@ def _check_all(d: Derivation, problem, plan: _Plan, up_of: Mapping[str, str | No
     if d.final:
         inner_names = [n for n in plan.order if n != plan.root]
         binds = {n: full[n] for n in reversed(inner_names)}
-        checker = _Checker(typing, symbols, binds, problem.expression, None if problem.scalar else problem.upstream)
+        checker = _Checker(typing, symbols, binds, problem.expression, None if problem.scalar else problem.upstream,
+                           timeout)
         # The final formulas against one another: evaluation only, no derivative, so always affordable.
         forms = [s.equation.rhs for s in d.final]
         for step, (a, b) in zip(d.final[1:], zip(forms, forms[1:], strict=False), strict=True):

@@ -20,7 +20,7 @@ from math import comb, factorial
 
 from . import expr as ex
 from .algebra import Poly, Ratio, Variables, pclean
-from .errors import BudgetError, ShapeError, SymderivError, TimeoutError, UnsupportedError
+from .errors import BudgetError, OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
 from .shapes import Typing, format_shape
 
 Matrix = list[list[Ratio]]
@@ -42,6 +42,14 @@ class Deadline:
     PROGRESS_AFTER = 1.0
 
     def __init__(self, seconds: float | None):
+        if seconds is not None:
+            try:
+                seconds = float(seconds)
+            except (TypeError, ValueError):
+                raise OptionError(f"timeout must be a number of seconds, not {seconds!r}") from None
+            if not seconds > 0 or seconds == float("inf"):  # also refuses NaN
+                raise OptionError(f"timeout must be a positive, finite number of seconds, not {seconds!r}",
+                                  hint="leave it out for no limit")
         self.seconds = seconds
         self.start = time.monotonic()
         self.end = None if seconds is None else self.start + seconds

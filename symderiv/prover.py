@@ -106,6 +106,7 @@ def compare(instance: Instance, gradient: Matrix, claim: Matrix, wrt: str, seed:
     undecided: list[tuple[int, int]] = []
     for i, (grow, crow) in enumerate(zip(gradient, claim, strict=True)):
         for j, (a, b) in enumerate(zip(grow, crow, strict=True)):
+            instance.deadline()
             if a.equals(b):
                 continue
             witness = find_witness(instance, a - b, seed=seed + 31 * i + j)
@@ -250,6 +251,7 @@ def find_witness(instance: Instance, diff: Ratio, seed: int = 0, attempts: int =
     rng = random.Random(seed)
     ordered = sorted(base)
     for _ in range(attempts):
+        instance.deadline()
         point = {v: rng.choice(_WITNESS_VALUES) for v in ordered}
         try:
             value = evaluate(vars_, diff, point)

@@ -145,8 +145,10 @@ class Typing:
         """The same typing with dimension names replaced by sizes."""
         def sub(d: ex.Dim) -> ex.Dim:
             return assignment.get(d, d) if isinstance(d, str) else d
+        aliases = {k: sub(v) for k, v in self.aliases.items()}
+        sizes = {**self.sizes, **assignment, **{k: v for k, v in aliases.items() if isinstance(v, int)}}
         return Typing({k: (sub(r), sub(c)) for k, (r, c) in self.symbols.items()}, self.symmetric, self.text,
-                      {**self.sizes, **assignment}, {k: sub(v) for k, v in self.aliases.items()})
+                      sizes, aliases)
 
     def assignments(self, count: int = 2) -> list[dict[str, int]]:
         """Small concrete sizes for the dimension names, distinct where possible (2, 3, 4, ...)."""
