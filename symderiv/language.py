@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Iterable
 from fractions import Fraction
 
@@ -368,7 +369,9 @@ def parse(
     parser.line_starts = [-1]
     parser.lines = ["(" + flat + ")"]
     try:
-        tree = ast.parse("(" + flat + ")", mode="eval")
+        with warnings.catch_warnings():  # Python's SyntaxWarnings about user text are not ours to print
+            warnings.simplefilter("ignore")
+            tree = ast.parse("(" + flat + ")", mode="eval")
     except SyntaxError as err:
         column = err.offset - 1 if err.lineno == 1 and err.offset else None
         if column is not None and not 1 <= column <= len(flat) + 1:
