@@ -10,8 +10,6 @@ True
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
 from .errors import (
@@ -29,10 +27,10 @@ from .errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "verify": ("verify", "verify"),
-    "Verdict": ("verify", "Verdict"),
-    "gradient": ("gradient", "gradient"),
-    "Gradient": ("gradient", "Gradient"),
+    "verify": ("verification", "verify"),
+    "Verdict": ("verification", "Verdict"),
+    "gradient": ("backprop", "gradient"),
+    "Gradient": ("backprop", "Gradient"),
     "derive": ("derivation", "derive"),
     "Derivation": ("derivation", "Derivation"),
     "Step": ("derivation", "Step"),
@@ -59,19 +57,3 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(__all__)
 
-
-class _Package(types.ModuleType):
-    """Keeps ``symderiv.verify`` / ``symderiv.gradient`` the functions once their submodules are imported.
-
-    Python sets a submodule as an attribute of its package when it is first imported
-    (``from symderiv.verify import Verdict``), which would shadow the function of
-    the same name; such an assignment is dropped so ``__getattr__`` serves the function.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -72,7 +72,7 @@ def _add_verify(sub) -> None:
 
 
 def _run_verify(args: argparse.Namespace) -> int:
-    from .verify import verify
+    from .verification import verify
 
     verdict = verify(args.expression, wrt=args.wrt, claim=args.claim, shapes=shapes_from(args), layout=args.layout,
                      strict=args.strict, method=args.method, timeout=args.timeout, budget=args.budget,

@@ -74,7 +74,7 @@ def relation(first, second) -> str:
     """
     from .index import tidy
     from .printing import to_text
-    from .verify import verify
+    from .verification import verify
 
     def transposed_picture(node: ex.Expr) -> ex.Expr:
         names = {n: ex.Transpose(ex.Symbol(n)) for n in node.symbols()}

@@ -32,8 +32,8 @@ def add_gradient(sub: argparse._SubParsersAction, common: Callable[..., None]) -
 
 def run_gradient(args: argparse.Namespace) -> int:
     """Derive, prove and print; errors propagate as SymderivError (exit 2 in ``cli.main``)."""
+    from .backprop import gradient
     from .cli import EXIT_OK, options_from, shapes_from
-    from .gradient import gradient
 
     results = gradient(args.expression, wrt=list(args.wrt), shapes=shapes_from(args), layout=args.layout,
                        check=not args.no_check, budget=args.budget, timeout=args.timeout, **options_from(args))

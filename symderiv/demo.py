@@ -19,7 +19,7 @@ def run_demo(say: Callable[[str], None] = print) -> int:
     from .derivation import derive
     from .entrywise import Instance
     from .prover import format_ratio, loss_gradient
-    from .verify import prepare, verify
+    from .verification import prepare, verify
 
     say(derive("W @ X", wrt="W", shapes=SOURCE_SHAPES).to_text().rstrip("\n"))
     say("")

@@ -860,8 +860,8 @@ def derive(
     >>> print(d.steps[0].equation_text)
     ∂L/∂W_dc = Σ_{i,j} ∂L/∂D_ij · ∂D_ij/∂W_dc
     """
-    from .gradient import gradient
-    from .verify import prepare
+    from .backprop import gradient
+    from .verification import prepare
 
     if not isinstance(wrt, str):
         raise SymderivError("derive takes one wrt name", hint="call derive once per matrix")

@@ -736,7 +736,7 @@ def prove_all_shapes(problem, wrt: str, claim_node: ex.Expr, *, refute: bool = T
     shape: a failing entry there refutes it for all shapes; otherwise None.
     ``refute=False`` skips that check (for callers that run it themselves).
 
-    >>> from symderiv.verify import prepare, parse_claim
+    >>> from symderiv.verification import prepare, parse_claim
     >>> p = prepare("W @ X", ["W"], None)
     >>> prove_all_shapes(p, "W", parse_claim(p, "G @ X.T")), prove_all_shapes(p, "W", parse_claim(p, "2 * G @ X.T"))
     (True, False)
@@ -756,7 +756,7 @@ def prove_all_shapes(problem, wrt: str, claim_node: ex.Expr, *, refute: bool = T
         return True
     if not refute:
         return None
-    from .verify import prove_concrete
+    from .verification import prove_concrete
 
     typing = problem.typing.substitute(problem.typing.assignments(1)[0])
     try:

@@ -58,7 +58,7 @@ from .errors import BudgetError, ShapeError, SymderivError, UnsupportedError
 from .shapes import Typing, format_shape
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .verify import Problem, Verdict
+    from .verification import Problem, Verdict
 
 #: Target error probability: 2^-TARGET_BITS.
 TARGET_BITS = 40
@@ -847,7 +847,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     A pass is labelled ``probabilistic`` with its error bound; a failure is a
     certain refutation, located at an entry when time allows.
 
-    >>> from symderiv.verify import prepare, parse_claim
+    >>> from symderiv.verification import prepare, parse_claim
     >>> pr = prepare("W @ X", ["W"], {"W": (3, 2), "X": (2, 4)})
     >>> v = verify_random(pr, "W", "G @ X.T", parse_claim(pr, "G @ X.T"), seed=1)
     >>> v.holds, v.status, v.reason.startswith("probabilistic: holds with error probability ≤ 2^-")
@@ -856,7 +856,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     >>> w.holds, w.status, w.counterexample is not None
     (False, 'refuted', True)
     """
-    from .verify import ProofRecord, Verdict, concrete_typings
+    from .verification import ProofRecord, Verdict, concrete_typings
 
     deadline = deadline or Deadline(None)
     expression = problem.text

@@ -3,7 +3,7 @@
 A rule receives the node, the upstream gradient ``G = ∂L/∂node`` (an Expr with the
 node's shape) and a :class:`Context` that knows shapes; it returns one
 contribution ``∂L/∂child`` per child, or ``None`` where there is none. Adding an
-operation is adding one entry to :data:`RULES`; the sweep in ``gradient.py``
+operation is adding one entry to :data:`RULES`; the sweep in ``backprop.py``
 never changes (the JAX ``primitive_transposes`` model).
 
 The product rule is the contraction of the upstream with the other factor:

@@ -16,7 +16,6 @@ The pytest plugin (``symderiv.pytest_plugin``) builds on these: see docs/testing
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any
 
 from . import expr as ex
 from .errors import OptionError, SymderivError
-from .verify import Verdict, parse_claim, prepare, verify
+from .verification import Verdict, parse_claim, prepare, verify
 
 __all__ = ["assert_gradient", "check_backward", "diagnose", "BackwardCheck", "Identity", "load_identities",
            "identity_params", "HOLDS", "Checker", "gradient_report", "verdict_report"]
@@ -152,17 +151,12 @@ def _as_fraction(text: str | None) -> Fraction | None:
 
 def _derived(expression: str, wrt: str, shapes: Mapping[str, Any] | None, options: Mapping[str, Any],
              check: bool = True) -> Any:
-    """``symderiv.gradient(...)`` (a Gradient), or None when the engine cannot derive it."""
+    """``symderiv.gradient(...)`` (a Gradient), or None when it refuses the expression."""
+    from .backprop import gradient
+
+    kwargs = {k: options[k] for k in _FORMULA_OPTIONS if k in options}
     try:
-        from .gradient import gradient
-    except ImportError:  # the derivation engine is optional for a verdict; the report just omits the formula
-        return None
-    try:
-        params = inspect.signature(gradient).parameters
-        kwargs = {k: options[k] for k in _FORMULA_OPTIONS if k in options and k in params}
-        if "check" in params:
-            kwargs["check"] = check
-        return gradient(expression, wrt=wrt, shapes=shapes, **kwargs)
+        return gradient(expression, wrt=wrt, shapes=shapes, check=check, **kwargs)
     except SymderivError:
         return None
 

@@ -44,7 +44,7 @@ import symderiv.entrywise  # noqa: E402,F401
 import symderiv.prover  # noqa: E402,F401
 import symderiv.strict  # noqa: E402,F401
 import symderiv.to_sympy  # noqa: E402,F401
-import symderiv.verify  # noqa: E402,F401
+import symderiv.verification  # noqa: E402,F401
 
 try:
     import symderiv.gradient  # noqa: F401

@@ -9,11 +9,11 @@ from strategies import cases
 from test_rules import check_finite_differences, concrete_shapes, hygiene_problems, random_env
 
 import symderiv
+from symderiv.backprop import Gradient, gradient
 from symderiv.errors import BudgetError, OptionError, ParseError, ShapeError, TimeoutError, UnsupportedError
-from symderiv.gradient import Gradient, gradient
 from symderiv.language import parse
 from symderiv.numeric import evaluate
-from symderiv.verify import prepare
+from symderiv.verification import prepare
 
 # The "Done when" list of issue 3: (expression, wrt, shapes, canonical formula).
 CANONICAL = [

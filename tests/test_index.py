@@ -26,7 +26,7 @@ from symderiv.index import (
 )
 from symderiv.printing import to_text
 from symderiv.shapes import infer_shapes
-from symderiv.verify import parse_claim, prepare
+from symderiv.verification import parse_claim, prepare
 
 # expression, wrt, claim, shapes, symmetric
 PROVED = [

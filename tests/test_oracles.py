@@ -22,7 +22,7 @@ from symderiv.errors import SymderivError
 from symderiv.numeric import evaluate, finite_difference_gradient
 from symderiv.prover import evaluate as exact_value
 from symderiv.prover import loss_gradient
-from symderiv.verify import prepare
+from symderiv.verification import prepare
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 

@@ -11,9 +11,9 @@ import numpy  # noqa: F401  (see below)
 import pytest
 
 # Imported here so that every in-process pytester session shares these modules: pytester removes the
-# modules a session imported when it ends, a re-imported symderiv.verify would define a second Verdict
+# modules a session imported when it ends, a re-imported symderiv.verification would define a second Verdict
 # class, and NumPy's extension cannot be loaded twice in one process.
-import symderiv.gradient  # noqa: F401
+import symderiv.backprop  # noqa: F401
 import symderiv.numeric  # noqa: F401
 import symderiv.testing  # noqa: F401
 

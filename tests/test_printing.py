@@ -13,7 +13,7 @@ from symderiv import expr as ex
 from symderiv.errors import ParseError, ShapeError
 from symderiv.language import parse
 from symderiv.printing import number_text, to_latex, to_text
-from symderiv.verify import prepare
+from symderiv.verification import prepare
 
 # (input text, minimal text)
 TEXT = [

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from symderiv.errors import SymderivError
 from symderiv.randomized import TARGET_BITS, Field, choose_prime, error_bound
-from symderiv.verify import verify
+from symderiv.verification import verify
 
 # (expression, wrt, correct claim, shapes, functions): identities both checks must accept.
 KNOWN = [
@@ -104,7 +104,7 @@ def test_larger_shapes_refute_and_locate():
 
 def test_seed_reproducible():
     from symderiv.randomized import verify_random
-    from symderiv.verify import parse_claim, prepare
+    from symderiv.verification import parse_claim, prepare
 
     pr = prepare("tanh(W @ X)", ["W"], {"W": (3, 3), "X": (3, 3)})
     claim = parse_claim(pr, "(G * tanh(W @ X)) @ X.T")  # wrong: tanh' is 1 - tanh²
@@ -174,7 +174,7 @@ def test_error_bound_grows_with_degree_and_shrinks_with_lanes():
 
 def _formula(case) -> str | None:
     try:
-        from symderiv.gradient import gradient
+        from symderiv.backprop import gradient
     except ImportError:  # pragma: no cover - gradient.py is another module's job
         return None
     try:

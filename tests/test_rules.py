@@ -14,8 +14,8 @@ import pytest
 
 import symderiv
 from symderiv import expr as ex
+from symderiv.backprop import gradient
 from symderiv.errors import UnsupportedError
-from symderiv.gradient import gradient
 from symderiv.language import parse
 from symderiv.numeric import evaluate, finite_difference_gradient
 from symderiv.rules import RULES, Context, backward, unbroadcast

@@ -1,4 +1,4 @@
-"""``symderiv.verify``: prove a claimed gradient exactly, or refute it at an entry."""
+"""``symderiv.verify`` (module ``verification``): prove a claimed gradient exactly, or refute it at an entry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``symderiv.gradient``: the matrix formula of ∂L/∂V, canonical and proved.
+"""``symderiv.gradient`` (module ``backprop``, the reverse sweep): the matrix formula of ∂L/∂V, canonical and proved.
 
 The reverse sweep is written once: start from the seed (the number ``1`` when the
 expression is ``1×1``, so ``L = E``; otherwise the upstream symbol ``G``), hand
@@ -22,7 +22,7 @@ from .printing import to_latex, to_text
 from .rules import Context, backward
 from .shapes import format_shape
 from .simplify import Simplifier
-from .verify import Problem, prepare
+from .verification import Problem, prepare
 
 UPSTREAM_LATEX = r"\frac{\partial L}{\partial D}"
 
@@ -150,7 +150,7 @@ def _generalized_shapes(problem: Problem) -> dict[str, ex.Shape] | None:
 
 def _prove(problem: Problem, grad: Gradient, shapes: Mapping[str, Any] | None, symmetric: Iterable[str],
            budget: int | None, timeout: float | None) -> None:
-    from .verify import verify
+    from .verification import verify
 
     def attempt(on: Mapping[str, Any] | None):
         return verify(problem.text, wrt=grad.wrt, claim=grad.formula, shapes=on, functions=problem.functions,
