@@ -114,6 +114,9 @@ class Step:
 
     ``kind`` is one of ``chain_rule``, ``index_form``, ``sparsity``, ``differentiate``,
     ``substitute``, ``transpose``, ``matrix_form``, ``accumulate``, ``assemble``, ``result``.
+
+    >>> [step.kind for step in derive("W @ X", "W").steps]
+    ['chain_rule', 'sparsity', 'differentiate', 'substitute', 'transpose', 'matrix_form']
     """
 
     kind: str

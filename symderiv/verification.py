@@ -51,7 +51,11 @@ class Problem:
 
 def prepare(expression: str, wrt: Iterable[str], shapes: Mapping[str, Any] | None, *, functions: Iterable[str] = (),
             symmetric: Iterable[str] = (), upstream: str = "G", layout: str = "denominator") -> Problem:
-    """Parse, type and check the common options of every entry point."""
+    """Parse, type and check the common options of every entry point.
+
+    >>> prepare("W @ X", ["W"], {"W": ("H", "m")}).typing.symbols
+    {'W': ('H', 'm'), 'X': ('m', 'n')}
+    """
     check_identifier(upstream, "upstream")
     if layout not in LAYOUTS:
         raise OptionError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
@@ -76,6 +80,11 @@ def prepare(expression: str, wrt: Iterable[str], shapes: Mapping[str, Any] | Non
 
 
 def parse_claim(problem: Problem, claim: str) -> ex.Expr:
+    """Parse a claim: the expression's names, the upstream (when the expression is not 1×1), known dimensions.
+
+    >>> parse_claim(prepare("W @ X", ["W"], None), "G @ X.T")
+    MatMul(left=Symbol(name='G'), right=Transpose(operand=Symbol(name='X')))
+    """
     node = parse(claim, functions=problem.functions, upstream=problem.upstream, allow_upstream=True)
     known = set(problem.typing.symbols)
     for name in node.symbols():
@@ -114,7 +123,12 @@ class ProofRecord:
 
 @dataclass
 class Verdict:
-    """The answer of :func:`verify`. ``bool(verdict)`` is ``verdict.holds``."""
+    """The answer of :func:`verify`. ``bool(verdict)`` is ``verdict.holds``.
+
+    >>> v = verify("W @ X", wrt="W", claim="G @ X", shapes={"W": (2, 2), "X": (2, 2)})
+    >>> v.holds, v.status, v.counterexample.entry
+    (False, 'refuted', (0, 0))
+    """
 
     holds: bool
     status: str
@@ -150,6 +164,7 @@ class Verdict:
 
 
 def concrete_typings(typing: Typing) -> list[Typing]:
+    """The typing itself when concrete, else two small assignments of distinct sizes."""
     if typing.is_concrete:
         return [typing]
     return [typing.substitute(a) for a in typing.assignments(2)]
