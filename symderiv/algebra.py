@@ -89,9 +89,13 @@ def pmul(a: Poly, b: Poly) -> Poly:
 
 def pmul_into(acc: Poly, a: Poly, b: Poly) -> None:
     """``acc += a * b``, the inner loop of matrix products (zeros cleaned by the caller)."""
+    pmul_items_into(acc, a.items(), list(b.items()))
+
+
+def pmul_items_into(acc: Poly, a_items: Iterable[tuple[Mono, Coeff]], b_items: list[tuple[Mono, Coeff]]) -> None:
+    """``acc += a * b`` on item sequences, so a caller can prepare them once (``entrywise.matmul``)."""
     get = acc.get
-    b_items = list(b.items())
-    for m1, c1 in a.items():
+    for m1, c1 in a_items:
         if not m1:
             for m2, c2 in b_items:
                 acc[m2] = get(m2, 0) + c1 * c2

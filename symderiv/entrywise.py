@@ -19,7 +19,7 @@ from fractions import Fraction
 from math import comb, factorial
 
 from . import expr as ex
-from .algebra import Poly, Ratio, Variables, pclean
+from .algebra import Poly, Ratio, Variables, pclean, pmul_items_into
 from .errors import BudgetError, OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
 from .shapes import Typing, format_shape
 
@@ -335,29 +335,12 @@ def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
         ai = a_rows[i]
         for j in range(cb):
             acc: Poly = {}
-            get = acc.get
             rest = None
             for x, y in zip(ai, b_cols[j], strict=True):
                 if x is None or y is None:
                     continue
                 if x.__class__ is list and y.__class__ is list:
-                    for m1, c1 in x:
-                        if not m1:
-                            for m2, c2 in y:
-                                acc[m2] = get(m2, 0) + c1 * c2
-                            continue
-                        first, last = m1[0], m1[-1]
-                        for m2, c2 in y:
-                            # merge() inlined: this loop runs once per multiply-add.
-                            if not m2:
-                                m = m1
-                            elif last <= m2[0]:
-                                m = m1 + m2
-                            elif m2[-1] <= first:
-                                m = m2 + m1
-                            else:
-                                m = tuple(sorted(m1 + m2))
-                            acc[m] = get(m, 0) + c1 * c2
+                    pmul_items_into(acc, x, y)
                 else:
                     rx = x if isinstance(x, Ratio) else Ratio(dict(x))
                     ry = y if isinstance(y, Ratio) else Ratio(dict(y))
