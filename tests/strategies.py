@@ -144,3 +144,15 @@ def cases(draw, max_depth: int = 3, square_ops: bool = True, max_size: int = 3) 
         text = text.replace(f"<{d}>", str(sizes[d]))
         symbolic_text = symbolic_text.replace(f"<{d}>", d)
     return Case(text, wrt, shapes, dict(builder.symbols), sizes, symbolic_text=symbolic_text)
+
+
+def well_formed(case: Case) -> bool:
+    """Every generated case must parse and be well-shaped (the strategy builds them type-directed)."""
+    from symderiv.errors import ParseError, ShapeError
+    from symderiv.verification import prepare
+
+    try:
+        prepare(case.text, [case.wrt], case.shapes, functions=case.functions)
+    except (ParseError, ShapeError):
+        return False
+    return True

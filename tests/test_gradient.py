@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from strategies import cases
+from strategies import cases, well_formed
 from test_rules import check_finite_differences, concrete_shapes, hygiene_problems, random_env
 
 import symderiv
 from symderiv.backprop import Gradient, gradient
-from symderiv.errors import BudgetError, OptionError, ParseError, ShapeError, TimeoutError, UnsupportedError
+from symderiv.errors import BudgetError, OptionError, ParseError, TimeoutError, UnsupportedError
 from symderiv.language import parse
 from symderiv.numeric import evaluate
-from symderiv.verification import prepare
 
 # The "Done when" list of issue 3: (expression, wrt, shapes, canonical formula).
 CANONICAL = [
@@ -145,17 +144,8 @@ def test_public_api_exports_gradient():
 # -- random expressions: gradient() → verify() → finite differences -------------------
 
 
-def _well_formed(case) -> bool:
-    """Every generated case must parse and be well-shaped (the strategy builds them type-directed)."""
-    try:
-        prepare(case.text, [case.wrt], case.shapes, functions=case.functions)
-    except (ParseError, ShapeError):
-        return False
-    return True
-
-
 def _random_case_check(case, symbolic: bool) -> None:
-    assert _well_formed(case), f"strategy produced an invalid case: {case.text}"
+    assert well_formed(case), f"strategy produced an invalid case: {case.text}"
     shapes = case.symbolic_shapes if symbolic else case.shapes
     text = case.symbolic_text if symbolic else case.text
     g = gradient(text, case.wrt, shapes, functions=case.functions, check=False)
