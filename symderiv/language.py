@@ -39,6 +39,15 @@ _OPERATOR_HINTS = {
 }
 
 
+def is_identifier(name: str) -> bool:
+    """A name of the language: a letter, then letters, digits and single underscores.
+
+    >>> is_identifier("W_1"), is_identifier("__class__"), is_identifier("_x")
+    (True, False, False)
+    """
+    return bool(_IDENT.match(name)) and "__" not in name
+
+
 def check_identifier(name: str, what: str) -> None:
     """Refuse names that are not plain identifiers (used for symbols, dims, functions).
 
@@ -49,7 +58,7 @@ def check_identifier(name: str, what: str) -> None:
     symderiv.errors.ParseError: `__class__` is not a valid symbol name
     hint: names start with a letter and use letters, digits and single underscores
     """
-    if not isinstance(name, str) or not _IDENT.match(name) or "__" in name:
+    if not isinstance(name, str) or not is_identifier(name):
         raise ParseError(
             f"`{name}` is not a valid {what} name",
             hint="names start with a letter and use letters, digits and single underscores",
@@ -136,7 +145,7 @@ class _Parser:
 
     def name(self, node: ast.Name, span: tuple[int, int]) -> ex.Expr:
         name = node.id
-        if "__" in name or name.startswith("_") or not _IDENT.match(name):
+        if not is_identifier(name):
             raise self.fail(node, f"name `{name}` is not allowed",
                             "names start with a letter and use letters, digits and single underscores")
         if name in ex.RESERVED or name in self.generic or name in self.primes:
@@ -180,7 +189,7 @@ class _Parser:
     def dim(self, node: ast.AST, what: str) -> ex.Dim:
         if isinstance(node, ast.Name):
             check_dim = node.id
-            if "__" in check_dim or check_dim.startswith("_") or not _IDENT.match(check_dim):
+            if not is_identifier(check_dim):
                 raise self.fail(node, f"`{check_dim}` is not a valid dimension name")
             return check_dim
         value = self.int_expr(node, what)
@@ -263,7 +272,7 @@ class _Parser:
             return ex.ConstMatrix("eye", n, n, span=span)
         known = sorted(set(ex.ELEMENTWISE) | set(ex.MATRIX_FUNCTIONS) | set(ex.CONSTRUCTORS) | self.generic)
         hint = "known functions: " + ", ".join(known)
-        if "__" not in fn and _IDENT.match(fn):
+        if is_identifier(fn):
             hint += f"; declare a generic elementwise function with functions=[{fn!r}] / --fn {fn}"
         raise self.fail(node.func, f"unknown function `{fn}`", hint, cls=NameKindError)
 

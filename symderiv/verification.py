@@ -19,13 +19,6 @@ LAYOUTS = ("denominator", "numerator")
 STRICT_COST_FACTOR = 60
 
 
-def check_timeout(timeout: float | None) -> float | None:
-    """A timeout is None or a positive, finite number of seconds (see entrywise.Deadline).
-
-    >>> check_timeout(2)
-    2.0
-    """
-    return Deadline(timeout).seconds
 METHODS = ("exact", "random")
 
 
@@ -228,7 +221,7 @@ def verify(
     problem = prepare(expression, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout)
     claim_node = parse_claim(problem, claim)
-    deadline = Deadline(check_timeout(timeout))
+    deadline = Deadline(timeout)  # also validates it: positive and finite
     if method == "random":
         from .randomized import verify_random
         return verify_random(problem, wrt, claim, claim_node, budget=budget, deadline=deadline)
