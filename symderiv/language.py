@@ -15,6 +15,7 @@ from fractions import Fraction
 
 from . import expr as ex
 from .errors import NameKindError, ParseError
+from .literals import LiteralError, check_constants, read_literal
 
 MAX_LENGTH = 4000
 MAX_PAREN_DEPTH = 64
@@ -23,7 +24,6 @@ MAX_NODES = 1500
 MAX_TREE_DEPTH = 120
 MAX_POWER = 64
 MAX_MATPOW = 64
-MAX_LITERAL_DIGITS = 30
 MAX_DIM_VALUE = 10**12
 
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -158,17 +158,14 @@ class _Parser:
         return ex.Symbol(name, span=span)
 
     def number(self, node: ast.Constant) -> Fraction:
+        """The literal's exact value, read from its source text (Python's float is never used)."""
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(node, f"{_describe(node)} is not allowed here", "only real number literals are allowed")
-        literal = self.source(node)
-        if len(literal.replace("_", "")) > MAX_LITERAL_DIGITS:
-            raise self.fail(node, "number literal too long", f"at most {MAX_LITERAL_DIGITS} characters")
-        if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                raise self.fail(node, "number literal is not finite")
-            return Fraction(repr(value))
-        return Fraction(value)
+        try:
+            return read_literal(self.source(node))
+        except LiteralError as err:
+            raise self.fail(node, err.message, err.hint) from None
 
     def int_literal(self, node: ast.AST, what: str, lo: int, hi: int, hint: str | None = None) -> int:
         sign = 1
@@ -180,8 +177,11 @@ class _Parser:
                 and not isinstance(inner.value, bool)):
             raise self.fail(node, f"{what} must be an integer literal", hint)
         value = self.number(inner) * sign
-        if value.denominator != 1:
-            raise self.fail(node, f"{what} must be an integer, not {value}", hint)
+        if not isinstance(inner.value, int):
+            # `W ** 1.0` is not read as `W ** 1`: an integer slot takes an integer literal.
+            if value.denominator == 1 and lo <= value <= hi:
+                hint = f"write {value}" + (f"; {hint}" if hint else "")
+            raise self.fail(node, f"{what} must be an integer literal, not `{self.source(node)}`", hint)
         if not lo <= value <= hi:
             raise self.fail(node, f"{what} must be between {lo} and {hi}", hint)
         return int(value)
@@ -214,8 +214,12 @@ class _Parser:
             if abs(value) > MAX_DIM_VALUE * 10:
                 raise self.fail(node, f"{what} is too large", f"sizes are at most {MAX_DIM_VALUE}")
             return value
-        raise self.fail(node, f"{what} must be a positive integer or a dimension name",
-                        "for example ones(n, 1) or eye(3)")
+        hint = "for example ones(n, 1) or eye(3)"
+        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+            exact = self.number(node)
+            if exact.denominator == 1 and 1 <= exact <= MAX_DIM_VALUE:
+                hint = f"write {exact}"
+        raise self.fail(node, f"{what} must be a positive integer or a dimension name", hint)
 
     def call(self, node: ast.Call, span: tuple[int, int]) -> ex.Expr:
         if not isinstance(node.func, ast.Name):
@@ -392,4 +396,4 @@ def parse(
         raise ParseError(f"expression too deeply nested or malformed ({type(err).__name__})",
                          hint="simplify the expression") from None
     _check_tree_size(tree, parser)
-    return parser.convert(tree.body)
+    return check_constants(parser.convert(tree.body), flat)

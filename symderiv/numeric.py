@@ -8,6 +8,7 @@ consistent with it, so finite differences can check formulas that use them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,18 @@ def generic_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
     return lambda z: np.sin(z) + z / 3.0
 
 
+def to_float(value: Fraction) -> float:
+    """The nearest float to an exact number, for numeric evaluation only (±inf past the float range).
+
+    >>> to_float(Fraction(1, 10**400)), to_float(Fraction(-(10**400))), to_float(Fraction(1, 3))
+    (0.0, -inf, 0.3333333333333333)
+    """
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
 def evaluate(node: ex.Expr, env: Mapping[str, Any], *, sizes: Mapping[str, int] | None = None) -> np.ndarray:
     """Evaluate ``node`` with NumPy; ``env`` maps symbol names to 2-D arrays.
 
@@ -58,7 +71,7 @@ def evaluate(node: ex.Expr, env: Mapping[str, Any], *, sizes: Mapping[str, int] 
         if isinstance(n, ex.Symbol):
             return np.asarray(env[n.name], dtype=float).reshape(np.shape(env[n.name]))
         if isinstance(n, ex.Number):
-            return np.array([[float(n.value)]])
+            return np.array([[to_float(n.value)]])
         if isinstance(n, ex.ConstMatrix):
             r, c = dim(n.rows), dim(n.cols)
             return {"ones": np.ones, "zeros": np.zeros}[n.kind]((r, c)) if n.kind != "eye" else np.eye(r)

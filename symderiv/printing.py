@@ -14,40 +14,14 @@ equivalent but misleading ``G * step(Z) @ X.T``. Scaling by a number literal
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
 from . import expr as ex
+from .literals import number_text
 
 # Precedence levels of the language (Python's).
 _ADD, _MUL, _UNARY, _POW, _POSTFIX, _ATOM = 1, 2, 3, 4, 5, 6
 
 _MUL_OPS = (ex.MatMul, ex.Mul, ex.Div)
-
-
-def number_text(value: Fraction) -> str:
-    """A number literal of the language for ``value`` (exact decimals; other fractions as ``(p/q)``).
-
-    >>> number_text(Fraction(1, 2)), number_text(Fraction(-3)), number_text(Fraction(1, 3))
-    ('0.5', '-3', '(1/3)')
-    """
-    value = Fraction(value)
-    if value.denominator == 1:
-        return str(value.numerator)
-    den = value.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
-        fives += 1
-    if den != 1:
-        return f"({value.numerator}/{value.denominator})"
-    places = max(twos, fives)
-    digits = abs(value.numerator) * 10**places // value.denominator
-    whole, frac = divmod(digits, 10**places)
-    sign = "-" if value < 0 else ""
-    return f"{sign}{whole}.{str(frac).rjust(places, '0')}"
 
 
 class Printer:
@@ -229,6 +203,25 @@ def _scalar_like(node: ex.Expr) -> bool:
     return False
 
 
+_SCIENTIFIC = re.compile(r"(\d+(?:\.\d+)?)e(-?\d+)")
+
+
+def _latex_decimal(text: str) -> tuple[str, int]:
+    """A non-negative integer or decimal of :func:`number_text` in LaTeX: ``1e-400`` → ``10^{-400}``,
+    ``1.5e-7`` → ``1.5 \\times 10^{-7}``, a bracketed sum of literals → ``\\left(1 + 10^{-400}\\right)``."""
+
+    def one(match: re.Match[str]) -> str:
+        mantissa, exponent = match.groups()
+        return f"10^{{{exponent}}}" if mantissa == "1" else rf"{mantissa} \times 10^{{{exponent}}}"
+
+    if text.startswith("("):
+        return rf"\left({_SCIENTIFIC.sub(one, text[1:-1])}\right)", _ATOM
+    latex = _SCIENTIFIC.sub(one, text)
+    if latex == text:
+        return text, _ATOM
+    return latex, (_MUL if r"\times" in latex else _POW)
+
+
 def _dim_latex(dim: ex.Dim) -> str:
     return str(dim) if isinstance(dim, int) else _name_latex(dim)
 
@@ -252,9 +245,14 @@ class LatexPrinter(Printer):
 
     def _print_Number(self, node: ex.Number) -> tuple[str, int]:
         value = node.value
-        if value.denominator == 1:
-            return str(value.numerator), (_UNARY if value < 0 else _ATOM)
-        body = rf"\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+        text = number_text(value)
+        if "/" not in text and (value.denominator == 1 or "e" in text or "(" in text or value.denominator > 10**6):
+            # An integer, or a decimal with an exponent (1.5e-7 → 1.5 \times 10^{-7}) or many places (0.30000000000000001).
+            text, level = _latex_decimal(number_text(abs(value)))
+            return ("-" + text, _UNARY) if value < 0 else (text, level)
+        num, den = (_latex_decimal(number_text(n))[0].removeprefix(r"\left(").removesuffix(r"\right)")
+                    for n in (abs(value.numerator), value.denominator))
+        body = rf"\frac{{{num}}}{{{den}}}"
         return ("-" + body, _UNARY) if value < 0 else (body, _POW)
 
     def _print_ConstMatrix(self, node: ex.ConstMatrix) -> tuple[str, int]:
