@@ -5,7 +5,8 @@ A literal is read from its source text, never through a Python ``float``:
 is not ``0.3``. Limits keep hostile literals cheap, and are checked before any
 number is built:
 
-* at most :data:`MAX_LITERAL_DIGITS` (100) digits before the exponent;
+* at most :data:`MAX_LITERAL_DIGITS` (60) digits before the exponent (the exact
+  decimal value of the double nearest 0.1 has 55);
 * an exponent (the part after ``e``) of at most :data:`MAX_LITERAL_EXPONENT`
   (1000) in absolute value, so ``1e999999999`` is refused at once;
 * the constants an expression can build (``1e-400 ** 64``, products of
@@ -25,7 +26,7 @@ from fractions import Fraction
 from . import expr as ex
 from .errors import ParseError
 
-MAX_LITERAL_DIGITS = 100
+MAX_LITERAL_DIGITS = 60
 MAX_LITERAL_EXPONENT = 1000
 MAX_CONSTANT_DIGITS = 4000
 
