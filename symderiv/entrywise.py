@@ -21,6 +21,7 @@ from math import comb, factorial
 from . import expr as ex
 from .algebra import Poly, Ratio, Variables, pclean, pmul_items_into
 from .errors import BudgetError, OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
+from .literals import fold_function as _const_fold
 from .shapes import Typing, format_shape
 
 Matrix = list[list[Ratio]]
@@ -113,26 +114,6 @@ def gc_paused():
 
 def shape_of(m: Matrix) -> tuple[int, int]:
     return (len(m), len(m[0]) if m else 0)
-
-
-def _const_fold(fn: str, c: Fraction) -> Fraction | None:
-    if fn == "relu":
-        return max(c, Fraction(0))
-    if fn == "step":
-        return Fraction(1) if c > 0 else Fraction(0) if c < 0 else Fraction(1, 2)
-    if fn == "abs":
-        return abs(c)
-    if fn == "sign":
-        return Fraction((c > 0) - (c < 0))
-    if c == 0 and fn in ("sin", "tan", "tanh", "sqrt"):
-        return Fraction(0)
-    if c == 0 and fn in ("exp", "cos"):
-        return Fraction(1)
-    if c == 0 and fn == "sigmoid":
-        return Fraction(1, 2)
-    if c == 1 and fn == "log":
-        return Fraction(0)
-    return None
 
 
 class Instance:

@@ -28,6 +28,7 @@ from fractions import Fraction
 
 from . import expr as ex
 from .errors import ShapeError, SymderivError, UnsupportedError
+from .literals import constant_value
 from .shapes import Typing
 
 # ---------------------------------------------------------------------------
@@ -293,10 +294,12 @@ class IndexEngine:
         ``depth=1`` expands only the top node (its operands stay entries).
         """
         nxt = None if depth is None else depth - 1
+        if depth != 0 and not isinstance(node, (ex.Symbol, ex.ConstMatrix)):
+            value = constant_value(node)  # 1/2, 2 ** -1, relu(-2): exact coefficients, not opaque entries
+            if value is not None:
+                return IndexSum.of(coeff=value) if value else ZERO_SUM
         if depth == 0 or is_opaque(node):
             return IndexSum.of(Ent(node, row, col))
-        if isinstance(node, ex.Number):
-            return IndexSum.of(coeff=node.value) if node.value else ZERO_SUM
         if isinstance(node, ex.ConstMatrix):
             if node.kind == "ones":
                 return ONE_SUM
@@ -316,8 +319,9 @@ class IndexEngine:
                     * self.entry(node.right, *self._at(node.right, row, col), depth=nxt))
         if isinstance(node, ex.Div):
             recip = ex.Div(_n(1), node.right)
+            divisor = constant_value(node.right)
             return (self.entry(node.left, *self._at(node.left, row, col), depth=nxt)
-                    * IndexSum.of(Ent(recip, *self._at(node.right, row, col))))
+                    * (IndexSum.of(coeff=1 / divisor) if divisor else IndexSum.of(Ent(recip, *self._at(node.right, row, col)))))
         if isinstance(node, ex.Neg):
             return self.entry(node.operand, row, col, depth=nxt).scale(-1)
         if isinstance(node, ex.Transpose):

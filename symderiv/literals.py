@@ -176,6 +176,66 @@ def number_text(value: Fraction | int) -> str:
     return f"({sign}{_decimal_text(*num)}/{_decimal_text(*den)})"
 
 
+def fold_function(fn: str, c: Fraction) -> Fraction | None:
+    """The exact value of an elementwise function at a rational constant, when it is rational; else None
+    (``exp(5)`` stays an exact atom, never a float).
+
+    >>> fold_function("relu", Fraction(-2)), fold_function("cos", Fraction(0)), fold_function("exp", Fraction(5))
+    (Fraction(0, 1), Fraction(1, 1), None)
+    """
+    if fn == "relu":
+        return max(c, Fraction(0))
+    if fn == "step":
+        return Fraction(1) if c > 0 else Fraction(0) if c < 0 else Fraction(1, 2)
+    if fn == "abs":
+        return abs(c)
+    if fn == "sign":
+        return Fraction((c > 0) - (c < 0))
+    if c == 0 and fn in ("sin", "tan", "tanh", "sqrt"):
+        return Fraction(0)
+    if c == 0 and fn in ("exp", "cos"):
+        return Fraction(1)
+    if c == 0 and fn == "sigmoid":
+        return Fraction(1, 2)
+    if c == 1 and fn == "log":
+        return Fraction(0)
+    return None
+
+
+_FOLD_BINARY = {ex.Add: lambda a, b: a + b, ex.Sub: lambda a, b: a - b, ex.Mul: lambda a, b: a * b,
+                ex.MatMul: lambda a, b: a * b, ex.Div: lambda a, b: a / b if b else None}
+
+
+def constant_value(node: ex.Expr) -> Fraction | None:
+    """The exact value of a 1×1 constant part (numbers, ``+ - * @ /``, ``**``, ``.T`` and the functions
+    :func:`fold_function` evaluates), or None when it has a matrix, a symbol or an atom such as ``exp(5)``.
+
+    >>> from symderiv.language import parse
+    >>> constant_value(parse("2 ** -1 + relu(-2) * 3")), constant_value(parse("exp(5)")), constant_value(parse("W"))
+    (Fraction(1, 2), None, None)
+    """
+    if isinstance(node, ex.Number):
+        return node.value
+    if isinstance(node, (ex.Neg, ex.Transpose, ex.Power, ex.Apply)):
+        inner = constant_value(node.operand)
+        if inner is None:
+            return None
+        if isinstance(node, ex.Neg):
+            return -inner
+        if isinstance(node, ex.Power):
+            return inner**node.exponent if inner or node.exponent >= 0 else None
+        if isinstance(node, ex.Apply):
+            return fold_function(node.fn, inner)
+        return inner
+    fold = _FOLD_BINARY.get(type(node))
+    if fold is None:
+        return None
+    assert isinstance(node, ex.Binary)
+    left = constant_value(node.left)
+    right = constant_value(node.right) if left is not None else None
+    return None if left is None or right is None else fold(left, right)
+
+
 def constant_digits(node: ex.Expr) -> int:
     """An estimate, from above, of the decimal digits of the constants that ``node`` can build.
 
@@ -242,4 +302,5 @@ def _oversized(node: ex.Expr, limit: int | None) -> tuple[ex.Expr | None, int]:
 
 
 __all__ = ["MAX_LITERAL_DIGITS", "MAX_LITERAL_EXPONENT", "MAX_CONSTANT_DIGITS", "LiteralError", "read_literal",
-           "number_text", "constant_digits", "oversized_constant", "check_constants"]
+           "number_text", "constant_digits", "oversized_constant", "check_constants", "fold_function",
+           "constant_value"]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 
 from . import expr as ex
+from .literals import constant_value
 
 ShapeFn = Callable[[ex.Expr], "ex.Shape | None"]
 
@@ -95,6 +96,8 @@ class Simplifier:
 
     def _pass(self, node: ex.Expr) -> ex.Expr:
         node = self._rebuild(node, [self._pass(c) for c in node.children()])
+        if isinstance(node, (ex.Div, ex.Power, ex.Apply)) and (value := constant_value(node)) is not None:
+            return ex.Number(value)  # exact: 1 / 3, 2 ** -1, relu(-2); exp(5) stays an atom
         method = getattr(self, "_simplify_" + type(node).__name__, None)
         return method(node) if method is not None else node
 
@@ -259,16 +262,12 @@ class Simplifier:
     def _simplify_Div(self, node: ex.Div) -> ex.Expr:
         if self.is_zero(node.left):
             return self.zeros(node)
-        if isinstance(node.left, ex.Number) and isinstance(node.right, ex.Number) and node.right.value != 0:
-            return ex.Number(node.left.value / node.right.value)
         return self._canonical_product(node)
 
     def _simplify_Power(self, node: ex.Power) -> ex.Expr:
         a, k = node.operand, node.exponent
         if k == 1:
             return a
-        if isinstance(a, ex.Number) and (k >= 0 or a.value != 0):
-            return ex.Number(a.value**k)
         if k == 0:
             shape = self.shape(a)
             if shape is not None:
