@@ -21,6 +21,7 @@ same exact value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
 
 from . import expr as ex
@@ -67,7 +68,7 @@ def read_literal(text: str) -> Fraction:
     match = _DECIMAL.match(text)
     whole = match.group("int").replace("_", "") if match else ""
     frac = (match.group("frac") or "").replace("_", "") if match else ""
-    if not (whole or frac):
+    if match is None or not (whole or frac):
         raise LiteralError(f"`{text}` is not a number literal", "write a number such as 2, 0.5 or 1e-3")
     _check_digits(text, len(whole) + len(frac))
     exponent = 0
@@ -202,7 +203,7 @@ def fold_function(fn: str, c: Fraction) -> Fraction | None:
     return None
 
 
-_FOLD_BINARY = {ex.Add: lambda a, b: a + b, ex.Sub: lambda a, b: a - b, ex.Mul: lambda a, b: a * b,
+_FOLD_BINARY: dict[type[ex.Expr], Callable[[Fraction, Fraction], Fraction | None]] = {ex.Add: lambda a, b: a + b, ex.Sub: lambda a, b: a - b, ex.Mul: lambda a, b: a * b,
                 ex.MatMul: lambda a, b: a * b, ex.Div: lambda a, b: a / b if b else None}
 
 
