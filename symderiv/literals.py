@@ -122,9 +122,9 @@ def _decimal_parts(value: Fraction) -> tuple[int, int] | None:
     return int(stripped), len(text) - len(stripped) - places
 
 
-def _literal(digits: str, e: int) -> str:
-    """One literal for ``int(digits) * 10**e`` (``digits`` without trailing zeros): plain at ordinary sizes,
-    else the shorter of plain and ``1.5e-7``."""
+def _literal(digits: str, e: int, limit: int | None) -> str:
+    """``int(digits) * 10**e`` (``digits`` without trailing zeros) as one literal: plain at ordinary sizes, else
+    the shorter of plain and ``1.5e-7``; past an exponent of ``limit``, a bracketed product with ``1e±limit``."""
     adjusted = e + len(digits) - 1
     if e >= 0:
         plain = digits + "0" * e
@@ -132,33 +132,48 @@ def _literal(digits: str, e: int) -> str:
         plain = digits[:e] + "." + digits[e:]
     else:
         plain = "0." + "0" * (-e - len(digits)) + digits
-    if digits == "0" or -4 <= adjusted < 21:
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    # Plain at ordinary sizes (and when shorter: 3433683820292512484657849089281), if it is a literal the parser takes.
+    if len(plain) - ("." in plain) <= MAX_LITERAL_DIGITS and (
+            digits == "0" or -4 <= adjusted < 21 or -len(digits) < e < 0
+            or len(plain) <= len(mantissa) + 1 + len(str(adjusted))):
         return plain
-    science = digits[0] + ("." + digits[1:] if len(digits) > 1 else "") + f"e{adjusted}"
-    return science if len(science) < len(plain) else plain
+    if limit is None or abs(adjusted) <= limit:
+        return f"{mantissa}e{adjusted}"
+    step = limit if adjusted > 0 else -limit
+    factors = []
+    while abs(adjusted) > limit:
+        factors.append(f"1e{step}")
+        adjusted -= step
+    return "(" + " * ".join([f"{mantissa}e{adjusted}", *factors]) + ")"
 
 
-def _decimal_text(m: int, e: int) -> str:
+def _decimal_text(m: int, e: int, limit: int | None) -> str:
     """``m * 10**e`` as one literal, or, past :data:`MAX_LITERAL_DIGITS` digits, a bracketed sum of literals."""
     digits = _digits(m)
     if len(digits) <= MAX_LITERAL_DIGITS:
-        return _literal(digits, e)
+        return _literal(digits, e, limit)
+    # Past the exponent limit, 10**e is factored out, so that each chunk's exponent stays small.
+    scale = 0 if limit is None or abs(e) + len(digits) <= limit else e
     chunks = []
     for start in range(0, len(digits), MAX_LITERAL_DIGITS):
         piece = digits[start:start + MAX_LITERAL_DIGITS]
         shift = len(digits) - start - len(piece)
         kept = piece.rstrip("0")
         if kept:
-            chunks.append(_literal(kept.lstrip("0"), e + shift + len(piece) - len(kept)))
-    return "(" + " + ".join(chunks) + ")"
+            chunks.append(_literal(kept.lstrip("0"), e - scale + shift + len(piece) - len(kept), limit))
+    total = "(" + " + ".join(chunks) + ")"
+    return f"({total} * {_literal('1', scale, limit)})" if scale else total
 
 
-def number_text(value: Fraction | int) -> str:
+def number_text(value: Fraction | int, *, exponent_limit: int | None = MAX_LITERAL_EXPONENT) -> str:
     """Text of the language that the parser reads back as exactly ``value``.
 
     A decimal is one literal: plain at ordinary sizes, ``1.5e-7`` when that is
     shorter outside them; other fractions are ``(p/q)``. A number with more
-    digits than a literal may have is written as a bracketed sum of literals.
+    digits than a literal may have is written as a bracketed sum of literals,
+    and one with a larger exponent than ``exponent_limit`` as a bracketed
+    product (``None``: no limit, for display only).
 
     >>> number_text(Fraction(1, 2)), number_text(Fraction(-3)), number_text(Fraction(1, 3))
     ('0.5', '-3', '(1/3)')
@@ -166,15 +181,17 @@ def number_text(value: Fraction | int) -> str:
     ('1e-400', '1e300', '-1.5e-7')
     >>> number_text(Fraction(1, 3 * 10**400)), number_text(1 + Fraction(1, 10**400))
     ('(1/3e400)', '(1 + 1e-400)')
+    >>> number_text(Fraction(1, 10**1800)), number_text(Fraction(1, 10**1800), exponent_limit=None)
+    ('(1e-800 * 1e-1000)', '1e-1800')
     """
     value = Fraction(value)
     sign = "-" if value < 0 else ""
     parts = _decimal_parts(value)
     if parts is not None:
-        return sign + _decimal_text(*parts)
+        return sign + _decimal_text(*parts, exponent_limit)
     num, den = _decimal_parts(Fraction(abs(value.numerator))), _decimal_parts(Fraction(value.denominator))
     assert num is not None and den is not None  # integers are decimals
-    return f"({sign}{_decimal_text(*num)}/{_decimal_text(*den)})"
+    return f"({sign}{_decimal_text(*num, exponent_limit)}/{_decimal_text(*den, exponent_limit)})"
 
 
 def fold_function(fn: str, c: Fraction) -> Fraction | None:
@@ -238,7 +255,7 @@ def constant_value(node: ex.Expr) -> Fraction | None:
 
 
 def constant_digits(node: ex.Expr) -> int:
-    """An estimate, from above, of the decimal digits of the constants that ``node`` can build.
+    """An estimate of the decimal digits of the constants that ``node`` can build (a guard, not a bound).
 
     A number counts the digits of its numerator and denominator; sums and
     products add up (plus one), ``A ** k`` and ``matpow(A, k)`` multiply by

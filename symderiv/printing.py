@@ -245,12 +245,12 @@ class LatexPrinter(Printer):
 
     def _print_Number(self, node: ex.Number) -> tuple[str, int]:
         value = node.value
-        text = number_text(value)
+        text = number_text(value, exponent_limit=None)
         if "/" not in text and (value.denominator == 1 or "e" in text or "(" in text or value.denominator > 10**6):
             # An integer, or a decimal with an exponent (1.5e-7 → 1.5 \times 10^{-7}) or many places (0.30000000000000001).
-            text, level = _latex_decimal(number_text(abs(value)))
+            text, level = _latex_decimal(number_text(abs(value), exponent_limit=None))
             return ("-" + text, _UNARY) if value < 0 else (text, level)
-        num, den = (_latex_decimal(number_text(n))[0].removeprefix(r"\left(").removesuffix(r"\right)")
+        num, den = (_latex_decimal(number_text(n, exponent_limit=None))[0].removeprefix(r"\left(").removesuffix(r"\right)")
                     for n in (abs(value.numerator), value.denominator))
         body = rf"\frac{{{num}}}{{{den}}}"
         return ("-" + body, _UNARY) if value < 0 else (body, _POW)
