@@ -214,6 +214,8 @@ class Field:
     def _limbs(a: np.ndarray) -> list[np.ndarray]:
         top = int(a.max()) if a.size else 0
         count = max(1, -(-top.bit_length() // _LIMB))
+        if count == 1:
+            return [a.astype(np.float64)]
         return [((a >> np.uint64(_LIMB * k)) & _LIMB_MASK).astype(np.float64) for k in range(count)]
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

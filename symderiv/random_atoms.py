@@ -78,9 +78,11 @@ class ConstArith(ExactArith):
 class FieldWalker(Walker):
     """One randomized evaluation over :class:`Field` (all lanes at once)."""
 
-    def __init__(self, problem: Any, wrt: str, typing: Any, field: Field, seed: bytes, deadline: Any = None):
+    def __init__(self, problem: Any, wrt: str, typing: Any, field: Field, seed: bytes, deadline: Any = None,
+                 sample_bits: int = 60):
         super().__init__(problem, wrt, typing, field, deadline)
         self.field = field
+        self.sample_bits = sample_bits
         self.rng = np.random.default_rng(int.from_bytes(hashlib.blake2b(seed, digest_size=16).digest(), "little"))
         self.keys = [hashlib.blake2b(seed + lane.to_bytes(4, "little"), digest_size=32).digest()
                      for lane in range(field.lanes)]
@@ -91,11 +93,17 @@ class FieldWalker(Walker):
     def symbol_value(self, node: ex.Symbol) -> np.ndarray:
         if self.frozen:  # pragma: no cover - every symbol is bound in the first pass
             raise AssertionError("new randomness during bisection")
-        rows, cols = self.shape(node)
-        m = self.field.uniform(self.rng, rows, cols)
+        m = self.draw(*self.shape(node))
         if node.name in self.typing.symmetric:
             m = np.triu(m) + np.swapaxes(np.triu(m, 1), 1, 2)
         return m
+
+    def draw(self, rows: int, cols: int) -> np.ndarray:
+        """Coordinates uniform on F_p, or on [0, 2^sample_bits) when that is smaller."""
+        if self.sample_bits >= 60:
+            return self.field.uniform(self.rng, rows, cols)
+        raw = self.rng.bit_generator.random_raw(self.field.lanes * rows * cols)  # uniform 64-bit words
+        return (raw >> np.uint64(64 - self.sample_bits)).reshape(self.field.lanes, rows, cols)
 
     # -- exact constants ---------------------------------------------------------
     def exact(self, node: ex.Expr) -> np.ndarray | None | str:

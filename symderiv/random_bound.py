@@ -230,21 +230,24 @@ def _log2sum(*terms: float) -> float:
     return top + math.log2(sum(2.0 ** (t - top) for t in terms))
 
 
-def lane_error(b: Bounds) -> float:
+def lane_error(b: Bounds, sample_bits: int = 60) -> float:
     """log2 of the chance that one lane (a random prime, a random point) passes a wrong claim.
 
-    - Schwartz–Zippel on the failing entry's numerator, ``(num + den + 1)/p`` with
-      ``p ≥ 2^60`` (the ``den`` pays for redrawn points where a denominator vanished);
+    The point's coordinates are uniform on a set ``S`` of ``2^sample_bits`` residues
+    (all of ``F_p``, ``p ≥ 2^60``, or ``[0, 2^21)``, whose products are cheaper).
+
+    - Schwartz–Zippel on the failing entry's numerator, ``(num + den + 1)/|S|``
+      (the ``den`` pays for redrawn points where a denominator vanished);
     - the prime divides the content of that numerator (:func:`_divisible`);
     - two formally distinct atom arguments take the same value: per pair at most
-      ``arg_degree/p`` plus the chance that the prime divides their constant difference;
+      ``arg_degree/|S|`` plus the chance that the prime divides their constant difference;
     - an atom value (192 hash bits reduced mod p) is not exactly uniform: ``2^-130`` per atom.
 
     >>> from symderiv.random_bound import Bounds
     >>> round(lane_error(Bounds(3, 0, 5.0, 0, 0.0, 0)), 2)
     -58.0
     """
-    lg = math.log2(PRIME_LOW)
+    lg = min(sample_bits, math.log2(PRIME_LOW))
     sz = math.log2(b.num + b.den + 1) - lg
     terms = [sz, _divisible(b.height)]
     if b.atoms:
@@ -254,13 +257,13 @@ def lane_error(b: Bounds) -> float:
     return min(0.0, _log2sum(*terms))
 
 
-def error_bound(b: Bounds, lanes: int) -> float:
+def error_bound(b: Bounds, lanes: int, sample_bits: int = 60) -> float:
     """log2 of the chance that ``lanes`` independent lanes all pass a wrong claim: ``lanes · lane_error``.
 
     >>> error_bound(Bounds(3, 0, 5.0, 0, 0.0, 0), 2)
     -116.0
     """
-    return lanes * lane_error(b)
+    return lanes * lane_error(b, sample_bits)
 
 
 def field_cost(problem: Problem, typing: Typing, claim: ex.Expr) -> tuple[int, int]:
@@ -280,15 +283,15 @@ def field_cost(problem: Problem, typing: Typing, claim: ex.Expr) -> tuple[int, i
         r, c = shape(n)
         if isinstance(n, ex.MatMul):
             k = shape(n.left)[1]
-            return cost[0] + 27 * r * k * c, cost[1] + 3 * r * k * c
+            return cost[0] + 3 * r * k * c, cost[1] + 3 * r * k * c
         if isinstance(n, (ex.Inv, ex.Det, ex.LogDet)):
             k = shape(n.operand)[0]
-            return cost[0] + 20 * k ** 3, cost[1] + 6 * k ** 3
+            return cost[0] + 6 * k ** 3, cost[1] + 6 * k ** 3
         if isinstance(n, ex.MatPow):
             k = shape(n.operand)[0]
-            return cost[0] + 60 * n.k * k ** 3, cost[1] + 6 * n.k * k ** 3
+            return cost[0] + 4 * n.k * k ** 3, cost[1] + 6 * n.k * k ** 3
         if isinstance(n, (ex.Apply, ex.Div)) or (isinstance(n, ex.Power) and n.exponent < 0):
-            return cost[0] + 100 * r * c, cost[1] + 20 * r * c
+            return cost[0] + 60 * r * c, cost[1] + 20 * r * c
         return cost[0] + 3 * r * c, cost[1] + 3 * r * c
 
     a, b = walk(problem.expression)
