@@ -37,8 +37,9 @@ from .random_eval import Walker
 
 #: Working precision of the interval arithmetic, in bits (77 decimal digits).
 PRECISION = 256
-#: Arguments of exp, sin, cos, … larger than this in magnitude are not evaluated (the point is skipped).
-MAX_ARGUMENT = 2**32
+#: Arguments of exp, tanh, sigmoid larger than this in magnitude are not evaluated (the point is skipped);
+#: sin, cos and tan take arguments up to MAX_ARGUMENT**16 (mpmath reduces them with that many extra bits).
+MAX_ARGUMENT = 2**64
 #: Exact rationals whose numerator or denominator has more bits are abandoned for intervals.
 MAX_BITS = 20_000
 _KINKED = ("relu", "step", "abs", "sign")
@@ -307,7 +308,8 @@ class IntervalArith(_Arith):
             if not x.a > 0:
                 raise OffDomain(f"{'log' if fn == 'logabs' else fn} of a value that is not positive")
             return iv.log(x) if fn != "sqrt" else iv.sqrt(x)
-        if x.b > MAX_ARGUMENT or x.a < -MAX_ARGUMENT:
+        cap = MAX_ARGUMENT ** 16 if fn in ("sin", "cos", "tan") else MAX_ARGUMENT
+        if x.b > cap or x.a < -cap:
             raise OffDomain(f"{fn} of a number too large to evaluate")
         if fn == "exp":
             return iv.exp(x)
