@@ -3,7 +3,7 @@
 Elementwise functions do not exist modulo a prime. As in the exact prover they are
 *atoms*: independent variables, one per distinct (function, argument). An atom's
 value in lane ``l`` is a keyed BLAKE2b hash of its key, with a fresh secret key per
-lane and run, reduced mod ``p_l`` (192 bits, so the bias is below ``2^-130``); the
+run, reduced mod ``p_l`` (192 bits per lane, so the bias is below ``2^-130``); the
 hash is modelled as a random function. The key says which argument it is:
 
 - a constant argument (no matrix symbol in it) is evaluated **exactly** in rationals
@@ -12,9 +12,9 @@ hash is modelled as a random function. The key says which argument it is:
   prover's table) that value is used; otherwise the key is the exact rational
   argument, so ``exp(8388593)`` and ``exp(0)`` can never share a value whatever the
   prime, and two such atoms agree only when their arguments are the same number;
-- any other argument is keyed by its residue in the lane: two formally distinct
-  arguments then collide only with the probability that :mod:`symderiv.random_bound`
-  counts. A constant argument that is not rational (``exp(exp(2))``) is itself a
+- any other argument is keyed by its residues in all lanes together: two formally
+  distinct arguments then share a value only if they coincide modulo every lane's
+  prime, with the probability that :mod:`symderiv.random_bound` counts. A constant argument that is not rational (``exp(exp(2))``) is itself a
   random value, so it is keyed the same way;
 - a constant argument too costly to evaluate exactly is keyed by its expression and
   entry: never equal to anything else (at worst a true claim is left undecided).
@@ -89,6 +89,7 @@ class FieldWalker(Walker):
         self.frozen = False  # when True, no new randomness may be drawn (bisection passes)
         self.constants = RealWalker(problem, wrt, typing, ConstArith(), {})
         self._exact: dict[ex.Expr, np.ndarray | None | str] = {}
+        self._atoms: dict[tuple[str, ex.Expr | None], np.ndarray] = {}
 
     def symbol_value(self, node: ex.Symbol) -> np.ndarray:
         if self.frozen:  # pragma: no cover - every symbol is bound in the first pass
@@ -127,14 +128,42 @@ class FieldWalker(Walker):
         return found
 
     # -- atoms -------------------------------------------------------------------
-    def _hash(self, lane: int, fn: str, key: bytes) -> int:
-        digest = hashlib.blake2b(fn.encode() + b"\x00" + key, key=self.keys[lane], digest_size=24).digest()
-        return int.from_bytes(digest, "little") % self.field.primes[lane]
+    def _values(self, fn: str, messages: list[bytes]) -> np.ndarray:
+        """Keyed BLAKE2b of ``fn`` and each message: 192 bits per lane, reduced mod the lane's prime."""
+        f = self.field
+        out = np.empty((f.lanes, len(messages)), dtype=np.uint64)
+        prefix = fn.encode() + b"\x00"
+        for start in range(0, f.lanes, 2):  # one 48-byte digest serves two lanes
+            digest = b"".join([hashlib.blake2b(prefix + m, key=self.keys[start], digest_size=48).digest()
+                               for m in messages])
+            words = np.frombuffer(digest, dtype="<u8").reshape(-1, 6)
+            for j, lane in enumerate(range(start, min(start + 2, f.lanes))):
+                p = np.array([f.primes[lane]], dtype=np.uint64)
+                shift = np.array([pow(2, 64, int(p[0]))], dtype=np.uint64)
+                t = words[:, 3 * j] % p
+                for k in (1, 2):
+                    t = f._mulmod(t, shift, p) + words[:, 3 * j + k] % p
+                    t = t - (t >= p) * p
+                out[lane] = t
+        return out
 
     def atom(self, fn: str, u: np.ndarray, operand: ex.Expr | None = None) -> np.ndarray:
-        """The values of ``fn`` at ``u`` (the value of ``operand``) in every lane."""
+        """The values of ``fn`` at ``u`` (the value of ``operand``) in every lane.
+
+        The key of a non-constant argument is its residues in *all* lanes, so two
+        formally distinct arguments share a value only if they coincide in every lane.
+        """
+        memo = (fn, operand)
+        if operand is not None and memo in self._atoms:
+            return self._atoms[memo]
         if self.frozen:  # pragma: no cover - every atom is evaluated in the first pass
             raise AssertionError("new atom during bisection")
+        found = self._atom(fn, u, operand)
+        if operand is not None:
+            self._atoms[memo] = found
+        return found
+
+    def _atom(self, fn: str, u: np.ndarray, operand: ex.Expr | None) -> np.ndarray:
         f = self.field
         shape = u.shape[1:]
         exact = None if operand is None else self.exact(operand)
@@ -146,22 +175,17 @@ class FieldWalker(Walker):
                     out[(slice(None), *idx)] = f.const(folded)[:, 0, 0]
                 else:
                     key = b"Q" + repr((c.numerator, c.denominator)).encode()
-                    out[(slice(None), *idx)] = [self._hash(lane, fn, key) for lane in range(f.lanes)]
+                    out[(slice(None), *idx)] = self._values(fn, [key])[:, 0]
             return out
         if exact == "costly":
             assert operand is not None
-            tag = hashlib.blake2b(repr(operand).encode(), digest_size=16).digest()
-            out = np.empty((f.lanes, *shape), dtype=np.uint64)
-            for idx in np.ndindex(*shape):
-                key = b"S" + tag + repr(idx).encode()
-                out[(slice(None), *idx)] = [self._hash(lane, fn, key) for lane in range(f.lanes)]
-            return out
-        u = np.broadcast_to(u, (f.lanes, *shape))
-        out = np.empty(u.shape, dtype=np.uint64)
-        for lane in range(f.lanes):
-            out[lane] = np.array([self._hash(lane, fn, b"R" + x.to_bytes(8, "little"))
-                                  for x in u[lane].ravel().tolist()], dtype=np.uint64).reshape(shape)
-        return out
+            tag = hashlib.blake2b(repr(operand).encode(), digest_size=32).digest()
+            keys = [b"S" + tag + repr(idx).encode() for idx in np.ndindex(*shape)]
+            return self._values(fn, keys).reshape(f.lanes, *shape)
+        rows = np.ascontiguousarray(np.broadcast_to(u, (f.lanes, *shape)).reshape(f.lanes, -1).T)
+        raw, step = rows.astype("<u8").tobytes(), 8 * f.lanes
+        keys = [b"R" + raw[i:i + step] for i in range(0, len(raw), step)]
+        return self._values(fn, keys).reshape(f.lanes, *shape)
 
     def apply_value(self, node: ex.Apply, u: np.ndarray) -> np.ndarray:
         return self.atom(node.fn, u, node.operand)
@@ -175,8 +199,7 @@ class FieldWalker(Walker):
             if folded is not None:
                 return self.field.const(folded)
             key = b"Q" + repr((abs(c.numerator), c.denominator)).encode()
-            return np.array([self._hash(lane, "logabs", key) for lane in range(self.field.lanes)],
-                            dtype=np.uint64).reshape(-1, 1, 1)
+            return self._values("logabs", [key]).reshape(-1, 1, 1)
         return self.atom("logabs", det, ex.Det(node.operand) if exact == "costly" else None)
 
     def fprime(self, node: ex.Apply, u: np.ndarray, me: np.ndarray) -> np.ndarray:
@@ -194,9 +217,9 @@ class FieldWalker(Walker):
         if fn == "sigmoid":
             return f.mul(me, f.sub(one, me))
         if fn == "cos":
-            return f.neg(self.atom("sin", u))
+            return f.neg(self.atom("sin", u, node.operand))
         derived = {"abs": "sign", "sin": "cos", "relu": "step"}.get(fn, fn + "_prime")
-        return self.atom(derived, u)
+        return self.atom(derived, u, node.operand)
 
 
 __all__ = ["FieldWalker", "ConstArith", "fold_constant", "MAX_CONSTANT_COST"]

@@ -231,7 +231,8 @@ def _log2sum(*terms: float) -> float:
 
 
 def lane_error(b: Bounds, sample_bits: int = 60) -> float:
-    """log2 of the chance that one lane (a random prime, a random point) passes a wrong claim.
+    """log2 of the chance that one lane (a random prime, a random point) passes a wrong claim,
+    when no two formally distinct atom arguments collide (see :func:`error_bound`).
 
     The point's coordinates are uniform on a set ``S`` of ``2^sample_bits`` residues
     (all of ``F_p``, ``p ≥ 2^60``, or ``[0, 2^21)``, whose products are cheaper).
@@ -239,8 +240,6 @@ def lane_error(b: Bounds, sample_bits: int = 60) -> float:
     - Schwartz–Zippel on the failing entry's numerator, ``(num + den + 1)/|S|``
       (the ``den`` pays for redrawn points where a denominator vanished);
     - the prime divides the content of that numerator (:func:`_divisible`);
-    - two formally distinct atom arguments take the same value: per pair at most
-      ``arg_degree/|S|`` plus the chance that the prime divides their constant difference;
     - an atom value (192 hash bits reduced mod p) is not exactly uniform: ``2^-130`` per atom.
 
     >>> from symderiv.random_bound import Bounds
@@ -248,22 +247,32 @@ def lane_error(b: Bounds, sample_bits: int = 60) -> float:
     -58.0
     """
     lg = min(sample_bits, math.log2(PRIME_LOW))
-    sz = math.log2(b.num + b.den + 1) - lg
-    terms = [sz, _divisible(b.height)]
+    terms = [math.log2(b.num + b.den + 1) - lg, _divisible(b.height)]
     if b.atoms:
-        pairs = 2 * math.log2(b.atoms) - 1
-        terms += [pairs + math.log2(max(b.arg_degree, 1)) - lg, pairs + _divisible(b.arg_height),
-                  math.log2(b.atoms) - 130]
+        terms.append(math.log2(b.atoms) - 130)
     return min(0.0, _log2sum(*terms))
 
 
 def error_bound(b: Bounds, lanes: int, sample_bits: int = 60) -> float:
-    """log2 of the chance that ``lanes`` independent lanes all pass a wrong claim: ``lanes · lane_error``.
+    """log2 of the chance that ``lanes`` independent lanes all pass a wrong claim.
+
+    Atoms are keyed by their argument's residues in all lanes together, so two
+    formally distinct arguments collide only if they coincide in every lane: per pair
+    ``(arg_degree/|S| + the chance that the prime divides their constant difference)``
+    to the power ``lanes``, over ``atoms²/2`` pairs. Without a collision the atoms are
+    independent uniform values and the lanes fail independently: ``lane_error · lanes``.
 
     >>> error_bound(Bounds(3, 0, 5.0, 0, 0.0, 0), 2)
     -116.0
+    >>> round(error_bound(Bounds(3, 0, 5.0, 2, 3.0, 2**21), 2), 1)
+    -77.0
     """
-    return lanes * lane_error(b, sample_bits)
+    lg = min(sample_bits, math.log2(PRIME_LOW))
+    total = [lanes * lane_error(b, sample_bits)]
+    if b.atoms:
+        pair = min(0.0, _log2sum(math.log2(max(b.arg_degree, 1)) - lg, _divisible(b.arg_height)))
+        total.append(2 * math.log2(b.atoms) - 1 + lanes * pair)
+    return min(0.0, _log2sum(*total))
 
 
 def field_cost(problem: Problem, typing: Typing, claim: ex.Expr) -> tuple[int, int]:

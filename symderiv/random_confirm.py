@@ -215,7 +215,8 @@ def _modular(problem: Any, wrt: str, claim: ex.Expr, typing: Any, entries: list[
     for _ in range(4):
         if time.monotonic() > stop:
             break
-        point = {n: [[rng.randrange(-8, 9) for _ in range(int(s[1]))] for _ in range(int(s[0]))]
+        # small positive integers: one 21-bit limb in every product of inputs
+        point = {n: [[rng.randrange(1, 17) for _ in range(int(s[1]))] for _ in range(int(s[0]))]
                  for n, s in names.items()}
         for n in typing.symmetric:
             m = point[n]

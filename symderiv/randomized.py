@@ -40,7 +40,7 @@ from .entrywise import Deadline
 from .errors import BudgetError, OptionError, ShapeError, SymderivError
 from .field import Degenerate, Field, random_prime
 from .random_atoms import FieldWalker
-from .random_bound import Bounds, degree_walk, error_bound, field_cost, lane_error
+from .random_bound import Bounds, degree_walk, error_bound, field_cost
 from .random_confirm import Confirmed, confirm
 from .shapes import Typing, format_shape
 
@@ -73,11 +73,10 @@ def lanes_needed(bounds: Bounds, sample_bits: int = 60) -> int | None:
     >>> lanes_needed(Bounds(3, 0, 5.0, 0, 0.0, 0)), lanes_needed(Bounds(3, 0, 5.0, 0, 0.0, 0), 21)
     (2, 4)
     """
-    per = lane_error(bounds, sample_bits)
-    if per >= 0:
-        return None
-    lanes = max(2, math.ceil(TARGET_BITS / -per))
-    return lanes if lanes <= MAX_LANES else None
+    for lanes in range(2, MAX_LANES + 1):
+        if error_bound(bounds, lanes, sample_bits) <= -TARGET_BITS:
+            return lanes
+    return None
 
 
 def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Expr, *, budget: int | None = None,
