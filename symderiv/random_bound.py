@@ -101,7 +101,8 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> B
     """
     extra = {problem.upstream: typing.shape_of(problem.expression)}
     atoms = [0]
-    arg = [0, 0.0]
+    arg_deg = [0]
+    arg_height = [0.0]
 
     def shape(n: ex.Expr) -> tuple[int, int]:
         r, c = typing.shape_of(n, extra)
@@ -152,8 +153,8 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> B
         if isinstance(n, ex.Apply):
             a, da = walk(n.operand)
             atoms[0] += 2 * r * c  # the atom and its derivative atom
-            arg[0] = max(arg[0], a.n + a.d)
-            arg[1] = max(arg[1], a.hn + a.hd)
+            arg_deg[0] = max(arg_deg[0], a.n + a.d)
+            arg_height[0] = max(arg_height[0], a.hn + a.hd)
             fn = n.fn
             if fn in ("tanh", "sigmoid", "tan"):
                 factor = Deg(2, 0, True, 1.0)
@@ -186,20 +187,20 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> B
                 return det, dmul(det, dtrace)
             if isinstance(n, ex.LogDet):
                 atoms[0] += 1
-                arg[0] = max(arg[0], det.n + det.d)
-                arg[1] = max(arg[1], det.hn + det.hd)
+                arg_deg[0] = max(arg_deg[0], det.n + det.d)
+                arg_height[0] = max(arg_height[0], det.hn + det.hd)
                 return Deg(1), dtrace
             return inv, dmul(dmul(inv, dac), inv) if dac is not None else None
         if isinstance(n, ex.MatPow):
             a, da = walk(n.operand)
             k = shape(n.operand)[0]
-            value: Deg = Deg(0)
+            power: Deg = Deg(0)
             tan: Deg | None = None
             for _ in range(n.k):
-                new = dsum(dmul(value, da), k)
+                new = dsum(dmul(power, da), k)
                 tan = dadd(dsum(dmul(tan, a), k), new) if tan is not None else new
-                value = dsum(dmul(value, a), k)  # type: ignore[assignment]
-            return value, tan
+                power = dsum(dmul(power, a), k)  # type: ignore[assignment]
+            return power, tan
         raise AssertionError(type(n))  # pragma: no cover
 
     _, dd = walk(problem.expression)
@@ -214,7 +215,7 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> B
     assert grad is not None and claim_v is not None
     num = max(claim_v.n + grad.d, grad.n + claim_v.d)
     height = max(claim_v.hn + grad.hd, grad.hn + claim_v.hd) + 1
-    return Bounds(num, claim_v.d + grad.d, height, arg[0], arg[1] + 1, atoms[0])
+    return Bounds(num, claim_v.d + grad.d, height, arg_deg[0], arg_height[0] + 1, atoms[0])
 
 
 def _divisible(height: float) -> float:

@@ -68,7 +68,7 @@ def fmt_value(x: Any) -> str:
     >>> fmt_value(Fraction(1, 3)), fmt_value(Fraction(10**400))
     ('1/3', '≈ 1.0e+400')
     """
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     if isinstance(x, int):
         x = Fraction(x)

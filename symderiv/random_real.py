@@ -266,7 +266,7 @@ class IntervalArith(_Arith):
     exact = False
 
     def __init__(self) -> None:
-        import mpmath
+        import mpmath  # type: ignore[import-untyped]
 
         self.iv = mpmath.iv
         self.iv.prec = PRECISION
@@ -293,7 +293,7 @@ class IntervalArith(_Arith):
         return all(x.a == 0 and x.b == 0 for x in a.ravel())
 
     def check(self, a: np.ndarray) -> np.ndarray:
-        import mpmath
+        import mpmath  # type: ignore[import-untyped]
 
         for x in a.ravel():
             if not (mpmath.isfinite(x.a) and mpmath.isfinite(x.b)):
