@@ -134,8 +134,12 @@ class FieldWalker(Walker):
         out = np.empty((f.lanes, len(messages)), dtype=np.uint64)
         prefix = fn.encode() + b"\x00"
         for start in range(0, f.lanes, 2):  # one 48-byte digest serves two lanes
-            digest = b"".join([hashlib.blake2b(prefix + m, key=self.keys[start], digest_size=48).digest()
-                               for m in messages])
+            parts = []
+            for at in range(0, len(messages), 1 << 16):
+                self.deadline()
+                parts.append(b"".join([hashlib.blake2b(prefix + m, key=self.keys[start], digest_size=48).digest()
+                                       for m in messages[at:at + (1 << 16)]]))
+            digest = b"".join(parts)
             words = np.frombuffer(digest, dtype="<u8").reshape(-1, 6)
             for j, lane in enumerate(range(start, min(start + 2, f.lanes))):
                 p = np.array([f.primes[lane]], dtype=np.uint64)

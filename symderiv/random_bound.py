@@ -164,6 +164,10 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> B
                 factor = Deg(0, 1, (r, c) == (1, 1), 0.0, 1.0)
             else:
                 factor = Deg(1)
+            if not any(isinstance(m, ex.Symbol) for m in n.operand.walk()):
+                # A constant argument may fold to an exact value as large as itself (relu(c) = c) or to 1/2
+                # (step(0)): count its height (an atom is degree 1, height 0, so this bound covers both).
+                return Deg(1, 0, True, a.hn, max(a.hd, 1.0)), None
             return Deg(1), dmul(factor, da)
         if isinstance(n, ex.Trace):
             a, da = walk(n.operand)
