@@ -114,7 +114,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
         return Verdict(False, "shape", f"shape: the claim is {format_shape(claim_shape)} but ∂L/∂{wrt} is "
                        f"{format_shape(want)}" + (" (numerator layout)" if problem.layout == "numerator" else ""),
                        expression, wrt, claim_text)
-    base_seed = seed if seed is not None else secrets.randbits(63)
+    base_seed = seed if seed is not None else secrets.randbits(128)
     record = ProofRecord("random")
     worst = -math.inf
     undecided: list[str] = []
