@@ -235,7 +235,7 @@ def _log2sum(*terms: float) -> float:
     return top + math.log2(sum(2.0 ** (t - top) for t in terms))
 
 
-def lane_error(b: Bounds, sample_bits: int = 60) -> float:
+def lane_error(b: Bounds, sample_bits: float = 60) -> float:
     """log2 of the chance that one lane (a random prime, a random point) passes a wrong claim,
     when no two formally distinct atom arguments collide (see :func:`error_bound`).
 
@@ -251,32 +251,38 @@ def lane_error(b: Bounds, sample_bits: int = 60) -> float:
     >>> round(lane_error(Bounds(3, 0, 5.0, 0, 0.0, 0)), 2)
     -58.0
     """
-    lg = min(sample_bits, math.log2(PRIME_LOW))
+    lg = sample_bits
     terms = [math.log2(b.num + b.den + 1) - lg, _divisible(b.height)]
     if b.atoms:
         terms.append(math.log2(b.atoms) - 130)
     return min(0.0, _log2sum(*terms))
 
 
-def error_bound(b: Bounds, lanes: int, sample_bits: int = 60) -> float:
+def error_bound(b: Bounds, lanes: int, sample_bits: float = 60, primes: list[int] | None = None) -> float:
     """log2 of the chance that ``lanes`` independent lanes all pass a wrong claim.
 
     Atoms are keyed by their argument's residues in all lanes together, so two
     formally distinct arguments collide only if they coincide in every lane: per pair
     ``(arg_degree/|S| + the chance that the prime divides their constant difference)``
-    to the power ``lanes``, over ``atoms²/2`` pairs. Without a collision the atoms are
-    independent uniform values and the lanes fail independently: ``lane_error · lanes``.
+    over the lanes, over ``atoms²/2`` pairs. Without a collision the atoms are
+    independent uniform values and the lanes fail independently (the sum of the
+    :func:`lane_error` of the lanes). ``|S|`` is ``2^sample_bits``, or the lane's prime
+    (when ``primes``, the primes actually drawn, are given) if that is smaller.
 
     >>> error_bound(Bounds(3, 0, 5.0, 0, 0.0, 0), 2)
     -116.0
     >>> round(error_bound(Bounds(3, 0, 5.0, 2, 3.0, 2**21), 2), 1)
     -77.0
     """
-    lg = min(sample_bits, math.log2(PRIME_LOW))
-    total = [lanes * lane_error(b, sample_bits)]
+    if primes is None:
+        sizes = [min(sample_bits, math.log2(PRIME_LOW))] * lanes
+    else:
+        sizes = [min(sample_bits, math.log2(p)) for p in primes]
+    total = [sum(lane_error(b, size) for size in sizes)]
     if b.atoms:
-        pair = min(0.0, _log2sum(math.log2(max(b.arg_degree, 1)) - lg, _divisible(b.arg_height)))
-        total.append(2 * math.log2(b.atoms) - 1 + lanes * pair)
+        pairs = [min(0.0, _log2sum(math.log2(max(b.arg_degree, 1)) - size, _divisible(b.arg_height)))
+                 for size in sizes]
+        total.append(2 * math.log2(b.atoms) - 1 + sum(pairs))
     return min(0.0, _log2sum(*total))
 
 

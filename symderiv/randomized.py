@@ -184,11 +184,11 @@ def _check_one(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, budge
             f"the randomized check needs about {lanes * lane_cost:.3g} field operations ({lanes} random primes and "
             f"points), over the budget of {limit:.3g}",
             hint="raise it with budget= (CLI --budget), or prove for all shapes by leaving the sizes symbolic")
-    bits = error_bound(bounds, lanes, sample_bits)
     rng = random.Random(hashlib.blake2b(f"{seed}:primes".encode()).digest())
     for attempt in range(6):
         deadline()
         field = Field([random_prime(rng) for _ in range(lanes)])
+        bits = error_bound(bounds, lanes, sample_bits, field.primes)  # with the primes actually drawn
         key = hashlib.blake2b(f"{seed}:{attempt}".encode(), digest_size=32).digest()
         walker = FieldWalker(problem, wrt, typing, field, key, deadline, sample_bits)
         try:
