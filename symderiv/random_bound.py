@@ -258,7 +258,7 @@ def lane_error(b: Bounds, sample_bits: float = 60) -> float:
     return min(0.0, _log2sum(*terms))
 
 
-def error_bound(b: Bounds, lanes: int, sample_bits: float = 60, primes: list[int] | None = None) -> float:
+def error_bound(b: Bounds, lanes: int, sample_bits: float = 64, primes: list[int] | None = None) -> float:
     """log2 of the chance that ``lanes`` independent lanes all pass a wrong claim.
 
     Atoms are keyed by their argument's residues in all lanes together, so two

@@ -65,9 +65,11 @@ def _check_options(budget: Any, seed: Any) -> None:
 
 #: Coordinates of a cheap point: uniform below 2^SMALL_BITS (one 21-bit limb in matrix products).
 SMALL_BITS = 21
+#: "Coordinates uniform on the whole field F_p" (|S| = p: 2^60 before the primes are drawn).
+FULL_BITS = 64
 
 
-def lanes_needed(bounds: Bounds, sample_bits: int = 60) -> int | None:
+def lanes_needed(bounds: Bounds, sample_bits: int = FULL_BITS) -> int | None:
     """The fewest lanes (at least 2) whose error bound is ≤ 2^-TARGET_BITS, or None if over MAX_LANES.
 
     >>> lanes_needed(Bounds(3, 0, 5.0, 0, 0.0, 0)), lanes_needed(Bounds(3, 0, 5.0, 0, 0.0, 0), 21)
@@ -168,7 +170,7 @@ def _refuted(problem: Problem, wrt: str, claim_text: str, found: Confirmed, wher
 def _check_one(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, budget: int | None,
                deadline: Deadline, seed: str) -> tuple[Any, ...]:
     bounds = degree_walk(problem, wrt, typing, claim)
-    lanes, sample_bits = lanes_needed(bounds), 60
+    lanes, sample_bits = lanes_needed(bounds), FULL_BITS
     # Without atoms, coordinates below 2^21 make the products of inputs one float64 product instead of
     # nine; they need more lanes (Schwartz–Zippel over a smaller set), which pays off up to twice as many.
     small = lanes_needed(bounds, SMALL_BITS) if bounds.atoms == 0 else None

@@ -63,6 +63,6 @@ def test_a_run_states_the_bound_it_reached():
 def test_the_bound_uses_the_primes_actually_drawn():
     b = _bounds("relu(W @ X)", "W", "(G * step(W @ X)) @ X.T", {"W": (3, 4), "X": (4, 5)})
     lanes = lanes_needed(b)
-    assert error_bound(b, lanes, 60, [2**62 - 57] * lanes) < error_bound(b, lanes)
+    assert error_bound(b, lanes, 64, [2**62 - 57] * lanes) < error_bound(b, lanes)
     v = verify("relu(W @ X)", "W", "(G * step(W @ X)) @ X.T", {"W": (3, 4), "X": (4, 5)}, method="random")
     assert v.proof.error_exponent >= math.floor(-error_bound(b, lanes)) >= TARGET_BITS
