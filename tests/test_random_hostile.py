@@ -192,3 +192,11 @@ def test_bad_options_raise_option_error():
                    {"budget": 0}, {"budget": True}):
         with pytest.raises(OptionError):
             verify_random(pr, "W", "G @ X.T", claim, **kwargs)
+
+
+def test_confirmation_honours_the_deadline():
+    start = time.monotonic()
+    v = verify("sum(sin(W @ X))", "W", "(sin(W @ X)) @ X.T", {"W": (50, 50), "X": (50, 50)}, method="random",
+               timeout=1)
+    assert time.monotonic() - start < 3
+    assert v.status in ("undecided", "refuted"), v.reason
