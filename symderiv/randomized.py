@@ -139,7 +139,6 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
         return Verdict(False, "undecided", "undecided: " + "; ".join(undecided), expression, wrt, claim_text, None,
                        record)
     k = math.floor(-worst)
-    record.error_exponent = k
     shapes = " and ".join("{" + ", ".join(f"{a}: {format_shape(b)}" for a, b in s.items()) + "}"
                           for s in record.shapes)
     reason = (f"probabilistic: holds with error probability ≤ 2^-{k}, by a randomized Schwartz–Zippel test "
@@ -148,6 +147,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
         reason = (f"undecided: holds at the sizes checked, {shapes}, with error probability ≤ 2^-{k} each (seed "
                   f"{base_seed}), but a check at a few sizes is not a proof for all shapes")
         return Verdict(False, "undecided", reason, expression, wrt, claim_text, None, record)
+    record.error_exponent = k
     return Verdict(True, "probabilistic", reason, expression, wrt, claim_text, None, record)
 
 

@@ -94,6 +94,7 @@ def test_symbolic_shapes_are_checked_on_small_sizes():
     # A check at a few sizes is not a proof for all shapes (SPEC section 6): undecided.
     v = verify("W @ X", "W", "G @ X.T", {"W": ("H", "m"), "X": ("m", "n")}, method="random")
     assert not v.holds and v.status == "undecided" and "not a proof for all shapes" in v.reason
+    assert v.proof is not None and v.proof.error_exponent is None
     w = verify("W @ X", "W", "2 * G @ X.T", {"W": ("H", "m"), "X": ("m", "n")}, method="random")
     assert w.status == "refuted"
 
