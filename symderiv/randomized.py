@@ -40,7 +40,7 @@ from .entrywise import Deadline
 from .errors import BudgetError, OptionError, ShapeError, SymderivError
 from .field import Degenerate, Field, random_prime
 from .random_atoms import FieldWalker
-from .random_bound import Bounds, degree_walk, error_bound, field_cost
+from .random_bound import Bounds, degree_walk, error_bound, field_cost, memory_estimate
 from .random_confirm import Confirmed, confirm
 from .shapes import Typing, format_shape
 
@@ -53,6 +53,8 @@ TARGET_BITS = 60
 MAX_LANES = 64
 #: Default budget of the randomized check, in field operations (all lanes).
 DEFAULT_RANDOM_BUDGET = 200_000_000_000
+#: The randomized check is refused up front when it would hold more than this many bytes.
+MAX_RANDOM_MEMORY = 900_000_000
 
 
 def _check_options(budget: Any, seed: Any) -> None:
@@ -186,6 +188,12 @@ def _check_one(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, budge
             f"the randomized check needs about {lanes * lane_cost:.3g} field operations ({lanes} random primes and "
             f"points), over the budget of {limit:.3g}",
             hint="raise it with budget= (CLI --budget), or prove for all shapes by leaving the sizes symbolic")
+    memory = memory_estimate(problem, typing, claim, lanes, bounds.atoms)
+    if memory > MAX_RANDOM_MEMORY:
+        raise BudgetError(
+            f"the randomized check would hold about {memory / 1e9:.2g} GB of values ({lanes} random primes and "
+            f"points), over the limit of {MAX_RANDOM_MEMORY / 1e9:.2g} GB",
+            hint="check smaller shapes, or prove for all shapes by leaving the sizes symbolic")
     rng = random.Random(hashlib.blake2b(f"{seed}:primes".encode()).digest())
     for attempt in range(6):
         deadline()

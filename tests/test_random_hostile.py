@@ -200,3 +200,19 @@ def test_confirmation_honours_the_deadline():
                timeout=1)
     assert time.monotonic() - start < 3
     assert v.status in ("undecided", "refuted"), v.reason
+
+
+def test_memory_is_estimated_and_refused_up_front():
+    from symderiv.errors import BudgetError
+
+    start = time.monotonic()
+    with pytest.raises(BudgetError, match="GB"):
+        verify("W @ X", "W", "G @ X.T", {"W": (2048, 2048), "X": (2048, 2048)}, method="random")
+    assert time.monotonic() - start < 2
+    code = ("import resource; from symderiv import verify; "
+            "v = verify('W @ X', 'W', 'G @ X.T', {'W': (1024, 1024), 'X': (1024, 1024)}, method='random'); "
+            "print(v.status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    env = {**os.environ, "PYTHONPATH": str(SOURCE)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    status, peak_kb = done.stdout.split()
+    assert status == "probabilistic" and int(peak_kb) < 1_000_000
