@@ -207,7 +207,7 @@ def test_memory_is_estimated_and_refused_up_front():
 
     start = time.monotonic()
     with pytest.raises(BudgetError, match="GB"):
-        verify("W @ X", "W", "G @ X.T", {"W": (2048, 2048), "X": (2048, 2048)}, method="random")
+        verify("W @ X", "W", "G @ X.T", {"W": (1600, 1600), "X": (1600, 1600)}, method="random")
     assert time.monotonic() - start < 2
     code = ("import resource; from symderiv import verify; "
             "v = verify('W @ X', 'W', 'G @ X.T', {'W': (1024, 1024), 'X': (1024, 1024)}, method='random'); "
