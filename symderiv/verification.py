@@ -105,6 +105,7 @@ class ProofRecord:
     shapes: list[dict[str, ex.Shape]] = field(default_factory=list)
     all_shapes: bool = False
     strict: bool = False
+    error_exponent: int | None = None  # probabilistic proofs: error ≤ 2**-error_exponent
 
     def describe(self) -> str:
         shapes = " and ".join("{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in s.items()) + "}"
