@@ -27,6 +27,9 @@ class Status(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    def __repr__(self) -> str:  # shown like the plain string it equals, so doctests and reports read 'proved'
+        return repr(self.value)
+
     @property
     def holds(self) -> bool:
         """True for the two statuses that establish the claim (an exact or a randomized proof)."""
@@ -36,8 +39,8 @@ class Status(str, Enum):
     def of(cls, value: str | Status) -> Status:
         """A status from its name; the 0.1 names ``shape`` and ``checked`` map to ``refuted`` and ``undecided``.
 
-        >>> Status.of("shape"), Status.of("checked"), Status.of("proved")
-        (<Status.REFUTED: 'refuted'>, <Status.UNDECIDED: 'undecided'>, <Status.PROVED: 'proved'>)
+        >>> Status.of("shape"), Status.of("checked"), Status.of("proved") is Status.PROVED
+        ('refuted', 'undecided', True)
         """
         if isinstance(value, Status):
             return value

@@ -131,7 +131,7 @@ class Verdict:
 
     >>> v = verify("W @ X", wrt="W", claim="G @ X", shapes={"W": (2, 2), "X": (2, 2)})
     >>> v.holds, v.status, v.counterexample.entry, v.exit_code
-    (False, <Status.REFUTED: 'refuted'>, (0, 0), 1)
+    (False, 'refuted', (0, 0), 1)
     """
 
     holds: bool
@@ -322,10 +322,13 @@ def _concrete_check(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr,
             with gc_paused():  # one pause for the whole proof: see entrywise.gc_paused
                 outcome = prove_concrete(problem, wrt, claim_node, concrete, strict=strict, budget=budget,
                                          deadline=deadline)
-        except BudgetError:
+        except BudgetError as exact:
             if method != "auto" or strict:
                 raise
-            return _at_sample_sizes(problem, _random(problem, wrt, claim, claim_node, budget, deadline))
+            try:
+                return _at_sample_sizes(problem, _random(problem, wrt, claim, claim_node, budget, deadline))
+            except BudgetError as rand:  # both refused: say what each would cost
+                raise BudgetError(f"{exact.message}; and {rand.message}", hint=exact.hint) from None
         record.shapes.append(dict(concrete.symbols))
         if outcome.status != "proved":
             where = "on {" + describe_shapes(concrete) + "}"

@@ -318,9 +318,9 @@ def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None]
         if attempt % 3 == 2:  # every third point all positive: logs and square roots of the inputs need it
             point = {v: abs(x) for v, x in point.items()}
         try:
-            if domain is not None:
-                domain(point)
             values = _confirm(instance.vars, a, b, point)
+            if values is not None and domain is not None:
+                domain(point)  # only for a candidate: evaluating both whole trees costs more than one entry
         except OutOfRange:
             scale = max(scale / 1000, Fraction(1, 10 ** 15))
             continue
@@ -344,6 +344,8 @@ def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[P
     numerator with probability ≥ 1/2, so the search only fails when the domain is
     (nearly) empty or the deadline comes first.
     """
+    import mpmath
+
     diff = a - b
     if diff.is_zero():
         return None
@@ -355,13 +357,14 @@ def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[P
         low = 1 if attempt % 2 else -bound  # every other point all positive, for the domains of log and sqrt
         point: Point = {v: Fraction(rng.randint(low, bound)) for v in ordered}
         try:
-            if domain is not None:
-                domain(point)
             exact = evaluate(instance.vars, diff, point)
             if not is_exact(exact) or exact == 0:
                 continue
-            values = _confirm(instance.vars, a, b, point) or (evaluate(instance.vars, a, point),
-                                                              evaluate(instance.vars, b, point))
+            if domain is not None:
+                domain(point)
+            with mpmath.workdps(WORKING_DPS):
+                values = _confirm(instance.vars, a, b, point) or (evaluate(instance.vars, a, point),
+                                                                  evaluate(instance.vars, b, point))
         except (ArithmeticError, ValueError):
             continue
         return _witness(instance, point, values)
