@@ -47,7 +47,7 @@ def is_exact(x: Any) -> bool:
 
 def to_mp(x: Any) -> Any:
     """``x`` as an mpmath number at the current precision."""
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     if is_exact(x):
         x = Fraction(x)
@@ -89,7 +89,7 @@ def power(x: Any, e: Any) -> Any:
 
 def apply_fn(fn: str, x: Any) -> Any:
     """One elementwise function at ``x``, with its domain checked (and its kink avoided)."""
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     if fn in _KINKED and x == 0:
         raise OutOfDomain(f"{fn} at its kink 0")
@@ -126,7 +126,7 @@ def format_number(x: Any, digits: int = 12) -> str:
     >>> format_number(Fraction(-3, 2)), format_number(to_mp(2) ** 10**6)
     ('-3/2', '≈ 9.900656e+301029')
     """
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     if is_exact(x):
         x = Fraction(x)
@@ -140,7 +140,7 @@ def format_number(x: Any, digits: int = 12) -> str:
 
 
 def _from_log(x: Any) -> str:
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     with mpmath.workdps(30):
         exponent = mpmath.log10(abs(x))

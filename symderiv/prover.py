@@ -211,7 +211,7 @@ def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None) -> 
 
 def evaluate(vars_: Variables, r: Ratio, point: dict[int, Any], cache: dict[int, Any] | None = None) -> Any:
     """The value of ``r`` at ``point`` (see :func:`symderiv.witness.evaluate`)."""
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     with mpmath.workdps(WORKING_DPS):
         return witness_evaluate(vars_, r, point, cache)

@@ -135,7 +135,7 @@ class Verdict:
     """
 
     holds: bool
-    status: Status
+    status: Status | str  # normalised to a Status (the 0.1 names "shape" and "checked" are accepted)
     reason: str
     expression: str
     wrt: str
@@ -154,18 +154,18 @@ class Verdict:
     @property
     def exit_code(self) -> int:
         """The command line's exit code: 0 proved or probabilistic, 1 refuted, 4 undecided."""
-        return exit_code(self.status)
+        return exit_code(Status.of(self.status))
 
     def report(self) -> str:
         exponent = getattr(self.proof, "error_exponent", None)
-        lines = [f"{headline(self.status, exponent)}  ∂L/∂{self.wrt} = {self.claim}  for L = {self.expression}",
+        lines = [f"{headline(Status.of(self.status), exponent)}  ∂L/∂{self.wrt} = {self.claim}  for L = {self.expression}",
                  self.reason]
         if self.counterexample is not None:
             lines.append(self.counterexample.describe())
         return "\n".join(line for line in lines if line)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"holds": self.holds, "status": self.status.value, "reason": self.reason,
+        return {"holds": self.holds, "status": Status.of(self.status).value, "reason": self.reason,
                 "expression": self.expression, "wrt": self.wrt, "claim": self.claim,
                 "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
                 "proof": None if self.proof is None else {

@@ -215,7 +215,7 @@ def _matmul(a: NumMatrix, b: NumMatrix) -> NumMatrix:
 
 def _solve(a: NumMatrix, nonsingular: bool = False) -> tuple[Any, NumMatrix]:
     """(det a, inverse of a) by Gauss–Jordan; a (nearly) singular ``a`` is outside the domain when it must not be."""
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     n = len(a)
     m = [list(row) + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
@@ -258,7 +258,7 @@ class Witness:
 
 def _confirm(vars_: Variables, a: Ratio, b: Ratio, point: Point) -> tuple[Any, Any] | None:
     """Both sides at ``point`` if they certainly differ there (exactly, or at two precisions), else None."""
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     values = []
     for dps in (WORKING_DPS, CONFIRM_DPS):
@@ -344,7 +344,7 @@ def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[P
     numerator with probability ≥ 1/2, so the search only fails when the domain is
     (nearly) empty or the deadline comes first.
     """
-    import mpmath
+    import mpmath  # type: ignore[import-untyped]
 
     diff = a - b
     if diff.is_zero():
