@@ -23,6 +23,7 @@ from typing import Any
 
 from . import expr as ex
 from .algebra import Poly, Ratio, Variables
+from .errors import SymderivError
 from .numbers import (
     CONFIRM_DPS,
     WORKING_DPS,
@@ -324,7 +325,9 @@ def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None]
         except OutOfRange:
             scale = max(scale / 1000, Fraction(1, 10 ** 15))
             continue
-        except (ArithmeticError, ValueError):  # OutOfDomain, and mpmath's own overflow or domain errors
+        except SymderivError:  # the deadline
+            raise
+        except Exception:  # noqa: BLE001 - OutOfDomain, and mpmath's overflow, domain or convergence errors
             continue
         if values is not None:
             return _witness(instance, point, values)
@@ -365,7 +368,9 @@ def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[P
             with mpmath.workdps(WORKING_DPS):
                 values = _confirm(instance.vars, a, b, point) or (evaluate(instance.vars, a, point),
                                                                   evaluate(instance.vars, b, point))
-        except (ArithmeticError, ValueError):
+        except SymderivError:  # the deadline
+            raise
+        except Exception:  # noqa: BLE001 - OutOfDomain, and mpmath's overflow, domain or convergence errors
             continue
         return _witness(instance, point, values)
     return None
