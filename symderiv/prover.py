@@ -263,11 +263,11 @@ def _format_poly(vars_: Variables, p: Poly, limit: int) -> str:
         body = "*".join(factors)
         mag = abs(c)
         if not body:
-            term = str(mag)
+            term = format_number(mag)
         elif mag == 1:
             term = body
         else:
-            term = f"{mag}*{body}"
+            term = f"{format_number(mag)}*{body}"
         if parts:
             parts.append(("- " if c < 0 else "+ ") + term)
         else:

@@ -147,3 +147,14 @@ def test_bad_options_are_option_errors(kwargs):
 def test_gradient_checks_its_options_too():
     with pytest.raises(OptionError):
         gradient("W @ X", "W", budget=-5)
+
+
+def test_the_plugin_report_of_an_undecided_verdict_says_so_and_how_to_prove():
+    from symderiv.testing import HOLDS, verdict_report
+
+    v = verify("W * relu(W)", "W", "2 * G * relu(W)", {"W": (2, 2)})
+    assert v != HOLDS
+    report = verdict_report(v)
+    assert "is not proved (undecided)" in report and "to prove:" in report and "PROVED" not in report
+    symbolic = verdict_report(verify("trace(W)", "W", TRACE_CLAIM))
+    assert symbolic.startswith("UNDECIDED  ") and "concrete shapes" in symbolic
