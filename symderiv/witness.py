@@ -156,7 +156,7 @@ class PointDomain:
         return self._broadcast(node, div)
 
     def _v_MatMul(self, node: ex.MatMul) -> NumMatrix:
-        return _matmul(self.value(node.left), self.value(node.right))
+        return _matmul(self.value(node.left), self.value(node.right), self.instance.deadline)
 
     def _v_Neg(self, node: ex.Neg) -> NumMatrix:
         return [[sub(Fraction(0), x) for x in row] for row in self.value(node.operand)]
@@ -186,20 +186,20 @@ class PointDomain:
         return [[_total(row)] for row in a]
 
     def _v_Det(self, node: ex.Det) -> NumMatrix:
-        return [[_solve(self.value(node.operand))[0]]]
+        return [[_solve(self.value(node.operand), tick=self.instance.deadline)[0]]]
 
     def _v_LogDet(self, node: ex.LogDet) -> NumMatrix:
-        return [[apply_fn("logabs", _solve(self.value(node.operand), nonsingular=True)[0])]]
+        return [[apply_fn("logabs", _solve(self.value(node.operand), nonsingular=True, tick=self.instance.deadline)[0])]]
 
     def _v_Inv(self, node: ex.Inv) -> NumMatrix:
-        return _solve(self.value(node.operand), nonsingular=True)[1]
+        return _solve(self.value(node.operand), nonsingular=True, tick=self.instance.deadline)[1]
 
     def _v_MatPow(self, node: ex.MatPow) -> NumMatrix:
         a = self.value(node.operand)
         n = len(a)
         result: NumMatrix = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
         for _ in range(node.k):
-            result = _matmul(result, a)
+            result = _matmul(result, a, self.instance.deadline)
         return result
 
 
@@ -210,11 +210,15 @@ def _total(items: Iterable[Any]) -> Any:
     return total
 
 
-def _matmul(a: NumMatrix, b: NumMatrix) -> NumMatrix:
-    return [[_total(mul(a[i][k], b[k][j]) for k in range(len(b))) for j in range(len(b[0]))] for i in range(len(a))]
+def _matmul(a: NumMatrix, b: NumMatrix, tick: Callable[[], None]) -> NumMatrix:
+    out = []
+    for row in a:
+        tick()
+        out.append([_total(mul(row[k], b[k][j]) for k in range(len(b))) for j in range(len(b[0]))])
+    return out
 
 
-def _solve(a: NumMatrix, nonsingular: bool = False) -> tuple[Any, NumMatrix]:
+def _solve(a: NumMatrix, nonsingular: bool = False, tick: Callable[[], None] | None = None) -> tuple[Any, NumMatrix]:
     """(det a, inverse of a) by Gauss–Jordan; a (nearly) singular ``a`` is outside the domain when it must not be."""
     import mpmath  # type: ignore[import-untyped]
 
@@ -224,6 +228,8 @@ def _solve(a: NumMatrix, nonsingular: bool = False) -> tuple[Any, NumMatrix]:
     exact = all(is_exact(x) for row in a for x in row)
     scale = max((abs(to_mp(x)) for row in a for x in row), default=1) if not exact else 1
     for col in range(n):
+        if tick is not None:
+            tick()
         pivot = max(range(col, n), key=lambda r: abs(to_mp(m[r][col]))) if not exact else \
             next((r for r in range(col, n) if m[r][col] != 0), None)
         if pivot is None or (not exact and abs(m[pivot][col]) <= scale * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)):
@@ -335,15 +341,25 @@ def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None]
 
 
 def degree(r: Ratio) -> int:
-    """The largest total degree among the numerator and the denominator factors of ``r``."""
-    return max((len(m) for p in r.polys() for m in p), default=0)
+    """A bound on the total degree of the numerator of any sum involving ``r``: the degrees of its numerator
+    and of its denominator factors (with their powers), added.
+
+    >>> vs = Variables(); x = vs.entry("W", 0, 0)
+    >>> degree(Ratio({(x, x): 1}, {(x,): 1, (): 1}))
+    3
+    """
+    def poly_degree(p: Poly) -> int:
+        return max((len(m) for m in p), default=0)
+
+    return poly_degree(r.num) + sum(poly_degree(f) * e for f, e in r.factors())
 
 
 def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None] | None = None,
                        seed: int = 0, attempts: int = POLYNOMIAL_ATTEMPTS) -> Witness | None:
     """A point where ``a - b`` (a non-zero rational function, no atoms) is not zero, found by Schwartz–Zippel.
 
-    Integers from ``[-R, R]`` with ``2R + 1 > 2·deg``: each draw misses a root of the
+    Integers from ``[-R, R]`` with ``2R + 1 > 2·deg`` (``deg`` bounds the degree of the numerator of
+    ``a - b``): each draw misses a root of the
     numerator with probability ≥ 1/2, so the search only fails when the domain is
     (nearly) empty or the deadline comes first.
     """
