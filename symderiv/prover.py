@@ -109,6 +109,7 @@ def compare(instance: Instance, gradient: Matrix, claim: Matrix, wrt: str, seed:
         return Outcome("shape", f"shape: the claim is {c[0]}×{c[1]} but ∂L/∂{wrt} is {g[0]}×{g[1]}")
     undecided: list[tuple[int, int]] = []
     timed_out = False
+    sympy_time = [SYMPY_SECONDS]  # one allowance for the whole comparison, not one per entry
     first: Counterexample | None = None
     for i, (grow, crow) in enumerate(zip(gradient, claim, strict=True)):
         for j, (a, b) in enumerate(zip(grow, crow, strict=True)):
@@ -116,7 +117,7 @@ def compare(instance: Instance, gradient: Matrix, claim: Matrix, wrt: str, seed:
             if a.equals(b):
                 continue
             try:
-                witness, equal = _decide_entry(instance, a, b, domain, seed + 31 * i + j)
+                witness, equal = _decide_entry(instance, a, b, domain, seed + 31 * i + j, sympy_time)
             except TimeoutError:
                 witness, equal, timed_out = None, False, True
             if equal:
@@ -146,7 +147,7 @@ def compare(instance: Instance, gradient: Matrix, claim: Matrix, wrt: str, seed:
 
 
 def _decide_entry(instance: Instance, a: Ratio, b: Ratio, domain: Callable[[Point], None] | None,
-                  seed: int) -> tuple[Witness | None, bool]:
+                  seed: int, sympy_time: list[float] | None = None) -> tuple[Witness | None, bool]:
     """(a confirmed witness, or None; whether the entries were shown equal through function identities)."""
     diff = a - b
     if not diff.variables() & set(instance.vars.atoms):
@@ -157,7 +158,7 @@ def _decide_entry(instance: Instance, a: Ratio, b: Ratio, domain: Callable[[Poin
     witness = search(instance, a, b, domain=domain, seed=seed)
     if witness is not None:
         return witness, False
-    return None, _sympy_equal(instance.vars, a, b, instance.deadline)
+    return None, _sympy_equal(instance.vars, a, b, instance.deadline, sympy_time)
 
 
 def find_witness(instance: Instance, diff: Ratio, seed: int = 0, attempts: int = 60,
@@ -173,20 +174,25 @@ SYMPY_LIMIT = 4000
 SYMPY_SECONDS = 60.0
 
 
-def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None) -> bool:
+def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None,
+                 allowance: list[float] | None = None) -> bool:
     """A second chance for entries equal only through function identities (e.g. sqrt(x)**2 = x).
 
     SymPy runs in a worker thread given the time left (an unfinished simplification
-    is abandoned and counts as "not proved"), and only on entries of moderate size.
+    is abandoned and counts as "not proved"), and only on entries of moderate size;
+    ``allowance`` (seconds, shared by the entries of one comparison) is used up as it runs.
     """
     if not (vars_.atoms and (a.variables() | b.variables()) & set(vars_.atoms)):
         return False
     if len(format_ratio(vars_, a, SYMPY_LIMIT)) + len(format_ratio(vars_, b, SYMPY_LIMIT)) >= SYMPY_LIMIT:
         return False
     end = getattr(deadline, "end", None)
-    seconds = SYMPY_SECONDS if end is None else min(SYMPY_SECONDS, end - time.monotonic())
+    seconds = allowance[0] if allowance is not None else SYMPY_SECONDS
+    if end is not None:
+        seconds = min(seconds, end - time.monotonic())
     if seconds <= 0:
         return False
+    started = time.monotonic()
     result: list[bool] = []
 
     def work() -> None:
@@ -202,6 +208,8 @@ def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None) -> 
     worker = threading.Thread(target=work, daemon=True, name="symderiv-sympy")
     worker.start()
     worker.join(seconds)
+    if allowance is not None:
+        allowance[0] -= time.monotonic() - started
     return bool(result and result[0])
 
 
