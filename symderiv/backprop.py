@@ -22,7 +22,7 @@ from .printing import to_latex, to_text
 from .rules import Context, backward
 from .shapes import format_shape
 from .simplify import Simplifier
-from .verification import Problem, prepare
+from .verification import Problem, check_options, prepare
 
 UPSTREAM_LATEX = r"\frac{\partial L}{\partial D}"
 
@@ -45,7 +45,9 @@ class Gradient:
     upstream: str = "G"
     scalar: bool = False
     proof: list[dict[str, ex.Shape]] = field(default_factory=list)
+    #: "proved" (exact), "probabilistic" (the randomized test), "checked" (at sample sizes only) or "unchecked".
     proof_status: str = "unchecked"
+    proof_reason: str = ""
 
     @property
     def latex(self) -> str:
@@ -76,7 +78,7 @@ class Gradient:
         return {"wrt": self.wrt, "formula": self.formula, "latex": self.to_latex(None),
                 "shape": list(self.shape), "layout": self.layout, "expression": self.expression,
                 "upstream": None if self.scalar else self.upstream, "proof": {
-                    "status": self.proof_status, "shapes": [{k: list(v) for k, v in s.items()} for s in self.proof]}}
+                    "status": self.proof_status, "reason": self.proof_reason, "shapes": [{k: list(v) for k, v in s.items()} for s in self.proof]}}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
@@ -149,29 +151,46 @@ def _generalized_shapes(problem: Problem) -> dict[str, ex.Shape] | None:
 
 
 def _prove(problem: Problem, grad: Gradient, shapes: Mapping[str, Any] | None, symmetric: Iterable[str],
-           budget: int | None, timeout: float | None) -> None:
+           method: str, budget: int | None, timeout: float | None) -> None:
     from .verification import verify
 
-    def attempt(on: Mapping[str, Any] | None):
+    def attempt(on: Mapping[str, Any] | None, how: str):
         return verify(problem.text, wrt=grad.wrt, claim=grad.formula, shapes=on, functions=problem.functions,
-                      symmetric=symmetric, upstream=problem.upstream, layout=problem.layout, budget=budget,
-                      timeout=timeout)
+                      symmetric=symmetric, upstream=problem.upstream, layout=problem.layout, method=how,
+                      budget=budget, timeout=timeout)
 
+    # auto: the exact proof first; past its budget, an all-shapes proof beats the randomized test.
     try:
-        verdict = attempt(shapes)
-    except BudgetError:
-        general = _generalized_shapes(problem)
-        if general is None or any(isinstance(n, ex.ConstMatrix) and isinstance(n.rows, int) and n.rows > 1
-                                  for n in grad.expr.walk()):
+        return _record(grad, attempt(shapes, "exact" if method == "auto" else method))
+    except BudgetError as err:
+        if method == "random":
             raise
-        verdict = attempt(general)
-    if not verdict.holds:
+        refusal = err
+    general = _generalized_shapes(problem)
+    if general is not None and not any(isinstance(n, ex.ConstMatrix) and isinstance(n.rows, int) and n.rows > 1
+                                       for n in grad.expr.walk()):
+        try:
+            verdict = attempt(general, "exact")
+            if method == "exact" or verdict.status == "proved":
+                return _record(grad, verdict)
+        except BudgetError as err:
+            refusal = err
+    if method == "exact":
+        raise refusal
+    _record(grad, attempt(shapes, "random"))
+
+
+def _record(grad: Gradient, verdict: Any) -> None:
+    if not verdict.holds and not verdict.checked_at_sizes:
+        kind = "refuted it" if verdict.status == "refuted" else "could not confirm it"
         raise DerivationError(
-            f"symderiv derived ∂L/∂{grad.wrt} = {grad.formula} for `{problem.text}`, but the entrywise prover "
-            f"did not confirm it ({verdict.reason}). This is a bug in symderiv; please report it.",
+            f"symderiv derived ∂L/∂{grad.wrt} = {grad.formula} for `{verdict.expression}`, but the prover {kind} "
+            f"({verdict.reason}). This is a bug in symderiv; please report it.",
             hint="gradient(..., check=False) returns the unproved formula")
     grad.proof = list(verdict.proof.shapes) if verdict.proof is not None else []
-    grad.proof_status = verdict.status
+    # proved (exact), probabilistic (the randomized test), or checked (symbolic shapes, at sample sizes only)
+    grad.proof_status = "checked" if verdict.checked_at_sizes else verdict.status.value
+    grad.proof_reason = verdict.reason
 
 
 def gradient(
@@ -184,6 +203,7 @@ def gradient(
     functions: Iterable[str] = (),
     symmetric: Iterable[str] = (),
     check: bool = True,
+    method: str = "auto",
     budget: int | None = None,
     timeout: float | None = None,
 ) -> Gradient | list[Gradient]:
@@ -192,7 +212,9 @@ def gradient(
     ``wrt`` is one name (a :class:`Gradient` is returned) or a list of names (a
     list of Gradients, in the same order). For a ``1×1`` expression the loss is the
     expression itself; otherwise the formula uses the upstream gradient ``G``.
-    ``layout="numerator"`` returns the transpose.
+    ``layout="numerator"`` returns the transpose. The proof follows ``method`` as in
+    :func:`symderiv.verify`: by default exact, or past the budget the randomized test,
+    and ``proof_status`` says which it got.
 
     >>> gradient("W @ X", wrt="X").formula
     'W.T @ G'
@@ -201,6 +223,7 @@ def gradient(
     >>> gradient("logdet(X)", wrt="X").formula
     'inv(X).T'
     """
+    check_options(method, False, budget)
     single = isinstance(wrt, str)
     names = [wrt] if single else list(wrt)  # type: ignore[list-item]
     if not names:
@@ -226,7 +249,7 @@ def gradient(
                                   "(a bug in symderiv)")
         grad = Gradient(to_text(total), total, name, shape, expr, layout, upstream, problem.scalar)
         if check:
-            _prove(problem, grad, shapes, symmetric, budget, timeout)
+            _prove(problem, grad, shapes, symmetric, method, budget, timeout)
         results.append(grad)
     return results[0] if single else results
 

@@ -1,7 +1,7 @@
 """The ``symderiv`` command line: a thin shell over the public API.
 
-Exit codes: 0 success / the identity holds; 1 it does not hold; 2 bad input or
-usage; 3 an internal error (a bug). Heavy modules are imported only inside the
+Exit codes: 0 success / the identity holds (proved, or probabilistic); 1 refuted;
+2 bad input or usage; 3 an internal error (a bug); 4 undecided. Heavy modules are imported only inside the
 subcommands, so ``symderiv --help`` stays fast.
 """
 
@@ -11,7 +11,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-EXIT_OK, EXIT_FALSE, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+from .status import EXIT_BUG, EXIT_FALSE, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE
+
+__all__ = ["main", "emit", "build_parser", "EXIT_OK", "EXIT_FALSE", "EXIT_USAGE", "EXIT_BUG", "EXIT_UNDECIDED"]
+
 #: The command line never runs unannounced for longer than this (the API has no default limit).
 DEFAULT_TIMEOUT = 600.0
 
@@ -34,8 +37,37 @@ def _common(p: argparse.ArgumentParser, *, shapes: bool = True) -> None:
     p.add_argument("--upstream", default="G", metavar="NAME", help="name of the upstream gradient ∂L/∂D (default G)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"wall-clock limit of each proof or check (default {DEFAULT_TIMEOUT:g} s)")
-    p.add_argument("--budget", type=int, default=None, metavar="TERMS",
+    p.add_argument("--budget", type=_positive_int, default=None, metavar="TERMS",
                    help="size budget of exact entrywise proofs, in term operations")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, not {text}")
+    return value
+
+
+def emit(text: str) -> None:
+    """Print to stdout; a reader that went away (``symderiv demo | head -1``) silences the rest, quietly."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    # Python's documented recipe: point stdout at devnull so the flush at exit cannot fail again.
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def shapes_from(args: argparse.Namespace) -> dict | None:
@@ -65,7 +97,8 @@ def _add_verify(sub) -> None:
     p.add_argument("--claim", required=True, metavar="FORMULA")
     p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
     p.add_argument("--strict", action="store_true", help="let SymPy differentiate f(D(V)) itself (slower)")
-    p.add_argument("--method", choices=("exact", "random"), default="exact")
+    p.add_argument("--method", choices=("auto", "exact", "random"), default="auto",
+                   help="auto (default): the exact proof, or past the budget the randomized test; exact; random")
     p.add_argument("--json", action="store_true", help="print a machine-readable result")
     _common(p)
     p.set_defaults(run=_run_verify)
@@ -77,8 +110,8 @@ def _run_verify(args: argparse.Namespace) -> int:
     verdict = verify(args.expression, wrt=args.wrt, claim=args.claim, shapes=shapes_from(args), layout=args.layout,
                      strict=args.strict, method=args.method, timeout=args.timeout, budget=args.budget,
                      **options_from(args))
-    print(verdict.to_json() if args.json else verdict.report())
-    return EXIT_OK if verdict.holds else EXIT_FALSE
+    emit(verdict.to_json() if args.json else verdict.report())
+    return verdict.exit_code
 
 
 # --------------------------------------------------------------------------
@@ -93,7 +126,7 @@ def _add_demo(sub) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(print)
+    return run_demo(emit)
 
 
 # --------------------------------------------------------------------------
@@ -131,14 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0, 1, 2 or 3)."""
+    """Run the command line; returns the exit code (0, 1, 2, 3 or 4)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "run", None):
             parser.print_help()
             return EXIT_USAGE
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # the reader of our output went away: nothing left to say, and no error
+        _silence_stdout()
+        return EXIT_OK
     except KeyboardInterrupt:
         sys.stderr.write("symderiv: interrupted\n")
         return 130

@@ -26,6 +26,8 @@ def add_gradient(sub: argparse._SubParsersAction, common: Callable[..., None]) -
     output.add_argument("--json", action="store_true", help="print a machine-readable result")
     output.add_argument("--latex", action="store_true", help="print LaTeX instead of the formula")
     p.add_argument("--no-check", action="store_true", help="skip the entrywise proof of the result")
+    p.add_argument("--method", choices=("auto", "exact", "random"), default="auto",
+                   help="how the result is proved: auto (default; exact, or past the budget randomized), exact, random")
     common(p)
     p.set_defaults(run=run_gradient)
 
@@ -33,18 +35,19 @@ def add_gradient(sub: argparse._SubParsersAction, common: Callable[..., None]) -
 def run_gradient(args: argparse.Namespace) -> int:
     """Derive, prove and print; errors propagate as SymderivError (exit 2 in ``cli.main``)."""
     from .backprop import gradient
-    from .cli import EXIT_OK, options_from, shapes_from
+    from .cli import EXIT_OK, emit, options_from, shapes_from
 
     results = gradient(args.expression, wrt=list(args.wrt), shapes=shapes_from(args), layout=args.layout,
-                       check=not args.no_check, budget=args.budget, timeout=args.timeout, **options_from(args))
+                       check=not args.no_check, method=args.method, budget=args.budget, timeout=args.timeout,
+                       **options_from(args))
     assert isinstance(results, list)
     if args.json:
         payload = [g.to_dict() for g in results]
-        print(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
+        emit(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
         return EXIT_OK
     for g in results:
         text = g.latex if args.latex else g.formula
-        print(f"{g.wrt}: {text}" if len(results) > 1 else text)
+        emit(f"{g.wrt}: {text}" if len(results) > 1 else text)
     return EXIT_OK
 
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import random
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from . import expr as ex
 from .algebra import NotDifferentiable, Poly, Ratio, Variables, gradient_of_pairing
 from .entrywise import Instance, Matrix, gc_paused, shape_of
-from .errors import UnsupportedError
-
-_WITNESS_VALUES = [Fraction(v) for v in (1, -1, 2, -2, 3, -3)] + [
-    Fraction(1, 2), Fraction(-1, 2), Fraction(3, 2), Fraction(-3, 2), Fraction(1, 3), Fraction(-2, 3)]
-_POSITIVE_ONLY = {"log", "sqrt"}
-_KINKED = {"relu", "step", "abs", "sign"}
+from .errors import TimeoutError, UnsupportedError
+from .numbers import WORKING_DPS, format_number
+from .witness import Point, Witness, polynomial_witness, search
+from .witness import evaluate as witness_evaluate
 
 
 @dataclass
@@ -98,180 +97,136 @@ def _var_of(entry: Ratio) -> int:
     return mono[0]
 
 
-def compare(instance: Instance, gradient: Matrix, claim: Matrix, wrt: str, seed: int = 0) -> Outcome:
-    """Compare entry by entry; the first failing entry is refuted with a witness when one is found."""
+def compare(instance: Instance, gradient: Matrix, claim: Matrix, wrt: str, seed: int = 0,
+            domain: Callable[[Point], None] | None = None) -> Outcome:
+    """Compare entry by entry; the first failing entry is refuted with a confirmed witness when one is found.
+
+    ``domain`` raises ``OutOfDomain`` at points outside the domain of the expression or the claim
+    (:class:`symderiv.witness.PointDomain`); a witness is only ever taken inside it.
+    """
     if shape_of(gradient) != shape_of(claim):
         g, c = shape_of(gradient), shape_of(claim)
         return Outcome("shape", f"shape: the claim is {c[0]}×{c[1]} but ∂L/∂{wrt} is {g[0]}×{g[1]}")
     undecided: list[tuple[int, int]] = []
+    timed_out = False
+    sympy_time = [SYMPY_SECONDS]  # one allowance for the whole comparison, not one per entry
+    first: Counterexample | None = None
     for i, (grow, crow) in enumerate(zip(gradient, claim, strict=True)):
         for j, (a, b) in enumerate(zip(grow, crow, strict=True)):
             instance.deadline()
             if a.equals(b):
                 continue
-            witness = find_witness(instance, a - b, seed=seed + 31 * i + j)
-            if witness is None and _sympy_equal(instance.vars, a, b):
+            try:
+                witness, equal = _decide_entry(instance, a, b, domain, seed + 31 * i + j, sympy_time)
+            except TimeoutError:
+                witness, equal, timed_out = None, False, True
+            if equal:
                 continue
             cx = Counterexample((i, j), format_ratio(instance.vars, a), format_ratio(instance.vars, b), wrt=wrt)
             if witness is not None:
-                values, point = witness
-                cx.values = values
-                cx.gradient_value = _fmt_number(evaluate(instance.vars, a, point))
-                cx.claim_value = _fmt_number(evaluate(instance.vars, b, point))
+                cx.values = witness.values
+                cx.gradient_value = witness.gradient_value
+                cx.claim_value = witness.claim_value
                 return Outcome("refuted", f"differs at entry [{i},{j}]", cx, gradient)
             undecided.append((i, j))
-            if len(undecided) == 1:
-                first = cx
+            first = first or cx
+            if timed_out:
+                break
+        if timed_out:
+            break
     instance.deadline.clear()
     if undecided:
-        return Outcome("undecided", f"entries {undecided[:4]} differ as formal expressions but agree at every "
-                       "point tried; symderiv could neither prove nor refute them", first, gradient)
+        if timed_out:
+            detail = (f"entry {undecided[-1]} differs as a formal expression; the time limit ran out before a "
+                      "witness was found or the entries were shown equal")
+        else:
+            detail = (f"entries {undecided[:4]} differ as formal expressions but agree at every point of the "
+                      "domain tried; symderiv could neither prove nor refute them")
+        return Outcome("undecided", detail, first, gradient)
     return Outcome("proved", "", None, gradient)
 
 
-def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio) -> bool:
-    """A second chance for entries equal only through function identities (e.g. sqrt(x)**2 = x)."""
+def _decide_entry(instance: Instance, a: Ratio, b: Ratio, domain: Callable[[Point], None] | None,
+                  seed: int, sympy_time: list[float] | None = None) -> tuple[Witness | None, bool]:
+    """(a confirmed witness, or None; whether the entries were shown equal through function identities)."""
+    diff = a - b
+    if not diff.variables() & set(instance.vars.atoms):
+        # A rational function of the entries whose exact form is not zero is certainly not zero: small values
+        # first (a readable witness), then Schwartz–Zippel, which cannot miss.
+        witness = search(instance, a, b, domain=domain, seed=seed, attempts=24)
+        return witness or polynomial_witness(instance, a, b, domain=domain, seed=seed), False
+    witness = search(instance, a, b, domain=domain, seed=seed)
+    if witness is not None:
+        return witness, False
+    return None, _sympy_equal(instance.vars, a, b, instance.deadline, sympy_time)
+
+
+def find_witness(instance: Instance, diff: Ratio, seed: int = 0, attempts: int = 60,
+                 domain: Callable[[Point], None] | None = None) -> tuple[dict[str, list[list[str]]], Point] | None:
+    """Small rational values of the symbols (in ``domain``) where ``diff`` is certainly not zero, or None."""
+    witness = search(instance, diff, Ratio({}), domain=domain, seed=seed, attempts=attempts)
+    return None if witness is None else (witness.values, witness.point)
+
+
+#: Largest entry (in printed characters) handed to SymPy's simplify, which has no time limit of its own.
+SYMPY_LIMIT = 4000
+#: Seconds SymPy may take when the caller set no time limit.
+SYMPY_SECONDS = 60.0
+
+
+def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None,
+                 allowance: list[float] | None = None) -> bool:
+    """A second chance for entries equal only through function identities (e.g. sqrt(x)**2 = x).
+
+    SymPy runs in a worker thread given the time left (an unfinished simplification
+    is abandoned and counts as "not proved"), and only on entries of moderate size;
+    ``allowance`` (seconds, shared by the entries of one comparison) is used up as it runs.
+    """
     if not (vars_.atoms and (a.variables() | b.variables()) & set(vars_.atoms)):
         return False
-    try:
-        import sympy
-
-        from .to_sympy import ratio_to_sympy
-        diff = ratio_to_sympy(vars_, a) - ratio_to_sympy(vars_, b)
-        return sympy.simplify(diff) == 0
-    except Exception:  # noqa: BLE001 - a failed simplification is only "not proved"
+    if len(format_ratio(vars_, a, SYMPY_LIMIT)) + len(format_ratio(vars_, b, SYMPY_LIMIT)) >= SYMPY_LIMIT:
         return False
+    end = getattr(deadline, "end", None)
+    seconds = allowance[0] if allowance is not None else SYMPY_SECONDS
+    if end is not None:
+        seconds = min(seconds, end - time.monotonic())
+    if seconds <= 0:
+        return False
+    started = time.monotonic()
+    result: list[bool] = []
+
+    def work() -> None:
+        try:
+            import sympy
+
+            from .to_sympy import ratio_to_sympy
+            diff = ratio_to_sympy(vars_, a) - ratio_to_sympy(vars_, b)
+            result.append(sympy.simplify(diff) == 0)
+        except Exception:  # noqa: BLE001 - a failed simplification is only "not proved"
+            result.append(False)
+
+    worker = threading.Thread(target=work, daemon=True, name="symderiv-sympy")
+    worker.start()
+    worker.join(seconds)
+    if allowance is not None:
+        allowance[0] -= time.monotonic() - started
+    return bool(result and result[0])
 
 
 # --------------------------------------------------------------------------
-# Numbers
-
-
-class _OutOfDomain(Exception):
-    pass
+# Numbers (symderiv.witness and symderiv.numbers; kept here under their old names)
 
 
 def evaluate(vars_: Variables, r: Ratio, point: dict[int, Any], cache: dict[int, Any] | None = None) -> Any:
-    """The value of ``r`` at ``point`` (base variables → Fraction): exact where possible, else 60-digit mpmath."""
-    cache = {} if cache is None else cache
+    """The value of ``r`` at ``point`` (see :func:`symderiv.witness.evaluate`)."""
+    import mpmath  # type: ignore[import-untyped]
 
-    def var_value(v: int) -> Any:
-        if v in point:
-            return point[v]
-        if v in cache:
-            return cache[v]
-        atom = vars_.atoms.get(v)
-        if atom is None:
-            raise _OutOfDomain(v)
-        cache[v] = value = _apply(atom.fn, evaluate(vars_, atom.arg, point, cache))
-        return value
-
-    def poly_value(p: Poly) -> Any:
-        total: Any = Fraction(0)
-        for mono, c in p.items():
-            term: Any = c
-            for x in mono:
-                value = var_value(x)
-                term = term * value if isinstance(value, Fraction) or not isinstance(term, Fraction) \
-                    else _as_mp(term) * value
-            total = total + term if isinstance(term, Fraction) or not isinstance(total, Fraction) \
-                else _as_mp(total) + term
-        return total
-
-    num = poly_value(r.num)
-    if r.fac is None:
-        return num
-    den: Any = Fraction(1)
-    for factor, e in r.factors():
-        value = poly_value(factor)
-        if value == 0:
-            raise _OutOfDomain("denominator")
-        den = den * value ** e if isinstance(value, Fraction) or not isinstance(den, Fraction) \
-            else _as_mp(den) * value ** e
-    return _as_mp(num) / _as_mp(den) if isinstance(num, Fraction) != isinstance(den, Fraction) else num / den
-
-
-def _as_mp(x: Any) -> Any:
-    if isinstance(x, Fraction):
-        import mpmath
-
-        mpmath.mp.dps = 60
-        return mpmath.mpf(x.numerator) / x.denominator
-    return x
-
-
-def _apply(fn: str, x: Any) -> Any:
-    import mpmath
-
-    if fn in _KINKED or fn in _POSITIVE_ONLY or fn == "logabs":
-        if x == 0:
-            raise _OutOfDomain(fn)
-    if fn in _POSITIVE_ONLY and x < 0:
-        raise _OutOfDomain(fn)
-    if fn == "relu":
-        return x if x > 0 else x * 0
-    if fn == "step":
-        return Fraction(1) if x > 0 else Fraction(0)
-    if fn == "abs":
-        return abs(x)
-    if fn == "sign":
-        return Fraction(1) if x > 0 else Fraction(-1)
-    mpmath.mp.dps = 60
-    y = mpmath.mpf(x.numerator) / x.denominator if isinstance(x, Fraction) else mpmath.mpf(x)
-    table = {"exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "sin": mpmath.sin, "cos": mpmath.cos,
-             "tan": mpmath.tan, "tanh": mpmath.tanh, "sigmoid": lambda t: 1 / (1 + mpmath.exp(-t)),
-             "logabs": lambda t: mpmath.log(abs(t))}
-    if fn in table:
-        return table[fn](y)
-    # A generic function: one fixed smooth instance, phi(z) = sin z + z/3, with its true derivative, the same
-    # stand-in as symderiv.numeric; a claim that fails for this phi fails for generic phi.
-    if fn.endswith("_prime"):
-        return mpmath.cos(y) + mpmath.mpf(1) / 3
-    return mpmath.sin(y) + y / 3
-
-
-def _differs(a: Any, b: Any) -> bool:
-    if isinstance(a, Fraction) and isinstance(b, Fraction):
-        return a != b
-    scale = max(1, abs(a), abs(b))
-    return abs(a - b) > scale * 1e-40
-
-
-def find_witness(instance: Instance, diff: Ratio, seed: int = 0, attempts: int = 60
-                 ) -> tuple[dict[str, list[list[str]]], dict[int, Any]] | None:
-    """Small rational values of the symbols where ``diff`` is not zero, or None."""
-    vars_ = instance.vars
-    base: set[int] = set()
-    for v in diff.variables():
-        base |= vars_.base_dependencies(v)
-    for m in instance.bound.values():
-        for row in m:
-            for x in row:
-                base.update(x.variables())
-    rng = random.Random(seed)
-    ordered = sorted(base)
-    for _ in range(attempts):
-        instance.deadline()
-        point = {v: rng.choice(_WITNESS_VALUES) for v in ordered}
-        try:
-            value = evaluate(vars_, diff, point)
-        except (_OutOfDomain, ZeroDivisionError, ValueError):
-            continue
-        if _differs(value, Fraction(0) if isinstance(value, Fraction) else 0):
-            values = {name: [[_fmt_number(evaluate(vars_, x, point)) for x in row] for row in m]
-                      for name, m in instance.bound.items()}
-            return values, point
-    return None
+    with mpmath.workdps(WORKING_DPS):
+        return witness_evaluate(vars_, r, point, cache)
 
 
 def _fmt_number(x: Any) -> str:
-    if isinstance(x, Fraction):
-        return str(x)
-    if isinstance(x, int):
-        return str(x)
-    import mpmath
-
-    return mpmath.nstr(x, 12)
+    return format_number(x)
 
 
 # --------------------------------------------------------------------------
@@ -316,11 +271,11 @@ def _format_poly(vars_: Variables, p: Poly, limit: int) -> str:
         body = "*".join(factors)
         mag = abs(c)
         if not body:
-            term = str(mag)
+            term = format_number(mag)
         elif mag == 1:
             term = body
         else:
-            term = f"{mag}*{body}"
+            term = f"{format_number(mag)}*{body}"
         if parts:
             parts.append(("- " if c < 0 else "+ ") + term)
         else:

@@ -11,6 +11,9 @@ It gives tests:
 - readable failures: ``assert verdict == HOLDS`` shows the verdict's report
   (``pytest_assertrepr_compare``), and a bare ``assert symderiv.verify(...)``
   gets a "symderiv" report section (assertrepr_compare only fires for comparisons).
+  Only ``proved`` and ``probabilistic`` verdicts pass; a ``refuted`` or ``undecided`` one
+  is reported with its first line (``NOT PROVED`` / ``UNDECIDED``), its reason and, for an
+  undecided one, how to get a proof.
 
 Loading it costs nothing in suites that do not use it: this module imports only
 the standard library and pytest; symderiv's engine is imported inside the fixture

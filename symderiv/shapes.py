@@ -151,18 +151,24 @@ class Typing:
                       sizes, aliases)
 
     def assignments(self, count: int = 2) -> list[dict[str, int]]:
-        """Small concrete sizes for the dimension names, distinct where possible (2, 3, 4, ...)."""
+        """Small concrete sizes for the dimension names: distinct names get distinct sizes in every assignment,
+        and each later assignment gives every name a new size.
+
+        >>> from symderiv.language import parse
+        >>> typing = infer_shapes(parse("X @ W @ V"), {"X": ("N", "K"), "W": ("K", "H"), "V": ("H", "M")})
+        >>> typing.assignments(2)
+        [{'N': 2, 'K': 3, 'H': 4, 'M': 5}, {'N': 3, 'K': 4, 'H': 5, 'M': 2}]
+        """
         names = self.dim_names
         if not names:
             return [{}]
-        result = []
+        n = len(names)
+        result: list[dict[str, int]] = []
         for shift in range(count):
-            result.append({name: 2 + (i + shift) % 3 for i, name in enumerate(names)})
-        unique: list[dict[str, int]] = []
-        for a in result:
-            if a not in unique:
-                unique.append(a)
-        return unique
+            # Rotations of 2..n+1 keep the sizes small; past them (or for one name) the sizes move up.
+            sizes = [2 + (i + shift) % n if shift < n else 2 + shift + i for i in range(n)]
+            result.append(dict(zip(names, sizes, strict=True)))
+        return result
 
     @property
     def is_concrete(self) -> bool:

@@ -9,17 +9,19 @@ from typing import Any
 
 from . import expr as ex
 from .entrywise import Deadline, Instance, check_budget, describe_shapes, estimate_cost, gc_paused
-from .errors import NameKindError, OptionError, ShapeError, SymderivError, UnsupportedError
+from .errors import BudgetError, NameKindError, OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
 from .language import check_identifier, parse
 from .prover import Counterexample, compare, loss_gradient
 from .shapes import Typing, format_shape, infer_shapes
+from .status import Status, exit_code, headline
+from .witness import PointDomain
 
 LAYOUTS = ("denominator", "numerator")
 #: Strict mode's cost grows like (terms of D) × (entries of V); calibrated on W @ X (8³ in about 8 s, docs/strict.md).
 STRICT_COST_FACTOR = 60
 
 
-METHODS = ("exact", "random")
+METHODS = ("auto", "exact", "random")
 
 
 @dataclass
@@ -108,49 +110,67 @@ class ProofRecord:
     error_exponent: int | None = None  # probabilistic proofs: error ≤ 2**-error_exponent
 
     def describe(self) -> str:
-        shapes = " and ".join("{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in s.items()) + "}"
-                              for s in self.shapes)
+        shapes = describe_shape_list(self.shapes)
         if self.all_shapes:
             return "for all shapes (index notation)" + (f", and checked entrywise on {shapes}" if shapes else "")
         return f"entrywise on {shapes}" if shapes else "entrywise"
 
 
+def describe_shape_list(shapes: list[dict[str, ex.Shape]]) -> str:
+    """``{W: 2×3, X: 3×4} and {W: 3×4, X: 4×5}``."""
+    return " and ".join("{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in s.items()) + "}" for s in shapes)
+
+
 @dataclass
 class Verdict:
-    """The answer of :func:`verify`. ``bool(verdict)`` is ``verdict.holds``.
+    """The answer of :func:`verify`: a :class:`~symderiv.status.Status` and the reason for it.
+
+    ``bool(verdict)`` (and ``verdict.holds``) is True only for ``proved`` and
+    ``probabilistic``; ``holds`` always follows ``status``. ``checked_at_sizes`` marks an
+    ``undecided`` verdict on symbolic shapes that held at every sample size checked.
 
     >>> v = verify("W @ X", wrt="W", claim="G @ X", shapes={"W": (2, 2), "X": (2, 2)})
-    >>> v.holds, v.status, v.counterexample.entry
-    (False, 'refuted', (0, 0))
+    >>> v.holds, v.status, v.counterexample.entry, v.exit_code
+    (False, 'refuted', (0, 0), 1)
     """
 
     holds: bool
-    status: str
+    status: Status | str  # normalised to a Status (the 0.1 names "shape" and "checked" are accepted)
     reason: str
     expression: str
     wrt: str
     claim: str
     counterexample: Counterexample | None = None
     proof: ProofRecord | None = None
+    checked_at_sizes: bool = False
+
+    def __post_init__(self) -> None:
+        self.status = Status.of(self.status)
+        self.holds = self.status.holds
 
     def __bool__(self) -> bool:
         return self.holds
 
+    @property
+    def exit_code(self) -> int:
+        """The command line's exit code: 0 proved or probabilistic, 1 refuted, 4 undecided."""
+        return exit_code(Status.of(self.status))
+
     def report(self) -> str:
-        head = (f"∂L/∂{self.wrt} = {self.claim}  for L = "
-                + (f"{self.expression}" if self.status != "shape" else self.expression))
-        lines = [(("HOLDS (probabilistic)  " if self.status == "probabilistic" else "PROVED  ") if self.holds
-                 else "NOT PROVED  ") + head, self.reason]
+        exponent = getattr(self.proof, "error_exponent", None)
+        lines = [f"{headline(Status.of(self.status), exponent)}  ∂L/∂{self.wrt} = {self.claim}  for L = {self.expression}",
+                 self.reason]
         if self.counterexample is not None:
             lines.append(self.counterexample.describe())
         return "\n".join(line for line in lines if line)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"holds": self.holds, "status": self.status, "reason": self.reason, "expression": self.expression,
-                "wrt": self.wrt, "claim": self.claim,
+        return {"holds": self.holds, "status": Status.of(self.status).value, "reason": self.reason,
+                "expression": self.expression, "wrt": self.wrt, "claim": self.claim,
                 "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
                 "proof": None if self.proof is None else {
                     "method": self.proof.method, "all_shapes": self.proof.all_shapes, "strict": self.proof.strict,
+                    "error_exponent": getattr(self.proof, "error_exponent", None),
                     "shapes": [{k: list(v) for k, v in s.items()} for s in self.proof.shapes]}}
 
     def to_json(self) -> str:
@@ -186,7 +206,27 @@ def prove_concrete(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, *
     if not problem.scalar:
         instance.symbol(problem.upstream, upstream_shape)  # type: ignore[arg-type]
     claimed = instance.evaluate(claim)
-    return compare(instance, gradient, claimed, wrt)
+    # A witness must lie in the domain of the expression and of the claim, not only of their difference.
+    return compare(instance, gradient, claimed, wrt, domain=PointDomain(instance, [problem.expression, claim]))
+
+
+def check_options(method: str, strict: bool, budget: int | None) -> None:
+    """Refuse bad values of ``method``, ``strict`` with ``method="random"``, and a budget that is not a positive integer.
+
+    >>> check_options("auto", False, None)
+    >>> check_options("random", True, None)
+    Traceback (most recent call last):
+    symderiv.errors.OptionError: strict mode is an exact proof; it cannot run with method='random'
+    hint: use method='exact' (or 'auto') with strict=True, or drop strict
+    """
+    if method not in METHODS:
+        raise OptionError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if strict and method == "random":
+        raise OptionError("strict mode is an exact proof; it cannot run with method='random'",
+                          hint="use method='exact' (or 'auto') with strict=True, or drop strict")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0):
+        raise OptionError(f"budget must be a positive whole number of term operations, not {budget!r}",
+                          hint="leave it out for the default budget")
 
 
 def verify(
@@ -200,14 +240,17 @@ def verify(
     upstream: str = "G",
     layout: str = "denominator",
     strict: bool = False,
-    method: str = "exact",
+    method: str = "auto",
     budget: int | None = None,
     timeout: float | None = None,
 ) -> Verdict:
-    """Prove ``∂L/∂wrt == claim`` exactly, or refute it with the failing entry and a witness.
+    """Prove ``∂L/∂wrt == claim``, or refute it with the failing entry and a witness of the domain.
 
-    With concrete shapes the proof is on those shapes; with dimension names (or
-    none) the claim is checked on small concrete sizes, and the verdict says which.
+    With concrete shapes the proof is exact and entrywise on those shapes; past the
+    budget, ``method="auto"`` (the default) runs the randomized test instead
+    (status ``probabilistic``). With dimension names the all-shapes (index) engine
+    proves it for every size; when it cannot, a check at sample sizes is only
+    ``undecided`` (or ``refuted`` when it fails).
 
     >>> v = verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": (3, 2), "X": (2, 4)})
     >>> v.holds, v.reason
@@ -215,57 +258,116 @@ def verify(
     >>> bool(verify("W @ X", wrt="W", claim="X.T @ G", shapes={"W": (3, 2), "X": (2, 4)}))
     False
     """
-    if method not in METHODS:
-        raise OptionError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    check_options(method, strict, budget)
     if not isinstance(wrt, str):
         raise OptionError("verify takes one wrt name", hint="call verify once per matrix")
     problem = prepare(expression, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout)
     claim_node = parse_claim(problem, claim)
     deadline = Deadline(timeout)  # also validates it: positive and finite
+    wrong_shape = _shape_verdict(problem, wrt, claim, claim_node)
+    if wrong_shape is not None:
+        return wrong_shape
     if method == "random":
-        from .randomized import verify_random
-        return verify_random(problem, wrt, claim, claim_node, budget=budget, deadline=deadline)
-    typing = problem.typing
-    want = typing.substitute({}).symbols[wrt]
+        return _at_sample_sizes(problem, _random(problem, wrt, claim, claim_node, budget, deadline))
+    if not problem.typing.is_concrete:
+        from .index import prove_all_shapes
+
+        if prove_all_shapes(problem, wrt, claim_node, refute=False) is True:
+            return _second_opinion(problem, wrt, claim, claim_node, method, strict, budget, deadline)
+    return _concrete_check(problem, wrt, claim, claim_node, method, strict, budget, deadline)
+
+
+def _shape_verdict(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr) -> Verdict | None:
+    """A ``refuted`` verdict whose reason starts with ``shape:`` when the claim has the wrong shape."""
+    want = problem.typing.substitute({}).symbols[wrt]
     if problem.layout == "numerator":
         want = (want[1], want[0])
     try:
-        claim_shape = typing.shape_of(claim_node, {upstream: problem.result_shape}, text=claim)
+        got = problem.typing.shape_of(claim_node, {problem.upstream: problem.result_shape}, text=claim)
     except ShapeError as err:
-        return Verdict(False, "shape", f"shape: the claim is not well-shaped ({err.message}), "
-                       f"while ∂L/∂{wrt} is {format_shape(want)}", expression, wrt, claim)
-    if claim_shape != want:
-        return Verdict(False, "shape", f"shape: the claim is {format_shape(claim_shape)} but ∂L/∂{wrt} is "
-                       f"{format_shape(want)}" + (" (numerator layout)" if layout == "numerator" else ""),
-                       expression, wrt, claim)
-    record = ProofRecord("exact", strict=strict)
-    if not typing.is_concrete:
-        # Symbolic shapes: the index-notation proof covers every size; the concrete check below still runs.
-        from .index import prove_all_shapes
+        return Verdict(False, Status.REFUTED, f"shape: the claim is not well-shaped ({err.message}), "
+                       f"while ∂L/∂{wrt} is {format_shape(want)}", problem.text, wrt, claim)
+    if got != want:
+        return Verdict(False, Status.REFUTED, f"shape: the claim is {format_shape(got)} but ∂L/∂{wrt} is "
+                       f"{format_shape(want)}" + (" (numerator layout)" if problem.layout == "numerator" else ""),
+                       problem.text, wrt, claim)
+    return None
 
-        record.all_shapes = prove_all_shapes(problem, wrt, claim_node, refute=False) is True
-    for concrete in concrete_typings(typing):
-        with gc_paused():  # one pause for the whole proof: see entrywise.gc_paused
-            outcome = prove_concrete(problem, wrt, claim_node, concrete, strict=strict, budget=budget,
-                                     deadline=deadline)
+
+def _random(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr, budget: int | None,
+            deadline: Deadline) -> Verdict:
+    from .randomized import verify_random
+
+    return verify_random(problem, wrt, claim, claim_node, budget=budget, deadline=deadline)
+
+
+def _at_sample_sizes(problem: Problem, verdict: Verdict) -> Verdict:
+    """A pass at sample sizes of symbolic shapes is a check, not a proof: ``undecided``."""
+    if problem.typing.is_concrete or not verdict.holds:
+        return verdict
+    sizes = describe_shape_list(verdict.proof.shapes) if verdict.proof is not None else "a few sample sizes"
+    verdict.reason = (f"undecided: {verdict.reason}; it holds at the sample sizes {sizes}, but that is a check, "
+                      "not a proof for all shapes")
+    verdict.status, verdict.holds, verdict.checked_at_sizes = Status.UNDECIDED, False, True
+    return verdict
+
+
+def _concrete_check(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr, method: str, strict: bool,
+                    budget: int | None, deadline: Deadline) -> Verdict:
+    """The exact entrywise check on each concrete typing; past the budget, ``auto`` runs the randomized test."""
+    record = ProofRecord("exact", strict=strict)
+    for concrete in concrete_typings(problem.typing):
+        try:
+            with gc_paused():  # one pause for the whole proof: see entrywise.gc_paused
+                outcome = prove_concrete(problem, wrt, claim_node, concrete, strict=strict, budget=budget,
+                                         deadline=deadline)
+        except BudgetError as exact:
+            if method != "auto" or strict:
+                raise
+            try:
+                return _at_sample_sizes(problem, _random(problem, wrt, claim, claim_node, budget, deadline))
+            except BudgetError as rand:  # both refused: say what each would cost
+                raise BudgetError(f"{exact.message}; and {rand.message}", hint=exact.hint) from None
         record.shapes.append(dict(concrete.symbols))
         if outcome.status != "proved":
-            record.all_shapes = False  # the concrete oracle has the last word
             where = "on {" + describe_shapes(concrete) + "}"
             reason = outcome.detail if outcome.status == "shape" else f"{outcome.detail} {where}"
-            return Verdict(False, outcome.status if outcome.status in ("refuted", "shape") else "undecided", reason,
-                           expression, wrt, claim, outcome.counterexample, record)
-    if typing.is_concrete:
-        reason = f"proved {record.describe()}"
-    elif record.all_shapes:
-        checked = ProofRecord("exact", record.shapes).describe()
-        reason = f"proved for all shapes (index notation) and checked {checked}"
-        return Verdict(True, "proved", reason, expression, wrt, claim, None, record)
-    else:
-        reason = (f"holds on the concrete shapes checked, {record.describe().removeprefix('entrywise on ')}; "
-                  "this is a check, not a proof for all shapes")
-    return Verdict(True, "proved" if typing.is_concrete else "checked", reason, expression, wrt, claim, None, record)
+            status = Status.REFUTED if outcome.status in ("refuted", "shape") else Status.UNDECIDED
+            return Verdict(False, status, reason, problem.text, wrt, claim, outcome.counterexample, record)
+    if problem.typing.is_concrete:
+        return Verdict(True, Status.PROVED, f"proved {record.describe()}", problem.text, wrt, claim, None, record)
+    reason = (f"undecided: holds at the sample sizes {describe_shape_list(record.shapes)}, but that is a check, not a "
+              "proof for all shapes (the all-shapes engine could not prove it); for a proof, give concrete shapes "
+              "or write the claim in a form the all-shapes engine handles")
+    return Verdict(False, Status.UNDECIDED, reason, problem.text, wrt, claim, None, record, checked_at_sizes=True)
 
 
-__all__ = ["verify", "Verdict", "ProofRecord", "Problem", "prepare", "parse_claim", "SymderivError"]
+def _second_opinion(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr, method: str, strict: bool,
+                    budget: int | None, deadline: Deadline) -> Verdict:
+    """The all-shapes proof is the proof; a concrete check follows as a second opinion.
+
+    Only a refutation with a confirmed witness overrides the proof (that is an engine
+    disagreement, a bug); a check that is over budget or out of time is skipped.
+    """
+    try:
+        check = _concrete_check(problem, wrt, claim, claim_node, method, strict, budget, deadline)
+    except (BudgetError, TimeoutError) as err:
+        record = ProofRecord("exact", all_shapes=True, strict=strict)
+        return Verdict(True, Status.PROVED, "proved for all shapes (index notation); the concrete second opinion "
+                       f"was skipped ({err.message})", problem.text, wrt, claim, None, record)
+    cx = check.counterexample
+    if check.status is Status.REFUTED and cx is not None and cx.gradient_value is not None:
+        check.reason = (f"{check.reason}; the all-shapes engine had proved this claim, so the engines disagree: "
+                        "this is a bug in symderiv, please report it")
+        return check
+    record = ProofRecord(check.proof.method if check.proof else "exact", list(check.proof.shapes if check.proof else []),
+                         all_shapes=True, strict=strict)
+    how = ("checked entrywise on " if record.method == "exact" else "checked by the randomized test on ")
+    shapes = describe_shape_list(record.shapes)
+    reason = "proved for all shapes (index notation)" + (f" and {how}{shapes}" if shapes else "")
+    return Verdict(True, Status.PROVED, reason, problem.text, wrt, claim, None, record)
+
+
+__all__ = ["verify", "Verdict", "ProofRecord", "Problem", "Status", "prepare", "parse_claim", "check_options",
+           "SymderivError"]

@@ -156,7 +156,9 @@ def _random_case_check(case, symbolic: bool) -> None:
                                   timeout=PROOF_SECONDS)
     except (TimeoutError, BudgetError):
         verdict = None  # a few nested rational functions are too slow to prove exactly; NumPy still checks them
-    assert verdict is None or verdict.holds, f"{case.text} wrt {case.wrt}: {g.formula}\n{verdict.report()}"
+    # On symbolic shapes that the all-shapes engine cannot prove, a pass at sample sizes is `undecided` (SPEC 6).
+    assert verdict is None or verdict.holds or (symbolic and verdict.checked_at_sizes), \
+        f"{case.text} wrt {case.wrt}: {g.formula}\n{verdict.report()}"
     check_finite_differences(case.text, case.wrt, g.formula, case.shapes, sizes=case.sizes,
                              functions=case.functions, seed=len(case.text))
 

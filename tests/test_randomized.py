@@ -85,7 +85,7 @@ def test_refutation_names_an_entry_that_differs():
 
 def test_shape_and_layout():
     v = verify("W @ X", "W", "X.T @ G", {"W": (3, 2), "X": (2, 4)}, method="random")
-    assert not v.holds and v.status == "shape"
+    assert not v.holds and v.status == "refuted" and v.reason.startswith("shape:")
     v = verify("W @ X", "W", "X @ G.T", {"W": (3, 2), "X": (2, 4)}, layout="numerator", method="random")
     assert v.holds and v.status == "probabilistic"
 
@@ -93,7 +93,7 @@ def test_shape_and_layout():
 def test_symbolic_shapes_are_checked_on_small_sizes():
     # A check at a few sizes is not a proof for all shapes (SPEC section 6): undecided.
     v = verify("W @ X", "W", "G @ X.T", {"W": ("H", "m"), "X": ("m", "n")}, method="random")
-    assert not v.holds and v.status == "undecided" and "not a proof for all shapes" in v.reason
+    assert not v.holds and v.status == "undecided" and v.checked_at_sizes and "not a proof for all shapes" in v.reason
     assert v.proof is not None and v.proof.error_exponent is None
     w = verify("W @ X", "W", "2 * G @ X.T", {"W": ("H", "m"), "X": ("m", "n")}, method="random")
     assert w.status == "refuted"
