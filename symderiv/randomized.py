@@ -148,7 +148,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     if not typing.is_concrete:
         reason = (f"undecided: holds at the sizes checked, {shapes}, with error probability ≤ 2^-{k} each (seed "
                   f"{base_seed}), but a check at a few sizes is not a proof for all shapes")
-        return Verdict(False, "undecided", reason, expression, wrt, claim_text, None, record)
+        return Verdict(False, "undecided", reason, expression, wrt, claim_text, None, record, checked_at_sizes=True)
     record.error_exponent = k
     return Verdict(True, "probabilistic", reason, expression, wrt, claim_text, None, record)
 
