@@ -247,7 +247,7 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
         return {y: v for y, v in out.items() if not v.is_zero()}
 
     def push(y: int, value: Ratio) -> None:
-        if value.den is None:
+        if value.fac is None:
             bucket = adj_poly.get(y)
             if bucket is None:
                 adj_poly[y] = dict(value.num)
@@ -258,7 +258,7 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
 
     def push_product(y: int, a: Ratio, b: Ratio) -> None:
         """adj[y] += a·b, multiplying straight into the accumulator when both are polynomials."""
-        if a.den is None and b.den is None:
+        if a.fac is None and b.fac is None:
             bucket = adj_poly.get(y)
             if bucket is None:
                 bucket = adj_poly[y] = {}
@@ -280,7 +280,7 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
     for tail, r in terms:
         if any(x in interesting for x in tail):
             raise ValueError("a weight of gradient_of_pairing depends on the variables differentiated")
-        if r.den is None:
+        if r.fac is None:
             partials(r.num, tail, adj_poly)
             continue
         weight = Ratio({tail: 1})

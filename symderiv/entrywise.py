@@ -296,7 +296,7 @@ def ratio_sum(items) -> Ratio:
     polys: list[Poly] = []
     rest = Ratio({})
     for x in items:
-        if x.den is None:
+        if x.fac is None:
             polys.append(x.num)
         else:
             rest = rest + x
@@ -325,7 +325,7 @@ def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
     # Polynomial entries as item lists, zeros as None, rational entries left as Ratio:
     # the hot loop then touches only tuples and ints.
     def prepare(m: Matrix) -> list[list]:
-        return [[(list(x.num.items()) if x.num else None) if x.den is None else x for x in row] for row in m]
+        return [[(list(x.num.items()) if x.num else None) if x.fac is None else x for x in row] for row in m]
 
     a_rows = prepare(a)
     b_cols = [list(col) for col in zip(*prepare(b), strict=True)] if b else []

@@ -11,7 +11,7 @@ the chain rule on top.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from fractions import Fraction
 
 Coeff = int | Fraction
@@ -19,6 +19,11 @@ Mono = tuple[int, ...]
 Poly = dict[Mono, Coeff]
 
 ONE: Mono = ()
+
+#: The work counter: term operations done so far (one per multiply-add of a product, per term added into
+#: a sum, per term differentiated). :mod:`symderiv.cost` estimates this number before a proof, and
+#: tests/test_cost_model.py checks the estimate against it. Adding one integer per call costs nothing.
+WORK = [0]
 
 
 def merge(m1: Mono, m2: Mono) -> Mono:
@@ -49,6 +54,7 @@ def pconst(c: Coeff) -> Poly:
 def padd(a: Poly, b: Poly, sign: int = 1) -> Poly:
     if not b:
         return a  # a - 0 is a (this once negated a when sign was -1)
+    WORK[0] += len(b)
     out = dict(a)
     for m, c in b.items():
         v = out.get(m, 0) + sign * c
@@ -60,6 +66,7 @@ def padd(a: Poly, b: Poly, sign: int = 1) -> Poly:
 
 
 def padd_into(acc: Poly, b: Poly, scale: Coeff = 1) -> None:
+    WORK[0] += len(b)
     for m, c in b.items():
         v = acc.get(m, 0) + scale * c
         if v:
@@ -86,8 +93,9 @@ def pmul_into(acc: Poly, a: Poly, b: Poly) -> None:
     pmul_items_into(acc, a.items(), list(b.items()))
 
 
-def pmul_items_into(acc: Poly, a_items: Iterable[tuple[Mono, Coeff]], b_items: list[tuple[Mono, Coeff]]) -> None:
+def pmul_items_into(acc: Poly, a_items: Collection[tuple[Mono, Coeff]], b_items: list[tuple[Mono, Coeff]]) -> None:
     """``acc += a * b`` on item sequences, so a caller can prepare them once (``entrywise.matmul``)."""
+    WORK[0] += len(a_items) * len(b_items)
     get = acc.get
     for m1, c1 in a_items:
         if not m1:
@@ -232,12 +240,16 @@ class Ratio:
     def __mul__(self, other: Ratio) -> Ratio:
         if self.fac is None and other.fac is None:
             return Ratio(pmul(self.num, other.num))
-        num = pmul(self.num, other.num)
-        if not num:
-            return Ratio({})
         fac = dict(self.fac or {})
         for key, e in (other.fac or {}).items():
             fac[key] = fac.get(key, 0) + e
+        # Cancel before multiplying: a numerator that is (a constant times) a factor of the
+        # denominator, as det(M) is in det(M) * inv(M), becomes that constant, so the product
+        # is never formed (it was the swell of det(M) * inv(M), ~10⁴ terms to cancel back to 72).
+        a, b = _strip(self.num, fac), _strip(other.num, fac)
+        num = pmul(a, b)
+        if not num:
+            return Ratio({})
         return _cancel(num, fac)
 
     def scale(self, c: Coeff) -> Ratio:
@@ -295,17 +307,29 @@ class Ratio:
         return out
 
 
+def _strip(p: Poly, fac: dict[FactorKey, int]) -> Poly:
+    """``p`` with one power of a factor of ``fac`` divided out when ``p`` is a constant times that factor
+    (``fac`` is updated); else ``p`` itself. Only factors with as many terms as ``p`` are candidates,
+    so the usual miss costs a length comparison."""
+    n = len(p)
+    if n < 2 or not any(e and len(key) == n for key, e in fac.items()):
+        return p
+    c, key = _factor_in(p)
+    if key is not None and fac.get(key):
+        fac[key] -= 1
+        return pconst(c)
+    return p
+
+
 def _cancel(num: Poly, fac: dict[FactorKey, int]) -> Ratio:
     """Drop a factor that the numerator equals up to a constant (cheap, common: x·(1/x))."""
     fac = {k: e for k, e in fac.items() if e}
     if not fac:
         return Ratio(num)
-    if len(num) <= 64:
-        c, key = _factor_in(num)
-        if key is not None and key in fac:
-            fac[key] -= 1
-            return _cancel(pconst(c), fac)
-    return Ratio(num, fac=fac)
+    stripped = _strip(num, fac)
+    if stripped is not num:
+        return _cancel(stripped, fac)
+    return Ratio(num, fac={k: e for k, e in fac.items() if e} or None)
 
 
 def _add(a: Ratio, b: Ratio, sign: int) -> Ratio:
