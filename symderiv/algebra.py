@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from .polynomial import (
     ONE,
+    WORK,
     Coeff,
     FactorKey,
     Mono,
@@ -305,4 +306,5 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
         if deadline is not None:
             deadline()
 
+    WORK[0] += counter[0]
     return {v: adjoint(v) for v in wrt if v in adj_poly or v in adj_rat}
