@@ -50,8 +50,19 @@ __all__ = ["ONE", "Coeff", "FactorKey", "Mono", "Poly", "Ratio", "merge", "norma
 
 @dataclass
 class Atom:
+    """``fn(arg)``, one elementwise function of one argument; or, when ``matrix`` is set, the entry
+    ``index`` of the inverse of ``matrix`` (``group`` holds the ids of all entries of that inverse,
+    and ``arg`` is ``matrix[index]``, kept only so that every atom has one)."""
+
     fn: str
     arg: Ratio
+    matrix: tuple[tuple[Ratio, ...], ...] | None = None
+    index: tuple[int, int] = (0, 0)
+    group: tuple[tuple[int, ...], ...] = ()
+
+    def inputs(self) -> list[Ratio]:
+        """What the atom is a function of."""
+        return [self.arg] if self.matrix is None else [x for row in self.matrix for x in row]
 
 
 @dataclass
@@ -64,6 +75,7 @@ class Variables:
     _atom_ids: dict[tuple, int] = field(default_factory=dict)
     _entry_ids: dict[tuple, int] = field(default_factory=dict)
     _depends: dict[int, frozenset[int]] = field(default_factory=dict)
+    _inverses: dict[tuple, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
 
     def entry(self, symbol: str, i: int, j: int) -> int:
         key = (symbol, i, j)
@@ -90,6 +102,36 @@ class Variables:
             self._atom_ids[key] = found
         return found
 
+    def inverse(self, matrix: list[list[Ratio]]) -> tuple[tuple[int, ...], ...]:
+        """Atoms ``Y[i][j]`` for the entries of ``matrix``'s inverse, shared with an equal matrix, and
+        transposed for its transpose (``inv(M.T) = inv(M).T``). Sound for proving only: an identity
+        in free ``Y`` holds at ``Y = inv(M)``, but ``M·Y = I`` is not known to the algebra, so a
+        difference proves nothing (the caller then uses the rational inverse, see symderiv.inverse).
+
+        >>> vs = Variables()
+        >>> m = [[Ratio.var(vs.entry("X", i, j)) for j in range(2)] for i in range(2)]
+        >>> y = vs.inverse(m)
+        >>> y, vs.inverse([list(col) for col in zip(*m)])
+        (((4, 5), (6, 7)), ((4, 6), (5, 7)))
+        """
+        n = len(matrix)
+        key = tuple(tuple(x.key() for x in row) for row in matrix)
+        found = self._inverses.get(key)
+        if found is not None:
+            return found
+        flipped = self._inverses.get(tuple(tuple(matrix[i][j].key() for i in range(n)) for j in range(n)))
+        if flipped is not None:
+            return tuple(tuple(flipped[j][i] for j in range(n)) for i in range(n))
+        frozen = tuple(tuple(row) for row in matrix)
+        ids = tuple(tuple(range(len(self.names) + i * n, len(self.names) + (i + 1) * n)) for i in range(n))
+        for i in range(n):
+            for j in range(n):
+                self.names.append(f"inv(…)[{i},{j}]")
+                self.kinds.append(("atom", "inv"))
+                self.atoms[ids[i][j]] = Atom("inv", frozen[i][j], frozen, (i, j), ids)
+        self._inverses[key] = ids
+        return ids
+
     def base_dependencies(self, var: int) -> frozenset[int]:
         """The non-atom variables a variable depends on (itself, for an entry)."""
         if var not in self.atoms:
@@ -97,8 +139,9 @@ class Variables:
         found = self._depends.get(var)
         if found is None:
             deps: set[int] = set()
-            for v in self.atoms[var].arg.variables():
-                deps |= self.base_dependencies(v)
+            for arg in self.atoms[var].inputs():
+                for v in arg.variables():
+                    deps |= self.base_dependencies(v)
             found = frozenset(deps)
             self._depends[var] = found
         return found
@@ -190,12 +233,13 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
     # which atoms depend on wrt (no recursion, no dependency sets).
     chain_atoms: set[int] = set()
     for a in sorted(atoms):
-        polys = atoms[a].arg.polys()
+        polys = [p for arg in atoms[a].inputs() for p in arg.polys()]
         if any(x in wrt or x in chain_atoms for p in polys for mono in p for x in mono):
             chain_atoms.add(a)
     interesting = frozenset(wrt) | chain_atoms
     adj_poly: dict[int, Poly] = {}  # polynomial part of each adjoint (zeros swept when read)
     adj_rat: dict[int, Ratio] = {}  # rational part, when denominators appear
+    inverse_partials: dict[tuple[int, int, int], dict[int, Ratio]] = {}  # local partials of inverted matrices
     counter = [0]
 
     def partials(poly: Poly, tail: Mono, out: dict[int, Poly]) -> None:
@@ -298,6 +342,9 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
         adj_rat.pop(x, None)
         if a.is_zero():
             continue
+        if atoms[x].matrix is not None:
+            _push_inverse(atoms[x], a, local_partials, push_product, inverse_partials)
+            continue
         outer = a * _atom_derivative(vars_, x)
         if outer.is_zero():
             continue
@@ -308,3 +355,24 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
 
     WORK[0] += counter[0]
     return {v: adjoint(v) for v in wrt if v in adj_poly or v in adj_rat}
+
+
+def _push_inverse(atom: Atom, adj: Ratio, local_partials: Callable[[Ratio], dict[int, Ratio]],
+                  push_product: Callable[[int, Ratio, Ratio], None],
+                  cache: dict[tuple[int, int, int], dict[int, Ratio]]) -> None:
+    """Reverse mode through ``Y = inv(M)``: ``∂Y[i,j] = -Σ_kl Y[i,k] ∂M[k,l] Y[l,j]``, so the adjoint of
+    ``Y[i,j]`` times ``-Y[i,k]·Y[l,j]`` goes to every variable of ``M[k,l]``."""
+    i, j = atom.index
+    ids, matrix = atom.group, atom.matrix
+    assert matrix is not None
+    for k, row in enumerate(matrix):
+        for col, entry in enumerate(row):
+            key = (id(matrix), k, col)
+            parts = cache.get(key)
+            if parts is None:
+                parts = cache[key] = local_partials(entry)
+            if not parts:
+                continue
+            outer = adj * Ratio({merge((ids[i][k],), (ids[col][j],)): -1})
+            for y, dy in parts.items():
+                push_product(y, outer, dy)

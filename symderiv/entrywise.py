@@ -139,8 +139,10 @@ def _const_fold(fn: str, c: Fraction) -> Fraction | None:
 class Instance:
     """Evaluates expressions on one concrete typing, sharing one variable registry."""
 
-    def __init__(self, typing: Typing, variables: Variables | None = None, deadline: Deadline | None = None):
+    def __init__(self, typing: Typing, variables: Variables | None = None, deadline: Deadline | None = None,
+                 inverse_atoms: bool = False):
         self.typing = typing
+        self.inverse_atoms = inverse_atoms
         self.vars = variables or Variables()
         self.deadline = deadline or Deadline(None)
         self.bound: dict[str, Matrix] = {}
@@ -273,7 +275,13 @@ class Instance:
         return [[Ratio.var(self.vars.atom("logabs", d))]]
 
     def _eval_Inv(self, node: ex.Inv) -> Matrix:
-        return inverse(self.evaluate(node.operand), self.deadline)
+        m = self.evaluate(node.operand)
+        if self.inverse_atoms and any(x.constant() is None for row in m for x in row):
+            # Atoms Y for inv(M) (see Variables.inverse): sound for proving only.
+            if determinant(m, self.deadline).is_zero():
+                raise ZeroDivisionError("inverse of a matrix that is identically singular")
+            return [[Ratio.var(v) for v in row] for row in self.vars.inverse(m)]
+        return inverse(m, self.deadline)
 
     def _eval_Sum(self, node: ex.Sum) -> Matrix:
         a = self.evaluate(node.operand)

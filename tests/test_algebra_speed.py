@@ -7,6 +7,8 @@ clock, so these tests do not depend on the machine's load.
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from symderiv import polynomial
 from symderiv.polynomial import Ratio, pmul
@@ -68,3 +70,104 @@ def test_wrong_variants_are_refuted(expression, wrt, claim, shapes, bound):
     rows, cols = shapes[wrt]
     wrong = f"({claim}).T" if rows == cols else f"({claim}) + {wrt}"
     assert verify(expression, wrt, wrong, shapes, method="exact").status == "refuted"
+
+
+# --------------------------------------------------------------------------
+# inv(M) as atoms: a fast route that may prove, never refutes, and agrees with the ordinary proof
+
+INVERSE_CASES = [
+    IDENTITIES[3],
+    ("inv(X)", "X", "-(inv(X).T @ G @ inv(X).T)", {"X": S3}, 0),
+    ("trace(inv(X) @ A)", "X", "-(inv(X).T @ A.T @ inv(X).T)", {"X": (4, 4), "A": (4, 4)}, 0),
+    ("sum(exp(inv(X)))", "X", "-(inv(X).T @ exp(inv(X)) @ inv(X).T)", {"X": S3}, 0),
+    ("trace(inv(X.T) @ A)", "X", "-(inv(X).T @ A @ inv(X).T)", {"X": S3, "A": S3}, 0),
+    ("inv(inv(X) + A)", "X",
+     "inv(X).T @ inv(inv(X) + A).T @ G @ inv(inv(X) + A).T @ inv(X).T", {"X": (2, 2), "A": (2, 2)}, 0),
+]
+
+
+def _inverse_route(expression, wrt, claim, shapes):
+    from symderiv.inverse import prove_with_inverse_atoms
+    from symderiv.verification import parse_claim, prepare
+
+    problem = prepare(expression, [wrt], shapes)
+    return prove_with_inverse_atoms(problem.expression, wrt, parse_claim(problem, claim), problem.typing)
+
+
+@pytest.mark.parametrize("expression, wrt, claim, shapes, bound", INVERSE_CASES)
+def test_inverse_atoms_prove_right_claims_cheaply(expression, wrt, claim, shapes, bound):
+    assert verify(expression, wrt, claim, shapes, method="exact").status == "proved"
+    proved, work = _work(lambda: _inverse_route(expression, wrt, claim, shapes))
+    assert proved
+    assert work < 2e4, f"{work:.3g} term operations"  # the rational route: 3e5 for trace(inv(XᵀCX) A)
+
+
+@pytest.mark.parametrize("expression, wrt, claim, shapes, bound", INVERSE_CASES)
+def test_inverse_atoms_never_prove_wrong_claims(expression, wrt, claim, shapes, bound):
+    rows, cols = shapes[wrt]
+    for wrong in (f"2 * ({claim})", f"-({claim})", f"({claim}).T" if rows == cols else f"({claim}) + {wrt}"):
+        assert not _inverse_route(expression, wrt, wrong, shapes)
+        assert verify(expression, wrt, wrong, shapes, method="exact").status == "refuted"
+
+
+def test_inverse_atoms_are_undecided_not_refuting_when_only_m_y_equals_i_makes_them_equal():
+    # inv(X) @ X is the identity only through M·Y = I: with Y free the sides differ, so the route
+    # answers False (undecided), and the ordinary proof proves it.
+    shapes = {"W": (2, 2), "X": (2, 2)}
+    assert _inverse_route("W @ inv(X) @ X", "W", "G @ (inv(X) @ X).T", shapes)  # formally equal
+    assert not _inverse_route("W @ inv(X) @ X", "W", "G", shapes)
+    assert verify("W @ inv(X) @ X", "W", "G", shapes, method="exact").status == "proved"
+
+
+def test_inverse_atoms_refuse_a_singular_matrix_like_the_ordinary_proof():
+    from symderiv.errors import SymderivError
+
+    with pytest.raises(SymderivError):
+        _inverse_route("trace(inv(ones(2, 1) @ X))", "X", "X", {"X": (1, 2)})
+
+
+def _matrices(depth: int) -> st.SearchStrategy[str]:
+    """Random 2×2 matrix expressions over A, B, X with inverses (kept invertible by a shifted identity)."""
+    leaf = st.sampled_from(["A", "B", "X", "X.T"])
+    if depth == 0:
+        return leaf
+    sub = _matrices(depth - 1)
+    return st.one_of(
+        leaf,
+        st.tuples(sub, st.sampled_from(["@", "+", "*", "-"]), sub).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        sub.map(lambda e: f"inv({e} + 3 * eye(2))"),
+        sub.map(lambda e: f"tanh({e})"),
+        sub.map(lambda e: f"({e}).T"),
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inner=_matrices(1), outer=_matrices(1), scalar=st.booleans())
+def test_inverse_atoms_agree_with_the_ordinary_proof(inner, outer, scalar):
+    """Whatever the route proves, the ordinary proof proves: on random expressions with inv, the derived
+    gradient and a wrong variant of it."""
+    import symderiv
+    from symderiv.errors import SymderivError
+
+    body = f"inv({inner} + 3 * eye(2)) @ {outer}"
+    text = f"trace({body})" if scalar else body
+    from symderiv.language import parse
+
+    names = parse(text).symbols()
+    if "X" not in names:
+        return
+    shapes = {name: (2, 2) for name in names}
+    try:
+        grad = symderiv.gradient(text, wrt="X", shapes=shapes, check=False, timeout=5)
+    except SymderivError:
+        return
+    for claim in (grad.formula, f"2 * ({grad.formula})"):
+        fast = _inverse_route(text, "X", claim, shapes)
+        try:
+            slow = verify(text, "X", claim, shapes, method="exact", budget=2_000_000)
+        except SymderivError:  # over this test's budget (nested inverses): the route is still checked above
+            return
+        if fast:
+            assert slow.status == "proved", (text, claim, slow.reason)
+        if claim == grad.formula:
+            assert slow.status == "proved", (text, claim, slow.reason)
