@@ -232,10 +232,10 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
     # An atom's argument only holds older variables, so one pass in id order decides
     # which atoms depend on wrt (no recursion, no dependency sets).
     chain_atoms: set[int] = set()
-    for a in sorted(atoms):
-        polys = [p for arg in atoms[a].inputs() for p in arg.polys()]
+    for atom_id in sorted(atoms):
+        polys = [p for arg in atoms[atom_id].inputs() for p in arg.polys()]
         if any(x in wrt or x in chain_atoms for p in polys for mono in p for x in mono):
-            chain_atoms.add(a)
+            chain_atoms.add(atom_id)
     interesting = frozenset(wrt) | chain_atoms
     adj_poly: dict[int, Poly] = {}  # polynomial part of each adjoint (zeros swept when read)
     adj_rat: dict[int, Ratio] = {}  # rational part, when denominators appear
