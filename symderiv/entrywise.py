@@ -21,6 +21,7 @@ from . import expr as ex
 from .algebra import Poly, Ratio, Variables, pclean, pmul_items_into
 from .cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost  # noqa: F401 - re-exported
 from .errors import OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
+from .linalg import determinant, inverse, nonsingular_somewhere
 from .polynomial import WORK
 from .shapes import Typing, format_shape
 
@@ -278,7 +279,7 @@ class Instance:
         m = self.evaluate(node.operand)
         if self.inverse_atoms and any(x.constant() is None for row in m for x in row):
             # Atoms Y for inv(M) (see Variables.inverse): sound for proving only.
-            if determinant(m, self.deadline).is_zero():
+            if not nonsingular_somewhere(m, self.vars) and determinant(m, self.deadline).is_zero():
                 raise ZeroDivisionError("inverse of a matrix that is identically singular")
             return [[Ratio.var(v) for v in row] for row in self.vars.inverse(m)]
         return inverse(m, self.deadline)
@@ -361,51 +362,6 @@ def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
         out.append(row)
         if deadline is not None:
             deadline()
-    return out
-
-
-def determinant(a: Matrix, deadline: Deadline | None = None) -> Ratio:
-    """Laplace expansion with memoised minors: O(2^n · n) products."""
-    n = len(a)
-    memo: dict[tuple[int, frozenset[int]], Ratio] = {}
-
-    def minor(row: int, cols: frozenset[int]) -> Ratio:
-        if row == n:
-            return Ratio.const(1)
-        key = (row, cols)
-        found = memo.get(key)
-        if found is not None:
-            return found
-        total = Ratio({})
-        sign = 1
-        for col in sorted(cols):
-            entry = a[row][col]
-            if not entry.is_zero():
-                term = entry * minor(row + 1, cols - {col})
-                total = total + term if sign > 0 else total - term
-            sign = -sign
-        if deadline is not None:
-            deadline()
-        memo[key] = total
-        return total
-
-    return minor(0, frozenset(range(n)))
-
-
-def inverse(a: Matrix, deadline: Deadline | None = None) -> Matrix:
-    n = len(a)
-    det = determinant(a, deadline)
-    if det.is_zero():
-        raise ZeroDivisionError("inverse of a matrix that is identically singular")
-    inv_det = det.reciprocal()
-    out: Matrix = [[Ratio({}) for _ in range(n)] for _ in range(n)]
-    for i in range(n):
-        for j in range(n):
-            sub = [[a[r][c] for c in range(n) if c != j] for r in range(n) if r != i]
-            cof = determinant(sub, deadline) if sub else Ratio.const(1)
-            if (i + j) % 2:
-                cof = -cof
-            out[j][i] = cof * inv_det
     return out
 
 
