@@ -339,7 +339,10 @@ def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
         return [[(list(x.num.items()) if x.num else None) if x.fac is None else x for x in row] for row in m]
 
     a_rows = prepare(a)
-    b_cols = [list(col) for col in zip(*prepare(b), strict=True)] if b else []
+    b_prepared = prepare(b)
+    b_cols = [list(col) for col in zip(*b_prepared, strict=True)] if b else []
+    # The work counter: Σ_ij Σ_k |a_ik|·|b_kj| = Σ_i Σ_k |a_ik|·(Σ_j |b_kj|) over polynomial pairs, once per row.
+    b_terms = [sum(len(y) for y in row if y.__class__ is list) for row in b_prepared]
     out: Matrix = []
     for i in range(ra):
         row = []
@@ -360,6 +363,7 @@ def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
             value = Ratio({m: c for m, c in acc.items() if c})
             row.append(value if rest is None else value + rest)
         out.append(row)
+        WORK[0] += sum(len(x) * t for x, t in zip(ai, b_terms, strict=True) if x.__class__ is list)
         if deadline is not None:
             deadline()
     return out

@@ -11,7 +11,7 @@ the chain rule on top.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Iterable
 from fractions import Fraction
 
 Coeff = int | Fraction
@@ -90,12 +90,14 @@ def pmul(a: Poly, b: Poly) -> Poly:
 
 def pmul_into(acc: Poly, a: Poly, b: Poly) -> None:
     """``acc += a * b``, the inner loop of matrix products (zeros cleaned by the caller)."""
+    WORK[0] += len(a) * len(b)
     pmul_items_into(acc, a.items(), list(b.items()))
 
 
-def pmul_items_into(acc: Poly, a_items: Collection[tuple[Mono, Coeff]], b_items: list[tuple[Mono, Coeff]]) -> None:
-    """``acc += a * b`` on item sequences, so a caller can prepare them once (``entrywise.matmul``)."""
-    WORK[0] += len(a_items) * len(b_items)
+def pmul_items_into(acc: Poly, a_items: Iterable[tuple[Mono, Coeff]], b_items: list[tuple[Mono, Coeff]]) -> None:
+    """``acc += a * b`` on item sequences, so a caller can prepare them once (``entrywise.matmul``).
+
+    The caller adds ``len(a_items) * len(b_items)`` to :data:`WORK` (matmul does it once per row)."""
     get = acc.get
     for m1, c1 in a_items:
         if not m1:
