@@ -25,7 +25,8 @@ Approaches:
   symbols ``G_ij``, ``diff`` by every entry of W, compared with ``expand``.
 
 Only the source identity and ``relu`` run the naive baselines (their cost is what
-the issue compares against); the other expressions show how symderiv scales.
+the issue compares against); the other expressions show how symderiv scales. The
+det/inv rows (issue 12) use sizes ``1×m×n``: their shapes name only ``m`` and ``n``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ CASES: dict[str, tuple[str, str, str, dict[str, tuple[object, object]]]] = {
     "logdet": ("logdet(X)", "X", "inv(X).T", {"X": ("m", "m")}),
     "two-layer": ("W2 @ tanh(W1 @ X)", "W1", "((W2.T @ G) * (1 - tanh(W1 @ X) ** 2)) @ X.T",
                   {"W1": ("H", "m"), "W2": ("H", "H"), "X": ("m", "n")}),
+    # det and inv of products (issue 12): the Cookbook's formulas; rungs H×m×n name m and n only.
+    "det(AXB)": ("det(A @ X @ B)", "X", "det(A @ X @ B) * (A.T @ inv(A @ X @ B).T @ B.T)",
+                 {"A": ("m", "m"), "X": ("m", "m"), "B": ("m", "m")}),
+    "det(XᵀAX)": ("det(X.T @ A @ X)", "X",
+                  "det(X.T @ A @ X) * (A @ X @ inv(X.T @ A @ X) + A.T @ X @ inv(X.T @ A.T @ X))",
+                  {"X": ("m", "n"), "A": ("m", "m")}),
+    "tr(inv(XᵀCX)A)": ("trace(inv(X.T @ C @ X) @ A)", "X",
+                       "-(C @ X @ inv(X.T @ C @ X) @ A @ inv(X.T @ C @ X))"
+                       " - (C.T @ X @ inv(X.T @ C @ X).T @ A.T @ inv(X.T @ C @ X).T)",
+                       {"X": ("m", "n"), "C": ("m", "m"), "A": ("n", "n")}),
+    "det(XXX)": ("det(X @ X @ X)", "X",
+                 "det(X @ X @ X) * (X @ X @ inv(X @ X @ X) + X @ inv(X @ X @ X) @ X + inv(X @ X @ X) @ X @ X).T",
+                 {"X": ("m", "m")}),
+    "logdet(XᵀX)": ("logdet(X.T @ X)", "X", "2 * X @ inv(X.T @ X)", {"X": ("m", "n")}),
 }
 
 CUBES = [(4, 4, 4), (8, 8, 8), (16, 16, 16), (32, 32, 32), (64, 64, 64), (128, 128, 128)]
@@ -207,6 +222,10 @@ def main() -> int:
             return [(8, 8, 8), (16, 16, 16), (32, 32, 32)]
         if case == "logdet":
             return [(3, 3, 3), (4, 4, 4), (5, 5, 5), (6, 6, 6), (64, 64, 64)]
+        if case in ("det(AXB)", "det(XXX)"):
+            return [(1, 3, 3), (1, 4, 4)]
+        if case in ("det(XᵀAX)", "tr(inv(XᵀCX)A)", "logdet(XᵀX)"):
+            return [(1, 4, 2), (1, 6, 3)]
         return [(8, 8, 8), (16, 16, 16)] + ([] if args.quick else [(32, 32, 32)])
 
     for case in CASES:

@@ -1,4 +1,4 @@
-"""Exact scalar algebra for the entrywise prover.
+"""Exact scalar algebra for the entrywise prover: variables, atoms and the chain rule.
 
 A *polynomial* is a dict ``{monomial: coefficient}`` whose monomials are sorted
 tuples of variable ids (with repetition: ``(3, 3, 7)`` is ``x3² x7``) and whose
@@ -18,330 +18,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 
-Coeff = int | Fraction
-Mono = tuple[int, ...]
-Poly = dict[Mono, Coeff]
+from .polynomial import (
+    ONE,
+    WORK,
+    Coeff,
+    FactorKey,
+    Mono,
+    Poly,
+    Ratio,
+    merge,
+    normal_coeff,
+    padd,
+    padd_into,
+    pclean,
+    pconst,
+    pconstant_value,
+    pmul,
+    pmul_into,
+    pmul_items_into,
+    pscale,
+)
 
-ONE: Mono = ()
-
-
-def merge(m1: Mono, m2: Mono) -> Mono:
-    """The product of two monomials (sorted tuples of variable ids).
-
-    Variables are numbered in order of creation, so products of entries of
-    different matrices are usually already sorted when concatenated one way or
-    the other; only the rest needs a sort.
-
-    >>> merge((1, 4), (2,)), merge((1,), (3, 5)), merge((3, 5), (1,))
-    ((1, 2, 4), (1, 3, 5), (1, 3, 5))
-    """
-    if not m1:
-        return m2
-    if not m2:
-        return m1
-    if m1[-1] <= m2[0]:
-        return m1 + m2
-    if m2[-1] <= m1[0]:
-        return m2 + m1
-    return tuple(sorted(m1 + m2))
-
-
-def pconst(c: Coeff) -> Poly:
-    return {ONE: c} if c else {}
-
-
-def padd(a: Poly, b: Poly, sign: int = 1) -> Poly:
-    if not b:
-        return a  # a - 0 is a (this once negated a when sign was -1)
-    out = dict(a)
-    for m, c in b.items():
-        v = out.get(m, 0) + sign * c
-        if v:
-            out[m] = v
-        else:
-            out.pop(m, None)
-    return out
-
-
-def padd_into(acc: Poly, b: Poly, scale: Coeff = 1) -> None:
-    for m, c in b.items():
-        v = acc.get(m, 0) + scale * c
-        if v:
-            acc[m] = v
-        else:
-            acc.pop(m, None)
-
-
-def pmul(a: Poly, b: Poly) -> Poly:
-    if not a or not b:
-        return {}
-    if len(a) > len(b):
-        a, b = b, a
-    if len(a) == 1 and ONE in a:
-        c = a[ONE]
-        return {m: c * v for m, v in b.items()} if c != 1 else b
-    out: Poly = {}
-    pmul_into(out, a, b)
-    return {m: c for m, c in out.items() if c}
-
-
-def pmul_into(acc: Poly, a: Poly, b: Poly) -> None:
-    """``acc += a * b``, the inner loop of matrix products (zeros cleaned by the caller)."""
-    pmul_items_into(acc, a.items(), list(b.items()))
-
-
-def pmul_items_into(acc: Poly, a_items: Iterable[tuple[Mono, Coeff]], b_items: list[tuple[Mono, Coeff]]) -> None:
-    """``acc += a * b`` on item sequences, so a caller can prepare them once (``entrywise.matmul``)."""
-    get = acc.get
-    for m1, c1 in a_items:
-        if not m1:
-            for m2, c2 in b_items:
-                acc[m2] = get(m2, 0) + c1 * c2
-            continue
-        first, last = m1[0], m1[-1]
-        for m2, c2 in b_items:
-            # merge() inlined: this loop runs once per multiply-add.
-            if not m2:
-                m = m1
-            elif last <= m2[0]:
-                m = m1 + m2
-            elif m2[-1] <= first:
-                m = m2 + m1
-            else:
-                m = tuple(sorted(m1 + m2))
-            acc[m] = get(m, 0) + c1 * c2
-
-
-def pclean(p: Poly) -> Poly:
-    return {m: c for m, c in p.items() if c}
-
-
-def pscale(p: Poly, c: Coeff) -> Poly:
-    if not c:
-        return {}
-    return {m: v * c for m, v in p.items()}
-
-
-def pconstant_value(p: Poly) -> Coeff | None:
-    """The value of a constant polynomial, or None."""
-    if not p:
-        return 0
-    if len(p) == 1 and ONE in p:
-        return p[ONE]
-    return None
-
-
-def normal_coeff(c: Coeff) -> Coeff:
-    if isinstance(c, Fraction) and c.denominator == 1:
-        return int(c)
-    return c
-
-
-FactorKey = frozenset  # the items of a non-constant polynomial whose first coefficient is 1
-
-
-def _factor_in(p: Poly) -> tuple[Coeff, FactorKey | None]:
-    """Split ``p`` into ``c · f`` with ``f`` monic (coefficient 1 on its highest monomial); ``f`` is None when ``p`` is constant."""
-    value = pconstant_value(p)
-    if value is not None:
-        return value, None
-    # Normalise on the highest monomial: for the usual `2 + sigmoid(z)` that keeps integer coefficients.
-    lead = p[max(p)]
-    if lead != 1:
-        inv = Fraction(1) / Fraction(lead)
-        p = {m: normal_coeff(c * inv) for m, c in p.items()}
-    return lead, frozenset(p.items())
-
-
-class Ratio:
-    """``num / Π f_k^e_k``: a numerator polynomial over a product of denominator factors.
-
-    Keeping the denominator factored is what keeps sums of quotients small: the
-    common denominator of two terms takes each factor to its larger power (a
-    common multiple, never the blown-up product of two products). Factors are
-    monic polynomials keyed by their items; equal keys are equal polynomials, and
-    distinct keys may still share a factor, which only makes a denominator a
-    multiple of the least one. Equality is exact: ``a == b`` iff the numerator of
-    ``a - b`` over the common denominator is the zero polynomial.
-    """
-
-    __slots__ = ("num", "fac", "_den")
-
-    def __init__(self, num: Poly, den: Poly | None = None, fac: dict[FactorKey, int] | None = None):
-        if den is not None and fac is None:
-            c, key = _factor_in(den)
-            if not den:
-                raise ZeroDivisionError("division by an expression that is identically zero")
-            if key is None:
-                inv = Fraction(1) / Fraction(c)
-                num = {m: normal_coeff(v * inv) for m, v in num.items()}
-            else:
-                if c != 1:
-                    inv = Fraction(1) / Fraction(c)
-                    num = {m: normal_coeff(v * inv) for m, v in num.items()}
-                fac = {key: 1}
-        self.num = num
-        self.fac = fac or None if num else None
-        self._den: Poly | None = None
-
-    @property
-    def den(self) -> Poly | None:
-        """The denominator as one polynomial (None for 1); prefer :meth:`factors`."""
-        if self.fac is None:
-            return None
-        if self._den is None:
-            den = pconst(1)
-            for key, e in self.fac.items():
-                for _ in range(e):
-                    den = pmul(den, dict(key))
-            self._den = den
-        return self._den
-
-    def factors(self) -> list[tuple[Poly, int]]:
-        return [] if self.fac is None else [(dict(key), e) for key, e in self.fac.items()]
-
-    def __repr__(self) -> str:
-        return f"Ratio({self.num!r}, fac={self.fac!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Ratio) and self.num == other.num and self.fac == other.fac
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @staticmethod
-    def const(c: Coeff) -> Ratio:
-        return Ratio(pconst(c))
-
-    @staticmethod
-    def var(v: int) -> Ratio:
-        return Ratio({(v,): 1})
-
-    def is_zero(self) -> bool:
-        return not self.num
-
-    def constant(self) -> Coeff | None:
-        if self.fac is not None:
-            return None
-        return pconstant_value(self.num)
-
-    def __add__(self, other: Ratio) -> Ratio:
-        return _add(self, other, 1)
-
-    def __sub__(self, other: Ratio) -> Ratio:
-        return _add(self, other, -1)
-
-    def __neg__(self) -> Ratio:
-        return Ratio({m: -c for m, c in self.num.items()}, fac=self.fac)
-
-    def __mul__(self, other: Ratio) -> Ratio:
-        if self.fac is None and other.fac is None:
-            return Ratio(pmul(self.num, other.num))
-        num = pmul(self.num, other.num)
-        if not num:
-            return Ratio({})
-        fac = dict(self.fac or {})
-        for key, e in (other.fac or {}).items():
-            fac[key] = fac.get(key, 0) + e
-        return _cancel(num, fac)
-
-    def scale(self, c: Coeff) -> Ratio:
-        return Ratio(pscale(self.num, c), fac=self.fac)
-
-    def reciprocal(self) -> Ratio:
-        if not self.num:
-            raise ZeroDivisionError("division by an expression that is identically zero")
-        c, key = _factor_in(self.num)
-        inv = Fraction(1) / Fraction(c)
-        top = self.den if self.fac is not None else pconst(1)
-        top = {m: normal_coeff(v * inv) for m, v in top.items()}  # type: ignore[union-attr]
-        if key is None:
-            return Ratio(top)
-        return Ratio(top, fac={key: 1})
-
-    def __truediv__(self, other: Ratio) -> Ratio:
-        return self * other.reciprocal()
-
-    def power(self, k: int) -> Ratio:
-        if k < 0:
-            return self.reciprocal().power(-k)
-        result = Ratio.const(1)
-        base = self
-        while k:
-            if k & 1:
-                result = result * base
-            k >>= 1
-            if k:
-                base = base * base
-        return result
-
-    def equals(self, other: Ratio) -> bool:
-        """Exact equality of rational functions (over a common denominator)."""
-        if self.fac == other.fac:
-            return self.num == other.num
-        return not _add(self, other, -1).num
-
-    def key(self) -> tuple:
-        """A hashable key; equal keys mean equal functions (not conversely)."""
-        num = frozenset(self.num.items())
-        return (num,) if self.fac is None else (num, frozenset(self.fac.items()))
-
-    def polys(self) -> list[Poly]:
-        """The numerator and each denominator factor."""
-        return [self.num] + [dict(key) for key in (self.fac or ())]
-
-    def variables(self) -> set[int]:
-        out: set[int] = set()
-        for m in self.num:
-            out.update(m)
-        for key in self.fac or ():
-            for m, _ in key:
-                out.update(m)
-        return out
-
-
-def _cancel(num: Poly, fac: dict[FactorKey, int]) -> Ratio:
-    """Drop a factor that the numerator equals up to a constant (cheap, common: x·(1/x))."""
-    fac = {k: e for k, e in fac.items() if e}
-    if not fac:
-        return Ratio(num)
-    if len(num) <= 64:
-        c, key = _factor_in(num)
-        if key is not None and key in fac:
-            fac[key] -= 1
-            return _cancel(pconst(c), fac)
-    return Ratio(num, fac=fac)
-
-
-def _add(a: Ratio, b: Ratio, sign: int) -> Ratio:
-    if a.fac is None and b.fac is None:
-        return Ratio(padd(a.num, b.num, sign))
-    if not b.num:
-        return a
-    if not a.num:
-        return -b if sign < 0 else b
-    if a.fac == b.fac:
-        return _cancel(padd(a.num, b.num, sign), dict(a.fac))  # type: ignore[arg-type]
-    fa, fb = a.fac or {}, b.fac or {}
-    common = dict(fa)
-    for key, e in fb.items():
-        if e > common.get(key, 0):
-            common[key] = e
-    num_a, num_b = a.num, b.num
-    for key, e in common.items():
-        missing_a, missing_b = e - fa.get(key, 0), e - fb.get(key, 0)
-        if missing_a or missing_b:
-            f = dict(key)
-            for _ in range(missing_a):
-                num_a = pmul(num_a, f)
-            for _ in range(missing_b):
-                num_b = pmul(num_b, f)
-    num = padd(num_a, num_b, sign)
-    if not num:
-        return Ratio({})
-    return _cancel(num, common)
-
+__all__ = ["ONE", "Coeff", "FactorKey", "Mono", "Poly", "Ratio", "merge", "normal_coeff", "padd", "padd_into",
+           "pclean", "pconst", "pconstant_value", "pmul", "pmul_into", "pmul_items_into", "pscale", "Atom",
+           "Variables", "NotDifferentiable", "gradient_of", "gradient_of_pairing"]
 
 # --------------------------------------------------------------------------
 # Variables and atoms
@@ -349,8 +50,19 @@ def _add(a: Ratio, b: Ratio, sign: int) -> Ratio:
 
 @dataclass
 class Atom:
+    """``fn(arg)``, one elementwise function of one argument; or, when ``matrix`` is set, the entry
+    ``index`` of the inverse of ``matrix`` (``group`` holds the ids of all entries of that inverse,
+    and ``arg`` is ``matrix[index]``, kept only so that every atom has one)."""
+
     fn: str
     arg: Ratio
+    matrix: tuple[tuple[Ratio, ...], ...] | None = None
+    index: tuple[int, int] = (0, 0)
+    group: tuple[tuple[int, ...], ...] = ()
+
+    def inputs(self) -> list[Ratio]:
+        """What the atom is a function of."""
+        return [self.arg] if self.matrix is None else [x for row in self.matrix for x in row]
 
 
 @dataclass
@@ -363,6 +75,7 @@ class Variables:
     _atom_ids: dict[tuple, int] = field(default_factory=dict)
     _entry_ids: dict[tuple, int] = field(default_factory=dict)
     _depends: dict[int, frozenset[int]] = field(default_factory=dict)
+    _inverses: dict[tuple, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
 
     def entry(self, symbol: str, i: int, j: int) -> int:
         key = (symbol, i, j)
@@ -389,6 +102,36 @@ class Variables:
             self._atom_ids[key] = found
         return found
 
+    def inverse(self, matrix: list[list[Ratio]]) -> tuple[tuple[int, ...], ...]:
+        """Atoms ``Y[i][j]`` for the entries of ``matrix``'s inverse, shared with an equal matrix, and
+        transposed for its transpose (``inv(M.T) = inv(M).T``). Sound for proving only: an identity
+        in free ``Y`` holds at ``Y = inv(M)``, but ``M·Y = I`` is not known to the algebra, so a
+        difference proves nothing (the caller then uses the rational inverse, see symderiv.inverse).
+
+        >>> vs = Variables()
+        >>> m = [[Ratio.var(vs.entry("X", i, j)) for j in range(2)] for i in range(2)]
+        >>> y = vs.inverse(m)
+        >>> y, vs.inverse([list(col) for col in zip(*m)])
+        (((4, 5), (6, 7)), ((4, 6), (5, 7)))
+        """
+        n = len(matrix)
+        key = tuple(tuple(x.key() for x in row) for row in matrix)
+        found = self._inverses.get(key)
+        if found is not None:
+            return found
+        flipped = self._inverses.get(tuple(tuple(matrix[i][j].key() for i in range(n)) for j in range(n)))
+        if flipped is not None:
+            return tuple(tuple(flipped[j][i] for j in range(n)) for i in range(n))
+        frozen = tuple(tuple(row) for row in matrix)
+        ids = tuple(tuple(range(len(self.names) + i * n, len(self.names) + (i + 1) * n)) for i in range(n))
+        for i in range(n):
+            for j in range(n):
+                self.names.append(f"inv(…)[{i},{j}]")
+                self.kinds.append(("atom", "inv"))
+                self.atoms[ids[i][j]] = Atom("inv", frozen[i][j], frozen, (i, j), ids)
+        self._inverses[key] = ids
+        return ids
+
     def base_dependencies(self, var: int) -> frozenset[int]:
         """The non-atom variables a variable depends on (itself, for an entry)."""
         if var not in self.atoms:
@@ -396,8 +139,9 @@ class Variables:
         found = self._depends.get(var)
         if found is None:
             deps: set[int] = set()
-            for v in self.atoms[var].arg.variables():
-                deps |= self.base_dependencies(v)
+            for arg in self.atoms[var].inputs():
+                for v in arg.variables():
+                    deps |= self.base_dependencies(v)
             found = frozenset(deps)
             self._depends[var] = found
         return found
@@ -488,13 +232,14 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
     # An atom's argument only holds older variables, so one pass in id order decides
     # which atoms depend on wrt (no recursion, no dependency sets).
     chain_atoms: set[int] = set()
-    for a in sorted(atoms):
-        polys = atoms[a].arg.polys()
+    for atom_id in sorted(atoms):
+        polys = [p for arg in atoms[atom_id].inputs() for p in arg.polys()]
         if any(x in wrt or x in chain_atoms for p in polys for mono in p for x in mono):
-            chain_atoms.add(a)
+            chain_atoms.add(atom_id)
     interesting = frozenset(wrt) | chain_atoms
     adj_poly: dict[int, Poly] = {}  # polynomial part of each adjoint (zeros swept when read)
     adj_rat: dict[int, Ratio] = {}  # rational part, when denominators appear
+    inverse_partials: dict[tuple[int, int, int], dict[int, Ratio]] = {}  # local partials of inverted matrices
     counter = [0]
 
     def partials(poly: Poly, tail: Mono, out: dict[int, Poly]) -> None:
@@ -547,7 +292,7 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
         return {y: v for y, v in out.items() if not v.is_zero()}
 
     def push(y: int, value: Ratio) -> None:
-        if value.den is None:
+        if value.fac is None:
             bucket = adj_poly.get(y)
             if bucket is None:
                 adj_poly[y] = dict(value.num)
@@ -558,7 +303,7 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
 
     def push_product(y: int, a: Ratio, b: Ratio) -> None:
         """adj[y] += a·b, multiplying straight into the accumulator when both are polynomials."""
-        if a.den is None and b.den is None:
+        if a.fac is None and b.fac is None:
             bucket = adj_poly.get(y)
             if bucket is None:
                 bucket = adj_poly[y] = {}
@@ -580,7 +325,7 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
     for tail, r in terms:
         if any(x in interesting for x in tail):
             raise ValueError("a weight of gradient_of_pairing depends on the variables differentiated")
-        if r.den is None:
+        if r.fac is None:
             partials(r.num, tail, adj_poly)
             continue
         weight = Ratio({tail: 1})
@@ -597,6 +342,9 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
         adj_rat.pop(x, None)
         if a.is_zero():
             continue
+        if atoms[x].matrix is not None:
+            _push_inverse(atoms[x], a, local_partials, push_product, inverse_partials)
+            continue
         outer = a * _atom_derivative(vars_, x)
         if outer.is_zero():
             continue
@@ -605,4 +353,26 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
         if deadline is not None:
             deadline()
 
+    WORK[0] += counter[0]
     return {v: adjoint(v) for v in wrt if v in adj_poly or v in adj_rat}
+
+
+def _push_inverse(atom: Atom, adj: Ratio, local_partials: Callable[[Ratio], dict[int, Ratio]],
+                  push_product: Callable[[int, Ratio, Ratio], None],
+                  cache: dict[tuple[int, int, int], dict[int, Ratio]]) -> None:
+    """Reverse mode through ``Y = inv(M)``: ``∂Y[i,j] = -Σ_kl Y[i,k] ∂M[k,l] Y[l,j]``, so the adjoint of
+    ``Y[i,j]`` times ``-Y[i,k]·Y[l,j]`` goes to every variable of ``M[k,l]``."""
+    i, j = atom.index
+    ids, matrix = atom.group, atom.matrix
+    assert matrix is not None
+    for k, row in enumerate(matrix):
+        for col, entry in enumerate(row):
+            key = (id(matrix), k, col)
+            parts = cache.get(key)
+            if parts is None:
+                parts = cache[key] = local_partials(entry)
+            if not parts:
+                continue
+            outer = adj * Ratio({merge((ids[i][k],), (ids[col][j],)): -1})
+            for y, dy in parts.items():
+                push_product(y, outer, dy)

@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from fractions import Fraction
-from math import comb, factorial
 
 from . import expr as ex
 from .algebra import Poly, Ratio, Variables, pclean, pmul_items_into
-from .errors import BudgetError, OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
+from .cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost  # noqa: F401 - re-exported
+from .errors import OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
+from .linalg import determinant, inverse, nonsingular_somewhere
 from .literals import fold_function as _const_fold
+from .polynomial import WORK
 from .shapes import Typing, format_shape
 
 Matrix = list[list[Ratio]]
@@ -119,8 +121,10 @@ def shape_of(m: Matrix) -> tuple[int, int]:
 class Instance:
     """Evaluates expressions on one concrete typing, sharing one variable registry."""
 
-    def __init__(self, typing: Typing, variables: Variables | None = None, deadline: Deadline | None = None):
+    def __init__(self, typing: Typing, variables: Variables | None = None, deadline: Deadline | None = None,
+                 inverse_atoms: bool = False):
         self.typing = typing
+        self.inverse_atoms = inverse_atoms
         self.vars = variables or Variables()
         self.deadline = deadline or Deadline(None)
         self.bound: dict[str, Matrix] = {}
@@ -253,7 +257,13 @@ class Instance:
         return [[Ratio.var(self.vars.atom("logabs", d))]]
 
     def _eval_Inv(self, node: ex.Inv) -> Matrix:
-        return inverse(self.evaluate(node.operand), self.deadline)
+        m = self.evaluate(node.operand)
+        if self.inverse_atoms and any(x.constant() is None for row in m for x in row):
+            # Atoms Y for inv(M) (see Variables.inverse): sound for proving only.
+            if not nonsingular_somewhere(m, self.vars) and determinant(m, self.deadline).is_zero():
+                raise ZeroDivisionError("inverse of a matrix that is identically singular")
+            return [[Ratio.var(v) for v in row] for row in self.vars.inverse(m)]
+        return inverse(m, self.deadline)
 
     def _eval_Sum(self, node: ex.Sum) -> Matrix:
         a = self.evaluate(node.operand)
@@ -277,12 +287,13 @@ def ratio_sum(items) -> Ratio:
     polys: list[Poly] = []
     rest = Ratio({})
     for x in items:
-        if x.den is None:
+        if x.fac is None:
             polys.append(x.num)
         else:
             rest = rest + x
     acc: Poly = {}
     for p in polys:
+        WORK[0] += len(p)
         for m, c in p.items():
             acc[m] = acc.get(m, 0) + c
     total = Ratio(pclean(acc))
@@ -306,10 +317,13 @@ def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
     # Polynomial entries as item lists, zeros as None, rational entries left as Ratio:
     # the hot loop then touches only tuples and ints.
     def prepare(m: Matrix) -> list[list]:
-        return [[(list(x.num.items()) if x.num else None) if x.den is None else x for x in row] for row in m]
+        return [[(list(x.num.items()) if x.num else None) if x.fac is None else x for x in row] for row in m]
 
     a_rows = prepare(a)
-    b_cols = [list(col) for col in zip(*prepare(b), strict=True)] if b else []
+    b_prepared = prepare(b)
+    b_cols = [list(col) for col in zip(*b_prepared, strict=True)] if b else []
+    # The work counter: Σ_ij Σ_k |a_ik|·|b_kj| = Σ_i Σ_k |a_ik|·(Σ_j |b_kj|) over polynomial pairs, once per row.
+    b_terms = [sum(len(y) for y in row if y.__class__ is list) for row in b_prepared]
     out: Matrix = []
     for i in range(ra):
         row = []
@@ -330,180 +344,10 @@ def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
             value = Ratio({m: c for m, c in acc.items() if c})
             row.append(value if rest is None else value + rest)
         out.append(row)
+        WORK[0] += sum(len(x) * t for x, t in zip(ai, b_terms, strict=True) if x.__class__ is list)
         if deadline is not None:
             deadline()
     return out
-
-
-def determinant(a: Matrix, deadline: Deadline | None = None) -> Ratio:
-    """Laplace expansion with memoised minors: O(2^n · n) products."""
-    n = len(a)
-    memo: dict[tuple[int, frozenset[int]], Ratio] = {}
-
-    def minor(row: int, cols: frozenset[int]) -> Ratio:
-        if row == n:
-            return Ratio.const(1)
-        key = (row, cols)
-        found = memo.get(key)
-        if found is not None:
-            return found
-        total = Ratio({})
-        sign = 1
-        for col in sorted(cols):
-            entry = a[row][col]
-            if not entry.is_zero():
-                term = entry * minor(row + 1, cols - {col})
-                total = total + term if sign > 0 else total - term
-            sign = -sign
-        if deadline is not None:
-            deadline()
-        memo[key] = total
-        return total
-
-    return minor(0, frozenset(range(n)))
-
-
-def inverse(a: Matrix, deadline: Deadline | None = None) -> Matrix:
-    n = len(a)
-    det = determinant(a, deadline)
-    if det.is_zero():
-        raise ZeroDivisionError("inverse of a matrix that is identically singular")
-    inv_det = det.reciprocal()
-    out: Matrix = [[Ratio({}) for _ in range(n)] for _ in range(n)]
-    for i in range(n):
-        for j in range(n):
-            sub = [[a[r][c] for c in range(n) if c != j] for r in range(n) if r != i]
-            cof = determinant(sub, deadline) if sub else Ratio.const(1)
-            if (i + j) % 2:
-                cof = -cof
-            out[j][i] = cof * inv_det
-    return out
-
-
-# --------------------------------------------------------------------------
-# Cost estimate (before any work)
-
-
-def estimate_cost(node: ex.Expr, typing: Typing, extra: dict[str, tuple[int, int]] | None = None) -> int:
-    """A rough count of monomial operations to evaluate ``node`` entrywise.
-
-    >>> from symderiv.language import parse
-    >>> from symderiv.shapes import infer_shapes
-    >>> e = parse("W @ X")
-    >>> estimate_cost(e, infer_shapes(e, {"W": (4, 4), "X": (4, 4)}))
-    256
-    """
-    env = dict(typing.symbols)
-    if extra:
-        env.update(extra)
-
-    def size(d: ex.Dim) -> int:
-        return d if isinstance(d, int) else 3
-
-    def walk(n: ex.Expr) -> tuple[int, int, int, int]:
-        """(rows, cols, terms per entry, cost)."""
-        if isinstance(n, ex.Symbol):
-            r, c = env[n.name]
-            return size(r), size(c), 1, 0
-        if isinstance(n, ex.Number):
-            return 1, 1, 1, 1
-        if isinstance(n, ex.ConstMatrix):
-            r, c = size(n.rows), size(n.cols)
-            return r, c, 1, r * c
-        if isinstance(n, ex.MatMul):
-            r1, c1, t1, k1 = walk(n.left)
-            r2, c2, t2, k2 = walk(n.right)
-            t = c1 * t1 * t2
-            return r1, c2, t, k1 + k2 + r1 * c2 * t
-        if isinstance(n, (ex.Add, ex.Sub, ex.Mul, ex.Div)):
-            r1, c1, t1, k1 = walk(n.left)
-            r2, c2, t2, k2 = walk(n.right)
-            t = t1 + t2 if isinstance(n, (ex.Add, ex.Sub)) else t1 * t2
-            r, c = max(r1, r2), max(c1, c2)
-            return r, c, t, k1 + k2 + r * c * t
-        if isinstance(n, ex.Power):
-            r, c, t, k = walk(n.operand)
-            e = abs(n.exponent)
-            t2 = comb(t + e - 1, e) if e else 1
-            return r, c, t2, k + r * c * t2 * max(1, e.bit_length())
-        if isinstance(n, (ex.Neg, ex.Transpose)):
-            r, c, t, k = walk(n.operand)
-            if isinstance(n, ex.Transpose):
-                r, c = c, r
-            return r, c, t, k + r * c * t
-        if isinstance(n, ex.Apply):
-            r, c, t, k = walk(n.operand)
-            return r, c, 1, k + r * c * t
-        if isinstance(n, ex.Trace):
-            r, c, t, k = walk(n.operand)
-            return 1, 1, r * t, k + r * t
-        if isinstance(n, ex.Sum):
-            r, c, t, k = walk(n.operand)
-            if n.axis is None:
-                return 1, 1, r * c * t, k + r * c * t
-            return (1, c, r * t, k + r * c * t) if n.axis == 0 else (r, 1, c * t, k + r * c * t)
-        if isinstance(n, (ex.Det, ex.LogDet, ex.Inv)):
-            r, c, t, k = walk(n.operand)
-            # Laplace expansion with memoised minors: about e·r!·t^r products for the
-            # determinant (r! t^r terms); the inverse adds r² cofactors of size r-1,
-            # all over the same denominator, so about r·r!·t^r more.
-            det_terms = factorial(min(r, 20)) * t ** min(r, 60)
-            det_cost = 3 * det_terms
-            if isinstance(n, ex.Inv):
-                cof_terms = factorial(min(r - 1, 20)) * t ** min(r - 1, 60)
-                return r, r, cof_terms + det_terms, k + det_cost + 3 * r * r * cof_terms
-            return 1, 1, det_terms, k + det_cost * max(1, r)
-        if isinstance(n, ex.MatPow):
-            r, c, t, k = walk(n.operand)
-            tt, cost = 1, 0
-            for _ in range(n.k):
-                tt = min(r * tt * t, 10**30)
-                cost += r * r * tt
-            return r, r, tt, k + cost
-        raise AssertionError(type(n))  # pragma: no cover
-
-    r, c, t, k = walk(node)
-    # The loss Σ G∘D and its gradient touch every term again, a few times.
-    return k + 3 * r * c * t
-
-
-#: Default size budget of an exact proof, in term operations (see estimate_cost). Measured cost
-#: is 0.3-1 µs of CPU per term operation, so the default allows proofs of about 5-25 s: the
-#: source identity at 128×128×128 (1.7e7) passes, anything 100× larger is refused at once.
-DEFAULT_BUDGET = 25_000_000
-#: Seconds per term operation, for the time estimate in the refusal message (an upper figure).
-SECONDS_PER_TERM = 1e-6
-
-
-def check_budget(cost: int, budget: int | None, what: str) -> None:
-    """Refuse, before any work, a proof whose estimated cost is over the budget.
-
-    >>> check_budget(10, None, "a small proof")
-    >>> try:
-    ...     check_budget(10**13, None, "a big proof")
-    ... except BudgetError as err:
-    ...     print(err.message[:64])
-    an exact entrywise proof of a big proof needs about 1e+13 term o
-    """
-    limit = DEFAULT_BUDGET if budget is None else budget
-    if cost > limit:
-        raise BudgetError(
-            f"an exact entrywise proof of {what} needs about {cost:.3g} term operations "
-            f"(roughly {_duration(cost * SECONDS_PER_TERM)}), over the budget of {limit:.3g}",
-            hint="raise it with budget= (CLI --budget), prove for all shapes by leaving the sizes symbolic, "
-            "or use the probabilistic check method='random' (CLI --method random)")
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.0f} h"
-    if seconds < 2 * 365 * 86400:
-        return f"{seconds / 86400:.0f} days"
-    return f"{seconds / (365 * 86400):.2g} years"
 
 
 def describe_shapes(typing: Typing) -> str:
