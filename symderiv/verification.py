@@ -10,8 +10,9 @@ from typing import Any
 from . import expr as ex
 from .entrywise import Deadline, Instance, check_budget, describe_shapes, estimate_cost, gc_paused
 from .errors import BudgetError, NameKindError, OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
+from .inverse import prove_with_inverse_atoms
 from .language import check_identifier, parse
-from .prover import Counterexample, compare, loss_gradient
+from .prover import Counterexample, Outcome, compare, loss_gradient
 from .shapes import Typing, format_shape, infer_shapes
 from .status import Status, exit_code, headline
 from .witness import PointDomain
@@ -195,6 +196,11 @@ def prove_concrete(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, *
         rows, cols = typing.symbols[wrt]
         cost *= STRICT_COST_FACTOR * rows * cols  # type: ignore[operator]
     check_budget(cost, budget, f"`{problem.text}` on {describe_shapes(typing)}" + (" in strict mode" if strict else ""))
+    # A fast first route through inv: its entries as atoms. It only ever proves; when it does not, the
+    # ordinary proof below decides (symderiv/inverse.py explains why this is sound).
+    if not strict and prove_with_inverse_atoms(problem.expression, wrt, claim, typing, upstream=problem.upstream,
+                                               numerator_layout=problem.layout == "numerator", deadline=deadline):
+        return Outcome("proved")
     instance = Instance(typing, deadline=deadline)
     if strict:
         from .strict import strict_gradient
