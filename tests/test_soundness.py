@@ -45,7 +45,10 @@ EXAMPLES = int(os.environ.get("SYMDERIV_SOUNDNESS_EXAMPLES", 450 * (10 if LONG e
 COUNTS = {"cases": 0, "pairs": 0, "right proved": 0, "refuted": 0, "witness confirmed by FD": 0,
           "witness confirmed by formula": 0, "shape refuted": 0, "equivalent corruption": 0, "false proofs": 0,
           "skipped": 0, "fd checked": 0, "timeouts": 0,
-          "difference below FD resolution": 0}
+          "difference below FD resolution": 0, "undecided": 0}
+UNDECIDED: list[str] = []
+#: At most this share of the corruptions may come back undecided (they are wrong: the engine should refute them).
+MAX_UNDECIDED_SHARE = 0.01
 FUNCTIONS = ("phi",)
 SLOWEST: list[tuple[float, str]] = []
 TIMEOUT = 5.0
@@ -325,6 +328,9 @@ def _run_case(case, seed):
             COUNTS["equivalent corruption"] += 1
             continue
         if v.status == "undecided":
+            # Neither proved nor refuted: not a false proof, but counted and bounded in test_zz_counts.
+            COUNTS["undecided"] += 1
+            UNDECIDED.append(f"{kind}: {case.text} wrt {case.wrt}: {text}")
             continue
         COUNTS["refuted"] += 1
         _check_refutation(v, case, node, parse(text, functions=FUNCTIONS, allow_upstream=True), right_node,
@@ -353,7 +359,10 @@ def test_zz_counts(capsys):
         print("\nsoundness: " + ", ".join(f"{k} {v}" for k, v in COUNTS.items()))
         for seconds, text in sorted(SLOWEST, reverse=True)[:3]:
             print(f"  slowest: {seconds:.2f} s  {text}")
+        for text in UNDECIDED[:5]:
+            print(f"  undecided: {text}")
     assert COUNTS["false proofs"] == 0
     if COUNTS["cases"] == 0:
         pytest.skip("the random suite did not run (selected with -k?)")
     assert COUNTS["pairs"] >= (2000 if EXAMPLES >= 450 else 0)
+    assert COUNTS["undecided"] <= MAX_UNDECIDED_SHARE * COUNTS["pairs"], UNDECIDED
