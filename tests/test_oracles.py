@@ -18,14 +18,16 @@ from hypothesis import strategies as st
 from strategies import cases
 
 import symderiv
-from symderiv.entrywise import Instance
+from symderiv.entrywise import Deadline, Instance
 from symderiv.errors import SymderivError
 from symderiv.numeric import evaluate, finite_difference_gradient
 from symderiv.prover import evaluate as exact_value
 from symderiv.prover import loss_gradient
 from symderiv.verification import prepare
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+CASE_SECONDS = 3.0
+COUNTS = {"prover timeouts": 0, "claims": 0, "accepted": 0, "accepted true gradient": 0, "refuted": 0, "undecided": 0}
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def _random_env(shapes, seed):
@@ -36,7 +38,7 @@ def _random_env(shapes, seed):
 
 def _prover_gradient_at(case, env, upstream_value):
     problem = prepare(case.text, [case.wrt], case.shapes, functions=case.functions)
-    instance = Instance(problem.typing)
+    instance = Instance(problem.typing, deadline=Deadline(CASE_SECONDS))
     grad, scalar = loss_gradient(instance, problem.expression, case.wrt, "G")
     point = {}
     for name, matrix in instance.bound.items():
@@ -58,12 +60,17 @@ def test_prover_agrees_with_finite_differences(case, seed):
         raise AssertionError(f"strategy produced a bad case: {case.text}") from None
     shape = problem.typing.shape_of(problem.expression)
     upstream = None if shape == (1, 1) else _random_env({"G": shape}, seed + 1)["G"]
-    _, scalar, exact = _prover_gradient_at(case, env, upstream)
+    try:
+        _, scalar, exact = _prover_gradient_at(case, env, upstream)
+    except symderiv.TimeoutError:
+        # Some random rational functions make the exact engine slow (a known limit, docs/security.md); a
+        # timeout is never an answer, so the case is only counted.
+        COUNTS["prover timeouts"] += 1
+        return
     fd = finite_difference_gradient(problem.expression, case.wrt, env, upstream, sizes=case.sizes)
     assert np.allclose(exact, fd, rtol=1e-4, atol=1e-5), (case.text, case.wrt, exact, fd)
 
 
-COUNTS = {"claims": 0, "accepted": 0, "accepted true gradient": 0, "refuted": 0, "undecided": 0}
 
 
 def _claim_for(case, problem, kind: int, seed: int) -> str:
@@ -124,3 +131,4 @@ def test_zz_the_accepted_branch_ran(capsys):
     assert COUNTS["accepted true gradient"] >= 1, COUNTS
     # The true gradient of a depth-2 expression on concrete shapes is almost always decided.
     assert COUNTS["undecided"] <= COUNTS["claims"] // 10, COUNTS
+    assert COUNTS["prover timeouts"] <= 5, COUNTS

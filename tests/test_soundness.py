@@ -234,7 +234,7 @@ def _check_refutation(verdict, case, node, claim_node, right_node, upstream_shap
 
 
 # No shrinking: a failure prints the drawn case as it is, instead of minutes of slow shrinking.
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG, suppress_health_check=list(HealthCheck),
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(case=strategies.cases(max_depth=DEPTH, max_size=2), seed=st.integers(0, 2**32 - 1))
 def test_gradients_are_right_and_corruptions_are_refuted(case, seed):
