@@ -222,7 +222,7 @@ def disguises(claim: str, symbol: str) -> dict[str, str]:
         "sin² + cos²": f"({claim}) * (sin({symbol}) ** 2 + cos({symbol}) ** 2)",
         "exp(a) * exp(b)": f"({claim}) * exp(2 * {symbol}) * exp(-2 * {symbol})",
         "exp(log(x))": f"({claim}) * exp(log(1 + {symbol} ** 2)) / (1 + {symbol} ** 2)",
-        "relu(x) = x * step(x)": f"({claim}) + 0 * (relu({symbol}) - {symbol} * step({symbol}))",
+        "relu(x) = x * step(x)": f"({claim}) * (1 + relu({symbol}) - {symbol} * step({symbol}))",
     }
 
 
