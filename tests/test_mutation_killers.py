@@ -159,3 +159,31 @@ def test_V3_false_symbolic_claim_is_never_proved():
 def test_V3_an_all_shapes_proof_is_proved():
     v = symderiv.verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": ("n", "m"), "X": ("m", "k")})
     assert v.status == "proved" and v.proof.all_shapes and v.reason.startswith("proved for all shapes"), v.report()
+
+
+# -- Survivors of the sampled mutation run (tools/mutation.py --sample 40 --seed 1) ----------------------
+
+
+def test_prover_second_chance_proves_a_function_identity_sympy_decides():
+    # prover.py:134 (condition negated): entries equal only through exp(2W) exp(-W) = exp(W) go to SymPy,
+    # which proves them; without that second chance they would stay undecided.
+    v = symderiv.verify("exp(W)", wrt="W", claim="G * exp(2*W) * exp(-W)", shapes={"W": (1, 2)})
+    assert v.status == "proved", v.report()
+
+
+def test_simplify_a_cancellation_without_shapes_is_zero():
+    # simplify.py:79 (0 → 1): with no shape function a cancelled sum is the number 0, not 1.
+    assert simplify(parse("A - A")) == parse("0")
+    assert simplify(parse("2 * B - B - B")) == parse("0")
+
+
+def test_simplify_keeps_the_broadcast_of_a_cancelled_term():
+    # simplify.py:396 (`not x` → `x`): x + W - W broadcasts the 1×1 x to W's 2×2, and stays 2×2 after W cancels.
+    from symderiv.shapes import infer_shapes
+
+    node = parse("x + W - W")
+    typing = infer_shapes(node, {"x": (1, 1), "W": (2, 2)})
+    simplified = simplify(node, typing.shape_of)
+    env = {"x": np.array([[1.5]]), "W": np.array([[1.0, 2.0], [3.0, 4.0]])}
+    assert evaluate(simplified, env).shape == (2, 2)
+    assert _same_values("x + W - W", simplified, env), simplified
