@@ -14,6 +14,8 @@ The tests assert exact statuses. Some need SPEC 0.2's verdicts (``refuted`` for 
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -187,3 +189,25 @@ def test_simplify_keeps_the_broadcast_of_a_cancelled_term():
     env = {"x": np.array([[1.5]]), "W": np.array([[1.0, 2.0], [3.0, 4.0]])}
     assert evaluate(simplified, env).shape == (2, 2)
     assert _same_values("x + W - W", simplified, env), simplified
+
+
+def test_random_mode_shape_refusal_names_the_layout_only_when_it_is_used():
+    # randomized.py:874 (Eq → NotEq): the "(numerator layout)" note belongs to numerator-layout requests only.
+    shapes = {"W": (3, 2), "X": (2, 4)}
+    v = symderiv.verify("W @ X", wrt="W", claim="G", shapes=shapes, method="random")
+    assert not v.holds and v.reason.startswith("shape") and "numerator" not in v.reason, v.reason
+    w = symderiv.verify("W @ X", wrt="W", claim="G", shapes=shapes, method="random", layout="numerator")
+    assert not w.holds and w.reason.startswith("shape") and "(numerator layout)" in w.reason, w.reason
+
+
+def test_witness_values_through_a_non_monic_denominator_are_exact():
+    # Aimed at algebra.py:183 (Mult → Div in the monic normalisation of a denominator); it does not reach that
+    # line (the mutant still survives: see the report of issue 11), but it pins the witness values exactly.
+    v = symderiv.verify("W / (3 * X + 5 * Y)", wrt="W", claim="2 * G / (3 * X + 5 * Y)",
+                        shapes={"W": (1, 2), "X": (1, 2), "Y": (1, 2)})
+    assert v.status == "refuted" and v.counterexample is not None, v.report()
+    cx = v.counterexample
+    i, j = cx.entry
+    x, y, g = (Fraction(cx.values[n][i][j]) for n in ("X", "Y", "G"))
+    assert Fraction(cx.gradient_value) == g / (3 * x + 5 * y), cx.describe()
+    assert Fraction(cx.claim_value) == 2 * g / (3 * x + 5 * y), cx.describe()
