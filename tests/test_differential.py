@@ -152,7 +152,8 @@ def _confirmed_witness(verdict, claim: ex.Expr, right: ex.Expr, case: Case, upst
     if cx is None or not cx.values or cx.gradient_value is None:
         return False
     try:
-        env = {n: np.array([[float(Fraction(x)) for x in row] for row in rows]) for n, rows in cx.values.items()}
+        env = {n: np.array([[float(Fraction(x.strip().removeprefix("≈").strip())) for x in row] for row in rows])
+               for n, rows in cx.values.items()}
     except (ValueError, ZeroDivisionError):
         return False
     want = case.shapes[case.wrt]

@@ -123,9 +123,11 @@ def _claim_value(claim: ex.Expr, env: dict, sizes: dict, upstream: np.ndarray | 
 
 
 def _number(text: str) -> float:
+    # An exact value ("-3/2"), or a rounded display of a huge or irrational one ("≈ -0.0549142377378179").
+    text = text.strip().removeprefix("≈").strip()
     try:
         return float(Fraction(text))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         return float(text)
 
 
