@@ -5,8 +5,17 @@ so every case is well-shaped by construction. Dimensions are names (``n``, ``m``
 ``p``) with small concrete sizes; ``Case.shapes`` has the sizes and
 ``Case.symbolic_shapes`` the names. Functions that need care are guarded:
 ``log``/``sqrt`` get positive arguments, ``inv``/``det``/``logdet`` apply to a
-symbol plus a multiple of the identity, and step/sign (not differentiable) are
-left to the claims.
+symbol plus a multiple of the identity (or a transpose or product of such), and
+step/sign (not differentiable) are left to the claims. Powers go up to 5, and a
+negated base gets odd powers too (``(-A) ** 3``).
+
+The hostile patterns of issue 10 are drawn by their own strategies, for the
+differential suite (tests/test_differential.py): literals near float precision,
+huge and tiny (``hostile_literals``); constants near word sizes and primes
+(``WORD_CONSTANTS``); true claims disguised by function identities
+(``disguises``); domain-restricted functions (``DOMAIN_CASES``). ``cases`` uses
+the dimension names ``n``, ``m``, ``p``, and ``distinct_sizes=True`` gives each a
+different size.
 """
 
 from __future__ import annotations
@@ -14,6 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
+
+#: Literals whose exact value a float would change: tiny, huge, near float precision, and one exact in binary.
+HOSTILE_LITERALS = ("1e-400", "1e300", "0.30000000000000001", "1.00000000000000001", "0.1", "1e-30",
+                    "123456789.123456789", "0.5", "4.9e-324", "1.7976931348623157e308")
+#: Integers near word sizes and primes that a modular or float engine could wrap or round.
+WORD_CONSTANTS = (2**23, 8388593, 8388592, 8388594, 2**31, 2**31 - 1, 2**32, 2**53, 2**53 + 1, 2**61 - 1, 2**64,
+                  2**64 + 1)
 
 DIMS = ("n", "m", "p")
 SMOOTH = ("exp", "tanh", "sigmoid", "sin", "cos")
@@ -60,7 +76,7 @@ class _Builder:
                 return draw(st.sampled_from(["2", "3", "0.5"]))
             return self.symbol(shape)
         r, c = shape
-        kinds = ["matmul", "add", "sub", "mul", "div", "pow", "T", "unary", "neg", "bcast"]
+        kinds = ["matmul", "add", "sub", "mul", "div", "pow", "negpow", "T", "unary", "neg", "bcast"]
         if shape == (1, 1):
             kinds += ["trace", "sum", "det", "logdet"] if self.square_ops else ["sum"]
         if c == 1 or r == 1:
@@ -83,7 +99,15 @@ class _Builder:
         if kind == "div":
             return f"({sub(shape)} / (2 + sigmoid({sub(shape)})))"
         if kind == "pow":
+            # Powers 4 and 5 only of a symbol: of a compound base the degrees multiply and the exact engine crawls.
+            if draw(st.integers(0, 2)) == 0:
+                return f"({self.symbol(shape)} ** {draw(st.sampled_from([4, 5]))})"
             return f"({sub(shape)} ** {draw(st.sampled_from([2, 3]))})"
+        if kind == "negpow":
+            # A negated base with an odd power keeps its sign: (-A) ** 3 = -(A ** 3).
+            if draw(st.booleans()):
+                return f"((-{self.symbol(shape)}) ** {draw(st.sampled_from([1, 3, 5, 2, 4]))})"
+            return f"((-{self._atomic(sub(shape))}) ** {draw(st.sampled_from([1, 3]))})"
         if kind == "T":
             return f"{self._atomic(self.build((c, r), depth + 1, False))}.T"
         if kind == "neg":
@@ -103,7 +127,7 @@ class _Builder:
             return f"sum({sub((self.dim(), self.dim()))})"
         if kind in ("det", "logdet"):
             k = draw(st.sampled_from(DIMS))
-            return f"{kind}({self.symbol((k, k))} + 3 * eye(<{k}>))"
+            return f"{kind}({self.invertible(k, depth)})"
         if kind == "sum_axis":
             if c == 1 and r != 1:
                 return f"sum({sub((r, self.dim()))}, axis=1)"
@@ -111,10 +135,26 @@ class _Builder:
                 return f"sum({sub((self.dim(), c))}, axis=0)"
             return f"sum({sub((self.dim(), self.dim()))})"
         if kind == "inv":
-            return f"inv({self.symbol(shape)} + 3 * eye(<{r}>))"
+            return f"inv({self.invertible(r, depth)})"
         if kind == "matpow":
             return f"matpow({sub(shape)}, 2)"
         raise AssertionError(kind)
+
+    def invertible(self, k: object, depth: int) -> str:
+        """A k×k matrix that is invertible at the test points: a symbol plus 3·I, its transpose, or a product
+        (products only of 2×2 matrices, at the top or near the leaves: larger or deeper, their inverses make the
+        exact engine crawl)."""
+        base = lambda: f"({self.symbol((k, k))} + 3 * eye(<{k}>))"  # noqa: E731
+        form = self.draw(st.integers(0, 4))
+        if form == 2 and (0 < depth < self.max_depth - 1 or self.sizes.get(k, k) != 2):  # type: ignore[call-overload]
+            form = 3
+        if form == 0:
+            return f"{base()}.T"
+        if form == 1:
+            return f"({self.symbol((k, k))}.T + 3 * eye(<{k}>))"
+        if form == 2:
+            return f"({base()} @ {base()})"
+        return base()
 
     @staticmethod
     def _atomic(text: str) -> str:
@@ -122,9 +162,16 @@ class _Builder:
 
 
 @st.composite
-def cases(draw, max_depth: int = 3, square_ops: bool = True, max_size: int = 3) -> Case:
-    """A random well-shaped expression with concrete and symbolic shapes and a wrt that occurs in it."""
-    sizes = {d: draw(st.integers(2, max_size)) for d in DIMS}
+def cases(draw, max_depth: int = 3, square_ops: bool = True, max_size: int = 3, distinct_sizes: bool = False) -> Case:
+    """A random well-shaped expression with concrete and symbolic shapes and a wrt that occurs in it.
+
+    ``distinct_sizes``: the dimension names get pairwise different sizes (2, 3, 4 in some order), so a claim
+    that mixes two dimensions up is not well-shaped by accident.
+    """
+    if distinct_sizes:
+        sizes = dict(zip(DIMS, draw(st.permutations([2, 3, 4])), strict=True))
+    else:
+        sizes = {d: draw(st.integers(2, max_size)) for d in DIMS}
     builder = _Builder(draw, sizes, max_depth, square_ops)
     shape = (draw(st.sampled_from(DIMS + (1,))), draw(st.sampled_from(DIMS + (1,))))
     text = builder.build(shape, 0)
@@ -156,3 +203,34 @@ def well_formed(case: Case) -> bool:
     except (ParseError, ShapeError):
         return False
     return True
+
+
+@st.composite
+def hostile_literals(draw) -> str:
+    """A literal that a float (or a modulus) would get wrong: near float precision, huge, tiny, near primes."""
+    return draw(st.one_of(st.sampled_from(HOSTILE_LITERALS), st.sampled_from([str(k) for k in WORD_CONSTANTS]),
+                          st.builds(lambda k, d: f"{k}.{'0' * d}1", st.integers(0, 3), st.integers(14, 20))))
+
+
+def disguises(claim: str, symbol: str) -> dict[str, str]:
+    """True claims equal to ``claim`` only through function identities, on the whole domain of ``symbol``.
+
+    >>> disguises("G @ X.T", "X")["sin² + cos²"]
+    '(G @ X.T) * (sin(X) ** 2 + cos(X) ** 2)'
+    """
+    return {
+        "sin² + cos²": f"({claim}) * (sin({symbol}) ** 2 + cos({symbol}) ** 2)",
+        "exp(a) * exp(b)": f"({claim}) * exp(2 * {symbol}) * exp(-2 * {symbol})",
+        "exp(log(x))": f"({claim}) * exp(log(1 + {symbol} ** 2)) / (1 + {symbol} ** 2)",
+        "relu(x) = x * step(x)": f"({claim}) * (1 + relu({symbol}) - {symbol} * step({symbol}))",
+    }
+
+
+#: Functions with a restricted domain, with a true claim valid on that domain (expression, wrt, claim, shapes).
+DOMAIN_CASES = (
+    ("log(W)", "W", "G / W", {"W": (1, 2)}),
+    ("log(W)", "W", "G / abs(W)", {"W": (1, 2)}),
+    ("sqrt(W)", "W", "G / (2 * sqrt(W))", {"W": (2, 1)}),
+    ("sum(inv(W))", "W", "-(inv(W) @ ones(2, 2) @ inv(W)).T", {"W": (2, 2)}),
+    ("log(sum(W))", "W", "ones(2, 2) / sum(W)", {"W": (2, 2)}),
+)

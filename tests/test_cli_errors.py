@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -37,17 +38,31 @@ def test_unwritable_output_path(capsys, tmp_path, target):
     assert_clean_usage_error(code, err, path)
 
 
-def test_output_path_in_read_only_directory(capsys, tmp_path):
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        pytest.skip("root can write into read-only directories")
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
+@pytest.mark.parametrize("where", ["under a regular file", "under /dev/null", "read-only directory"])
+def test_output_path_that_cannot_be_written(capsys, tmp_path, where):
+    # Root may write into a read-only directory, so the first two cases fail for everyone (a file is never a
+    # directory, even for root); CI runs as root, and these always run there.
+    if where == "under a regular file":
+        regular = tmp_path / "plain.txt"
+        regular.write_text("not a directory")
+        target = regular / "x.md"
+    elif where == "under /dev/null":
+        target = Path("/dev/null") / "x.md"
+        if not Path("/dev/null").exists():
+            pytest.skip("no /dev/null on this system")
+    else:
+        target = tmp_path / "locked" / "x.md"
+        target.parent.mkdir()
+        target.parent.chmod(0o500)
     try:
-        code, out, err = run(capsys, "derive", "W @ X", "--wrt", "W", "-o", str(locked / "x.md"))
+        if where == "read-only directory" and os.access(target.parent, os.W_OK):
+            pytest.skip("this user (root) can write into read-only directories; the other cases cover it")
+        code, out, err = run(capsys, "derive", "W @ X", "--wrt", "W", "-o", str(target))
     finally:
-        locked.chmod(0o700)
+        if where == "read-only directory":
+            target.parent.chmod(0o700)
     assert_clean_usage_error(code, err, "x.md")
+    assert not target.exists()
 
 
 @pytest.mark.parametrize(("shape", "needle"), [("W=3", "W=3"), ("W3,2", "W3,2"), ("W=a-b,2", "a-b"),

@@ -77,7 +77,11 @@ def test_refusals_name_the_column(text, column, fragment):
     err = info.value
     assert fragment in err.message + (err.hint or "")
     assert err.column == column, str(err)
-    assert err.hint or err.column
+    # The message shows the text with carets starting under that column.
+    lines = str(err).splitlines()
+    shown = next(k for k, line in enumerate(lines) if line.strip() == text.strip() and k > 0)
+    marker = lines[shown + 1]
+    assert marker.startswith(" " * (4 + column - 1) + "^") and set(marker.strip()) == {"^"}, str(err)
 
 
 @pytest.mark.parametrize("text", ["(" * 100000, "-" * 3000 + "A", "A+" * 3000 + "A", "(" * 70 + "A" + ")" * 70,

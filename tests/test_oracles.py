@@ -12,19 +12,23 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
+from guards import CaseTooSlow, cpu_guard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import cases
 
 import symderiv
-from symderiv.entrywise import Instance
+from symderiv.entrywise import Deadline, Instance
 from symderiv.errors import SymderivError
 from symderiv.numeric import evaluate, finite_difference_gradient
 from symderiv.prover import evaluate as exact_value
 from symderiv.prover import loss_gradient
 from symderiv.verification import prepare
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+CASE_SECONDS = 3.0
+COUNTS = {"prover timeouts": 0, "claims": 0, "accepted": 0, "accepted true gradient": 0, "refuted": 0, "undecided": 0}
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def _random_env(shapes, seed):
@@ -35,7 +39,7 @@ def _random_env(shapes, seed):
 
 def _prover_gradient_at(case, env, upstream_value):
     problem = prepare(case.text, [case.wrt], case.shapes, functions=case.functions)
-    instance = Instance(problem.typing)
+    instance = Instance(problem.typing, deadline=Deadline(CASE_SECONDS))
     grad, scalar = loss_gradient(instance, problem.expression, case.wrt, "G")
     point = {}
     for name, matrix in instance.bound.items():
@@ -57,29 +61,51 @@ def test_prover_agrees_with_finite_differences(case, seed):
         raise AssertionError(f"strategy produced a bad case: {case.text}") from None
     shape = problem.typing.shape_of(problem.expression)
     upstream = None if shape == (1, 1) else _random_env({"G": shape}, seed + 1)["G"]
-    _, scalar, exact = _prover_gradient_at(case, env, upstream)
+    try:
+        with cpu_guard(CASE_SECONDS):
+            _, scalar, exact = _prover_gradient_at(case, env, upstream)
+    except (symderiv.TimeoutError, CaseTooSlow):
+        # Some random rational functions make the exact engine slow (a known limit, docs/security.md); a
+        # timeout is never an answer, so the case is only counted.
+        COUNTS["prover timeouts"] += 1
+        return
     fd = finite_difference_gradient(problem.expression, case.wrt, env, upstream, sizes=case.sizes)
     assert np.allclose(exact, fd, rtol=1e-4, atol=1e-5), (case.text, case.wrt, exact, fd)
 
 
-@SETTINGS
-@given(cases(max_depth=2), cases(max_depth=2), st.integers(0, 2**16))
-def test_random_claims_are_never_falsely_proved(case, other, seed):
-    """Use another random expression (renamed onto this one's symbols) as a claim of the right shape."""
-    problem = prepare(case.text, [case.wrt], case.shapes, functions=case.functions)
+
+
+def _claim_for(case, problem, kind: int, seed: int) -> str:
+    """A claim of the right shape: the true gradient, the true gradient plus a multiple of a symbol, or a sum
+    of symbols (and the upstream) of the wrt's shape."""
     want = case.shapes[case.wrt]
     same_shape = [n for n, s in case.shapes.items() if s == want]
     result_shape = problem.typing.shape_of(problem.expression)
-    upstream_ok = result_shape == want and result_shape != (1, 1)
-    pool = same_shape + (["G"] if upstream_ok else [])
-    claim = " + ".join(f"{c} * {n}" for c, n in zip([1, 2, -1], pool, strict=False)) or "zeros(1, 1)"
-    if not pool:
-        claim = f"zeros({want[0]}, {want[1]})"
+    pool = same_shape + (["G"] if result_shape == want and result_shape != (1, 1) else [])
+    combination = " + ".join(f"{c} * {n}" for c, n in zip([1, 2, -1], pool, strict=False)) or \
+        f"zeros({want[0]}, {want[1]})"
+    if kind == 2:
+        return combination
+    right = symderiv.gradient(case.text, wrt=case.wrt, shapes=case.shapes, functions=case.functions,
+                              check=False).formula
+    if kind == 0:
+        return right
+    return f"({right}) + {1 + seed % 3} * {same_shape[0]}"
+
+
+@SETTINGS
+@given(cases(max_depth=2), st.integers(0, 2), st.integers(0, 2**16))
+def test_random_claims_are_never_falsely_proved(case, kind, seed):
+    """Any claim the prover accepts agrees with finite differences; the true gradient is among the claims."""
+    problem = prepare(case.text, [case.wrt], case.shapes, functions=case.functions)
     try:
+        claim = _claim_for(case, problem, kind, seed)
         verdict = symderiv.verify(case.text, wrt=case.wrt, claim=claim, shapes=case.shapes, functions=case.functions)
     except SymderivError as err:
-        raise AssertionError(f"{case.text} / {claim}: {err}") from None
+        raise AssertionError(f"{case.text}: {err}") from None
+    COUNTS["claims"] += 1
     if verdict.holds:
+        assert verdict.status == "proved", verdict.report()
         env = _random_env(case.shapes, seed)
         shape = problem.typing.shape_of(problem.expression)
         upstream = None if shape == (1, 1) else _random_env({"G": shape}, seed)["G"]
@@ -87,5 +113,24 @@ def test_random_claims_are_never_falsely_proved(case, other, seed):
         claimed = evaluate(symderiv.parse(claim, allow_upstream=True, functions=case.functions),
                            {**env, "G": upstream} if upstream is not None else env, sizes=case.sizes)
         assert np.allclose(claimed, fd, rtol=1e-4, atol=1e-5), (case.text, claim)
+        COUNTS["accepted"] += 1
+        COUNTS["accepted true gradient"] += kind == 0
+    elif verdict.status == "undecided":
+        COUNTS["undecided"] += 1
     else:
-        assert verdict.status in ("refuted", "shape", "undecided")
+        # "shape" is the 0.1 name of a shape refutation; SPEC 0.2 calls it "refuted" with a reason "shape: ...".
+        assert verdict.status in ("refuted", "shape"), verdict.report()
+        assert not verdict.status == "shape" or verdict.reason.startswith("shape"), verdict.report()
+        COUNTS["refuted"] += 1
+
+
+def test_zz_the_accepted_branch_ran(capsys):
+    """The check of accepted claims above must actually run (it once never did: every claim was refuted)."""
+    with capsys.disabled():
+        print("\noracles: " + ", ".join(f"{k} {v}" for k, v in COUNTS.items()))
+    if COUNTS["claims"] == 0:
+        pytest.skip("the random-claims test did not run (selected with -k?)")
+    assert COUNTS["accepted true gradient"] >= 1, COUNTS
+    # The true gradient of a depth-2 expression on concrete shapes is almost always decided.
+    assert COUNTS["undecided"] <= COUNTS["claims"] // 10, COUNTS
+    assert COUNTS["prover timeouts"] <= 5, COUNTS

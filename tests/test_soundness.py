@@ -45,7 +45,10 @@ EXAMPLES = int(os.environ.get("SYMDERIV_SOUNDNESS_EXAMPLES", 450 * (10 if LONG e
 COUNTS = {"cases": 0, "pairs": 0, "right proved": 0, "refuted": 0, "witness confirmed by FD": 0,
           "witness confirmed by formula": 0, "shape refuted": 0, "equivalent corruption": 0, "false proofs": 0,
           "skipped": 0, "fd checked": 0, "timeouts": 0,
-          "difference below FD resolution": 0}
+          "difference below FD resolution": 0, "undecided": 0}
+UNDECIDED: list[str] = []
+#: At most this share of the corruptions may come back undecided (they are wrong: the engine should refute them).
+MAX_UNDECIDED_SHARE = 0.01
 FUNCTIONS = ("phi",)
 SLOWEST: list[tuple[float, str]] = []
 TIMEOUT = 5.0
@@ -120,9 +123,11 @@ def _claim_value(claim: ex.Expr, env: dict, sizes: dict, upstream: np.ndarray | 
 
 
 def _number(text: str) -> float:
+    # An exact value ("-3/2"), or a rounded display of a huge or irrational one ("≈ -0.0549142377378179").
+    text = text.strip().removeprefix("≈").strip()
     try:
         return float(Fraction(text))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         return float(text)
 
 
@@ -227,11 +232,12 @@ def _check_refutation(verdict, case, node, claim_node, right_node, upstream_shap
         exact = float(np.broadcast_to(_claim_value(right_node, env, case.sizes, upstream),
                                       env[case.wrt].shape)[entry])
         assert abs(exact - _number(cx.gradient_value)) <= 1e-9 * max(1.0, abs(exact)), cx.describe()
-        assert abs(exact - float(claimed)) > 1e-12 * max(1.0, abs(exact)), cx.describe()
+        # Relative to the values themselves: a witness may make both sides tiny (4.75e-9 against 4.75e-9 + 9e-18).
+        assert abs(exact - float(claimed)) > 1e-12 * max(abs(exact), abs(float(claimed))), cx.describe()
 
 
 # No shrinking: a failure prints the drawn case as it is, instead of minutes of slow shrinking.
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG, suppress_health_check=list(HealthCheck),
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(case=strategies.cases(max_depth=DEPTH, max_size=2), seed=st.integers(0, 2**32 - 1))
 def test_gradients_are_right_and_corruptions_are_refuted(case, seed):
@@ -287,8 +293,9 @@ def _run_case(case, seed):
     try:
         verdict = symderiv.verify(case.text, wrt=case.wrt, claim=grad.formula, shapes=case.shapes,
                                   functions=FUNCTIONS, timeout=TIMEOUT)
-    except symderiv.TimeoutError:
-        # Rational functions of many atoms can be slow to prove; a timeout is never a proof, so it is only counted.
+    except (symderiv.TimeoutError, symderiv.BudgetError):
+        # Rational functions of many atoms can be slow to prove; a timeout or a refusal over the budget is never a
+        # proof, so it is only counted.
         COUNTS["timeouts"] += 1
         return
     COUNTS["pairs"] += 1
@@ -325,6 +332,9 @@ def _run_case(case, seed):
             COUNTS["equivalent corruption"] += 1
             continue
         if v.status == "undecided":
+            # Neither proved nor refuted: not a false proof, but counted and bounded in test_zz_counts.
+            COUNTS["undecided"] += 1
+            UNDECIDED.append(f"{kind}: {case.text} wrt {case.wrt}: {text}")
             continue
         COUNTS["refuted"] += 1
         _check_refutation(v, case, node, parse(text, functions=FUNCTIONS, allow_upstream=True), right_node,
@@ -353,7 +363,10 @@ def test_zz_counts(capsys):
         print("\nsoundness: " + ", ".join(f"{k} {v}" for k, v in COUNTS.items()))
         for seconds, text in sorted(SLOWEST, reverse=True)[:3]:
             print(f"  slowest: {seconds:.2f} s  {text}")
+        for text in UNDECIDED[:5]:
+            print(f"  undecided: {text}")
     assert COUNTS["false proofs"] == 0
     if COUNTS["cases"] == 0:
         pytest.skip("the random suite did not run (selected with -k?)")
     assert COUNTS["pairs"] >= (2000 if EXAMPLES >= 450 else 0)
+    assert COUNTS["undecided"] <= MAX_UNDECIDED_SHARE * COUNTS["pairs"], UNDECIDED
