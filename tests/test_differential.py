@@ -44,9 +44,6 @@ STRICT_EVERY = 6  # strict mode (SymPy) on one case in STRICT_EVERY, when its sh
 CASE_CPU_SECONDS = 6.0
 FUNCTIONS = ("phi",)
 HOLDS = ("proved", "probabilistic")
-NEEDS_LITERAL = "needs branch literal: literals read exactly from their text"
-NEEDS_RAND = "needs branch rand: random primes >= 2^60, exact constants, refutations confirmed at real points"
-NEEDS_VERDICT = "needs branch verdict: witnesses inside the domain, SPEC 0.2 statuses"
 
 COUNTS: Counter = Counter()
 STATUSES: dict[str, Counter] = {name: Counter() for name in ("exact", "index", "random", "strict")}
@@ -274,7 +271,6 @@ def _float_spelling(literal: str) -> str:
     return repr(float(literal)) if np.isfinite(float(literal)) else literal
 
 
-@pytest.mark.xfail(reason=NEEDS_LITERAL, strict=True)
 @pytest.mark.parametrize("literal", [x for x in HOSTILE_LITERALS if Fraction(x) != Fraction(repr(float(x)))])
 def test_a_literal_is_not_its_float(literal):
     """``c * W`` against the claim ``f * G`` where f is c rounded to a float: false whenever f ≠ c exactly."""
@@ -287,7 +283,6 @@ def test_a_literal_is_its_exact_value(literal):
     _assert_truth(f"{literal} * W", "W", f"3 * {literal} * G / 3", {"W": (2, 2)}, true=True)
 
 
-@pytest.mark.xfail(reason=NEEDS_RAND, strict=True)
 @pytest.mark.parametrize("k", [8388593, 2**61 - 1])
 def test_constants_near_primes_are_exact(k):
     # Off by a multiple of a prime that a modular engine might use: false, in every engine.
@@ -302,20 +297,16 @@ def test_constants_near_word_sizes_are_exact(k):
     _assert_truth(f"{k} * W", "W", f"{k + 1} * G", {"W": (1, 2)}, true=False)
 
 
-@pytest.mark.xfail(reason=NEEDS_RAND, strict=True)
 @pytest.mark.parametrize("name", list(disguises("G", "W")))
 def test_true_claims_disguised_by_function_identities_are_not_refuted(name):
     _assert_truth("W", "W", disguises("G", "W")[name], {"W": (1, 2)}, true=True)
 
 
-@pytest.mark.parametrize(("expression", "wrt", "claim", "shapes"), [
-    pytest.param(*c, marks=pytest.mark.xfail(reason=NEEDS_RAND + "; " + NEEDS_VERDICT, strict=True))
-    if "abs" in c[2] else c for c in DOMAIN_CASES])
+@pytest.mark.parametrize(("expression", "wrt", "claim", "shapes"), DOMAIN_CASES)
 def test_true_claims_on_a_restricted_domain_are_not_refuted(expression, wrt, claim, shapes):
     _assert_truth(expression, wrt, claim, shapes, true=True)
 
 
-@pytest.mark.xfail(reason=NEEDS_LITERAL, strict=True)
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=cases(max_depth=2, square_ops=False, max_size=2), literal=st.sampled_from(HOSTILE_LITERALS))
 @example(case=Case("W", "W", {"W": (1, 2)}, {"W": (1, 2)}, symbolic_text="W"), literal="1e-400")

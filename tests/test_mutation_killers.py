@@ -8,8 +8,8 @@
 - V1: verification counts ``undecided`` as proved.
 - V3: verification relabels a check at sample sizes (symbolic shapes) as ``proved``.
 
-The tests assert exact statuses. Some need SPEC 0.2's verdicts (``refuted`` for a pure polynomial difference,
-``undecided`` for a check at sample sizes, exit code 4); until those branches land they are marked xfail.
+The tests assert exact statuses: SPEC 0.2's verdicts (``refuted`` for a pure polynomial difference,
+``undecided`` for a check at sample sizes, exit code 4).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from symderiv.errors import ParseError
 from symderiv.language import parse
 from symderiv.numeric import evaluate
 from symderiv.simplify import simplify
-
-NEEDS_VERDICT = "needs branch verdict: SPEC 0.2 statuses (refuted/undecided) and exit code 4"
 
 
 def _same_values(a: str, b_node, env: dict) -> bool:
@@ -99,7 +97,6 @@ def test_P1_V1_a_polynomial_that_vanishes_at_every_witness_is_not_proved():
     assert v.status in ("undecided", "refuted"), v.report()
 
 
-@pytest.mark.xfail(reason=NEEDS_VERDICT + " (a non-zero polynomial difference is refuted)", strict=True)
 def test_P1_a_pure_polynomial_difference_is_refuted():
     v = symderiv.verify("W * W", wrt="W", claim=VANISHING_CLAIM, shapes={"W": (1, 2)})
     assert v.status == "refuted" and v.counterexample is not None, v.report()
@@ -112,7 +109,6 @@ def test_P1_V1_a_function_identity_the_engine_cannot_decide_is_undecided():
     assert not v.report().startswith("PROVED")
 
 
-@pytest.mark.xfail(reason=NEEDS_VERDICT, strict=True)
 def test_V1_undecided_exits_4(capsys):
     code = main(["verify", "W", "--wrt", "W", "--claim", "G + (sigmoid(W) + sigmoid(-W) - 1)", "--shape", "W=1,2"])
     out = capsys.readouterr().out
@@ -135,13 +131,11 @@ def test_V3_a_symbolic_claim_the_all_shapes_engine_cannot_prove_is_not_proved():
     assert "not a proof" in v.reason or v.status == "undecided", v.report()
 
 
-@pytest.mark.xfail(reason=NEEDS_VERDICT + " (checked at sizes is undecided)", strict=True)
 def test_V3_a_check_at_sample_sizes_is_undecided():
     v = symderiv.verify("det(X)", wrt="X", claim="det(X) * inv(X.T)", shapes={"X": ("n", "n")})
     assert v.status == "undecided" and not bool(v), v.report()
 
 
-@pytest.mark.xfail(reason=NEEDS_VERDICT + " (claims true only at the sample sizes are not accepted)", strict=True)
 @pytest.mark.parametrize(("expression", "claim", "shapes"), [
     ("trace(W)", "eye(n) + (trace(eye(n)) - 2) * (trace(eye(n)) - 3) * W", {"W": ("n", "n")}),
     ("sum(X @ W @ V) / sum(ones(N, 1))", "X.T @ ones(N, M) @ V.T / sum(ones(M, 1))",
