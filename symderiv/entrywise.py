@@ -23,7 +23,7 @@ from .cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost 
 from .errors import OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
 from .linalg import determinant, inverse, nonsingular_somewhere
 from .literals import fold_function as _const_fold
-from .polynomial import WORK
+from .meter import NEXT, WORK, tick
 from .shapes import Typing, format_shape
 
 Matrix = list[list[Ratio]]
@@ -345,6 +345,8 @@ def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
             row.append(value if rest is None else value + rest)
         out.append(row)
         WORK[0] += sum(len(x) * t for x, t in zip(ai, b_terms, strict=True) if x.__class__ is list)
+        if WORK[0] >= NEXT[0]:
+            tick()
         if deadline is not None:
             deadline()
     return out

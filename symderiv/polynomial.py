@@ -14,16 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fractions import Fraction
 
+from .meter import CHECK_EVERY, NEXT, WORK, tick  # WORK: the work counter, metered while a proof runs
+
 Coeff = int | Fraction
 Mono = tuple[int, ...]
 Poly = dict[Mono, Coeff]
 
 ONE: Mono = ()
 
-#: The work counter: term operations done so far (one per multiply-add of a product, per term added into
-#: a sum, per term differentiated). :mod:`symderiv.cost` estimates this number before a proof, and
-#: tests/test_cost_model.py checks the estimate against it. Adding one integer per call costs nothing.
-WORK = [0]
 
 
 def merge(m1: Mono, m2: Mono) -> Mono:
@@ -55,6 +53,8 @@ def padd(a: Poly, b: Poly, sign: int = 1) -> Poly:
     if not b:
         return a  # a - 0 is a (this once negated a when sign was -1)
     WORK[0] += len(b)
+    if WORK[0] >= NEXT[0]:
+        tick()
     out = dict(a)
     for m, c in b.items():
         v = out.get(m, 0) + sign * c
@@ -67,6 +67,8 @@ def padd(a: Poly, b: Poly, sign: int = 1) -> Poly:
 
 def padd_into(acc: Poly, b: Poly, scale: Coeff = 1) -> None:
     WORK[0] += len(b)
+    if WORK[0] >= NEXT[0]:
+        tick()
     for m, c in b.items():
         v = acc.get(m, 0) + scale * c
         if v:
@@ -89,9 +91,24 @@ def pmul(a: Poly, b: Poly) -> Poly:
 
 
 def pmul_into(acc: Poly, a: Poly, b: Poly) -> None:
-    """``acc += a * b``, the inner loop of matrix products (zeros cleaned by the caller)."""
-    WORK[0] += len(a) * len(b)
-    pmul_items_into(acc, a.items(), list(b.items()))
+    """``acc += a * b``, the inner loop of matrix products (zeros cleaned by the caller).
+
+    A large product runs in slices of about :data:`CHECK_EVERY` multiply-adds, so the meter sees it."""
+    b_items = list(b.items())
+    if len(a) * len(b_items) <= CHECK_EVERY:
+        WORK[0] += len(a) * len(b_items)
+        if WORK[0] >= NEXT[0]:
+            tick()
+        pmul_items_into(acc, a.items(), b_items)
+        return
+    a_items = list(a.items())
+    step = max(1, CHECK_EVERY // len(b_items))
+    for k in range(0, len(a_items), step):
+        part = a_items[k:k + step]
+        WORK[0] += len(part) * len(b_items)
+        if WORK[0] >= NEXT[0]:
+            tick()
+        pmul_items_into(acc, part, b_items)
 
 
 def pmul_items_into(acc: Poly, a_items: Iterable[tuple[Mono, Coeff]], b_items: list[tuple[Mono, Coeff]]) -> None:

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import expr as ex
+from .cost import DEFAULT_BUDGET, DEFAULT_MEMORY
 from .entrywise import Deadline, Instance, check_budget, describe_shapes, estimate_cost, gc_paused
 from .errors import BudgetError, NameKindError, OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
 from .inverse import prove_with_inverse_atoms
 from .language import check_identifier, parse
+from .meter import metered
 from .prover import Counterexample, Outcome, compare, loss_gradient
 from .shapes import Typing, format_shape, infer_shapes
 from .status import Status, exit_code, headline
@@ -20,6 +22,8 @@ from .witness import PointDomain
 LAYOUTS = ("denominator", "numerator")
 #: Strict mode's cost grows like (terms of D) × (entries of V); calibrated on W @ X (8³ in about 8 s, docs/strict.md).
 STRICT_COST_FACTOR = 60
+#: The least growth of resident memory a metered exact proof may make, whatever its budget.
+MEMORY_FLOOR = 256_000_000
 
 
 METHODS = ("auto", "exact", "random")
@@ -196,6 +200,18 @@ def prove_concrete(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, *
         rows, cols = typing.symbols[wrt]
         cost *= STRICT_COST_FACTOR * rows * cols  # type: ignore[operator]
     check_budget(cost, budget, f"`{problem.text}` on {describe_shapes(typing)}" + (" in strict mode" if strict else ""))
+    # The estimate can be wrong, so the work is metered too: past twice the budget, or past the memory it allows,
+    # the proof stops with a BudgetError (method="auto" then runs the randomized test). The memory cap has a floor
+    # because the process's growth also counts lazy imports (SymPy, mpmath) made during a proof.
+    limit = DEFAULT_BUDGET if budget is None else budget
+    memory = max(MEMORY_FLOOR, int(DEFAULT_MEMORY * limit / DEFAULT_BUDGET))
+    caps = {} if strict else {"work_cap": 2 * limit, "memory_cap": memory}
+    with metered(deadline, what=f"on {describe_shapes(typing)} ", **caps):
+        return _prove_concrete(problem, wrt, claim, typing, strict, deadline, upstream_shape)
+
+
+def _prove_concrete(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, strict: bool,
+                    deadline: Deadline | None, upstream_shape: ex.Shape) -> Outcome:
     # A fast first route through inv: its entries as atoms. It only ever proves; when it does not, the
     # ordinary proof below decides (symderiv/inverse.py explains why this is sound).
     if not strict and prove_with_inverse_atoms(problem.expression, wrt, claim, typing, upstream=problem.upstream,
