@@ -42,8 +42,9 @@ def test_auto_answers_a_metered_stop_with_the_randomized_test():
 
 
 def test_a_timeout_stops_the_swell_within_two_seconds():
-    code = ("import sys; from symderiv.cli import main; sys.exit(main(['verify', %r, '--wrt', 'B', '--claim', 'G', "
-            "'--shape', 'A=3,3', '--shape', 'B=3,3', '--timeout', '3', '--method', 'exact']))" % SWELL)
+    args = ["verify", SWELL, "--wrt", "B", "--claim", "G", "--shape", "A=3,3", "--shape", "B=3,3",
+            "--timeout", "3", "--method", "exact"]
+    code = f"import sys; from symderiv.cli import main; sys.exit(main({args!r}))"
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "time limit" in proc.stderr
