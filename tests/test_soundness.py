@@ -18,16 +18,14 @@ The counts are printed at the end; CI runs ≥ 2,000 expression/claim pairs.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import signal
-import threading
 import time
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from guards import CaseTooSlow, cpu_guard
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -243,9 +241,9 @@ def _check_refutation(verdict, case, node, claim_node, right_node, upstream_shap
 def test_gradients_are_right_and_corruptions_are_refuted(case, seed):
     start = time.perf_counter()
     try:
-        with _cpu_guard(CASE_CPU_SECONDS):
+        with cpu_guard(CASE_CPU_SECONDS):
             _run_case(case, seed)
-    except _CaseTooSlow:
+    except CaseTooSlow:
         # The prover's exact comparison of big rational functions does not watch timeout= (see
         # docs/security.md); a case over its CPU allowance is dropped, and counted. Never a proof.
         COUNTS["timeouts"] += 1
@@ -253,27 +251,6 @@ def test_gradients_are_right_and_corruptions_are_refuted(case, seed):
         SLOWEST.append((time.perf_counter() - start, case.text))
 
 
-class _CaseTooSlow(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _cpu_guard(seconds: float):
-    """Interrupt the case after ``seconds`` of this process's CPU time (POSIX; no guard elsewhere)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise _CaseTooSlow()
-
-    previous = signal.signal(signal.SIGVTALRM, interrupt)
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, previous)
 
 
 def _run_case(case, seed):
