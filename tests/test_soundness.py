@@ -188,8 +188,14 @@ def _claim_shape_probe(claim_node, case, upstream_shape):
     """The claim's NumPy shape at random values (a shape error counts as "not the gradient's shape")."""
     env, upstream = _random_env(case, np.random.default_rng(0), upstream_shape)
     try:
+        # NumPy's trace (and friends, through broadcasting) accept non-square operands the language refuses.
+        for sub in claim_node.walk():
+            if isinstance(sub, (ex.Trace, ex.Det, ex.Inv, ex.LogDet, ex.MatPow)):
+                rows, cols = np.shape(_claim_value(sub.operand, env, case.sizes, upstream))
+                if rows != cols:
+                    return np.zeros((0, 0))
         return _claim_value(claim_node, env, case.sizes, upstream)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, np.linalg.LinAlgError):
         return np.zeros((0, 0))
 
 
