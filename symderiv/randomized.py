@@ -37,7 +37,7 @@ import numpy as np
 
 from . import expr as ex
 from .entrywise import Deadline
-from .errors import BudgetError, OptionError, ShapeError, SymderivError
+from .errors import BudgetError, OptionError, SymderivError
 from .field import Degenerate, Field, random_prime
 from .random_atoms import FieldWalker
 from .random_bound import Bounds, degree_walk, error_bound, field_cost, memory_estimate
@@ -100,24 +100,15 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     >>> w.holds, w.status, w.counterexample is not None
     (False, 'refuted', True)
     """
-    from .verification import ProofRecord, Verdict, concrete_typings
+    from .verification import ProofRecord, Verdict, _shape_verdict, concrete_typings
 
     _check_options(budget, seed)
     deadline = deadline or Deadline(None)
     expression = problem.text
     typing = problem.typing
-    want = typing.substitute({}).symbols[wrt]
-    if problem.layout == "numerator":
-        want = (want[1], want[0])
-    try:
-        claim_shape = typing.shape_of(claim_node, {problem.upstream: problem.result_shape}, text=claim_text)
-    except ShapeError as err:
-        return Verdict(False, "shape", f"shape: the claim is not well-shaped ({err.message}), "
-                       f"while ∂L/∂{wrt} is {format_shape(want)}", expression, wrt, claim_text)
-    if claim_shape != want:
-        return Verdict(False, "shape", f"shape: the claim is {format_shape(claim_shape)} but ∂L/∂{wrt} is "
-                       f"{format_shape(want)}" + (" (numerator layout)" if problem.layout == "numerator" else ""),
-                       expression, wrt, claim_text)
+    wrong_shape = _shape_verdict(problem, wrt, claim_text, claim_node)  # the same check as verify()'s
+    if wrong_shape is not None:
+        return wrong_shape
     base_seed = seed if seed is not None else secrets.randbits(128)
     record = ProofRecord("random")
     worst = -math.inf
