@@ -211,7 +211,7 @@ def _evaluate(walker: FieldWalker, claim: ex.Expr, bits: float, deadline: Deadli
     claim_value = walker.value(claim)
     left, right = walker.pairing(claim_value, direction)
     lanes = walker.field.lanes
-    failing = np.nonzero(np.broadcast_to(left, (lanes, 1, 1)).reshape(-1) != np.broadcast_to(right, (lanes, 1, 1)).reshape(-1))[0]
+    failing = np.flatnonzero(np.broadcast_to(left != right, (lanes, 1, 1)))  # lanes where the two differ
     if failing.size == 0:
         return ("holds", bits)
     lane = int(failing[0])
@@ -233,7 +233,7 @@ def _locate(walker: FieldWalker, claim_value: np.ndarray, direction: np.ndarray,
     walker.values = {k: one(v) for k, v in walker.values.items()}
     walker.fprimes = {k: one(v) for k, v in walker.fprimes.items()}
     walker.f = Field([p])
-    claim_lane, vdir = one(claim_value), direction[lane:lane + 1]
+    claim_lane, vdir = one(claim_value), one(direction)
     rows, cols = vdir.shape[1:]
     candidates = np.arange(rows * cols)
     stop = time.monotonic() + max(2.0, elapsed)

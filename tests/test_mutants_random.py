@@ -13,7 +13,7 @@ import math
 import mpmath
 import pytest
 
-from symderiv.random_bound import Bounds, error_bound, lane_error
+from symderiv.random_bound import Bounds, degree_walk, error_bound, lane_error
 from symderiv.randomized import MAX_LANES, lanes_needed
 
 mpmath.mp.prec = 200
@@ -105,7 +105,7 @@ def _lanes_independent(b: Bounds, sample_bits: float = 64) -> int | None:
     return None
 
 
-@pytest.mark.parametrize("num", [3, 2**20, 2**40, 2**50 + 2**47, 2**57, 2**58 + 2**57, 2**59 - 2**52])
+@pytest.mark.parametrize("num", [3, 2**30 - 1, 2**20, 2**40, 2**50 + 2**47, 2**57, 2**58 + 2**57, 2**59 - 2**52])
 @pytest.mark.parametrize("sample_bits", [64, 21])
 def test_lanes_needed_are_the_fewest_that_reach_2_to_the_minus_60(num, sample_bits):
     """At least 2 lanes, the fewest whose bound is ≤ 2^-60, and None (undecided) beyond 64 lanes.
@@ -184,6 +184,48 @@ def test_the_bisection_locates_an_entry_that_differs(seed):
         assert v.counterexample.entry == (i, j)
 
 
+def test_a_lane_whose_prime_hides_the_difference_is_skipped(monkeypatch):
+    """The difference 2^61 − 1 (a prime) on the diagonal vanishes modulo a lane of that prime: the difference is
+    found, located and confirmed in the next lane, modulo its own prime (randomized.py _evaluate, _locate: the
+    failing lane, its prime and its direction)."""
+    import symderiv.randomized as randomized
+
+    hidden, others = 2**61 - 1, [2**62 - 57, 2**60 + 33, 2**61 + 15, 2**62 - 87]
+    assert all(is_prime(q) for q in [hidden, *others])
+    primes = iter([hidden, *others] * 40)
+    monkeypatch.setattr(randomized, "random_prime", lambda rng: next(primes))
+    pr = prepare("W @ X", ["W"], {"W": (4, 4), "X": (4, 3)})
+    claim = f"G @ X.T + {hidden} * eye(4)"
+    v = verify_random(pr, "W", claim, parse_claim(pr, claim), seed=0)
+    assert v.status == "refuted", v.reason
+    i, j = _located(v.reason)
+    assert i == j and v.reason.endswith(f"modulo the prime {others[0]}")
+    assert Fraction(v.counterexample.claim_value) - Fraction(v.counterexample.gradient_value) == hidden
+
+
+def test_cheap_small_coordinates_are_used_only_when_they_cost_at_most_twice_the_lanes():
+    """Degree 4097: 2 lanes over all of F_p reach 2^-95; coordinates below 2^21 would need 7 lanes and state only
+    2^-63, so the full field is used and its bound stated (randomized.py _check_one)."""
+    v = verify("(W ** 64) ** 64", "W", "4096 * G * W ** 63 * (W ** 64) ** 63", {"W": (2, 1)}, method="random")
+    assert v.status == "probabilistic" and v.proof.error_exponent >= 95
+    b = _bounds_of("(W ** 64) ** 64", "W", "4096 * G * W ** 63 * (W ** 64) ** 63", {"W": (2, 1)})
+    assert lanes_needed(b) == 2 and lanes_needed(b, 21) == 7
+    assert v.proof.error_exponent >= math.floor(-error_bound(b, 2, 64, [2**60] * 2)) >= 95
+    # degree 129: 5 small lanes (2^-69) against 2 full ones (2^-105): still more than twice as many
+    v = verify("W ** 64 * W ** 64", "W", "128 * G * W ** 64 * W ** 63", {"W": (2, 1)}, method="random")
+    b = _bounds_of("W ** 64 * W ** 64", "W", "128 * G * W ** 64 * W ** 63", {"W": (2, 1)})
+    assert (lanes_needed(b), lanes_needed(b, 21)) == (2, 5)
+    assert v.proof.error_exponent >= math.floor(-error_bound(b, 2, 64, [2**60] * 2)) >= 105
+    cheap = verify("W @ X", "W", "G @ X.T", WX, method="random")
+    b = _bounds_of("W @ X", "W", "G @ X.T", WX)
+    assert cheap.proof.error_exponent == math.floor(-error_bound(b, lanes_needed(b, 21), 21))
+
+
+def _bounds_of(expr: str, wrt: str, claim: str, shapes: dict) -> Bounds:
+    pr = prepare(expr, [wrt], shapes)
+    return degree_walk(pr, wrt, pr.typing, parse_claim(pr, claim))
+
+
 def test_a_degree_beyond_64_primes_is_undecided_with_its_figures():
     """W^(2^60) needs more than 64 lanes: undecided, stating the degree bound 2^60 + 1 (randomized.py _check_one)."""
     e = "W"
@@ -228,3 +270,214 @@ def test_good_budgets_and_seeds_are_accepted():
     """budget 1e12 and seed 0 are fine (randomized.py _check_options)."""
     pr = prepare("W @ X", ["W"], WX)
     assert verify_random(pr, "W", "G @ X.T", parse_claim(pr, "G @ X.T"), budget=10**12, seed=0).holds
+
+
+# -- the degree walk against the true degrees (SymPy, forward mode written out here) ----------------------------
+
+import sympy  # noqa: E402
+
+from symderiv import expr as ex  # noqa: E402
+
+
+def _bcast(a: sympy.Matrix, b: sympy.Matrix, op) -> sympy.Matrix:
+    rows, cols = max(a.rows, b.rows), max(a.cols, b.cols)
+    return sympy.Matrix(rows, cols, lambda i, j: op(a[i % a.rows, j % a.cols], b[i % b.rows, j % b.cols]))
+
+
+class _Forward:
+    """Values and tangents (direction V on wrt) of an expression as SymPy matrices; every elementwise function
+    value f(u) is a fresh atom symbol, and its derivative another one (tanh, sigmoid, tan, log, sqrt, exp use
+    their rules), as the degree walk documents."""
+
+    def __init__(self, pr, wrt: str):
+        self.pr, self.wrt, self.atoms, self.args = pr, wrt, {}, []
+        shapes = dict(pr.typing.symbols)
+        if pr.result_shape != (1, 1):
+            shapes[pr.upstream] = pr.result_shape
+        self.env = {n: sympy.Matrix(int(r), int(c), lambda i, j, n=n: sympy.Symbol(f"{n}_{i}_{j}"))
+                    for n, (r, c) in shapes.items()}
+        r, c = shapes[wrt]
+        self.V = sympy.Matrix(int(r), int(c), lambda i, j: sympy.Symbol(f"V_{i}_{j}"))
+        self.memo: dict = {}
+
+    def atom(self, key) -> sympy.Symbol:
+        if key not in self.atoms:
+            self.atoms[key] = sympy.Symbol(f"atom{len(self.atoms)}")
+        return self.atoms[key]
+
+    def run(self, n):
+        if n not in self.memo:
+            self.memo[n] = self._run(n)
+        return self.memo[n]
+
+    def _run(self, n):  # noqa: C901 - one case per node type
+        Z = sympy.zeros
+        if isinstance(n, ex.Symbol):
+            m = self.env[n.name]
+            return m, (self.V if n.name == self.wrt else Z(m.rows, m.cols))
+        if isinstance(n, ex.Number):
+            return sympy.Matrix([[sympy.Rational(n.value.numerator, n.value.denominator)]]), Z(1, 1)
+        if isinstance(n, ex.ConstMatrix):
+            r, c = int(n.rows), int(n.cols)
+            m = {"ones": sympy.ones(r, c), "zeros": Z(r, c), "eye": sympy.eye(r)}[n.kind]
+            return m, Z(r, c)
+        if isinstance(n, ex.Binary):
+            (a, da), (b, db) = self.run(n.left), self.run(n.right)
+            if isinstance(n, ex.MatMul):
+                return a * b, da * b + a * db
+            if isinstance(n, ex.Add):
+                return _bcast(a, b, lambda x, y: x + y), _bcast(da, db, lambda x, y: x + y)
+            if isinstance(n, ex.Sub):
+                return _bcast(a, b, lambda x, y: x - y), _bcast(da, db, lambda x, y: x - y)
+            if isinstance(n, ex.Mul):
+                return _bcast(a, b, lambda x, y: x * y), \
+                    _bcast(_bcast(da, b, lambda x, y: x * y), _bcast(a, db, lambda x, y: x * y), lambda x, y: x + y)
+            if isinstance(n, ex.Div):
+                value = _bcast(a, b, lambda x, y: x / y)
+                return value, _bcast(_bcast(da, b, lambda x, y: x / y),
+                                     _bcast(_bcast(a, db, lambda x, y: x * y), b, lambda x, y: x / y ** 2),
+                                     lambda x, y: x - y)
+        a, da = self.run(n.operand)
+        if isinstance(n, ex.Neg):
+            return -a, -da
+        if isinstance(n, ex.Transpose):
+            return a.T, da.T
+        if isinstance(n, ex.Power):
+            k = n.exponent
+            return a.applyfunc(lambda x: x ** k), a.multiply_elementwise(0 * a).applyfunc(lambda x: x) + \
+                sympy.Matrix(a.rows, a.cols, lambda i, j: k * a[i, j] ** (k - 1) * da[i, j])
+        if isinstance(n, ex.Apply):
+            value = sympy.Matrix(a.rows, a.cols, lambda i, j: self.atom((n.fn, a[i, j])))
+            self.args.extend(a)
+
+            def factor(i, j):
+                u, f = a[i, j], value[i, j]
+                rule = {"tanh": 1 - f ** 2, "sigmoid": f * (1 - f), "tan": 1 + f ** 2, "log": 1 / u,
+                        "sqrt": 1 / (2 * f), "exp": f}
+                return rule.get(n.fn, self.atom((n.fn + "'", u)))
+            return value, sympy.Matrix(a.rows, a.cols, lambda i, j: factor(i, j) * da[i, j])
+        if isinstance(n, ex.Trace):
+            return sympy.Matrix([[a.trace()]]), sympy.Matrix([[da.trace()]])
+        if isinstance(n, ex.Sum):
+            def total(m):
+                if n.axis is None:
+                    return sympy.Matrix([[sum(m)]])
+                return sympy.Matrix([[sum(m.col(j))] for j in range(m.cols)]).T if n.axis == 0 else \
+                    sympy.Matrix([[sum(m.row(i))] for i in range(m.rows)])
+            return total(a), total(da)
+        if isinstance(n, (ex.Det, ex.Inv)):
+            det = a.det(method="berkowitz")
+            inv = a.adjugate() / det
+            if isinstance(n, ex.Det):
+                return sympy.Matrix([[det]]), sympy.Matrix([[det * (inv * da).trace()]])
+            return inv, -inv * da * inv
+        if isinstance(n, ex.MatPow):
+            power, tangent = sympy.eye(a.rows), sympy.zeros(a.rows, a.cols)
+            for _ in range(n.k):
+                power, tangent = power * a, tangent * a + power * da
+            return power, tangent
+        raise AssertionError(type(n))
+
+
+def _degree(x) -> tuple[int, int, int, sympy.Expr]:
+    """(total degree of the numerator, of the denominator, log2-free l1 norm of the numerator, numerator)."""
+    num, den = sympy.fraction(sympy.cancel(sympy.together(sympy.expand(x))))
+    gens = sorted(x.free_symbols, key=str) or [sympy.Symbol("_")]
+    pn, pd = sympy.Poly(num, *gens), sympy.Poly(den, *gens)
+    return pn.total_degree(), pd.total_degree(), sum(abs(c) for c in pn.coeffs()), num
+
+
+def _entries_ok(b, wrong, s, fw) -> None:
+    """Every entry Δ_ij = claim_ij − ∂L/∂W_ij = N/M (∂L/∂W_ij is the coefficient of V_ij in ⟨G, dD[V]⟩):
+    deg N + 1 (the direction) ≤ num, deg M ≤ den, log2 ‖N‖₁ ≤ height."""
+    for (i, j), v in zip(((i, j) for i in range(fw.V.rows) for j in range(fw.V.cols)), fw.V, strict=True):
+        delta = sympy.diff(wrong, v) - sympy.diff(s, v)
+        dn, dd, norm, _ = _degree(delta)
+        assert b.num >= dn + 1 and b.den >= dd, ((i, j), b.num, b.den, dn, dd)
+        assert b.height >= math.log2(norm), ((i, j), b.height, norm)
+
+
+def _true(expr: str, wrt: str, claim: str, shapes: dict):
+    """The bounds, and ⟨claim, V⟩ and ⟨G, dD[V]⟩ computed in SymPy."""
+    pr = prepare(expr, [wrt], shapes)
+    node = parse_claim(pr, claim)
+    fw = _Forward(pr, wrt)
+    _, tangent = fw.run(pr.expression)
+    upstream = fw.env.get(pr.upstream, sympy.Matrix([[1]]))
+    s = sum(upstream.multiply_elementwise(tangent))
+    c = sum(fw.run(node)[0].multiply_elementwise(fw.V))
+    return degree_walk(pr, wrt, pr.typing, node), c, s, fw
+
+
+# Polynomial cases: the walk is exact, num is the larger degree of the two sides.
+POLYNOMIAL = [
+    ("W @ X", "W", "G @ X.T", {"W": (2, 3), "X": (3, 2)}),
+    ("W @ X @ W.T", "W", "G @ W @ X.T", {"W": (2, 2), "X": (2, 2)}),
+    ("W * W * X", "W", "G * X", {"W": (2, 2), "X": (2, 2)}),
+    ("W ** 3 - W", "W", "G * W", {"W": (2, 1)}),
+    ("trace(A @ X @ B)", "X", "A.T @ B.T", {"A": (2, 2), "X": (2, 2), "B": (2, 2)}),
+    ("matpow(X, 3)", "X", "G @ X.T", {"X": (2, 2)}),
+    ("sum(W @ X, axis=0)", "W", "ones(2, 2) @ X.T", {"W": (2, 3), "X": (3, 2)}),
+    ("sum(W @ X, axis=1) * 5", "W", "G @ ones(1, 2) @ X.T", {"W": (2, 3), "X": (3, 2)}),
+    ("sum((W @ X) ** 2)", "W", "W", {"W": (2, 2), "X": (2, 2)}),
+    ("trace(W) * W", "W", "G", {"W": (2, 2)}),
+    ("-(W.T @ X) + X.T @ W", "W", "X @ G", {"W": (2, 2), "X": (2, 2)}),
+    ("W ** 2 + W ** 1", "W", "G", {"W": (2, 2)}),
+]
+
+
+@pytest.mark.parametrize("expr,wrt,claim,shapes", POLYNOMIAL)
+def test_the_degree_bound_is_exact_for_polynomials(expr, wrt, claim, shapes):
+    """For a polynomial expression and claim, the bound is the larger total degree of ⟨claim, V⟩ and ⟨G, dD[V]⟩,
+    with no denominator; a smaller one would overclaim the error bound, a larger one understate it
+    (random_bound.py degree_walk: dadd, dmul, dsum, dpow, the MatMul, Power, Trace, Sum, MatPow cases)."""
+    b, c, s, _ = _true(expr, wrt, claim, shapes)
+    dc, ds = _degree(c)[0], _degree(s)[0]
+    assert (b.num, b.den, b.atoms) == (max(dc, ds), 0, 0)
+
+
+RATIONAL = [
+    ("W / X", "W", "G / X", {"W": (2, 2), "X": (2, 2)}),
+    ("X / W", "W", "G / W", {"W": (2, 2), "X": (2, 2)}),
+    ("W / (1 + W ** 2)", "W", "G * (1 - W ** 2) / (1 + W ** 2) ** 2", {"W": (2, 1)}),
+    ("W ** -2", "W", "-2 * G / W ** 3", {"W": (2, 2)}),
+    ("W ** -1 * X", "W", "G * W", {"W": (2, 2), "X": (2, 2)}),
+    ("trace(inv(X) @ A)", "X", "-(inv(X) @ A @ inv(X)).T", {"X": (2, 2), "A": (2, 2)}),
+    ("inv(X) @ A", "X", "X", {"X": (2, 2), "A": (2, 3)}),
+    ("det(inv(X))", "X", "X", {"X": (2, 2)}),
+    ("det(X)", "X", "X", {"X": (3, 3)}),
+    ("det(X @ X.T) * W", "W", "G * W", {"X": (2, 2), "W": (2, 2)}),
+    ("W / trace(W)", "W", "G", {"W": (2, 2)}),
+    ("sum(W) / W", "W", "G", {"W": (2, 2)}),
+    ("matpow(inv(X), 2)", "X", "G", {"X": (2, 2)}),
+]
+
+
+@pytest.mark.parametrize("expr,wrt,claim,shapes", RATIONAL)
+def test_the_degree_bound_covers_rational_functions(expr, wrt, claim, shapes):
+    """For a wrong claim, every entry of claim − ∂L/∂W is N/M with deg N < num, deg M ≤ den and log2 ‖N‖₁ ≤ height
+    (random_bound.py: drecip, dcommon, the Div, Inv, Det and negative Power cases)."""
+    b, wrong, s, fw = _true(expr, wrt, f"({claim}) + 1", shapes)
+    _entries_ok(b, wrong, s, fw)
+
+
+FUNCTIONS = [
+    ("relu(W @ X)", "W", "(G * step(W @ X)) @ X.T", {"W": (2, 2), "X": (2, 2)}),
+    ("tanh(W) * W", "W", "G", {"W": (2, 1)}),
+    ("sum(sigmoid(W @ X))", "W", "ones(1, 2) @ X.T", {"W": (1, 2), "X": (2, 2)}),
+    ("tan(W ** 2)", "W", "G", {"W": (2, 1)}),
+    ("log(W * X)", "W", "G / W", {"W": (2, 1), "X": (2, 1)}),
+    ("sqrt(W @ X)", "W", "G @ X.T", {"W": (1, 2), "X": (2, 2)}),
+    ("exp(W) * exp(W ** 2)", "W", "G", {"W": (2, 1)}),
+]
+
+
+@pytest.mark.parametrize("expr,wrt,claim,shapes", FUNCTIONS)
+def test_the_degree_bound_covers_function_atoms(expr, wrt, claim, shapes):
+    """With atoms as free variables: num and den bound the degrees of the difference, atoms counts an atom and
+    its derivative atom per entry, arg_degree bounds the arguments' degrees (random_bound.py Apply case)."""
+    b, wrong, s, fw = _true(expr, wrt, f"({claim}) + 1", shapes)
+    _entries_ok(b, wrong, s, fw)
+    entries = len({k for k in fw.atoms if not k[0].endswith("'")})
+    assert b.atoms == 2 * entries
+    assert b.arg_degree == max(sum(_degree(u)[:2]) for u in fw.args)
