@@ -450,6 +450,11 @@ RATIONAL = [
     ("W / trace(W)", "W", "G", {"W": (2, 2)}),
     ("sum(W) / W", "W", "G", {"W": (2, 2)}),
     ("matpow(inv(X), 2)", "X", "G", {"X": (2, 2)}),
+    (f"sum(W / ({2**100} * W ** 2 + 1)) * X", "X", "3", {"W": (1, 2), "X": (1, 1)}),
+    (f"W / ({2**100} * W ** 2 + 1)", "W", "G", {"W": (1, 2)}),
+    (f"(W + {2**70}) ** -3", "W", "G", {"W": (2, 1)}),
+    (f"det(X + {2**70})", "X", "X", {"X": (2, 2)}),
+    (f"inv(X * {2**70} + 1) @ A", "X", "X", {"X": (2, 2), "A": (2, 2)}),
 ]
 
 
@@ -481,3 +486,46 @@ def test_the_degree_bound_covers_function_atoms(expr, wrt, claim, shapes):
     entries = len({k for k in fw.atoms if not k[0].endswith("'")})
     assert b.atoms == 2 * entries
     assert b.arg_degree == max(sum(_degree(u)[:2]) for u in fw.args)
+
+
+C = 2**100
+# Sums of fractions with distinct denominators: the walk is exact in degrees, and within one bit in height.
+TIGHT = [
+    ("sum(1 / W) * X", "X", "1", {"W": (1, 3), "X": (1, 1)}),
+    ("trace(1 / W) * X", "X", "1", {"W": (3, 3), "X": (1, 1)}),
+    (f"sum({C} / W) * X", "X", "1", {"W": (1, 3), "X": (1, 1)}),
+    (f"sum({C} / W, axis=0) * X", "X", "1", {"W": (3, 1), "X": (1, 1)}),
+    (f"sum({C} / W, axis=1) * X", "X", "1", {"W": (1, 4), "X": (1, 1)}),
+]
+
+
+@pytest.mark.parametrize("expr,wrt,claim,shapes", TIGHT)
+def test_the_bounds_of_sums_of_fractions_are_tight(expr, wrt, claim, shapes):
+    """Σ_k P_k/Q_k over distinct Q_k: deg N = the documented n + (count − 1)·d, deg M = count·d, and the height
+    bounds log2 ‖N‖₁ to within one bit (random_bound.py dsum, the non-common case, and the heights of Number,
+    Div, Power; a smaller bound would overclaim)."""
+    b, c, s, fw = _true(expr, wrt, claim, shapes)
+    _entries_ok(b, c, s, fw)
+    delta = sympy.diff(c, fw.V[0, 0]) - sympy.diff(s, fw.V[0, 0])
+    dn, dd, norm, _ = _degree(delta)
+    assert (b.num, b.den) == (dn + 1, dd)
+    assert b.height <= math.log2(norm) + 1
+
+
+def test_a_power_zero_has_no_denominator():
+    """W ** 0 is the constant 1: no denominator enters the bound (random_bound.py Power case, k = 0)."""
+    b, c, s, fw = _true("W ** 0 * X + W", "W", "G", {"W": (2, 2), "X": (2, 2)})
+    _entries_ok(b, c + sum(fw.V), s, fw)
+    assert b.den == 0
+
+
+def test_the_memory_estimate_is_the_documented_one():
+    """16 bytes per entry and lane of every distinct node (expression, claim, upstream G) plus 120 bytes per
+    atom (random_bound.py memory_estimate)."""
+    from symderiv.random_bound import memory_estimate
+
+    pr = prepare("relu(W @ X)", ["W"], {"W": (3, 2), "X": (2, 4)})
+    claim = parse_claim(pr, "(G * step(W @ X)) @ X.T")
+    # nodes: W 6, X 8, W @ X 12, relu(W @ X) 12, G 12, step(W @ X) 12, G * step 12, X.T 8, the claim 6
+    entries = 6 + 8 + 12 + 12 + 12 + 12 + 12 + 8 + 6
+    assert memory_estimate(pr, pr.typing, claim, 5, 7) == 16 * 5 * entries + 120 * 7
