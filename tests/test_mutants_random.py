@@ -529,3 +529,60 @@ def test_the_memory_estimate_is_the_documented_one():
     # nodes: W 6, X 8, W @ X 12, relu(W @ X) 12, G 12, step(W @ X) 12, G * step 12, X.T 8, the claim 6
     entries = 6 + 8 + 12 + 12 + 12 + 12 + 12 + 8 + 6
     assert memory_estimate(pr, pr.typing, claim, 5, 7) == 16 * 5 * entries + 120 * 7
+
+
+# -- confirmation at real points (random_confirm.py) ------------------------------------------------------------
+
+from symderiv.random_confirm import Confirmed, confirm, fmt_value  # noqa: E402
+
+
+def test_an_interval_is_shown_by_its_midpoint():
+    """A value known as an interval [1, 3] is displayed as ≈ 2 (random_confirm.py fmt_value)."""
+    assert fmt_value(mpmath.iv.mpf([1, 3])) == "≈ 2.0"
+    assert fmt_value(mpmath.iv.mpf([-5, -4])) == "≈ -4.5"
+    assert fmt_value(Fraction(-7, 3)) == "-7/3" and fmt_value(5) == "5"
+    assert fmt_value(Fraction(2**130, 3)) == "≈ 4.53709822561251e+38"  # 2^130/3 = 453709822561251284617...
+
+
+def _confirm(expr: str, claim: str, shapes: dict, deadline=None, seed: int = 1):
+    pr = prepare(expr, ["W"], shapes)
+    return confirm(pr, "W", parse_claim(pr, claim), pr.typing, (0, 0), deadline, seed)
+
+
+def test_confirmation_works_without_a_deadline():
+    """confirm(..., deadline=None) searches without one (random_confirm.py _search)."""
+    found = _confirm("W @ X", "G @ X.T + 1", WX)
+    assert isinstance(found, Confirmed) and found.entry == (0, 0)
+    assert Fraction(found.claim) - Fraction(found.gradient) == 1
+    assert found.how == "exactly, in rational arithmetic"
+
+
+def test_an_expired_deadline_stops_the_confirmation():
+    """A deadline that has run out ends the search with its reason, not a refutation (random_confirm.py)."""
+    from symderiv.errors import TimeoutError as SymderivTimeout
+
+    def expired():
+        raise SymderivTimeout("out of time")
+    assert _confirm("W @ X", "G @ X.T + 1", WX, deadline=expired) == \
+        "the time limit ran out before a real point confirmed the difference"
+
+
+def test_a_function_identity_is_not_confirmed():
+    """exp(2W)·exp(−W) = exp(W) differs only formally: no real point confirms it, and the reason counts the
+    points checked (random_confirm.py _search)."""
+    found = _confirm("exp(W)", "G * exp(2 * W) * exp(-W)", {"W": (2, 2)})
+    assert isinstance(found, str) and found.startswith("no real point confirmed it (16 points of the domain "
+                                                       "checked, 0 outside it)")
+
+
+def test_a_large_rational_difference_is_confirmed_modulo_a_fresh_prime():
+    """Past MAX_REAL_COST, a claim without functions is confirmed at an integer point modulo a fresh prime, and
+    the two values shown differ there by exactly the claim's error (random_confirm.py _modular)."""
+    v = verify("W @ X", "W", "G @ X.T + 1", {"W": (100, 100), "X": (100, 100)}, method="random")
+    assert v.status == "refuted"
+    cx = v.counterexample
+    g, p = re.fullmatch(r"(\d+) \(mod (\d+)\)", cx.gradient_entry).groups()
+    c, q = re.fullmatch(r"(\d+) \(mod (\d+)\)", cx.claim_entry).groups()
+    assert p == q and is_prime(int(p)) and (int(c) - int(g)) % int(p) == 1
+    assert f"exactly: the two values differ modulo the prime {p}" in v.reason
+    assert cx.values == {} and cx.gradient_value is None  # 30,000 entries are not printed
