@@ -601,3 +601,12 @@ def test_the_long_double_products_are_used_where_long_double_has_64_bits():
         pytest.skip("long double is narrower here: Python integers do the products")
     assert field_module.LONG_DOUBLE and field_module._long_double_ok()
     assert field_module.Field([2**61 - 1])._mulmod is field_module._mulmod_ld
+
+
+def test_a_scalar_loss_has_no_upstream_in_its_witness():
+    """For a scalar L there is no G: the witness gives values to the symbols only (random_confirm.py
+    _point_names)."""
+    v = verify("sum(W @ X)", "W", "ones(3, 4) @ X.T + 1", WX, method="random")
+    assert v.status == "refuted" and set(v.counterexample.values) == {"W", "X"}
+    w = verify("W @ X", "W", "G @ X.T + 1", WX, method="random")
+    assert set(w.counterexample.values) == {"W", "X", "G"}
