@@ -610,3 +610,11 @@ def test_a_scalar_loss_has_no_upstream_in_its_witness():
     assert v.status == "refuted" and set(v.counterexample.values) == {"W", "X"}
     w = verify("W @ X", "W", "G @ X.T + 1", WX, method="random")
     assert set(w.counterexample.values) == {"W", "X", "G"}
+
+
+def test_a_budget_of_one_operation_is_a_valid_option_that_runs_out():
+    """budget=1 is a positive whole number: refused by the budget, not as a bad option (randomized.py
+    _check_options)."""
+    pr = prepare("W @ X", ["W"], WX)
+    with pytest.raises(BudgetError):
+        verify_random(pr, "W", "G @ X.T", parse_claim(pr, "G @ X.T"), budget=1, seed=1)
