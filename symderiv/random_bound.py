@@ -147,7 +147,7 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> B
             a, da = walk(n.operand)
             k = int(n.exponent)
             base = a if k >= 0 else drecip(a, (r, c) == (1, 1))
-            factor = dpow(base, abs(k - 1) if k > 0 else 1 - k)
+            factor = dpow(base, abs(k - 1))  # k·a^(k−1): |k − 1| factors of a (k ≥ 1) or of 1/a (k ≤ 0)
             factor.hn += _log2(abs(k))
             return dpow(base, abs(k)), dmul(factor, da)
         if isinstance(n, ex.Apply):

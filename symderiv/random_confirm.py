@@ -153,12 +153,18 @@ def confirm(problem: Any, wrt: str, claim: ex.Expr, typing: Any, first: tuple[in
             "operations, more than this check spends; check a smaller instance of the same shapes")
 
 
-def _search(problem: Any, wrt: str, claim: ex.Expr, typing: Any, entries: list[tuple[int, int]], deadline: Any,
-            rng: random.Random, stop: float) -> Confirmed | str:
+def _point_names(problem: Any, typing: Any) -> dict[str, Any]:
+    """The matrices a point gives values to: the symbols, and the upstream ``G`` unless ``L`` is scalar."""
     names = dict(typing.symbols)
     result_shape = typing.shape_of(problem.expression)
     if result_shape != (1, 1):
         names[problem.upstream] = result_shape
+    return names
+
+
+def _search(problem: Any, wrt: str, claim: ex.Expr, typing: Any, entries: list[tuple[int, int]], deadline: Any,
+            rng: random.Random, stop: float) -> Confirmed | str:
+    names = _point_names(problem, typing)
     outside = inside = 0
     for attempt in range(MAX_POINTS):
         if deadline is not None:
@@ -220,10 +226,7 @@ class _SmallPoint(FieldWalker):
 
 def _modular(problem: Any, wrt: str, claim: ex.Expr, typing: Any, entries: list[tuple[int, int]], deadline: Any,
              rng: random.Random, stop: float) -> Confirmed | str:
-    names = dict(typing.symbols)
-    result_shape = typing.shape_of(problem.expression)
-    if result_shape != (1, 1):
-        names[problem.upstream] = result_shape
+    names = _point_names(problem, typing)
     shape = tuple(int(x) for x in typing.symbols[wrt])
     for _ in range(4):
         if time.monotonic() > stop:

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import expr as ex
 from .entrywise import Deadline
-from .errors import BudgetError, OptionError, ShapeError, SymderivError
+from .errors import BudgetError, OptionError, SymderivError
 from .field import Degenerate, Field, random_prime
 from .random_atoms import FieldWalker
 from .random_bound import Bounds, degree_walk, error_bound, field_cost, memory_estimate
@@ -100,24 +100,15 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     >>> w.holds, w.status, w.counterexample is not None
     (False, 'refuted', True)
     """
-    from .verification import ProofRecord, Verdict, concrete_typings
+    from .verification import ProofRecord, Verdict, _shape_verdict, concrete_typings
 
     _check_options(budget, seed)
     deadline = deadline or Deadline(None)
     expression = problem.text
     typing = problem.typing
-    want = typing.substitute({}).symbols[wrt]
-    if problem.layout == "numerator":
-        want = (want[1], want[0])
-    try:
-        claim_shape = typing.shape_of(claim_node, {problem.upstream: problem.result_shape}, text=claim_text)
-    except ShapeError as err:
-        return Verdict(False, "shape", f"shape: the claim is not well-shaped ({err.message}), "
-                       f"while ∂L/∂{wrt} is {format_shape(want)}", expression, wrt, claim_text)
-    if claim_shape != want:
-        return Verdict(False, "shape", f"shape: the claim is {format_shape(claim_shape)} but ∂L/∂{wrt} is "
-                       f"{format_shape(want)}" + (" (numerator layout)" if problem.layout == "numerator" else ""),
-                       expression, wrt, claim_text)
+    wrong_shape = _shape_verdict(problem, wrt, claim_text, claim_node)  # the same check as verify()'s
+    if wrong_shape is not None:
+        return wrong_shape
     base_seed = seed if seed is not None else secrets.randbits(128)
     record = ProofRecord("random")
     worst = -math.inf
@@ -220,7 +211,7 @@ def _evaluate(walker: FieldWalker, claim: ex.Expr, bits: float, deadline: Deadli
     claim_value = walker.value(claim)
     left, right = walker.pairing(claim_value, direction)
     lanes = walker.field.lanes
-    failing = np.nonzero(np.broadcast_to(left, (lanes, 1, 1)).reshape(-1) != np.broadcast_to(right, (lanes, 1, 1)).reshape(-1))[0]
+    failing = np.flatnonzero(np.broadcast_to(left != right, (lanes, 1, 1)))  # lanes where the two differ
     if failing.size == 0:
         return ("holds", bits)
     lane = int(failing[0])
@@ -242,7 +233,7 @@ def _locate(walker: FieldWalker, claim_value: np.ndarray, direction: np.ndarray,
     walker.values = {k: one(v) for k, v in walker.values.items()}
     walker.fprimes = {k: one(v) for k, v in walker.fprimes.items()}
     walker.f = Field([p])
-    claim_lane, vdir = one(claim_value), direction[lane:lane + 1]
+    claim_lane, vdir = one(claim_value), one(direction)
     rows, cols = vdir.shape[1:]
     candidates = np.arange(rows * cols)
     stop = time.monotonic() + max(2.0, elapsed)
