@@ -258,6 +258,20 @@ def lane_error(b: Bounds, sample_bits: float = 60) -> float:
     return min(0.0, _log2sum(*terms))
 
 
+#: Float log2 sums are off by far less than this; a stated exponent keeps it as a margin, so that a bound that
+#: rounds to exactly 2^-k is stated as 2^-(k-1) rather than overclaimed.
+ROUNDING = 1e-9
+
+
+def stated_exponent(bits: float) -> int:
+    """The ``k`` of a stated bound ``error ≤ 2^-k`` for a computed ``log2(error) = bits``, conservatively.
+
+    >>> stated_exponent(-61.2), stated_exponent(-60.0), stated_exponent(-60.0 - 1e-6)
+    (61, 59, 60)
+    """
+    return math.floor(-bits - ROUNDING)
+
+
 def error_bound(b: Bounds, lanes: int, sample_bits: float = 64, primes: list[int] | None = None) -> float:
     """log2 of the chance that ``lanes`` independent lanes all pass a wrong claim.
 

@@ -40,7 +40,7 @@ from .entrywise import Deadline
 from .errors import BudgetError, OptionError, SymderivError
 from .field import Degenerate, Field, random_prime
 from .random_atoms import FieldWalker
-from .random_bound import Bounds, degree_walk, error_bound, field_cost, memory_estimate
+from .random_bound import Bounds, degree_walk, error_bound, field_cost, memory_estimate, stated_exponent
 from .random_confirm import Confirmed, confirm
 from .shapes import Typing, format_shape
 
@@ -78,7 +78,7 @@ def lanes_needed(bounds: Bounds, sample_bits: int = FULL_BITS) -> int | None:
     (2, 4)
     """
     for lanes in range(2, MAX_LANES + 1):
-        if error_bound(bounds, lanes, sample_bits) <= -TARGET_BITS:
+        if stated_exponent(error_bound(bounds, lanes, sample_bits)) >= TARGET_BITS:
             return lanes
     return None
 
@@ -131,7 +131,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     if undecided:
         return Verdict(False, "undecided", "undecided: " + "; ".join(undecided), expression, wrt, claim_text, None,
                        record)
-    k = math.floor(-worst)
+    k = stated_exponent(worst)
     shapes = " and ".join("{" + ", ".join(f"{a}: {format_shape(b)}" for a, b in s.items()) + "}"
                           for s in record.shapes)
     reason = (f"probabilistic: holds with error probability ≤ 2^-{k}, by a randomized Schwartz–Zippel test "
@@ -258,7 +258,7 @@ def probabilistic_label(bits: float) -> str:
     >>> probabilistic_label(-61.2)
     'probabilistic: holds with error probability ≤ 2^-61'
     """
-    return f"probabilistic: holds with error probability ≤ 2^-{math.floor(-bits)}"
+    return f"probabilistic: holds with error probability ≤ 2^-{stated_exponent(bits)}"
 
 
 __all__ = ["verify_random", "error_bound", "probabilistic_label", "lanes_needed", "DEFAULT_RANDOM_BUDGET",
