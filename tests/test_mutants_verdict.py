@@ -7,10 +7,16 @@ kills. Run ``python tools/mutation.py --module status.py --jobs 1`` (and so on) 
 
 from __future__ import annotations
 
-import pytest
+from fractions import Fraction
 
 import symderiv
 from symderiv import cli, verification
+from symderiv.entrywise import Instance
+from symderiv.language import parse
+from symderiv.polynomial import Ratio
+from symderiv.prover import _sympy_equal, compare, find_witness
+from symderiv.prover import evaluate as exact_value
+from symderiv.shapes import infer_shapes
 from symderiv.status import Status
 
 # -- status.py: exit codes and the printed status ---------------------------------------------------------
@@ -38,3 +44,88 @@ def test_a_status_prints_as_its_name():
     """status.py:28#11 (``__str__`` returns None): ``str`` and f-strings of a status give its plain name."""
     assert [str(s) for s in Status] == ["proved", "probabilistic", "refuted", "undecided"]
     assert f"status {Status.UNDECIDED}" == "status undecided"
+
+
+# -- prover.py: counterexamples as printed, the witness helpers, the SymPy second chance ------------------
+
+
+def _instance(text: str, shapes: dict):
+    node = parse(text)
+    instance = Instance(infer_shapes(node, shapes, text=text))
+    return node, instance
+
+
+def test_a_refutation_prints_both_entries_in_full_and_the_witness():
+    """prover.py:284#66 (the printing of an entry stops after its first term): a counterexample shows every term
+    of both entries, the factored denominator with its power, and both values at the witness."""
+    v = symderiv.verify("sum(W*W)/sum(W)", wrt="W", claim="W", shapes={"W": (1, 2)})
+    assert v.status == "refuted"
+    assert v.counterexample is not None and v.counterexample.entry == (0, 0)
+    assert v.report().splitlines()[2:] == [
+        "at entry [0,0]: ∂L/∂W[0,0] = (W[0,0]**2 + 2*W[0,0]*W[0,1] - W[0,1]**2) / (W[0,0] + W[0,1])**2",
+        "              but the claim gives W[0,0]",
+        "witness: W = [[1, 3]]",
+        "         there ∂L/∂W[0,0] = -1/8 but the claim gives 1"]
+    # The printed values are right: (1 + 6 - 9) / 16 = -1/8 at W = [[1, 3]].
+    v = symderiv.verify("W * W", wrt="W", claim="G * W - 3", shapes={"W": (1, 2)})
+    assert v.counterexample.gradient_entry == "2*W[0,0]*G[0,0]"
+    assert v.counterexample.claim_entry == "-3 + W[0,0]*G[0,0]"
+
+
+def test_log_of_an_absolute_value_prints_with_bars():
+    """prover.py:249#59, 250#60 (logabs printed as ``logabs(...)``, or not at all): logdet in an entry prints as
+    ``log|…|``, the function it is."""
+    v = symderiv.verify("logdet(X)", wrt="X", claim="inv(X).T + logdet(X) - logdet(X.T)*2", shapes={"X": (1, 1)})
+    assert v.status == "refuted"
+    assert v.counterexample.claim_entry == "(1 - X[0,0]*log|X[0,0]|) / (X[0,0])"
+    assert "log|X[0,0]|" in v.report()
+
+
+def test_find_witness_returns_a_point_where_the_difference_is_not_zero():
+    """prover.py:168#10 (find_witness returns None): a non-zero difference has a witness, and zero has none."""
+    node, instance = _instance("W", {"W": (1, 2)})
+    w = instance.evaluate(node)
+    diff = w[0][0] * w[0][1] - Ratio.const(1)  # W[0,0]*W[0,1] - 1: not zero, but zero at (1, 1)
+    found = find_witness(instance, diff)
+    assert found is not None
+    values, point = found
+    assert exact_value(instance.vars, diff, point) != 0
+    x, y = (Fraction(s) for s in values["W"][0])
+    assert x * y != 1
+    assert find_witness(instance, w[0][0] - w[0][0]) is None
+
+
+def test_compare_refuses_matrices_of_different_shapes():
+    """prover.py:109#34 (the shape outcome replaced by None): ``compare`` of a 1×2 gradient with a 2×1 claim
+    is a ``shape`` outcome naming both shapes, not a crash."""
+    node, instance = _instance("W", {"W": (1, 2)})
+    w = instance.evaluate(node)
+    outcome = compare(instance, w, [[w[0][0]], [w[0][1]]], "W")
+    assert outcome.status == "shape"
+    assert outcome.detail == "shape: the claim is 2×1 but ∂L/∂W is 1×2"
+
+
+def test_the_sympy_second_chance_proves_a_function_identity_and_uses_up_its_allowance():
+    """prover.py:211#16 (the allowance is never used up, and a call without one crashes): SymPy decides
+    sqrt(W)**2 = W with or without a shared allowance; the allowance shrinks by the time spent; none left
+    means no second chance."""
+    node, instance = _instance("sqrt(W) * sqrt(W)", {"W": (1, 1)})
+    a = instance.evaluate(node)[0][0]
+    b = instance.evaluate(parse("W"))[0][0]
+    assert not a.equals(b)
+    assert _sympy_equal(instance.vars, a, b)  # as derivation.py calls it: no allowance
+    allowance = [60.0]
+    assert _sympy_equal(instance.vars, a, b, None, allowance)
+    assert allowance[0] < 60.0
+    assert not _sympy_equal(instance.vars, a, b, None, [0.0])
+
+
+def test_the_sympy_second_chance_never_equates_two_different_rational_functions():
+    """prover.py:186#77 (the guard for differences without function atoms returns True): W[0,0] and W[0,0] + 1
+    are not equal, even in an instance that has function atoms elsewhere (as derivation.py calls it)."""
+    node, instance = _instance("sqrt(W)", {"W": (1, 2)})
+    instance.evaluate(node)  # registers the atoms sqrt(W[0,0]), sqrt(W[0,1])
+    w = instance.evaluate(parse("W"))[0]
+    assert instance.vars.atoms
+    assert not _sympy_equal(instance.vars, w[0], w[0] + Ratio.const(1))
+    assert not _sympy_equal(instance.vars, w[0] * w[1], w[1] * w[1])
