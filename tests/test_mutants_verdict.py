@@ -7,11 +7,13 @@ kills. Run ``python tools/mutation.py --module status.py --jobs 1`` (and so on) 
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 
 import symderiv
-from symderiv import cli, verification
-from symderiv.entrywise import Instance
+from symderiv import cli, prover, verification
+from symderiv.entrywise import Deadline, Instance
+from symderiv.errors import TimeoutError
 from symderiv.language import parse
 from symderiv.polynomial import Ratio
 from symderiv.prover import _sympy_equal, compare, find_witness
@@ -129,3 +131,57 @@ def test_the_sympy_second_chance_never_equates_two_different_rational_functions(
     assert instance.vars.atoms
     assert not _sympy_equal(instance.vars, w[0], w[0] + Ratio.const(1))
     assert not _sympy_equal(instance.vars, w[0] * w[1], w[1] * w[1])
+
+
+SIGMOID_IDENTITY = "G + (sigmoid(W) + sigmoid(-W) - 1)"  # true (sigmoid(x) + sigmoid(-x) = 1), but undecidable here
+
+
+def test_an_undecided_verdict_names_the_entries_and_shows_the_first_one():
+    """prover.py:132#99 (the first undecided entry is dropped): an undecided verdict lists the entries that
+    differ formally and prints the first of them in full, with no witness line."""
+    v = symderiv.verify("W", wrt="W", claim=SIGMOID_IDENTITY, shapes={"W": (1, 2)})
+    assert v.status == "undecided"
+    assert v.reason.startswith("entries [(0, 0), (0, 1)] differ as formal expressions but agree at every point")
+    assert v.reason.endswith("on {W: 1×2}")
+    cx = v.counterexample
+    assert cx is not None and cx.entry == (0, 0) and cx.gradient_value is None
+    assert v.report().splitlines()[2:] == [
+        "at entry [0,0]: ∂L/∂W[0,0] = G[0,0]",
+        "              but the claim gives -1 + G[0,0] + sigmoid(W[0,0]) + sigmoid(-W[0,0])"]
+
+
+def test_an_entry_whose_search_runs_out_of_time_is_undecided_never_proved(monkeypatch):
+    """prover.py:122#139 (an entry cut off by the time limit counts as equal): when the deadline stops the
+    witness search of a differing entry, the verdict is undecided, names that entry, and says why."""
+    def out_of_time(*args, **kwargs):
+        raise TimeoutError("stopped after the time limit of 1 s")
+
+    monkeypatch.setattr(prover, "search", out_of_time)
+    v = symderiv.verify("W", wrt="W", claim=SIGMOID_IDENTITY, shapes={"W": (1, 2)})
+    assert v.status == "undecided" and not v.holds
+    assert v.reason.startswith("entry (0, 0) differs as a formal expression; the time limit ran out")
+    assert v.counterexample is not None and v.counterexample.entry == (0, 0)
+
+
+def test_compare_checks_every_row():
+    """prover.py:135#36 (the comparison stops after the first row): a difference in the last row only is
+    refuted there. (Through ``verify`` rows are interchangeable, so ``compare`` is called directly.)"""
+    node, instance = _instance("x", {"x": (2, 1)})
+    x = instance.evaluate(node)
+    outcome = compare(instance, x, [x[0], [x[1][0] * x[1][0]]], "x")
+    assert outcome.status == "refuted" and outcome.detail == "differs at entry [1,0]"
+    assert outcome.counterexample is not None and outcome.counterexample.entry == (1, 0)
+    assert outcome.counterexample.gradient_value != outcome.counterexample.claim_value
+    assert compare(instance, x, [x[0], x[1]], "x").status == "proved"
+
+
+def test_the_sympy_second_chance_does_not_run_past_the_deadline():
+    """prover.py:192#105 (the time left is end + now, not end - now): once the caller's deadline has passed,
+    SymPy is not run and the entries are not shown equal."""
+    node, instance = _instance("sqrt(W) * sqrt(W)", {"W": (1, 1)})
+    a = instance.evaluate(node)[0][0]
+    b = instance.evaluate(parse("W"))[0][0]
+    deadline = Deadline(0.001)
+    time.sleep(0.01)
+    assert not _sympy_equal(instance.vars, a, b, deadline, [60.0])
+    assert _sympy_equal(instance.vars, a, b, Deadline(60.0), [60.0])
