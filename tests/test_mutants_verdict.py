@@ -10,11 +10,29 @@ from __future__ import annotations
 import time
 from fractions import Fraction
 
+import mpmath
+import pytest
+
 import symderiv
 from symderiv import cli, prover, verification
 from symderiv.entrywise import Deadline, Instance
 from symderiv.errors import TimeoutError
 from symderiv.language import parse
+from symderiv.numbers import (
+    ARG_LIMIT,
+    WORKING_DPS,
+    OutOfDomain,
+    OutOfRange,
+    add,
+    apply_fn,
+    div,
+    format_number,
+    is_exact,
+    mul,
+    power,
+    sub,
+    to_mp,
+)
 from symderiv.polynomial import Ratio
 from symderiv.prover import _sympy_equal, compare, find_witness
 from symderiv.prover import evaluate as exact_value
@@ -185,3 +203,91 @@ def test_the_sympy_second_chance_does_not_run_past_the_deadline():
     time.sleep(0.01)
     assert not _sympy_equal(instance.vars, a, b, deadline, [60.0])
     assert _sympy_equal(instance.vars, a, b, Deadline(60.0), [60.0])
+
+
+# -- numbers.py: values, domains and the bounded printing of the numbers at a witness ---------------------
+
+
+@pytest.mark.parametrize(("fn", "x"), [("log", 0), ("log", -1), ("sqrt", 0), ("sqrt", Fraction(-1, 4)),
+                                       ("relu", 0), ("step", 0), ("abs", 0), ("sign", 0), ("logabs", 0)])
+def test_a_function_outside_its_domain_or_at_its_kink_is_out_of_domain(fn, x):
+    """numbers.py: the domain checks of apply_fn (log and sqrt need x > 0, no function at its kink)."""
+    with pytest.raises(OutOfDomain):
+        apply_fn(fn, Fraction(x))
+
+
+def test_piecewise_functions_have_their_exact_values():
+    """numbers.py: relu, step, abs and sign are exact at a witness, on both sides of 0."""
+    values = {fn: (apply_fn(fn, Fraction(-3, 2)), apply_fn(fn, Fraction(5, 2))) for fn in ("relu", "step", "abs", "sign")}
+    assert values == {"relu": (0, Fraction(5, 2)), "step": (0, 1), "abs": (Fraction(3, 2), Fraction(5, 2)),
+                      "sign": (-1, 1)}
+    assert all(is_exact(v) for pair in values.values() for v in pair)
+
+
+def test_smooth_functions_have_their_values():
+    """numbers.py: exp, log, sqrt, sin, cos, tan, tanh, sigmoid, log|x| and the generic phi (sin z + z/3) and its
+    derivative, at the working precision."""
+    with mpmath.workdps(WORKING_DPS):
+        got = {fn: apply_fn(fn, Fraction(-1, 2) if fn == "logabs" else Fraction(1, 2))
+               for fn in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "logabs", "phi", "phi_prime")}
+        h = mpmath.mpf(1) / 2
+        want = {"exp": mpmath.exp(h), "log": mpmath.log(h), "sqrt": mpmath.sqrt(h), "sin": mpmath.sin(h),
+                "cos": mpmath.cos(h), "tan": mpmath.tan(h), "tanh": mpmath.tanh(h), "sigmoid": 1 / (1 + mpmath.exp(-h)),
+                "logabs": mpmath.log(h), "phi": mpmath.sin(h) + h / 3, "phi_prime": mpmath.cos(h) + mpmath.mpf(1) / 3}
+        for fn in want:
+            assert abs(got[fn] - want[fn]) < mpmath.mpf(10) ** -55, fn
+
+
+def test_tan_at_its_pole_is_out_of_domain():
+    """numbers.py: tan at pi/2 (to the working precision) is outside the domain, tan at 1 is not."""
+    with mpmath.workdps(WORKING_DPS):
+        with pytest.raises(OutOfDomain, match="pole"):
+            apply_fn("tan", mpmath.pi / 2)
+        assert abs(apply_fn("tan", mpmath.mpf(1)) - mpmath.tan(1)) < mpmath.mpf(10) ** -55
+
+
+def test_arguments_beyond_the_limit_are_out_of_range_but_the_limit_itself_is_evaluated():
+    """numbers.py: exp(2**20) is evaluated; exp(2**20 + 1) and sin(-(2**20 + 1)) are out of range (a search then
+    tries smaller values); log and sqrt take any size."""
+    assert apply_fn("exp", Fraction(ARG_LIMIT)) > 0
+    for fn, x in (("exp", ARG_LIMIT + 1), ("sin", -ARG_LIMIT - 1)):
+        with pytest.raises(OutOfRange, match=f"{fn} of a number of size"):
+            apply_fn(fn, Fraction(x))
+    assert apply_fn("log", Fraction(2) ** 30) > 20 and apply_fn("sqrt", Fraction(2) ** 40) == 2 ** 20
+
+
+def test_exact_arithmetic_stays_exact_and_mixes_with_floats():
+    """numbers.py: add, sub, mul, div and power of Fractions are exact; with an mpmath number they are mpmath;
+    division by zero and a non-integer power of a non-positive number are out of the domain."""
+    a, b = Fraction(1, 3), Fraction(-2, 5)
+    assert (add(a, b), sub(a, b), mul(a, b), div(a, b)) == (Fraction(-1, 15), Fraction(11, 15), Fraction(-2, 15),
+                                                           Fraction(-5, 6))
+    assert power(Fraction(2), -2) == Fraction(1, 4) and power(Fraction(-2), 3) == -8 and power(b, 0) == 1
+    with mpmath.workdps(WORKING_DPS):
+        m = mpmath.mpf(2)
+        assert (add(a, m), sub(a, m), mul(a, m), div(a, m)) == (to_mp(a) + 2, to_mp(a) - 2, to_mp(a) * 2, to_mp(a) / 2)
+        assert (add(m, a), sub(m, a), mul(m, a), div(m, a)) == (2 + to_mp(a), 2 - to_mp(a), 2 * to_mp(a), 2 / to_mp(a))
+        assert power(m, 3) == 8 and power(Fraction(4), Fraction(1, 2)) == 2
+    for x, y in ((a, 0), (a, Fraction(0))):
+        with pytest.raises(OutOfDomain):
+            div(x, y)
+    for x in (Fraction(0), Fraction(-4)):
+        with pytest.raises(OutOfDomain):
+            power(x, Fraction(1, 2))
+
+
+def test_numbers_print_in_full_up_to_3000_bits_then_from_their_logarithm():
+    """numbers.py: format_number writes a Fraction of up to 3000 bits digit by digit, a larger one (or an
+    mpmath number of magnitude above 2**3000) as ≈ mantissa e exponent, with its sign."""
+    assert format_number(Fraction(2 ** 3000 - 1)) == str(2 ** 3000 - 1)
+    assert format_number(Fraction(-3, 2)) == "-3/2" and format_number(7) == "7"
+    assert format_number(Fraction(2 ** 3000)) == "≈ 1.230232e+903"
+    assert format_number(Fraction(-(2 ** 3001))) == "≈ -2.460464e+903"
+    assert format_number(Fraction(1, 2 ** 3001)) == "≈ 4.064274e-904"
+    with mpmath.workdps(WORKING_DPS):
+        assert format_number(to_mp(2) ** 2999) == mpmath.nstr(to_mp(2) ** 2999, 12)
+        assert format_number(-to_mp(2) ** 3001) == "≈ -2.460464e+903"
+        assert format_number(to_mp(2) ** -3001) == mpmath.nstr(to_mp(2) ** -3001, 12)
+        assert format_number(to_mp(2) ** -3002) == "≈ 2.032137e-904"
+        assert format_number(mpmath.mpf(0)) == "0.0" and format_number(mpmath.inf) == "+inf"
+        assert format_number(mpmath.mpf(1) / 3) == "0.333333333333"
