@@ -11,6 +11,7 @@ import time
 from fractions import Fraction
 
 import mpmath
+import numpy as np
 import pytest
 
 import symderiv
@@ -33,11 +34,13 @@ from symderiv.numbers import (
     sub,
     to_mp,
 )
+from symderiv.numeric import evaluate
 from symderiv.polynomial import Ratio
 from symderiv.prover import _sympy_equal, compare, find_witness
 from symderiv.prover import evaluate as exact_value
 from symderiv.shapes import infer_shapes
 from symderiv.status import Status
+from symderiv.witness import PointDomain
 
 # -- status.py: exit codes and the printed status ---------------------------------------------------------
 
@@ -291,3 +294,74 @@ def test_numbers_print_in_full_up_to_3000_bits_then_from_their_logarithm():
         assert format_number(to_mp(2) ** -3002) == "≈ 2.032137e-904"
         assert format_number(mpmath.mpf(0)) == "0.0" and format_number(mpmath.inf) == "+inf"
         assert format_number(mpmath.mpf(1) / 3) == "0.333333333333"
+
+
+# -- witness.py: the domain's numeric evaluation, confirmation, the searches ------------------------------
+
+A_VALUES = [[Fraction(0), Fraction(2), Fraction(1, 2)], [Fraction(3), Fraction(1), Fraction(-1)],
+            [Fraction(1, 3), Fraction(-2), Fraction(5)]]  # A[0,0] = 0: Gauss-Jordan must swap rows
+B_VALUES = [[Fraction(1), Fraction(-1, 2), Fraction(2)], [Fraction(2), Fraction(3), Fraction(1)],
+            [Fraction(-1), Fraction(1), Fraction(4)]]
+
+
+def _domain_at(text: str, values: dict):
+    """The PointDomain of ``text`` evaluated at ``values`` (name → rows of Fractions), and the node."""
+    node = parse(text)
+    values = {k: v for k, v in values.items() if k in node.symbols()}
+    instance = Instance(infer_shapes(node, {k: (len(v), len(v[0])) for k, v in values.items()}, text=text))
+    point = {}
+    for name, rows in values.items():
+        for r, row in enumerate(instance.symbol(name)):
+            for c, entry in enumerate(row):
+                (var,) = entry.variables()
+                point[var] = rows[r][c]
+    domain = PointDomain(instance, [node])
+    domain(point)
+    return domain, node
+
+
+@pytest.mark.parametrize("text", [
+    "A + B", "A - B", "A * B", "A / B", "A @ B.T", "-A", "A ** 3", "A.T", "exp(A) - sin(B)", "trace(A @ B)",
+    "sum(A)", "sum(A, axis=0)", "sum(A, axis=1)", "det(A)", "det(B)", "logdet(A)", "inv(A)", "inv(B) @ A",
+    "matpow(A, 3)", "matpow(A, 0)", "A + sum(B)", "A * sum(A, axis=0)", "A - sum(B, axis=1)", "sum(A, axis=1) / B",
+    "2 * A", "A / 3", "0.5 * A + ones(3, 3) - eye(3)", "sqrt(B * B) + abs(A - 7)"])
+def test_the_domain_evaluates_every_node_to_its_value(text):
+    """witness.py PointDomain (every ``_v_`` rule, the broadcasting, Gauss–Jordan with a row swap): the numbers
+    the domain computes at a point are the node's values, as NumPy computes them."""
+    domain, node = _domain_at(text, {"A": A_VALUES, "B": B_VALUES})
+    got = np.array([[float(x) for x in row] for row in domain.values[node]])
+    env = {"A": np.array(A_VALUES, dtype=float), "B": np.array(B_VALUES, dtype=float)}
+    want = evaluate(node, env)
+    assert got.shape == want.shape and np.allclose(got, want, rtol=1e-12, atol=1e-12), (got, want)
+
+
+def test_det_and_inverse_are_exact_at_a_rational_point():
+    """witness.py _solve: det and inv of a rational matrix are exact Fractions (the sign of a row swap kept)."""
+    domain, node = _domain_at("det(A)", {"A": [[Fraction(0), Fraction(1)], [Fraction(1), Fraction(0)]]})
+    assert domain.values[node] == [[Fraction(-1)]]
+    domain, node = _domain_at("inv(A)", {"A": [[Fraction(0), Fraction(2)], [Fraction(4), Fraction(0)]]})
+    assert domain.values[node] == [[0, Fraction(1, 4)], [Fraction(1, 2), 0]]
+
+
+@pytest.mark.parametrize("text", ["inv(A)", "logdet(A)", "A / det(A)"])
+def test_a_singular_matrix_is_outside_the_domain_of_inv_and_logdet(text):
+    """witness.py _solve: inv and logdet need a non-singular matrix (det alone may be 0, then only its
+    division fails)."""
+    singular = {"A": [[Fraction(1), Fraction(2)], [Fraction(2), Fraction(4)]]}
+    with pytest.raises(OutOfDomain):
+        _domain_at(text, singular)
+    domain, node = _domain_at("det(A)", singular)
+    assert domain.values[node] == [[0]]
+
+
+def test_a_nearly_singular_float_matrix_is_outside_the_domain_of_inv():
+    """witness.py _solve: a matrix of mpmath numbers that is singular to the working precision is outside the
+    domain of inv; a well-conditioned one is inverted."""
+    with mpmath.workdps(WORKING_DPS):
+        e = mpmath.exp(1)
+        with pytest.raises(OutOfDomain):
+            _domain_at("inv(exp(A))", {"A": [[Fraction(1), Fraction(1)], [Fraction(1), Fraction(1)]]})
+        domain, node = _domain_at("inv(exp(A))", {"A": [[Fraction(0), Fraction(1)], [Fraction(1), Fraction(0)]]})
+        inv = domain.values[node]
+        want = mpmath.inverse(mpmath.matrix([[1, e], [e, 1]]))
+        assert all(abs(inv[i][j] - want[i, j]) < mpmath.mpf(10) ** -50 for i in range(2) for j in range(2))
