@@ -16,6 +16,7 @@ import pytest
 
 import symderiv
 from symderiv import cli, prover, verification
+from symderiv.algebra import Variables
 from symderiv.entrywise import Deadline, Instance
 from symderiv.errors import TimeoutError
 from symderiv.language import parse
@@ -39,7 +40,8 @@ from symderiv.prover import _sympy_equal, compare, find_witness
 from symderiv.prover import evaluate as exact_value
 from symderiv.shapes import infer_shapes
 from symderiv.status import Status
-from symderiv.witness import PointDomain
+from symderiv.witness import PointDomain, degree, polynomial_witness, search
+from symderiv.witness import evaluate as witness_evaluate
 
 # -- status.py: exit codes and the printed status ---------------------------------------------------------
 
@@ -387,3 +389,54 @@ def test_a_randomized_pass_at_sample_sizes_is_never_more_than_undecided(monkeypa
     assert v.reason == ("undecided: probabilistic: holds; it holds at the sample sizes {W: 2×3, X: 3×4}, but "
                         "that is a check, not a proof for all shapes")
     assert v.report().startswith("UNDECIDED")
+
+
+def _scalar_instance(shapes=None):
+    vs = Variables()
+    instance = Instance(infer_shapes(parse("W"), shapes or {"W": (1, 2)}), vs)
+    w = [x for row in instance.symbol("W") for x in row]
+    return vs, instance, w
+
+
+def test_exact_evaluation_refuses_a_vanishing_denominator_and_a_missing_value():
+    """witness.py evaluate: x*y / (x - y)**2 is exact at a point, outside the domain where x = y, and a point
+    without a value for y is refused."""
+    vs, instance, (x, y) = _scalar_instance()
+    (vx,), (vy,) = x.variables(), y.variables()
+    d = x - y
+    r = x * y / (d * d)
+    assert degree(r) == 2 + 2
+    assert witness_evaluate(vs, r, {vx: Fraction(3), vy: Fraction(1)}) == Fraction(3, 4)
+    with pytest.raises(OutOfDomain, match="denominator"):
+        witness_evaluate(vs, r, {vx: Fraction(2), vy: Fraction(2)})
+    with pytest.raises(OutOfDomain, match="no value"):
+        witness_evaluate(vs, r, {vx: Fraction(2)})
+
+
+def test_the_searches_find_no_witness_of_an_identity():
+    """witness.py search, polynomial_witness: equal sides (exp(x)*exp(-x) and 1; x*y and y*x) have no witness."""
+    vs, instance, (x, y) = _scalar_instance()
+    one = Ratio.var(vs.atom("exp", x)) * Ratio.var(vs.atom("exp", Ratio.const(-1) * x))
+    assert search(instance, one, Ratio.const(1)) is None
+    assert polynomial_witness(instance, x * y, y * x) is None
+
+
+def test_a_polynomial_witness_respects_a_domain_of_positive_values():
+    """witness.py polynomial_witness: when the domain needs every entry positive, the witness is positive, and
+    both values there are exact and differ by the difference's value."""
+    vs, instance, (x, y) = _scalar_instance()
+
+    def positive(point):
+        if any(v <= 0 for v in point.values()):
+            raise OutOfDomain("log of a non-positive number")
+
+    a, b = x * x * y, x * y + Ratio.const(5)
+    found = polynomial_witness(instance, a, b, domain=positive, seed=1)
+    assert found is not None
+    px, py = (Fraction(s) for s in found.values["W"][0])
+    assert px > 0 and py > 0
+    assert Fraction(found.gradient_value) == px * px * py and Fraction(found.claim_value) == px * py + 5
+    assert px * px * py != px * py + 5
+    found = search(instance, a, b, domain=positive, seed=1)
+    assert found is not None and all(Fraction(s) > 0 for s in found.values["W"][0])
+    assert Fraction(found.gradient_value) != Fraction(found.claim_value)
