@@ -7,6 +7,7 @@ kills. Run ``python tools/mutation.py --module status.py --jobs 1`` (and so on) 
 
 from __future__ import annotations
 
+import json
 import time
 from fractions import Fraction
 
@@ -18,7 +19,7 @@ import symderiv
 from symderiv import cli, prover, verification
 from symderiv.algebra import Variables
 from symderiv.entrywise import Deadline, Instance
-from symderiv.errors import TimeoutError
+from symderiv.errors import BudgetError, TimeoutError
 from symderiv.language import parse
 from symderiv.numbers import (
     WORKING_DPS,
@@ -440,3 +441,65 @@ def test_a_polynomial_witness_respects_a_domain_of_positive_values():
     found = search(instance, a, b, domain=positive, seed=1)
     assert found is not None and all(Fraction(s) > 0 for s in found.values["W"][0])
     assert Fraction(found.gradient_value) != Fraction(found.claim_value)
+
+
+def test_a_proved_verdict_as_a_dict_and_as_json():
+    """verification.py:109#41, 110#42 (ProofRecord defaults), 248#62 (strict by default), to_dict/to_json
+    (169#50, 178#51, 178#131, 178#132): the machine-readable result of an exact proof, field by field."""
+    v = symderiv.verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": (3, 2), "X": (2, 4)})
+    assert v.to_dict() == {
+        "holds": True, "status": "proved", "reason": "proved entrywise on {W: 3×2, X: 2×4}", "expression": "W @ X",
+        "wrt": "W", "claim": "G @ X.T", "counterexample": None,
+        "proof": {"method": "exact", "all_shapes": False, "strict": False, "error_exponent": None,
+                  "shapes": [{"W": [3, 2], "X": [2, 4]}]}}
+    text = v.to_json()
+    assert json.loads(text) == v.to_dict()
+    assert text.startswith('{\n  "holds": true,\n  "status": "proved",\n') and "{W: 3×2, X: 2×4}" in text
+
+
+def test_a_refuted_verdict_as_a_dict_carries_its_counterexample():
+    """verification.py to_dict: a refutation's dict has status refuted, holds false and the witness values."""
+    v = symderiv.verify("sum(W*W)/sum(W)", wrt="W", claim="W", shapes={"W": (1, 2)})
+    d = v.to_dict()
+    assert (d["holds"], d["status"]) == (False, "refuted")
+    assert d["counterexample"] == {"entry": [0, 0], "gradient_entry": v.counterexample.gradient_entry,
+                                   "claim_entry": "W[0,0]", "values": {"W": [["1", "3"]]},
+                                   "gradient_value": "-1/8", "claim_value": "1"}
+
+
+def test_an_all_shapes_proof_says_where_it_was_checked():
+    """verification.py:371#125, 372#110, 374#79 (the record and reason of an all-shapes proof): the proof is
+    for all shapes, exact, and names the sample sizes of its concrete second opinion."""
+    v = symderiv.verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": ("H", "m"), "X": ("m", "n")})
+    assert v.status == "proved" and v.holds
+    assert v.reason == ("proved for all shapes (index notation) and checked entrywise on {W: 2×3, X: 3×4} and "
+                        "{W: 3×4, X: 4×2}")
+    assert (v.proof.method, v.proof.all_shapes, v.proof.strict) == ("exact", True, False)
+    assert v.proof.describe() == ("for all shapes (index notation), and checked entrywise on {W: 2×3, X: 3×4} and "
+                                  "{W: 3×4, X: 4×2}")
+
+
+def test_an_all_shapes_proof_whose_second_opinion_is_skipped_says_so():
+    """verification.py:362#152 (the skipped second opinion's record): still proved for all shapes, with no
+    sample shapes, and the reason names the budget figure."""
+    v = symderiv.verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": ("H", "m"), "X": ("m", "n")}, budget=1)
+    assert v.status == "proved"
+    assert (v.proof.method, v.proof.all_shapes, v.proof.shapes) == ("exact", True, [])
+    assert v.proof.describe() == "for all shapes (index notation)"
+    assert v.reason.startswith("proved for all shapes (index notation); the concrete second opinion was skipped "
+                               "(an exact entrywise proof of `W @ X` on W: 2×3, X: 3×4 needs about ")
+
+
+def test_the_budget_refusals_name_their_costs():
+    """verification.py:22#0, 197#90, 197#115 (the strict cost factor 60 × the entries of wrt), 337 (both refusals
+    joined): the estimated work is in the message, and strict mode costs 60·rows·cols times more."""
+    shapes = {"W": (3, 2), "X": (2, 4)}
+    with pytest.raises(BudgetError) as plain:
+        symderiv.verify("W @ X", wrt="W", claim="G @ X.T", shapes=shapes, budget=10)
+    assert plain.value.message.startswith("an exact entrywise proof of `W @ X` on W: 3×2, X: 2×4 needs about 120 "
+                                          "term operations")
+    assert "over the budget of 10; and the randomized check needs about" in plain.value.message
+    with pytest.raises(BudgetError) as strict:
+        symderiv.verify("W @ X", wrt="W", claim="G @ X.T", shapes=shapes, budget=100, strict=True)
+    assert strict.value.message.startswith("an exact entrywise proof of `W @ X` on W: 3×2, X: 2×4 in strict mode "
+                                           "needs about 4.32e+04 term operations")  # 120 × 60 × 3 × 2
