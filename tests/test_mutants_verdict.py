@@ -503,3 +503,14 @@ def test_the_budget_refusals_name_their_costs():
         symderiv.verify("W @ X", wrt="W", claim="G @ X.T", shapes=shapes, budget=100, strict=True)
     assert strict.value.message.startswith("an exact entrywise proof of `W @ X` on W: 3×2, X: 2×4 in strict mode "
                                            "needs about 4.32e+04 term operations")  # 120 × 60 × 3 × 2
+
+
+def test_a_probabilistic_verdict_as_a_dict():
+    """verification.py:110#42 (ProofRecord strict by default): a randomized verdict's record is not strict,
+    and carries its method and error exponent."""
+    v = symderiv.verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": (3, 2), "X": (2, 4)}, method="random")
+    proof = v.to_dict()["proof"]
+    assert v.status == "probabilistic" and v.holds
+    assert (proof["method"], proof["all_shapes"], proof["strict"]) == ("random", False, False)
+    assert proof["error_exponent"] == v.proof.error_exponent and proof["error_exponent"] >= 60
+    assert v.report().startswith(f"PROVED (probabilistic, error ≤ 2^-{proof['error_exponent']})  ∂L/∂W = G @ X.T")
