@@ -130,9 +130,7 @@ class PointDomain:
         return [[evaluate(self.instance.vars, x, self.point, self.cache) for x in row] for row in m]
 
     def _v_Number(self, node: ex.Number) -> NumMatrix:
-        if not isinstance(node.value, (Fraction, int)):
-            return self._fallback(node)
-        return [[Fraction(node.value)]]
+        return [[Fraction(node.value)]]  # exact: a Number's value is a Fraction (symderiv.expr)
 
     def _v_ConstMatrix(self, node: ex.ConstMatrix) -> NumMatrix:
         return self._fallback(node)
