@@ -227,6 +227,9 @@ def test_piecewise_functions_have_their_exact_values():
     assert values == {"relu": (0, Fraction(5, 2)), "step": (0, 1), "abs": (Fraction(3, 2), Fraction(5, 2)),
                       "sign": (-1, 1)}
     assert all(is_exact(v) for pair in values.values() for v in pair)
+    # numbers.py:99#108, 105#113 (the threshold 0 moved to 1): between 0 and 1 too.
+    half = Fraction(1, 2)
+    assert [apply_fn(fn, half) for fn in ("relu", "step", "abs", "sign")] == [half, 1, half, 1]
 
 
 def test_smooth_functions_have_their_values():
@@ -273,6 +276,7 @@ def test_exact_arithmetic_stays_exact_and_mixes_with_floats():
         assert (add(a, m), sub(a, m), mul(a, m), div(a, m)) == (to_mp(a) + 2, to_mp(a) - 2, to_mp(a) * 2, to_mp(a) / 2)
         assert (add(m, a), sub(m, a), mul(m, a), div(m, a)) == (2 + to_mp(a), 2 - to_mp(a), 2 * to_mp(a), 2 / to_mp(a))
         assert power(m, 3) == 8 and power(Fraction(9), Fraction(1, 2)) == 3
+        assert power(Fraction(1, 4), Fraction(1, 2)) == mpmath.mpf(1) / 2  # numbers.py:85#77: 0 < x < 1 is fine
     for x, y in ((a, 0), (a, Fraction(0))):
         with pytest.raises(OutOfDomain):
             div(x, y)
