@@ -518,3 +518,31 @@ def test_a_probabilistic_verdict_as_a_dict():
     assert (proof["method"], proof["all_shapes"], proof["strict"]) == ("random", False, False)
     assert proof["error_exponent"] == v.proof.error_exponent and proof["error_exponent"] >= 60
     assert v.report().startswith(f"PROVED (probabilistic, error ≤ 2^-{proof['error_exponent']})  ∂L/∂W = G @ X.T")
+
+
+def test_a_long_entry_is_printed_cut_at_300_characters():
+    """prover.py:236#55 (the limit 300 → 301), 241, 284 (cutting the terms): a counterexample's entry is at most
+    300 characters and a mark, however long the polynomial."""
+    v = symderiv.verify("sum((W @ X) ** 4)", wrt="W", claim="W", shapes={"W": (3, 3), "X": (3, 3)})
+    entry = v.counterexample.gradient_entry
+    assert v.status == "refuted" and len(entry) == 302 and entry.endswith(" …")
+    assert entry.startswith("4*W[0,0]**3*X[0,0]**4 + ")
+    assert v.counterexample.claim_entry == "W[0,0]"
+
+
+def test_an_undecided_verdict_names_at_most_four_entries():
+    """prover.py:143 (the first four undecided entries): five formally different entries, four named."""
+    v = symderiv.verify("W", wrt="W", claim=SIGMOID_IDENTITY, shapes={"W": (1, 5)})
+    assert v.status == "undecided"
+    assert v.reason.startswith("entries [(0, 0), (0, 1), (0, 2), (0, 3)] differ as formal expressions")
+
+
+def test_an_entry_of_exactly_300_characters_is_printed_whole():
+    """prover.py:241#86 (``<=`` → ``<``): the 300-character limit is inclusive; five terms with 48- and
+    49-digit coefficients print to exactly 300 characters, with no cut mark."""
+    coefficients = ["1" * 49, "2" * 48, "3" * 48, "4" * 48, "5" * 48]
+    claim = " + ".join(f"{c} * W ** {k}" for k, c in enumerate(coefficients, start=1))
+    v = symderiv.verify("sum(W)", wrt="W", claim=claim, shapes={"W": (1, 1)})
+    entry = v.counterexample.claim_entry
+    assert v.status == "refuted" and len(entry) == 300
+    assert entry == " + ".join(f"{c}*W[0,0]" + (f"**{k}" if k > 1 else "") for k, c in enumerate(coefficients, 1))
