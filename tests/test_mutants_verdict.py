@@ -546,3 +546,33 @@ def test_an_entry_of_exactly_300_characters_is_printed_whole():
     entry = v.counterexample.claim_entry
     assert v.status == "refuted" and len(entry) == 300
     assert entry == " + ".join(f"{c}*W[0,0]" + (f"**{k}" if k > 1 else "") for k, c in enumerate(coefficients, 1))
+
+
+def test_every_third_search_point_is_all_positive():
+    """witness.py:323#121 (``attempt % 3`` → ``attempt // 3``): the third point of a search is all positive,
+    so a witness inside a domain that needs every entry positive (log, sqrt of the inputs) is found within three
+    points even for nine entries."""
+    vs, instance, _ = _scalar_instance({"W": (3, 3)})
+    w = [x for row in instance.symbol("W") for x in row]
+
+    def positive(point):
+        if any(v <= 0 for v in point.values()):
+            raise OutOfDomain("log of a non-positive number")
+
+    total = w[0]
+    for x in w[1:]:
+        total = total + x
+    found = search(instance, total, Ratio.const(0), domain=positive, attempts=3)
+    assert found is not None
+    assert all(Fraction(s) > 0 for row in found.values["W"] for s in row)
+    # witness.py:323#150, 323#52: points 2, 5, 8, ... are all positive, and only they are forced to be.
+    seen = []
+
+    def nowhere(point):
+        seen.append(point)
+        raise OutOfDomain("an empty domain")
+
+    assert search(instance, total + Ratio.const(1000), Ratio.const(0), domain=nowhere, attempts=12) is None
+    assert len(seen) == 12
+    positive_points = [k for k, point in enumerate(seen) if all(v > 0 for v in point.values())]
+    assert positive_points == [2, 5, 8, 11]
