@@ -576,3 +576,18 @@ def test_every_third_search_point_is_all_positive():
     assert len(seen) == 12
     positive_points = [k for k, point in enumerate(seen) if all(v > 0 for v in point.values())]
     assert positive_points == [2, 5, 8, 11]
+
+
+@pytest.mark.parametrize(("layout", "proved", "refuted"), [
+    ("denominator", "-inv(W).T @ x @ y.T @ inv(W).T", "-inv(W) @ y @ x.T @ inv(W)"),
+    ("numerator", "-inv(W) @ y @ x.T @ inv(W)", "-inv(W).T @ x @ y.T @ inv(W).T"),
+])
+def test_the_layout_decides_which_transpose_is_proved_through_an_inverse(layout, proved, refuted):
+    """verification.py:202#134, 210#57 (the layout given to the inverse-atom route and to the entrywise proof):
+    ∂(x.T inv(W) y)/∂W is proved in its own layout and refuted, with a witness, in the other."""
+    shapes = {"W": (2, 2), "x": (2, 1), "y": (2, 1)}
+    v = symderiv.verify("x.T @ inv(W) @ y", wrt="W", claim=proved, shapes=shapes, layout=layout)
+    assert v.status == "proved", v.report()
+    assert not v.checked_at_sizes  # verification.py:146#45
+    v = symderiv.verify("x.T @ inv(W) @ y", wrt="W", claim=refuted, shapes=shapes, layout=layout)
+    assert v.status == "refuted" and v.counterexample.gradient_value is not None, v.report()
