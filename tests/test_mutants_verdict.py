@@ -341,6 +341,18 @@ def test_the_domain_evaluates_every_node_to_its_value(text):
     assert got.shape == want.shape and np.allclose(got, want, rtol=1e-12, atol=1e-12), (got, want)
 
 
+@pytest.mark.parametrize("text", ["C * D", "C - sum(D, axis=1)", "C / sum(D, axis=0)", "C + D.T", "C @ D - D"])
+def test_the_domain_broadcasts_two_by_two_matrices(text):
+    """witness.py:142#206 (a dimension of 2 broadcast as if it were 1): elementwise operations of 2×2
+    matrices and their broadcasts take every entry."""
+    c = [[Fraction(1), Fraction(-2)], [Fraction(3, 2), Fraction(5)]]
+    d = [[Fraction(2), Fraction(7)], [Fraction(-1, 3), Fraction(4)]]
+    domain, node = _domain_at(text, {"C": c, "D": d})
+    got = np.array([[float(x) for x in row] for row in domain.values[node]])
+    want = evaluate(node, {"C": np.array(c, dtype=float), "D": np.array(d, dtype=float)})
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-12), (got, want)
+
+
 def test_det_and_inverse_are_exact_at_a_rational_point():
     """witness.py _solve: det and inv of a rational matrix are exact Fractions (the sign of a row swap kept)."""
     domain, node = _domain_at("det(A)", {"A": [[Fraction(0), Fraction(1)], [Fraction(1), Fraction(0)]]})
@@ -591,3 +603,54 @@ def test_the_layout_decides_which_transpose_is_proved_through_an_inverse(layout,
     assert not v.checked_at_sizes  # verification.py:146#45
     v = symderiv.verify("x.T @ inv(W) @ y", wrt="W", claim=refuted, shapes=shapes, layout=layout)
     assert v.status == "refuted" and v.counterexample.gradient_value is not None, v.report()
+
+
+def _vanishing_on(w, values):
+    p = Ratio.const(1)
+    for k in values:
+        p = p * (w - Ratio.const(k))
+    return p
+
+
+def test_the_polynomial_search_range_counts_the_degree_of_both_sides():
+    """witness.py:369#155 (the degrees of the two sides subtracted): 0 against a polynomial of degree 129 that
+    vanishes at every integer of [-64, 64] still has a witness, outside that range."""
+    vs, instance, _ = _scalar_instance({"W": (1, 1)})
+    (w,) = instance.symbol("W")[0]
+    p = _vanishing_on(w, range(-64, 65))
+    found = polynomial_witness(instance, Ratio.const(0), p)
+    assert found is not None
+    x = Fraction(found.values["W"][0][0])
+    assert abs(x) > 64 and Fraction(found.claim_value) != 0 and Fraction(found.gradient_value) == 0
+
+
+def test_a_polynomial_that_vanishes_on_the_whole_domain_has_no_witness():
+    """witness.py:378#128 (a root of the difference taken as a witness): when the domain is
+    the integers 1..64 and the difference vanishes at each of them, the claim holds there and no witness is
+    returned."""
+    vs, instance, _ = _scalar_instance({"W": (1, 1)})
+    (w,) = instance.symbol("W")[0]
+    p = _vanishing_on(w, range(1, 65))
+
+    def one_to_64(point):
+        (x,) = point.values()
+        if not (1 <= x <= 64):
+            raise OutOfDomain("outside 1..64")
+
+    assert polynomial_witness(instance, p, Ratio.const(0), domain=one_to_64) is None
+
+
+def test_an_exact_difference_is_refuted_even_between_sides_too_large_to_tell_apart():
+    """witness.py:383#160 (the exact fallback dropped): W[0,0] + exp(200·W[0,1]) against exp(200·W[0,1]) differ
+    by exactly W[0,0]; at positive points both sides are near e^200 and agree to the working precision, but
+    the exact difference is not zero, so the point is still a witness."""
+    vs, instance, (x, y) = _scalar_instance()
+    big = Ratio.var(vs.atom("exp", Ratio.const(200) * y))
+
+    def positive(point):
+        if any(v <= 0 for v in point.values()):
+            raise OutOfDomain("log of a non-positive number")
+
+    found = polynomial_witness(instance, x + big, big, domain=positive)
+    assert found is not None
+    assert all(Fraction(s) > 0 for s in found.values["W"][0])
