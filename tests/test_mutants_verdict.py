@@ -41,7 +41,7 @@ from symderiv.prover import _sympy_equal, compare, find_witness
 from symderiv.prover import evaluate as exact_value
 from symderiv.shapes import infer_shapes
 from symderiv.status import Status
-from symderiv.witness import PointDomain, degree, polynomial_witness, search
+from symderiv.witness import PointDomain, _confirm, degree, polynomial_witness, search
 from symderiv.witness import evaluate as witness_evaluate
 
 # -- status.py: exit codes and the printed status ---------------------------------------------------------
@@ -654,3 +654,14 @@ def test_an_exact_difference_is_refuted_even_between_sides_too_large_to_tell_apa
     found = polynomial_witness(instance, x + big, big, domain=positive)
     assert found is not None
     assert all(Fraction(s) > 0 for s in found.values["W"][0])
+
+
+def test_a_stable_difference_below_half_the_working_precision_is_not_a_witness():
+    """witness.py:284 (``or`` → ``and`` in the final check of _confirm): exp(x) against exp(x) + 10^-35 differs
+    stably at both precisions, but by less than 10^-30 of its size: not far enough above the working precision
+    to count. 10^-25 does count."""
+    vs = Variables()
+    x = vs.entry("W", 0, 0)
+    e = Ratio.var(vs.atom("exp", Ratio.var(x)))
+    assert _confirm(vs, e, e + Ratio.const(Fraction(1, 10 ** 35)), {x: Fraction(1)}) is None
+    assert _confirm(vs, e, e + Ratio.const(Fraction(1, 10 ** 25)), {x: Fraction(1)}) is not None
