@@ -665,3 +665,20 @@ def test_a_stable_difference_below_half_the_working_precision_is_not_a_witness()
     e = Ratio.var(vs.atom("exp", Ratio.var(x)))
     assert _confirm(vs, e, e + Ratio.const(Fraction(1, 10 ** 35)), {x: Fraction(1)}) is None
     assert _confirm(vs, e, e + Ratio.const(Fraction(1, 10 ** 25)), {x: Fraction(1)}) is not None
+
+
+def test_a_failed_sympy_simplification_never_shows_entries_equal(monkeypatch):
+    """prover.py:206#132 (an exception in SymPy counted as equal): when SymPy fails, the entries are not shown
+    equal, and a true but undecidable claim stays undecided."""
+    from symderiv import to_sympy
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("SymPy failed")
+
+    node, instance = _instance("sqrt(W) * sqrt(W)", {"W": (1, 1)})
+    a = instance.evaluate(node)[0][0]
+    b = instance.evaluate(parse("W"))[0][0]
+    monkeypatch.setattr(to_sympy, "ratio_to_sympy", broken)
+    assert not _sympy_equal(instance.vars, a, b)
+    v = symderiv.verify("W", wrt="W", claim="G + (sqrt(W) * sqrt(W) - W)", shapes={"W": (1, 2)})
+    assert v.status == "undecided" and not v.holds, v.report()
