@@ -682,3 +682,11 @@ def test_a_failed_sympy_simplification_never_shows_entries_equal(monkeypatch):
     assert not _sympy_equal(instance.vars, a, b)
     v = symderiv.verify("W", wrt="W", claim="G + (sqrt(W) * sqrt(W) - W)", shapes={"W": (1, 2)})
     assert v.status == "undecided" and not v.holds, v.report()
+
+
+def test_fractional_coefficients_print_with_their_signs():
+    """prover.py:280#146, 282#147 (the sign tests ``c < 0`` moved to ``c < 1``): coefficients between 0 and 1 print
+    without a minus sign, negative ones with it."""
+    v = symderiv.verify("sum(W)", wrt="W", claim="W / 2 + W ** 2 / 3 - 3 * W ** 3 / 4", shapes={"W": (1, 1)})
+    assert v.counterexample.claim_entry == "1/2*W[0,0] + 1/3*W[0,0]**2 - 3/4*W[0,0]**3"
+    assert v.counterexample.gradient_entry == "1"
