@@ -182,7 +182,7 @@ def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None,
     is abandoned and counts as "not proved"), and only on entries of moderate size;
     ``allowance`` (seconds, shared by the entries of one comparison) is used up as it runs.
     """
-    if not (vars_.atoms and (a.variables() | b.variables()) & set(vars_.atoms)):
+    if not (a.variables() | b.variables()) & set(vars_.atoms):  # a rational function: equal only when a.equals(b)
         return False
     if len(format_ratio(vars_, a, SYMPY_LIMIT)) + len(format_ratio(vars_, b, SYMPY_LIMIT)) >= SYMPY_LIMIT:
         return False

@@ -130,9 +130,7 @@ class PointDomain:
         return [[evaluate(self.instance.vars, x, self.point, self.cache) for x in row] for row in m]
 
     def _v_Number(self, node: ex.Number) -> NumMatrix:
-        if not isinstance(node.value, (Fraction, int)):
-            return self._fallback(node)
-        return [[Fraction(node.value)]]
+        return [[Fraction(node.value)]]  # exact: a Number's value is a Fraction (symderiv.expr)
 
     def _v_ConstMatrix(self, node: ex.ConstMatrix) -> NumMatrix:
         return self._fallback(node)
@@ -218,7 +216,7 @@ def _matmul(a: NumMatrix, b: NumMatrix, tick: Callable[[], None]) -> NumMatrix:
     return out
 
 
-def _solve(a: NumMatrix, nonsingular: bool = False, tick: Callable[[], None] | None = None) -> tuple[Any, NumMatrix]:
+def _solve(a: NumMatrix, tick: Callable[[], None], nonsingular: bool = False) -> tuple[Any, NumMatrix]:
     """(det a, inverse of a) by Gauss–Jordan; a (nearly) singular ``a`` is outside the domain when it must not be."""
     import mpmath  # type: ignore[import-untyped]
 
@@ -228,8 +226,7 @@ def _solve(a: NumMatrix, nonsingular: bool = False, tick: Callable[[], None] | N
     exact = all(is_exact(x) for row in a for x in row)
     scale = max((abs(to_mp(x)) for row in a for x in row), default=1) if not exact else 1
     for col in range(n):
-        if tick is not None:
-            tick()
+        tick()
         pivot = max(range(col, n), key=lambda r: abs(to_mp(m[r][col]))) if not exact else \
             next((r for r in range(col, n) if m[r][col] != 0), None)
         if pivot is None or (not exact and abs(m[pivot][col]) <= scale * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)):
