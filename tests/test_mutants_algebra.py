@@ -1,0 +1,35 @@
+"""Named tests for mutants of the exact algebra, the backward rules and the simplifier (issue 11).
+
+Each test asserts a behaviour a user of the module relies on (exact values, statuses, error messages);
+its docstring names the mutant(s) it kills as ``module:line#index`` from ``tools/mutation.py``.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from symderiv.polynomial import Ratio
+
+# -- polynomial.py: Ratio with an explicit denominator ---------------------------------------------------
+
+
+def test_ratio_over_a_denominator_is_the_quotient():
+    """A Ratio built as ``num / den`` equals the quotient of the two; a constant denominator divides the
+    numerator. Kills polynomial.py:179#140 and :179#189 (every non-zero denominator refused)."""
+    x, y = Ratio.var(0), Ratio.var(1)
+    num, den = (x * y + Ratio.const(1)).num, (x.scale(2) + y.scale(4)).num
+    r = Ratio(num, den)
+    assert r.equals(Ratio(num) / Ratio(den))
+    assert (r * Ratio(den)).equals(Ratio(num))
+    assert Ratio({(0,): 3}, {(): 6}).equals(x.scale(Fraction(1, 2)))
+    assert Ratio({(0,): 3}, {(): 6}).fac is None
+
+
+def test_ratio_over_an_identically_zero_denominator_is_refused():
+    """Dividing by the zero polynomial raises ZeroDivisionError saying so (polynomial.py:179)."""
+    with pytest.raises(ZeroDivisionError, match="identically zero"):
+        Ratio({(0,): 1}, {})
+    with pytest.raises(ZeroDivisionError, match="identically zero"):
+        Ratio.var(0) / Ratio({})
