@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import pytest
 
+from symderiv.algebra import Variables, gradient_of
 from symderiv.polynomial import Ratio
 
 # -- polynomial.py: Ratio with an explicit denominator ---------------------------------------------------
@@ -33,3 +34,35 @@ def test_ratio_over_an_identically_zero_denominator_is_refused():
         Ratio({(0,): 1}, {})
     with pytest.raises(ZeroDivisionError, match="identically zero"):
         Ratio.var(0) / Ratio({})
+
+
+# -- algebra.py: the chain rule through atoms ------------------------------------------------------------
+
+
+def _x_exp_x():
+    vs = Variables()
+    x = vs.entry("X", 0, 0)
+    e = vs.atom("exp", Ratio.var(x))
+    return vs, x, e, Ratio.var(x) * Ratio.var(e)
+
+
+def test_chain_rule_through_an_atom_without_a_deadline():
+    """d(x·exp(x))/dx = exp(x) + x·exp(x), computed with no deadline (algebra.py:353#60 called the
+    missing deadline)."""
+    vs, x, e, value = _x_exp_x()
+    grads = gradient_of(vs, value, {x})
+    assert grads[x].equals(Ratio.var(e) + Ratio.var(x) * Ratio.var(e))
+
+
+def test_chain_rule_through_an_atom_consults_the_deadline():
+    """A deadline that expires stops the sweep through the atoms (algebra.py:353#60 skipped it)."""
+    vs, x, _, value = _x_exp_x()
+
+    class Expired(Exception):
+        pass
+
+    def deadline():
+        raise Expired
+
+    with pytest.raises(Expired):
+        gradient_of(vs, value, {x}, deadline)
