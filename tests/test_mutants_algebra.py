@@ -66,3 +66,13 @@ def test_chain_rule_through_an_atom_consults_the_deadline():
 
     with pytest.raises(Expired):
         gradient_of(vs, value, {x}, deadline)
+
+
+def test_gradient_of_a_large_polynomial_without_a_deadline():
+    """A polynomial of more than 2**14 terms (where the deadline is checked) is differentiated when no
+    deadline is given: ∂(x·Σ y_i)/∂x = Σ y_i (algebra.py:250#101 called the missing deadline)."""
+    vs = Variables()
+    x = vs.entry("X", 0, 0)
+    ys = [vs.entry("Y", 0, i) for i in range(20_000)]
+    value = Ratio({(x, y): 1 for y in ys})
+    assert gradient_of(vs, value, {x})[x].num == {(y,): 1 for y in ys}
