@@ -10,8 +10,12 @@ from fractions import Fraction
 
 import pytest
 
+from symderiv import expr as ex
 from symderiv.algebra import Variables, gradient_of
+from symderiv.inverse import prove_with_inverse_atoms
+from symderiv.language import parse
 from symderiv.polynomial import Ratio
+from symderiv.shapes import infer_shapes
 
 # -- polynomial.py: Ratio with an explicit denominator ---------------------------------------------------
 
@@ -76,3 +80,35 @@ def test_gradient_of_a_large_polynomial_without_a_deadline():
     ys = [vs.entry("Y", 0, i) for i in range(20_000)]
     value = Ratio({(x, y): 1 for y in ys})
     assert gradient_of(vs, value, {x})[x].num == {(y,): 1 for y in ys}
+
+
+# -- inverse.py: proofs with the entries of inv(M) as atoms ---------------------------------------------
+
+
+def test_inverse_atoms_prove_a_matrix_valued_gradient_with_the_upstream():
+    """For a matrix-valued ``inv(X) @ A`` the claim holds the upstream G: ∂⟨G, inv(X) A⟩/∂X =
+    -inv(X).T @ G @ A.T @ inv(X).T is proved, its negation is not (the upstream bound by
+    the loss gradient is the claim's G; inverse.py:63 registered it a second time, now removed)."""
+    e = parse("inv(X) @ A")
+    typing = infer_shapes(e, {"X": (2, 2), "A": (2, 2)})
+    right = parse("-(inv(X).T @ G @ A.T @ inv(X).T)", allow_upstream=True)
+    assert prove_with_inverse_atoms(e, "X", right, typing) is True
+    assert prove_with_inverse_atoms(e, "X", ex.Neg(right), typing) is False
+
+
+def test_inverse_atoms_do_not_decide_an_expression_without_inv():
+    """Without ``inv`` the route answers False, "not decided" (inverse.py:57#6 answered None)."""
+    e = parse("det(X)")
+    typing = infer_shapes(e, {"X": (2, 2)})
+    assert prove_with_inverse_atoms(e, "X", parse("det(X) * inv(X).T"), typing) is False
+
+
+def test_inverse_atoms_do_not_prove_a_claim_of_another_shape():
+    """A 2×2 claim for a 3×2 gradient is not proved, and does not crash, even when its rows agree with the
+    gradient's first rows (inverse.py:65#8, ``or`` → ``and`` in the shape check, reached the strict zip)."""
+    e = parse("trace(inv(A)) + sum(X)")  # ∂/∂X is ones(3, 2)
+    typing = infer_shapes(e, {"X": (3, 2), "A": (2, 2)})
+    assert prove_with_inverse_atoms(e, "X", parse("A / A"), typing) is False
+    assert prove_with_inverse_atoms(e, "X", parse("X.T"), typing) is False
+    right = parse("X / X")
+    assert prove_with_inverse_atoms(e, "X", right, typing) is True
