@@ -14,6 +14,7 @@ from symderiv import expr as ex
 from symderiv.algebra import Variables, gradient_of
 from symderiv.inverse import prove_with_inverse_atoms
 from symderiv.language import parse
+from symderiv.linalg import determinant, inverse
 from symderiv.polynomial import Ratio
 from symderiv.shapes import infer_shapes
 
@@ -112,3 +113,56 @@ def test_inverse_atoms_do_not_prove_a_claim_of_another_shape():
     assert prove_with_inverse_atoms(e, "X", parse("X.T"), typing) is False
     right = parse("X / X")
     assert prove_with_inverse_atoms(e, "X", right, typing) is True
+
+
+# -- linalg.py: exact determinants and inverses ---------------------------------------------------------
+
+
+def _symbolic(n: int) -> tuple[Variables, list[list[Ratio]]]:
+    vs = Variables()
+    return vs, [[Ratio.var(vs.entry("X", i, j)) for j in range(n)] for i in range(n)]
+
+
+def test_determinant_without_a_deadline_is_the_leibniz_expansion():
+    """det of a symbolic 3×3 matrix, computed with no deadline, is the six-term Leibniz formula
+    (linalg.py:38#9 called the missing deadline)."""
+    _, m = _symbolic(3)
+    leibniz = Ratio({})
+    for (a, b, c), sign in [((0, 1, 2), 1), ((1, 2, 0), 1), ((2, 0, 1), 1),
+                            ((0, 2, 1), -1), ((2, 1, 0), -1), ((1, 0, 2), -1)]:
+        term = m[0][a] * m[1][b] * m[2][c]
+        leibniz = leibniz + term if sign > 0 else leibniz - term
+    assert determinant(m).equals(leibniz) and len(leibniz.num) == 6
+
+
+def test_determinant_consults_the_deadline():
+    """An expired deadline stops a determinant (linalg.py:38#9 skipped it)."""
+    _, m = _symbolic(2)
+
+    class Expired(Exception):
+        pass
+
+    def deadline():
+        raise Expired
+
+    with pytest.raises(Expired):
+        determinant(m, deadline)
+
+
+def test_inverse_times_the_matrix_is_the_identity():
+    """The exact inverse of a symbolic 3×3 matrix satisfies inv(M) @ M = I, entry by entry."""
+    _, m = _symbolic(3)
+    inv = inverse(m)
+    for i in range(3):
+        for j in range(3):
+            entry = Ratio({})
+            for k in range(3):
+                entry = entry + inv[i][k] * m[k][j]
+            assert entry.equals(Ratio.const(1 if i == j else 0)), (i, j)
+
+
+def test_inverse_of_an_identically_singular_matrix_is_refused():
+    """A matrix with two equal rows has no inverse: ZeroDivisionError naming it singular."""
+    _, m = _symbolic(2)
+    with pytest.raises(ZeroDivisionError, match="singular"):
+        inverse([m[0], list(m[0])])
