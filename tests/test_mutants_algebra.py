@@ -14,7 +14,7 @@ from symderiv import expr as ex
 from symderiv.algebra import Variables, gradient_of
 from symderiv.inverse import prove_with_inverse_atoms
 from symderiv.language import parse
-from symderiv.linalg import determinant, inverse
+from symderiv.linalg import determinant, inverse, nonsingular_somewhere
 from symderiv.polynomial import Ratio
 from symderiv.shapes import infer_shapes
 
@@ -166,3 +166,12 @@ def test_inverse_of_an_identically_singular_matrix_is_refused():
     _, m = _symbolic(2)
     with pytest.raises(ZeroDivisionError, match="singular"):
         inverse([m[0], list(m[0])])
+
+
+def test_nonsingularity_is_not_shown_through_atoms():
+    """Entries holding an atom (exp(x)) are not evaluated: the answer is False, "not shown", even for a
+    non-singular matrix; without the atom the same matrix is shown non-singular (linalg.py:74#12)."""
+    vs, m = _symbolic(2)
+    e = Ratio.var(vs.atom("exp", m[0][0]))
+    assert nonsingular_somewhere([[e, m[0][1]], [m[1][0], m[1][1]]], vs) is False
+    assert nonsingular_somewhere(m, vs) is True
