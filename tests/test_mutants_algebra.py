@@ -175,3 +175,15 @@ def test_nonsingularity_is_not_shown_through_atoms():
     e = Ratio.var(vs.atom("exp", m[0][0]))
     assert nonsingular_somewhere([[e, m[0][1]], [m[1][0], m[1][1]]], vs) is False
     assert nonsingular_somewhere(m, vs) is True
+
+
+def test_an_identically_singular_matrix_with_squared_denominators_is_not_shown_non_singular():
+    """[[1/x², 1], [1, x²]] has determinant 1 - 1 = 0 everywhere: never shown non-singular, or inverse atoms
+    would stand for the inverse of a singular matrix (linalg.py:99#30 divided by 2·x instead of x²)."""
+    vs, m = _symbolic(1)
+    x = m[0][0]
+    one = Ratio.const(1)
+    inv_x2 = (one / x) * (one / x)  # the factor x to the power 2
+    assert inv_x2.factors() == [({(0,): 1}, 2)]
+    assert nonsingular_somewhere([[inv_x2, one], [one, x * x]], vs) is False
+    assert nonsingular_somewhere([[inv_x2, one], [one, x]], vs) is True
