@@ -1,0 +1,52 @@
+"""Named tests for mutants of the parser's limits and the exact literals (issue 11).
+
+Each limit is reached exactly: the largest input inside it parses, one more is refused with the figures
+and the column in the message. Each docstring names the mutant(s) it kills as ``module:line#index``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from symderiv import expr as ex
+from symderiv.errors import ParseError
+from symderiv.language import MAX_LENGTH, MAX_MATPOW, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
+
+
+def test_length_limit_is_exact():
+    """4000 characters parse; 4001 are refused at column 4001 with both figures (language.py:308)."""
+    assert MAX_LENGTH == 4000
+    assert parse("A" + " " * (MAX_LENGTH - 1)) == ex.Symbol("A")
+    with pytest.raises(ParseError, match="4001 characters long; the limit is 4000") as info:
+        parse("A" + " " * MAX_LENGTH)
+    assert info.value.column == 4001
+
+
+def test_bracket_depth_limit_is_exact():
+    """64 nested brackets parse; the 65th is refused at its column (language.py:312, 317)."""
+    assert MAX_PAREN_DEPTH == 64
+    assert parse("(" * 64 + "A" + ")" * 64) == ex.Symbol("A")
+    with pytest.raises(ParseError, match="brackets nested more than 64 deep") as info:
+        parse("(" * 65 + "A" + ")" * 65)
+    assert info.value.column == 65
+
+
+def test_sign_run_limit_is_exact():
+    """32 signs in a row parse; the 33rd is refused at its column (language.py:318, 325)."""
+    assert MAX_UNARY_RUN == 32
+    node = parse("-" * 32 + "A")
+    for _ in range(32):
+        assert isinstance(node, ex.Neg)
+        node = node.operand
+    assert node == ex.Symbol("A")
+    with pytest.raises(ParseError, match="more than 32 signs in a row") as info:
+        parse("- " * 33 + "A")
+    assert info.value.column == 65
+
+
+def test_matpow_limit_is_exact():
+    """matpow(A, 64) parses; matpow(A, 65) is refused naming the range (language.py:26)."""
+    assert MAX_MATPOW == 64
+    assert parse("matpow(A, 64)") == ex.MatPow(ex.Symbol("A"), k=64)
+    with pytest.raises(ParseError, match="between 0 and 64"):
+        parse("matpow(A, 65)")
