@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import pytest
 
+import symderiv
 from symderiv import expr as ex
 from symderiv.algebra import Variables, gradient_of
 from symderiv.inverse import prove_with_inverse_atoms
@@ -187,3 +188,16 @@ def test_an_identically_singular_matrix_with_squared_denominators_is_not_shown_n
     assert inv_x2.factors() == [({(0,): 1}, 2)]
     assert nonsingular_somewhere([[inv_x2, one], [one, x * x]], vs) is False
     assert nonsingular_somewhere([[inv_x2, one], [one, x]], vs) is True
+
+
+# -- rules.py: backward rules ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expression, expected", [("sum(X ** 0)", "zeros(2, 3)"),
+                                                  ("sum(X ** 0 * X)", "ones(2, 3)")])
+def test_gradient_through_a_zeroth_power_is_proved(expression, expected):
+    """``X ** 0`` is ones: it contributes no gradient (rules.py:99#50 returned no contribution tuple)."""
+    shapes = {"X": (2, 3)}
+    g = symderiv.gradient(expression, wrt="X", shapes=shapes)
+    assert g.formula == expected
+    assert symderiv.verify(expression, wrt="X", claim=expected, shapes=shapes).status == "proved"
