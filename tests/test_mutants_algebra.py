@@ -201,3 +201,14 @@ def test_gradient_through_a_zeroth_power_is_proved(expression, expected):
     g = symderiv.gradient(expression, wrt="X", shapes=shapes)
     assert g.formula == expected
     assert symderiv.verify(expression, wrt="X", claim=expected, shapes=shapes).status == "proved"
+
+
+@pytest.mark.parametrize("shapes, expected", [({"X": (2, 3), "b": (1, 3)}, "sum(G, axis=0)"),
+                                              ({"X": (3, 2), "b": (3, 1)}, "sum(G, axis=1)"),
+                                              ({"X": (2, 2), "b": (1, 1)}, "sum(G)")])
+def test_a_bias_broadcast_over_two_rows_or_columns_gets_the_summed_upstream(shapes, expected):
+    """``b`` stretched to exactly 2 rows/columns gets the upstream summed back (rules.py:52#103 and
+    :53 tested the stretched size against 2 instead of 1)."""
+    g = symderiv.gradient("X + b", wrt="b", shapes=shapes)
+    assert g.formula == expected
+    assert symderiv.verify("X + b", wrt="b", claim=expected, shapes=shapes).status == "proved"
