@@ -17,7 +17,9 @@ from symderiv.inverse import prove_with_inverse_atoms
 from symderiv.language import parse
 from symderiv.linalg import determinant, inverse, nonsingular_somewhere
 from symderiv.polynomial import Ratio
+from symderiv.printing import to_text
 from symderiv.shapes import infer_shapes
+from symderiv.simplify import simplify
 
 # -- polynomial.py: Ratio with an explicit denominator ---------------------------------------------------
 
@@ -212,3 +214,21 @@ def test_a_bias_broadcast_over_two_rows_or_columns_gets_the_summed_upstream(shap
     g = symderiv.gradient("X + b", wrt="b", shapes=shapes)
     assert g.formula == expected
     assert symderiv.verify("X + b", wrt="b", claim=expected, shapes=shapes).status == "proved"
+
+
+# -- simplify.py: the simplifier with shapes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, shapes, expected", [
+    ("sum(x.T @ y)", {"x": (3, 1), "y": (3, 1)}, "x.T @ y"),
+    ("sum(r, axis=0)", {"r": (1, 4)}, "r"),
+    ("sum(c, axis=1)", {"c": (4, 1)}, "c"),
+    ("sum(r, axis=1)", {"r": (1, 4)}, "sum(r, axis=1)"),
+    ("trace(x.T @ y)", {"x": (3, 1), "y": (3, 1)}, "x.T @ y"),
+    ("trace(A)", {"A": (2, 2)}, "trace(A)"),
+])
+def test_a_sum_or_trace_that_adds_nothing_is_dropped(text, shapes, expected):
+    """With shapes, the sum of a 1×1, the column sums of a row, the row sums of a column and the trace of a
+    1×1 are the operand itself (simplify.py:286#77 and :298#276 kept them)."""
+    node = parse(text)
+    assert to_text(simplify(node, infer_shapes(node, shapes).shape_of)) == expected
