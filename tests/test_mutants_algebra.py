@@ -232,3 +232,11 @@ def test_a_sum_or_trace_that_adds_nothing_is_dropped(text, shapes, expected):
     1×1 are the operand itself (simplify.py:286#77 and :298#276 kept them)."""
     node = parse(text)
     assert to_text(simplify(node, infer_shapes(node, shapes).shape_of)) == expected
+
+
+@pytest.mark.parametrize("text, expected", [("sum(2 * A) - 2 * sum(A)", "0"), ("trace(2 * A) + trace(A)", "3 * trace(A)"),
+                                            ("(3 * A).T - A.T", "2 * A.T"), ("sum(-A) + sum(A)", "0")])
+def test_a_number_inside_sum_trace_or_transpose_comes_out_and_like_terms_merge(text, expected):
+    """``sum(2 * A)`` is ``2 * sum(A)``, so like terms merge and cancel (simplify.py:144#297 pulled out
+    only a coefficient of 2)."""
+    assert to_text(simplify(parse(text))) == expected
