@@ -240,3 +240,17 @@ def test_a_number_inside_sum_trace_or_transpose_comes_out_and_like_terms_merge(t
     """``sum(2 * A)`` is ``2 * sum(A)``, so like terms merge and cancel (simplify.py:144#297 pulled out
     only a coefficient of 2)."""
     assert to_text(simplify(parse(text))) == expected
+
+
+@pytest.mark.parametrize("text, shapes, expected", [
+    ("A * ones(2, 3)", {"A": (2, 3)}, "A"),
+    ("A * ones(2, 3) * B", {"A": (2, 3), "B": (2, 3)}, "A * B"),
+    ("ones(2, 3) * ones(2, 3)", {}, "ones(2, 3)"),
+    ("x * ones(2, 3)", {"x": (1, 1)}, "x * ones(2, 3)"),  # the ones broadcast x: kept
+    ("r * ones(2, 3)", {"r": (1, 3)}, "r * ones(2, 3)"),
+])
+def test_a_ones_factor_is_dropped_only_when_it_broadcasts_nothing(text, shapes, expected):
+    """``A * ones`` is ``A`` when A already has the product's shape, and stays when the ones stretches the
+    other factor (simplify.py:246#325, #303 and 251#327: the conditions of that rule)."""
+    node = parse(text)
+    assert to_text(simplify(node, infer_shapes(node, shapes).shape_of)) == expected
