@@ -10,7 +10,7 @@ import pytest
 
 from symderiv import expr as ex
 from symderiv.errors import ParseError
-from symderiv.language import MAX_LENGTH, MAX_MATPOW, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
+from symderiv.language import MAX_DIM_VALUE, MAX_LENGTH, MAX_MATPOW, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
 
 
 def test_length_limit_is_exact():
@@ -50,3 +50,22 @@ def test_matpow_limit_is_exact():
     assert parse("matpow(A, 64)") == ex.MatPow(ex.Symbol("A"), k=64)
     with pytest.raises(ParseError, match="between 0 and 64"):
         parse("matpow(A, 65)")
+
+
+def test_size_limit_is_exact():
+    """Sizes are at most 10**12 (docs/security.md, and the hint says so): 10**12 rows parse, 10**12 + 1 and
+    5 * 10**12 are refused. They were accepted up to 10**13 (a bug: only intermediate values were capped)."""
+    assert MAX_DIM_VALUE == 10**12
+    assert parse("ones(10**12, 1)") == ex.ConstMatrix("ones", 10**12, 1)
+    for text in ("ones(10**12 + 1, 1)", "ones(5 * 10**12, 1)", "eye(10**13)"):
+        with pytest.raises(ParseError, match="too large") as info:
+            parse(text)
+        assert "sizes are at most 1000000000000" in str(info.value)
+
+
+def test_size_arithmetic_may_pass_through_ten_times_the_limit():
+    """Intermediate values of size arithmetic may reach 10 × the limit: ``10**13 - 9 * 10**12`` is 10**12;
+    past that they are refused before anything larger is computed (language.py:214#189, and 214 `10 → 11`)."""
+    assert parse("ones(10**13 - 9 * 10**12, 1)") == ex.ConstMatrix("ones", 10**12, 1)
+    with pytest.raises(ParseError, match="the row count is too large"):  # 10**12 in the end, 10**13 + 1 on the way
+        parse("ones(10**13 + 1 - 9 * 10**12 - 1, 1)")
