@@ -6,11 +6,14 @@ and the column in the message. Each docstring names the mutant(s) it kills as ``
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from symderiv import expr as ex
 from symderiv.errors import ParseError
 from symderiv.language import MAX_DIM_VALUE, MAX_LENGTH, MAX_MATPOW, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
+from symderiv.literals import constant_value, number_text
 
 
 def test_length_limit_is_exact():
@@ -69,3 +72,16 @@ def test_size_arithmetic_may_pass_through_ten_times_the_limit():
     assert parse("ones(10**13 - 9 * 10**12, 1)") == ex.ConstMatrix("ones", 10**12, 1)
     with pytest.raises(ParseError, match="the row count is too large"):  # 10**12 in the end, 10**13 + 1 on the way
         parse("ones(10**13 + 1 - 9 * 10**12 - 1, 1)")
+
+
+# -- literals.py: number text the parser reads back ------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, text", [(Fraction(10**2000), "(1e1000 * 1e1000)"),
+                                         (Fraction(1, 10**2000), "(1e-1000 * 1e-1000)"),
+                                         (Fraction(10**1600), "(1e600 * 1e1000)")])
+def test_a_power_of_ten_past_the_exponent_limit_is_a_product_of_as_few_literals_as_needed(value, text):
+    """10**2000 is ``1e1000 * 1e1000``: no ``1e0`` factor when the exponent is an exact multiple of the
+    limit (literals.py:145#66 looped once more), and the text reads back as the exact value."""
+    assert number_text(value) == text
+    assert constant_value(parse(text)) == value
