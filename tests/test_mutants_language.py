@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import pytest
 
+import symderiv
 from symderiv import expr as ex
 from symderiv.errors import ParseError
 from symderiv.language import MAX_DIM_VALUE, MAX_LENGTH, MAX_MATPOW, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
@@ -85,3 +86,30 @@ def test_a_power_of_ten_past_the_exponent_limit_is_a_product_of_as_few_literals_
     limit (literals.py:145#66 looped once more), and the text reads back as the exact value."""
     assert number_text(value) == text
     assert constant_value(parse(text)) == value
+
+
+@pytest.mark.parametrize("text, value", [
+    ("sin(0)", 0), ("tan(0)", 0), ("tanh(0)", 0), ("sqrt(0)", 0), ("exp(0)", 1), ("cos(0)", 1),
+    ("sigmoid(0)", Fraction(1, 2)), ("log(1)", 0), ("step(0)", Fraction(1, 2)),
+    ("sign(0)", 0), ("sign(-2)", -1), ("sign(0.5)", 1), ("relu(-2)", 0), ("abs(-1.5)", Fraction(3, 2)),
+])
+def test_functions_fold_exactly_at_rational_points(text, value):
+    """The exact values of elementwise functions where they are rational (literals.py:213#203 made
+    sin(0) = 1, :211#240 made sign(0) = -1)."""
+    assert constant_value(parse(text)) == value
+
+
+@pytest.mark.parametrize("text, expected", [("sum(X * (1 + sin(0)))", "ones(2, 2)"),
+                                            ("sum(X * sign(0))", "zeros(2, 2)")])
+def test_gradients_through_folded_constants_are_exact(text, expected):
+    """A folded constant enters the gradient with its exact value (literals.py:211, 213)."""
+    assert symderiv.gradient(text, wrt="X", shapes={"X": (2, 2)}).formula == expected
+
+
+def test_a_prefixed_literal_has_at_most_60_digits_after_its_prefix():
+    """``0x`` followed by 60 hex digits parses; 61 digits are refused with the count (literals.py:65#267
+    counted one digit too few, so 61 passed)."""
+    assert constant_value(parse("0x" + "f" * 60)) == 16**60 - 1
+    assert constant_value(parse("0b" + "1" * 60)) == 2**60 - 1
+    with pytest.raises(ParseError, match="has 61 digits"):
+        parse("0x" + "f" * 61)
