@@ -62,7 +62,6 @@ def prove_with_inverse_atoms(expression: ex.Expr, wrt: str, claim: ex.Expr, typi
             gradient = [list(col) for col in zip(*gradient, strict=True)]
         # loss_gradient has bound the upstream G (for a matrix-valued expression) that the claim may hold.
         claimed = instance.evaluate(claim)
-    if len(claimed) != len(gradient) or any(len(a) != len(b) for a, b in zip(claimed, gradient, strict=False)):
+    if [len(row) for row in claimed] != [len(row) for row in gradient]:
         return False
-    return all(a.equals(b) for grow, crow in zip(gradient, claimed, strict=True)
-               for a, b in zip(grow, crow, strict=True))
+    return all(x.equals(claimed[i][j]) for i, row in enumerate(gradient) for j, x in enumerate(row))

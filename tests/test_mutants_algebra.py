@@ -109,7 +109,7 @@ def test_inverse_atoms_do_not_decide_an_expression_without_inv():
 
 def test_inverse_atoms_do_not_prove_a_claim_of_another_shape():
     """A 2×2 claim for a 3×2 gradient is not proved, and does not crash, even when its rows agree with the
-    gradient's first rows (inverse.py:65#8, ``or`` → ``and`` in the shape check, reached the strict zip)."""
+    gradient's first rows (inverse.py:65, the shape check: its mutants ``or`` → ``and`` and ``!=`` → ``==``)."""
     e = parse("trace(inv(A)) + sum(X)")  # ∂/∂X is ones(3, 2)
     typing = infer_shapes(e, {"X": (3, 2), "A": (2, 2)})
     assert prove_with_inverse_atoms(e, "X", parse("A / A"), typing) is False
