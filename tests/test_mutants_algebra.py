@@ -44,6 +44,20 @@ def test_ratio_over_an_identically_zero_denominator_is_refused():
         Ratio.var(0) / Ratio({})
 
 
+
+def test_a_quotient_is_not_a_constant():
+    """``1/x`` has no constant value, ``3`` has (polynomial.py:229#146 read 1/x as the constant 1)."""
+    assert (Ratio.const(1) / Ratio.var(0)).constant() is None
+    assert Ratio.const(3).constant() == 3 and Ratio.var(0).constant() is None
+
+
+@pytest.mark.parametrize("claim, status", [("-inv(X).T", "proved"), ("zeros(1, 1)", "refuted")])
+def test_logdet_of_an_inverse_is_not_taken_for_a_constant(claim, status):
+    """det(inv(X)) = 1/x is not the constant 1, so ∂logdet(inv(X))/∂X = -inv(X).T, and zero is refuted
+    (under polynomial.py:229#146 logdet(inv(X)) was 0 and the zero claim was proved)."""
+    assert symderiv.verify("logdet(inv(X))", wrt="X", claim=claim, shapes={"X": (1, 1)}).status == status
+
+
 # -- algebra.py: the chain rule through atoms ------------------------------------------------------------
 
 
