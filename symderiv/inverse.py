@@ -57,14 +57,11 @@ def prove_with_inverse_atoms(expression: ex.Expr, wrt: str, claim: ex.Expr, typi
         return False
     instance = Instance(typing, deadline=deadline, inverse_atoms=True)
     with gc_paused():
-        gradient, scalar = loss_gradient(instance, expression, wrt, upstream)
+        gradient, _ = loss_gradient(instance, expression, wrt, upstream)
         if numerator_layout:
             gradient = [list(col) for col in zip(*gradient, strict=True)]
-        if not scalar:
-            rows, cols = typing.shape_of(expression)
-            instance.symbol(upstream, (rows, cols))  # type: ignore[arg-type]
+        # loss_gradient has bound the upstream G (for a matrix-valued expression) that the claim may hold.
         claimed = instance.evaluate(claim)
-    if len(claimed) != len(gradient) or any(len(a) != len(b) for a, b in zip(claimed, gradient, strict=False)):
+    if [len(row) for row in claimed] != [len(row) for row in gradient]:
         return False
-    return all(a.equals(b) for grow, crow in zip(gradient, claimed, strict=True)
-               for a, b in zip(grow, crow, strict=True))
+    return all(x.equals(claimed[i][j]) for i, row in enumerate(gradient) for j, x in enumerate(row))

@@ -195,6 +195,8 @@ class _Parser:
         value = self.int_expr(node, what)
         if value < 1:
             raise self.fail(node, f"{what} must be a positive size, not {value}")
+        if value > MAX_DIM_VALUE:
+            raise self.fail(node, f"{what} is too large", f"sizes are at most {MAX_DIM_VALUE}")
         return value
 
     def int_expr(self, node: ast.AST, what: str) -> int:
