@@ -39,8 +39,8 @@ VERDICT = [KILLERS, "tests/test_mutants_verdict.py", "tests/test_verdicts.py", "
            "tests/test_verify.py", "tests/test_randomized.py", "tests/test_soundness.py"]
 RANDOM = [KILLERS, "tests/test_mutants_random.py", "tests/test_randomized.py", "tests/test_random_hostile.py",
           "tests/test_random_bound.py", "tests/test_random_real.py", "tests/test_verify.py"]
-ALGEBRA = [KILLERS, "tests/test_mutants_algebra.py", "tests/test_algebra_speed.py", "tests/test_verify.py",
-           "tests/test_soundness.py"]
+ALGEBRA = [KILLERS, "tests/test_mutants_algebra.py", "tests/test_algebra_speed.py", "tests/test_cost_model.py",
+           "tests/test_verify.py", "tests/test_soundness.py"]
 RULES = [KILLERS, "tests/test_mutants_algebra.py", "tests/test_rules.py", "tests/test_gradient.py",
          "tests/test_printing.py"]
 LANGUAGE = [KILLERS, "tests/test_mutants_language.py", "tests/test_language.py", "tests/test_literals.py",
