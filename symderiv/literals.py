@@ -209,6 +209,8 @@ def fold_function(fn: str, c: Fraction) -> Fraction | None:
         return abs(c)
     if fn == "sign":
         return Fraction((c > 0) - (c < 0))
+    if fn == "logabs":  # log|c|, the atom of logdet
+        return Fraction(0) if abs(c) == 1 else None
     if c == 0 and fn in ("sin", "tan", "tanh", "sqrt"):
         return Fraction(0)
     if c == 0 and fn in ("exp", "cos"):

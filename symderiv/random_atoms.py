@@ -30,6 +30,7 @@ import numpy as np
 
 from . import expr as ex
 from .field import Field
+from .literals import fold_function
 from .random_bound import field_cost
 from .random_eval import Walker
 from .random_real import ExactArith, NotRational, OffDomain, RealWalker
@@ -39,30 +40,12 @@ MAX_CONSTANT_COST = 200_000
 
 
 def fold_constant(fn: str, c: Fraction) -> Fraction | None:
-    """The exact value of ``fn(c)`` where it is rational, as the exact prover folds it.
+    """The exact value of ``fn(c)`` where it is rational, as the exact prover folds it (:func:`fold_function`).
 
     >>> fold_constant("relu", Fraction(8388592)), fold_constant("exp", Fraction(8388593))
     (Fraction(8388592, 1), None)
     """
-    if fn == "relu":
-        return max(c, Fraction(0))
-    if fn == "step":
-        return Fraction(1) if c > 0 else Fraction(0) if c < 0 else Fraction(1, 2)
-    if fn == "abs":
-        return abs(c)
-    if fn == "sign":
-        return Fraction((c > 0) - (c < 0))
-    if fn == "logabs":
-        return Fraction(0) if abs(c) == 1 else None
-    if c == 0 and fn in ("sin", "tan", "tanh", "sqrt"):
-        return Fraction(0)
-    if c == 0 and fn in ("exp", "cos"):
-        return Fraction(1)
-    if c == 0 and fn == "sigmoid":
-        return Fraction(1, 2)
-    if c == 1 and fn == "log":
-        return Fraction(0)
-    return None
+    return fold_function(fn, c)
 
 
 class ConstArith(ExactArith):
