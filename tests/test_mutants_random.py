@@ -619,3 +619,16 @@ def test_a_budget_of_one_operation_is_a_valid_option_that_runs_out():
     pr = prepare("W @ X", ["W"], WX)
     with pytest.raises(BudgetError):
         verify_random(pr, "W", "G @ X.T", parse_claim(pr, "G @ X.T"), budget=1, seed=1)
+
+
+@pytest.mark.parametrize(("expression", "claim"), [
+    ("tanh(W)", "G * 4 / (exp(W) + exp(-W)) ** 2"),
+    ("tan(W)", "G / cos(W) ** 2"),
+])
+def test_a_true_identity_through_derivatives_of_tan_and_tanh_is_never_refuted(expression, claim):
+    """The claim differs formally (other atoms), so the real-point confirmation evaluates tan'/tanh' itself:
+    a wrong derivative there would "confirm" a false refutation. Kills random_real.py:353 (``one = 2``)."""
+    v = verify(expression, "W", claim, {"W": (1, 2)}, method="random")
+    assert v.status == "undecided", v.report()
+    wrong = verify(expression, "W", claim + " * 1.001", {"W": (1, 2)}, method="random")
+    assert wrong.status == "refuted", wrong.report()
