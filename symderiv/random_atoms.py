@@ -32,7 +32,7 @@ from . import expr as ex
 from .field import Field
 from .literals import fold_function
 from .random_bound import field_cost
-from .random_eval import Walker
+from .random_eval import Walker, algebraic_derivative
 from .random_real import ExactArith, NotRational, OffDomain, RealWalker
 
 #: Constant subexpressions costing more scalar operations than this are not evaluated exactly.
@@ -192,17 +192,9 @@ class FieldWalker(Walker):
     def fprime(self, node: ex.Apply, u: np.ndarray, me: np.ndarray) -> np.ndarray:
         """fn'(u) by the prover's table of scalar rules (see :func:`symderiv.algebra._atom_derivative`)."""
         f, fn = self.field, node.fn
-        one = f.const(1)
-        if fn == "exp":
-            return me
-        if fn == "log":
-            return f.inv_elem(u)
-        if fn == "sqrt":
-            return f.inv_elem(f.scale(me, 2))
-        if fn in ("tan", "tanh"):
-            return f.add(one, f.mul(me, me)) if fn == "tan" else f.sub(one, f.mul(me, me))
-        if fn == "sigmoid":
-            return f.mul(me, f.sub(one, me))
+        known = algebraic_derivative(f, fn, u, me)
+        if known is not None:
+            return known
         if fn == "cos":
             return f.neg(self.atom("sin", u, node.operand))
         derived = {"abs": "sign", "sin": "cos", "relu": "step"}.get(fn, fn + "_prime")

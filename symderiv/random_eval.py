@@ -360,4 +360,27 @@ class Walker:
         return left, right
 
 
-__all__ = ["Walker"]
+def algebraic_derivative(f: Any, fn: str, u: Any, me: Any) -> Any:
+    """``fn'(u)`` in the arithmetic ``f`` for the functions whose derivative is algebraic in ``u`` and ``me = fn(u)``
+    (the prover's table of scalar rules, :func:`symderiv.algebra._atom_derivative`); None for the others, whose
+    derivative is another function (each walker evaluates those its own way).
+
+    >>> algebraic_derivative(None, "sin", 0, 0) is None
+    True
+    """
+    if fn == "exp":
+        return me
+    if fn == "log":
+        return f.inv_elem(u)
+    if fn == "sqrt":
+        return f.inv_elem(f.scale(me, 2))
+    if fn == "tan":
+        return f.add(f.const(1), f.mul(me, me))
+    if fn == "tanh":
+        return f.sub(f.const(1), f.mul(me, me))
+    if fn == "sigmoid":
+        return f.mul(me, f.sub(f.const(1), me))
+    return None
+
+
+__all__ = ["Walker", "algebraic_derivative"]

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import expr as ex
 from .field import Degenerate
-from .random_eval import Walker
+from .random_eval import Walker, algebraic_derivative
 
 #: Working precision of the interval arithmetic, in bits (77 decimal digits).
 PRECISION = 256
@@ -350,19 +350,11 @@ class RealWalker(Walker):
 
     def fprime(self, node: ex.Apply, u: np.ndarray, me: np.ndarray) -> np.ndarray:
         f, fn = self.f, node.fn
-        one = f.const(1)
-        if fn == "exp":
-            return me
-        if fn == "log":
-            return f.inv_elem(u)
-        if fn == "sqrt":
-            return f.inv_elem(f.scale(me, 2))
+        known = algebraic_derivative(f, fn, u, me)
+        if known is not None:
+            return known
         if fn in ("sin", "cos"):
             return f.func("cos", u) if fn == "sin" else f.neg(f.func("sin", u))
-        if fn in ("tan", "tanh"):
-            return f.add(one, f.mul(me, me)) if fn == "tan" else f.sub(one, f.mul(me, me))
-        if fn == "sigmoid":
-            return f.mul(me, f.sub(one, me))
         if fn in ("relu", "abs"):
             return f.func("step" if fn == "relu" else "sign", u)
         return f.func(fn + "_prime", u)
