@@ -52,16 +52,8 @@ def pconst(c: Coeff) -> Poly:
 def padd(a: Poly, b: Poly, sign: int = 1) -> Poly:
     if not b:
         return a  # a - 0 is a (this once negated a when sign was -1)
-    WORK[0] += len(b)
-    if WORK[0] >= NEXT[0]:
-        tick()
     out = dict(a)
-    for m, c in b.items():
-        v = out.get(m, 0) + sign * c
-        if v:
-            out[m] = v
-        else:
-            out.pop(m, None)
+    padd_into(out, b, sign)
     return out
 
 
