@@ -84,7 +84,7 @@ def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 if approach in ("exact", "random", "all-shapes", "random-wrong"):
-    from symderiv.verification import verify
+    from symderiv.proofs.verification import verify
     method = "exact" if approach in ("exact", "all-shapes") else "random"
     if approach == "random-wrong":
         claim = "2 * (" + claim + ")"  # wrong wherever the gradient is not zero

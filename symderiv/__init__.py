@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import (
+from symderiv.core.errors import (
     BudgetError,
     DerivationError,
     NameKindError,
@@ -27,14 +27,14 @@ from .errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "verify": ("verification", "verify"),
-    "Verdict": ("verification", "Verdict"),
-    "gradient": ("backprop", "gradient"),
-    "Gradient": ("backprop", "Gradient"),
-    "derive": ("derivation", "derive"),
-    "Derivation": ("derivation", "Derivation"),
-    "Step": ("derivation", "Step"),
-    "parse": ("language", "parse"),
+    "verify": ("proofs.verification", "verify"),
+    "Verdict": ("proofs.verification", "Verdict"),
+    "gradient": ("autodiff.backprop", "gradient"),
+    "Gradient": ("autodiff.backprop", "Gradient"),
+    "derive": ("explain.derivation", "derive"),
+    "Derivation": ("explain.derivation", "Derivation"),
+    "Step": ("explain.derivation", "Step"),
+    "parse": ("syntax.language", "parse"),
 }
 
 __all__ = [

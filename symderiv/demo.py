@@ -16,10 +16,10 @@ def run_demo(say: Callable[[str], None] = print) -> int:
     >>> run_demo(lambda line: None)
     0
     """
-    from .derivation import derive
-    from .entrywise import Instance
-    from .prover import format_ratio, loss_gradient
-    from .verification import prepare, verify
+    from symderiv.explain.derivation import derive
+    from symderiv.proofs.exact.entrywise import Instance
+    from symderiv.proofs.exact.prover import format_ratio, loss_gradient
+    from symderiv.proofs.verification import prepare, verify
 
     say(derive("W @ X", wrt="W", shapes=SOURCE_SHAPES).to_text().rstrip("\n"))
     say("")

@@ -95,7 +95,7 @@ def render_example(example: Example) -> dict[str, str]:
     >>> sorted(files), files["tex"].startswith("\\\\documentclass")
     (['html', 'md', 'tex', 'txt'], True)
     """
-    from .derivation import derive
+    from symderiv.explain.derivation import derive
 
     d = derive(example.expression, example.wrt, example.shapes or None)
     return {suffix: getattr(d, method)() for suffix, method in SUFFIXES.items()}
@@ -120,7 +120,7 @@ def generate() -> dict[str, str]:
 
 def measure() -> list[tuple[str, float, float, int]]:
     """For each example: seconds to derive (with checks), seconds to render all formats, LaTeX bytes."""
-    from .derivation import derive
+    from symderiv.explain.derivation import derive
 
     rows = []
     for e in EXAMPLES:

@@ -17,7 +17,7 @@ It gives tests:
 
 Loading it costs nothing in suites that do not use it: this module imports only
 the standard library and pytest; symderiv's engine is imported inside the fixture
-and hooks, and the hooks return at once unless ``symderiv.verification`` is already loaded.
+and hooks, and the hooks return at once unless ``symderiv.proofs.verification`` is already loaded.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _verdict_class() -> Any:
-    # No symderiv.verification loaded means no Verdict can exist, so there is nothing to report (and nothing to import).
-    module = sys.modules.get("symderiv.verification")
+    # No symderiv.proofs.verification loaded means no Verdict can exist, so there is nothing to report (and nothing to import).
+    module = sys.modules.get("symderiv.proofs.verification")
     return getattr(module, "Verdict", None)
 
 

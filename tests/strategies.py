@@ -195,8 +195,8 @@ def cases(draw, max_depth: int = 3, square_ops: bool = True, max_size: int = 3, 
 
 def well_formed(case: Case) -> bool:
     """Every generated case must parse and be well-shaped (the strategy builds them type-directed)."""
-    from symderiv.errors import ParseError, ShapeError
-    from symderiv.verification import prepare
+    from symderiv.core.errors import ParseError, ShapeError
+    from symderiv.proofs.verification import prepare
 
     try:
         prepare(case.text, [case.wrt], case.shapes, functions=case.functions)

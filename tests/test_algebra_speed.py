@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symderiv import polynomial
-from symderiv.polynomial import Ratio, pmul
-from symderiv.verification import verify
+from symderiv.proofs.exact import polynomial
+from symderiv.proofs.exact.polynomial import Ratio, pmul
+from symderiv.proofs.verification import verify
 
 
 def _work(fn):
@@ -87,8 +87,8 @@ INVERSE_CASES = [
 
 
 def _inverse_route(expression, wrt, claim, shapes):
-    from symderiv.inverse import prove_with_inverse_atoms
-    from symderiv.verification import parse_claim, prepare
+    from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
+    from symderiv.proofs.verification import parse_claim, prepare
 
     problem = prepare(expression, [wrt], shapes)
     return prove_with_inverse_atoms(problem.expression, wrt, parse_claim(problem, claim), problem.typing)
@@ -120,7 +120,7 @@ def test_inverse_atoms_are_undecided_not_refuting_when_only_m_y_equals_i_makes_t
 
 
 def test_inverse_atoms_refuse_a_singular_matrix_like_the_ordinary_proof():
-    from symderiv.errors import SymderivError
+    from symderiv.core.errors import SymderivError
 
     with pytest.raises(SymderivError):
         _inverse_route("trace(inv(ones(2, 1) @ X))", "X", "X", {"X": (1, 2)})
@@ -147,11 +147,11 @@ def test_inverse_atoms_agree_with_the_ordinary_proof(inner, outer, scalar):
     """Whatever the route proves, the ordinary proof proves: on random expressions with inv, the derived
     gradient and a wrong variant of it."""
     import symderiv
-    from symderiv.errors import SymderivError
+    from symderiv.core.errors import SymderivError
 
     body = f"inv({inner} + 3 * eye(2)) @ {outer}"
     text = f"trace({body})" if scalar else body
-    from symderiv.language import parse
+    from symderiv.syntax.language import parse
 
     names = parse(text).symbols()
     if "X" not in names:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from symderiv.errors import OptionError
+from symderiv.core.errors import OptionError
 from symderiv.testing import check_backward
 
 LINEAR = {"X": ("N", "K"), "W": ("K", "M")}

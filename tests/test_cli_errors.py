@@ -96,7 +96,7 @@ def test_internal_error_is_reported_as_a_bug(capsys, monkeypatch):
     import importlib
 
     # `symderiv.verify` is also the lazily exported function; the module is what the CLI imports from.
-    verify_module = importlib.import_module("symderiv.verification")
+    verify_module = importlib.import_module("symderiv.proofs.verification")
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("simulated bug")

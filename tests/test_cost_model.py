@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from symderiv import polynomial, verification
-from symderiv.cost import DEFAULT_BUDGET, estimate
-from symderiv.entrywise import estimate_cost
-from symderiv.errors import BudgetError
-from symderiv.verification import parse_claim, prepare, verify
+from symderiv.core.errors import BudgetError
+from symderiv.proofs import verification
+from symderiv.proofs.exact import polynomial
+from symderiv.proofs.exact.cost import DEFAULT_BUDGET, estimate
+from symderiv.proofs.exact.entrywise import estimate_cost
+from symderiv.proofs.verification import parse_claim, prepare, verify
 
 S3 = (3, 3)
 CASES = [

@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from strategies import cases
 
 import symderiv
-from symderiv import expr as ex
+from symderiv.backends.numeric import evaluate, finite_difference_gradient
 from symderiv.cli import main
-from symderiv.derivation import Equation, Grad, Matrix, derive
-from symderiv.errors import DerivationError, SymderivError, UnsupportedError
-from symderiv.index import IndexSum
-from symderiv.language import parse
-from symderiv.numeric import evaluate, finite_difference_gradient
+from symderiv.core import expr as ex
+from symderiv.core.errors import DerivationError, SymderivError, UnsupportedError
+from symderiv.explain.derivation import Equation, Grad, Matrix, derive
+from symderiv.proofs.index import IndexSum
+from symderiv.syntax.language import parse
 
 SOURCE = {"W": ("H", "m"), "X": ("m", "n")}
 
@@ -37,7 +37,7 @@ def _independently_right(text: str, wrt: str, formula: str, shapes: dict, sizes:
     node = parse(text, functions=functions)
     rng = np.random.default_rng(seed)
     env = {name: rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1, 1], size=shape)
-           for name, shape in symderiv.verification.prepare(text, [wrt], shapes, functions=functions)
+           for name, shape in symderiv.proofs.verification.prepare(text, [wrt], shapes, functions=functions)
            .typing.symbols.items()}
     value = evaluate(node, env, sizes=sizes)
     upstream = None if value.shape == (1, 1) else rng.uniform(-1, 1, size=value.shape)
@@ -159,7 +159,7 @@ def test_numerator_layout_transposes():
 
 
 def test_a_wrong_step_raises_instead_of_printing(monkeypatch):
-    import symderiv.index as index
+    import symderiv.proofs.index as index
 
     real = index.elementwise_derivative
 

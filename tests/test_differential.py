@@ -30,13 +30,13 @@ from strategies import DOMAIN_CASES, HOSTILE_LITERALS, WORD_CONSTANTS, Case, cas
 from test_soundness import corruptions
 
 import symderiv
-from symderiv import expr as ex
-from symderiv import printing
-from symderiv.errors import SymderivError
-from symderiv.index import prove_all_shapes
-from symderiv.language import parse
-from symderiv.numeric import evaluate, finite_difference_gradient
-from symderiv.verification import parse_claim, prepare
+from symderiv.backends.numeric import evaluate, finite_difference_gradient
+from symderiv.core import expr as ex
+from symderiv.core.errors import SymderivError
+from symderiv.proofs.index import prove_all_shapes
+from symderiv.proofs.verification import parse_claim, prepare
+from symderiv.syntax import printing
+from symderiv.syntax.language import parse
 
 LONG = os.environ.get("SYMDERIV_FUZZ", "").lower() == "long"
 EXAMPLES = int(os.environ.get("SYMDERIV_DIFFERENTIAL_EXAMPLES", 480 * (5 if LONG else 1)))

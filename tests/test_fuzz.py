@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symderiv
-from symderiv.errors import SymderivError
-from symderiv.language import parse
+from symderiv.core.errors import SymderivError
+from symderiv.syntax.language import parse
 
 LONG = os.environ.get("SYMDERIV_FUZZ", "").lower() == "long"
 SCALE = 20 if LONG else 1
@@ -41,13 +41,13 @@ SEED = int(os.environ.get("SYMDERIV_SEED", "20240607"))
 import sympy  # noqa: E402
 import sympy.parsing.sympy_parser as sympy_parser  # noqa: E402
 
-import symderiv.backprop  # noqa: E402,F401 - gradient() lives here
-import symderiv.derivation  # noqa: E402,F401
-import symderiv.entrywise  # noqa: E402,F401
-import symderiv.prover  # noqa: E402,F401
-import symderiv.strict  # noqa: E402,F401
-import symderiv.to_sympy  # noqa: E402,F401
-import symderiv.verification  # noqa: E402,F401
+import symderiv.autodiff.backprop  # noqa: E402,F401 - gradient() lives here
+import symderiv.backends.to_sympy  # noqa: E402,F401
+import symderiv.explain.derivation  # noqa: E402,F401
+import symderiv.proofs.exact.entrywise  # noqa: E402,F401
+import symderiv.proofs.exact.prover  # noqa: E402,F401
+import symderiv.proofs.strict  # noqa: E402,F401
+import symderiv.proofs.verification  # noqa: E402,F401
 
 # Both entry points are part of the package: a failed import must fail the suite, not silently skip it
 # (an ``except ImportError`` here once hid a renamed module, and gradient() went unfuzzed).

@@ -9,10 +9,10 @@ from strategies import cases, well_formed
 from test_rules import check_finite_differences, concrete_shapes, hygiene_problems, random_env
 
 import symderiv
-from symderiv.backprop import Gradient, gradient
-from symderiv.errors import BudgetError, OptionError, ParseError, TimeoutError, UnsupportedError
-from symderiv.language import parse
-from symderiv.numeric import evaluate
+from symderiv.autodiff.backprop import Gradient, gradient
+from symderiv.backends.numeric import evaluate
+from symderiv.core.errors import BudgetError, OptionError, ParseError, TimeoutError, UnsupportedError
+from symderiv.syntax.language import parse
 
 # The "Done when" list of issue 3: (expression, wrt, shapes, canonical formula).
 CANONICAL = [

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from strategies import cases
 
 import symderiv
-from symderiv import expr as ex
-from symderiv.errors import SymderivError
-from symderiv.index import (
+from symderiv.core import expr as ex
+from symderiv.core.errors import SymderivError
+from symderiv.proofs.index import (
     Delta,
     Ent,
     Idx,
@@ -24,9 +24,9 @@ from symderiv.index import (
     prove_index,
     tidy,
 )
-from symderiv.printing import to_text
-from symderiv.shapes import infer_shapes
-from symderiv.verification import parse_claim, prepare
+from symderiv.proofs.verification import parse_claim, prepare
+from symderiv.syntax.printing import to_text
+from symderiv.syntax.shapes import infer_shapes
 
 # expression, wrt, claim, shapes, symmetric
 PROVED = [
@@ -120,7 +120,7 @@ def test_concrete_shapes_keep_the_concrete_proof():
 
 
 def _engine(text: str, shapes: dict) -> IndexEngine:
-    from symderiv.language import parse
+    from symderiv.syntax.language import parse
 
     return IndexEngine(infer_shapes(parse(text), shapes))
 
@@ -157,7 +157,7 @@ def test_canonical_ignores_bound_names_and_order_but_not_free_ones():
 
 
 def test_tidy_pushes_transposes():
-    from symderiv.language import parse
+    from symderiv.syntax.language import parse
 
     assert to_text(tidy(parse("(A @ B.T).T"))) == "B @ A.T"
     assert to_text(tidy(parse("S.T @ x"), symmetric=["S"])) == "S @ x"

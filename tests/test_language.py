@@ -2,9 +2,9 @@
 
 import pytest
 
-from symderiv import expr as ex
-from symderiv.errors import NameKindError, ParseError, SymderivError
-from symderiv.language import parse
+from symderiv.core import expr as ex
+from symderiv.core.errors import NameKindError, ParseError, SymderivError
+from symderiv.syntax.language import parse
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import symderiv
-from symderiv import expr as ex
-from symderiv.errors import ParseError
-from symderiv.language import parse
-from symderiv.printing import to_latex, to_text
+from symderiv.core import expr as ex
+from symderiv.core.errors import ParseError
+from symderiv.syntax.language import parse
+from symderiv.syntax.printing import to_latex, to_text
 
 ROOT = Path(__file__).resolve().parents[1]
 W22 = {"W": (2, 2)}
@@ -132,7 +132,7 @@ def test_hostile_literal_on_the_command_line_exits_2():
 
 
 def test_literal_limits_are_at_the_documented_edges():
-    from symderiv.literals import MAX_LITERAL_DIGITS, MAX_LITERAL_EXPONENT
+    from symderiv.core.literals import MAX_LITERAL_DIGITS, MAX_LITERAL_EXPONENT
 
     assert parse(f"1e{MAX_LITERAL_EXPONENT}") == ex.Number(Fraction(10**MAX_LITERAL_EXPONENT))
     assert parse(f"1e-{MAX_LITERAL_EXPONENT}") == ex.Number(Fraction(1, 10**MAX_LITERAL_EXPONENT))
@@ -219,7 +219,7 @@ def test_constant_subexpressions_simplify_to_exact_numbers():
 def test_numeric_evaluation_converts_only_at_the_end():
     import numpy as np
 
-    from symderiv.numeric import evaluate
+    from symderiv.backends.numeric import evaluate
 
     one = {"W": np.ones((1, 1))}
     assert evaluate(parse("W * 1e-400"), one)[0, 0] == 0.0
@@ -230,8 +230,8 @@ def test_numeric_evaluation_converts_only_at_the_end():
 def test_sympy_conversion_is_rational():
     import sympy
 
-    from symderiv.algebra import Ratio, Variables
-    from symderiv.to_sympy import ratio_to_sympy
+    from symderiv.backends.to_sympy import ratio_to_sympy
+    from symderiv.proofs.exact.algebra import Ratio, Variables
 
     value = ratio_to_sympy(Variables(), Ratio.const(Fraction(3, 10**400)))
     assert isinstance(value, sympy.Rational) and value == sympy.Rational(3, 10**400)
@@ -316,7 +316,7 @@ def test_scaling_gradient_is_exact_and_a_nudge_is_refuted(text):
 @settings(max_examples=200, deadline=None)
 @given(st.fractions(), st.integers(-2500, 2500), st.integers(-900, 900))
 def test_every_exact_value_prints_to_text_that_parses_back(base, up, down):
-    from symderiv.literals import constant_value, number_text
+    from symderiv.core.literals import constant_value, number_text
 
     value = Fraction(base) * Fraction(10) ** up / Fraction(3) ** (abs(down) % 50)
     text = number_text(value)

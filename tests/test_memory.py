@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from symderiv.entrywise import check_budget, estimate_cost
-from symderiv.errors import BudgetError
-from symderiv.verification import parse_claim, prepare, verify
+from symderiv.core.errors import BudgetError
+from symderiv.proofs.exact.entrywise import check_budget, estimate_cost
+from symderiv.proofs.verification import parse_claim, prepare, verify
 
 GB = 1 << 30
 
@@ -55,7 +55,7 @@ def _largest_accepted(kind: str) -> int:
 
 RUNNER = r"""
 import json, resource, sys
-from symderiv.verification import verify
+from symderiv.proofs.verification import verify
 for expression, wrt, claim, shapes in json.loads(sys.argv[1]):
     verdict = verify(expression, wrt, claim, {k: tuple(v) for k, v in shapes.items()}, method="exact")
     assert verdict.status == "proved", verdict.reason

@@ -14,9 +14,9 @@ import time
 import pytest
 
 from symderiv import BudgetError, verify
-from symderiv.cost import estimate_cost
-from symderiv.meter import WORK, metered, tick
-from symderiv.verification import prepare
+from symderiv.core.meter import WORK, metered, tick
+from symderiv.proofs.exact.cost import estimate_cost
+from symderiv.proofs.verification import prepare
 
 SWELL = "log(1 + (A @ matpow(B, 2)) ** 2)"
 SHAPES = {"A": (3, 3), "B": (3, 3)}

@@ -11,15 +11,15 @@ from fractions import Fraction
 import pytest
 
 import symderiv
-from symderiv import expr as ex
-from symderiv.algebra import Variables, gradient_of
-from symderiv.inverse import prove_with_inverse_atoms
-from symderiv.language import parse
-from symderiv.linalg import determinant, inverse, nonsingular_somewhere
-from symderiv.polynomial import Ratio
-from symderiv.printing import to_text
-from symderiv.shapes import infer_shapes
-from symderiv.simplify import simplify
+from symderiv.autodiff.simplify import simplify
+from symderiv.core import expr as ex
+from symderiv.proofs.exact.algebra import Variables, gradient_of
+from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
+from symderiv.proofs.exact.linalg import determinant, inverse, nonsingular_somewhere
+from symderiv.proofs.exact.polynomial import Ratio
+from symderiv.syntax.language import parse
+from symderiv.syntax.printing import to_text
+from symderiv.syntax.shapes import infer_shapes
 
 # -- polynomial.py: Ratio with an explicit denominator ---------------------------------------------------
 

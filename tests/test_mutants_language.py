@@ -11,10 +11,10 @@ from fractions import Fraction
 import pytest
 
 import symderiv
-from symderiv import expr as ex
-from symderiv.errors import ParseError
-from symderiv.language import MAX_DIM_VALUE, MAX_LENGTH, MAX_MATPOW, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
-from symderiv.literals import constant_value, number_text
+from symderiv.core import expr as ex
+from symderiv.core.errors import ParseError
+from symderiv.core.literals import constant_value, number_text
+from symderiv.syntax.language import MAX_DIM_VALUE, MAX_LENGTH, MAX_MATPOW, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
 
 
 def test_length_limit_is_exact():

@@ -2,7 +2,7 @@
 confirmation of refutations. Each docstring names the mutants (module:line#index) it was written against.
 
 The error bound is checked against an independent calculation of the formula documented in
-:func:`symderiv.random_bound.lane_error` and :func:`symderiv.random_bound.error_bound`, done here in
+:func:`symderiv.proofs.random.random_bound.lane_error` and :func:`symderiv.proofs.random.random_bound.error_bound`, done here in
 high-precision linear arithmetic (mpmath), not in the module's log2 domain.
 """
 
@@ -13,8 +13,8 @@ import math
 import mpmath
 import pytest
 
-from symderiv.random_bound import Bounds, degree_walk, error_bound, lane_error, stated_exponent
-from symderiv.randomized import MAX_LANES, lanes_needed
+from symderiv.proofs.random.random_bound import Bounds, degree_walk, error_bound, lane_error, stated_exponent
+from symderiv.proofs.random.randomized import MAX_LANES, lanes_needed
 
 
 def _divides(height: float) -> mpmath.mpf:
@@ -130,10 +130,10 @@ def test_at_most_64_lanes_are_used():
 import re  # noqa: E402
 from fractions import Fraction  # noqa: E402
 
-from symderiv.errors import BudgetError, OptionError, SymderivError  # noqa: E402
-from symderiv.field import is_prime  # noqa: E402
-from symderiv.randomized import verify_random  # noqa: E402
-from symderiv.verification import parse_claim, prepare, verify  # noqa: E402
+from symderiv.backends.field import is_prime  # noqa: E402
+from symderiv.core.errors import BudgetError, OptionError, SymderivError  # noqa: E402
+from symderiv.proofs.random.randomized import verify_random  # noqa: E402
+from symderiv.proofs.verification import parse_claim, prepare, verify  # noqa: E402
 
 WX = {"W": (3, 2), "X": (2, 4)}
 
@@ -187,7 +187,7 @@ def test_a_lane_whose_prime_hides_the_difference_is_skipped(monkeypatch):
     """The difference 2^61 − 1 (a prime) on the diagonal vanishes modulo a lane of that prime: the difference is
     found, located and confirmed in the next lane, modulo its own prime (randomized.py _evaluate, _locate: the
     failing lane, its prime and its direction)."""
-    import symderiv.randomized as randomized
+    import symderiv.proofs.random.randomized as randomized
 
     hidden, others = 2**61 - 1, [2**62 - 57, 2**60 + 33, 2**61 + 15, 2**62 - 87]
     assert all(is_prime(q) for q in [hidden, *others])
@@ -275,7 +275,7 @@ def test_good_budgets_and_seeds_are_accepted():
 
 import sympy  # noqa: E402
 
-from symderiv import expr as ex  # noqa: E402
+from symderiv.core import expr as ex  # noqa: E402
 
 
 def _bcast(a: sympy.Matrix, b: sympy.Matrix, op) -> sympy.Matrix:
@@ -525,7 +525,7 @@ def test_a_power_zero_has_no_denominator():
 def test_the_memory_estimate_is_the_documented_one():
     """16 bytes per entry and lane of every distinct node (expression, claim, upstream G) plus 120 bytes per
     atom (random_bound.py memory_estimate)."""
-    from symderiv.random_bound import memory_estimate
+    from symderiv.proofs.random.random_bound import memory_estimate
 
     pr = prepare("relu(W @ X)", ["W"], {"W": (3, 2), "X": (2, 4)})
     claim = parse_claim(pr, "(G * step(W @ X)) @ X.T")
@@ -536,7 +536,7 @@ def test_the_memory_estimate_is_the_documented_one():
 
 # -- confirmation at real points (random_confirm.py) ------------------------------------------------------------
 
-from symderiv.random_confirm import Confirmed, confirm, fmt_value  # noqa: E402
+from symderiv.proofs.random.random_confirm import Confirmed, confirm, fmt_value  # noqa: E402
 
 
 def test_an_interval_is_shown_by_its_midpoint():
@@ -562,7 +562,7 @@ def test_confirmation_works_without_a_deadline():
 
 def test_an_expired_deadline_stops_the_confirmation():
     """A deadline that has run out ends the search with its reason, not a refutation (random_confirm.py)."""
-    from symderiv.errors import TimeoutError as SymderivTimeout
+    from symderiv.core.errors import TimeoutError as SymderivTimeout
 
     def expired():
         raise SymderivTimeout("out of time")
@@ -596,7 +596,7 @@ def test_the_long_double_products_are_used_where_long_double_has_64_bits():
     (field.py _long_double_ok)."""
     import numpy as np
 
-    from symderiv import field as field_module
+    from symderiv.backends import field as field_module
 
     if np.finfo(np.longdouble).nmant != 63:
         pytest.skip("long double is narrower here: Python integers do the products")

@@ -16,12 +16,8 @@ import numpy as np
 import pytest
 
 import symderiv
-from symderiv import cli, prover, verification
-from symderiv.algebra import Variables
-from symderiv.entrywise import Deadline, Instance
-from symderiv.errors import BudgetError, TimeoutError
-from symderiv.language import parse
-from symderiv.numbers import (
+from symderiv import cli
+from symderiv.backends.numbers import (
     WORKING_DPS,
     OutOfDomain,
     OutOfRange,
@@ -35,14 +31,20 @@ from symderiv.numbers import (
     sub,
     to_mp,
 )
-from symderiv.numeric import evaluate
-from symderiv.polynomial import Ratio
-from symderiv.prover import _sympy_equal, compare, find_witness
-from symderiv.prover import evaluate as exact_value
-from symderiv.shapes import infer_shapes
-from symderiv.status import Status
-from symderiv.witness import PointDomain, _confirm, degree, polynomial_witness, search
-from symderiv.witness import evaluate as witness_evaluate
+from symderiv.backends.numeric import evaluate
+from symderiv.core.errors import BudgetError, TimeoutError
+from symderiv.core.status import Status
+from symderiv.proofs import verification
+from symderiv.proofs.exact import prover
+from symderiv.proofs.exact.algebra import Variables
+from symderiv.proofs.exact.entrywise import Deadline, Instance
+from symderiv.proofs.exact.polynomial import Ratio
+from symderiv.proofs.exact.prover import _sympy_equal, compare, find_witness
+from symderiv.proofs.exact.prover import evaluate as exact_value
+from symderiv.proofs.exact.witness import PointDomain, _confirm, degree, polynomial_witness, search
+from symderiv.proofs.exact.witness import evaluate as witness_evaluate
+from symderiv.syntax.language import parse
+from symderiv.syntax.shapes import infer_shapes
 
 # -- status.py: exit codes and the printed status ---------------------------------------------------------
 
@@ -391,7 +393,7 @@ def test_a_nearly_singular_float_matrix_is_outside_the_domain_of_inv():
 def test_a_randomized_pass_at_sample_sizes_is_never_more_than_undecided(monkeypatch):
     """verification.py:318#101 (the downgraded verdict keeps holds=True): whatever the randomized engine
     says at the sample sizes of symbolic shapes, verify reports undecided, not holding, exit 4, and says why."""
-    from symderiv import randomized
+    from symderiv.proofs.random import randomized
 
     def probabilistic(problem, wrt, claim, claim_node, **kwargs):
         record = verification.ProofRecord("random", [{"W": (2, 3), "X": (3, 4)}], error_exponent=70)
@@ -670,7 +672,7 @@ def test_a_stable_difference_below_half_the_working_precision_is_not_a_witness()
 def test_a_failed_sympy_simplification_never_shows_entries_equal(monkeypatch):
     """prover.py:206#132 (an exception in SymPy counted as equal): when SymPy fails, the entries are not shown
     equal, and a true but undecidable claim stays undecided."""
-    from symderiv import to_sympy
+    from symderiv.backends import to_sympy
 
     def broken(*args, **kwargs):
         raise RuntimeError("SymPy failed")

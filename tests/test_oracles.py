@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from strategies import cases
 
 import symderiv
-from symderiv.entrywise import Deadline, Instance
-from symderiv.errors import SymderivError
-from symderiv.numeric import evaluate, finite_difference_gradient
-from symderiv.prover import evaluate as exact_value
-from symderiv.prover import loss_gradient
-from symderiv.verification import prepare
+from symderiv.backends.numeric import evaluate, finite_difference_gradient
+from symderiv.core.errors import SymderivError
+from symderiv.proofs.exact.entrywise import Deadline, Instance
+from symderiv.proofs.exact.prover import evaluate as exact_value
+from symderiv.proofs.exact.prover import loss_gradient
+from symderiv.proofs.verification import prepare
 
 CASE_SECONDS = 3.0
 COUNTS = {"prover timeouts": 0, "claims": 0, "accepted": 0, "accepted true gradient": 0, "refuted": 0, "undecided": 0}

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symderiv.entrywise import DEFAULT_BUDGET, estimate_cost
-from symderiv.errors import BudgetError, SymderivError
-from symderiv.language import parse
-from symderiv.shapes import infer_shapes
-from symderiv.verification import verify
+from symderiv.core.errors import BudgetError, SymderivError
+from symderiv.proofs.exact.entrywise import DEFAULT_BUDGET, estimate_cost
+from symderiv.proofs.verification import verify
+from symderiv.syntax.language import parse
+from symderiv.syntax.shapes import infer_shapes
 
 HEAVY = ("sympy", "numpy", "latex2mathml", "mpmath")
 
@@ -53,8 +53,8 @@ def test_budget_refuses_a_huge_request_before_any_work(monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("the proof started although the budget should have refused it")
 
-    # The module symderiv.verification holds what verify() calls.
-    monkeypatch.setattr(importlib.import_module("symderiv.verification"), "Instance", no_work)
+    # The module symderiv.proofs.verification holds what verify() calls.
+    monkeypatch.setattr(importlib.import_module("symderiv.proofs.verification"), "Instance", no_work)
     with pytest.raises(BudgetError) as info:
         verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": (10_000, 10_000), "X": (10_000, 10_000)})
     err = info.value
@@ -107,10 +107,10 @@ def test_random_budget_refuses_at_once():
 # --------------------------------------------------------------------------
 # Fast and strict agree
 
-HAS_STRICT = importlib.util.find_spec("symderiv.strict") is not None
+HAS_STRICT = importlib.util.find_spec("symderiv.proofs.strict") is not None
 
 
-@pytest.mark.skipif(not HAS_STRICT, reason="symderiv.strict is not there yet")
+@pytest.mark.skipif(not HAS_STRICT, reason="symderiv.proofs.strict is not there yet")
 @pytest.mark.parametrize("expr,wrt,claim,shapes", [
     ("W @ X", "W", "G @ X.T", {"W": (2, 3), "X": (3, 2)}),
     ("W @ X", "W", "G @ X", {"W": (2, 2), "X": (2, 2)}),
@@ -124,7 +124,7 @@ def test_fast_and_strict_agree_on_examples(expr, wrt, claim, shapes):
     assert fast.holds == strict.holds, (fast.reason, strict.reason)
 
 
-@pytest.mark.skipif(not HAS_STRICT, reason="symderiv.strict is not there yet")
+@pytest.mark.skipif(not HAS_STRICT, reason="symderiv.proofs.strict is not there yet")
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_fast_and_strict_agree_on_random_cases(data):
@@ -132,7 +132,7 @@ def test_fast_and_strict_agree_on_random_cases(data):
 
     case = data.draw(cases(max_depth=2, max_size=2))
     try:
-        from symderiv.backprop import gradient
+        from symderiv.autodiff.backprop import gradient
 
         formula = gradient(case.text, wrt=case.wrt, shapes=case.shapes, functions=case.functions,
                            check=False).formula

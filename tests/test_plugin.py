@@ -11,10 +11,10 @@ import numpy  # noqa: F401  (see below)
 import pytest
 
 # Imported here so that every in-process pytester session shares these modules: pytester removes the
-# modules a session imported when it ends, a re-imported symderiv.verification would define a second Verdict
+# modules a session imported when it ends, a re-imported symderiv.proofs.verification would define a second Verdict
 # class, and NumPy's extension cannot be loaded twice in one process.
-import symderiv.backprop  # noqa: F401
-import symderiv.numeric  # noqa: F401
+import symderiv.autodiff.backprop  # noqa: F401
+import symderiv.backends.numeric  # noqa: F401
 import symderiv.testing  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,7 @@ def test_fixture_passing_and_failing_identities(pytester, run):
         "E                     factors in the wrong order: `X.T @ G` holds",
     ])
     # The helper's own frames are hidden: the traceback points at the test's line only.
-    assert "symderiv/testing.py" not in result.stdout.str()
+    assert "symderiv/testing/__init__.py" not in result.stdout.str()
 
 
 def test_table_file_runs_twenty_cases_and_k_selects(pytester, run):
@@ -241,7 +241,7 @@ def test_plugin_is_free_when_unused(pytester):
     pytester.makepyfile("def test_plain():\n    assert 1 + 1 == 2\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["LOADED ['symderiv', 'symderiv.errors', 'symderiv.pytest_plugin']"])
+    result.stdout.fnmatch_lines(["LOADED ['symderiv', 'symderiv.core', 'symderiv.core.errors', 'symderiv.pytest_plugin']"])
 
 
 def _docs_examples() -> list[tuple[str, str, str]]:

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import cases, well_formed
 
-from symderiv import expr as ex
-from symderiv.language import parse
-from symderiv.printing import number_text, to_latex, to_text
+from symderiv.core import expr as ex
+from symderiv.syntax.language import parse
+from symderiv.syntax.printing import number_text, to_latex, to_text
 
 # (input text, minimal text)
 TEXT = [

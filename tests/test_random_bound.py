@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from symderiv.random_bound import Bounds, degree_walk, error_bound, lane_error, stated_exponent
-from symderiv.randomized import TARGET_BITS, lanes_needed
-from symderiv.verification import parse_claim, prepare, verify
+from symderiv.proofs.random.random_bound import Bounds, degree_walk, error_bound, lane_error, stated_exponent
+from symderiv.proofs.random.randomized import TARGET_BITS, lanes_needed
+from symderiv.proofs.verification import parse_claim, prepare, verify
 
 
 def _bounds(expr: str, wrt: str, claim: str, shapes: dict) -> Bounds:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import symderiv
-from symderiv.verification import verify
+from symderiv.proofs.verification import verify
 
 #: The command line runs the same symderiv as these tests.
 SOURCE = Path(symderiv.__file__).resolve().parents[1]
@@ -144,7 +144,7 @@ def test_error_bound_is_at_most_2_to_the_minus_60():
 
 
 def test_two_runs_draw_different_primes(monkeypatch):
-    import symderiv.randomized as randomized
+    import symderiv.proofs.random.randomized as randomized
 
     drawn: list[list[int]] = []
     original = randomized.Field
@@ -163,8 +163,8 @@ def test_two_runs_draw_different_primes(monkeypatch):
 
 
 def test_seeded_runs_repeat():
-    from symderiv.randomized import verify_random
-    from symderiv.verification import parse_claim, prepare
+    from symderiv.proofs.random.randomized import verify_random
+    from symderiv.proofs.verification import parse_claim, prepare
 
     pr = prepare("exp(W)", ["W"], {"W": (2, 2)})
     claim = parse_claim(pr, "G * exp(2*W) * exp(-W)")
@@ -182,9 +182,9 @@ def test_towers_of_exp_give_a_verdict_in_time():
 
 
 def test_bad_options_raise_option_error():
-    from symderiv.errors import OptionError
-    from symderiv.randomized import verify_random
-    from symderiv.verification import parse_claim, prepare
+    from symderiv.core.errors import OptionError
+    from symderiv.proofs.random.randomized import verify_random
+    from symderiv.proofs.verification import parse_claim, prepare
 
     pr = prepare("W @ X", ["W"], {"W": (2, 2), "X": (2, 2)})
     claim = parse_claim(pr, "G @ X.T")
@@ -203,7 +203,7 @@ def test_confirmation_honours_the_deadline():
 
 
 def test_memory_is_estimated_and_refused_up_front():
-    from symderiv.errors import BudgetError
+    from symderiv.core.errors import BudgetError
 
     start = time.monotonic()
     with pytest.raises(BudgetError, match="GB"):

@@ -7,10 +7,10 @@ from fractions import Fraction
 
 import pytest
 
-from symderiv.random_confirm import fmt_value
-from symderiv.random_eval import Walker
-from symderiv.random_real import ExactArith, IntervalArith, NotRational, OffDomain, RealWalker
-from symderiv.verification import parse_claim, prepare
+from symderiv.proofs.random.random_confirm import fmt_value
+from symderiv.proofs.random.random_eval import Walker
+from symderiv.proofs.random.random_real import ExactArith, IntervalArith, NotRational, OffDomain, RealWalker
+from symderiv.proofs.verification import parse_claim, prepare
 
 POINT = {"W": [[Fraction(3, 8), Fraction(-5, 4)], [Fraction(7, 2), Fraction(1, 16)]],
          "X": [[Fraction(1, 2), Fraction(2)], [Fraction(-3, 4), Fraction(5, 8)]],

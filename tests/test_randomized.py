@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symderiv import field as field_module
-from symderiv.errors import SymderivError
-from symderiv.field import Field, is_prime, random_prime
-from symderiv.random_bound import Bounds, error_bound
-from symderiv.randomized import TARGET_BITS
-from symderiv.verification import verify
+from symderiv.backends import field as field_module
+from symderiv.backends.field import Field, is_prime, random_prime
+from symderiv.core.errors import SymderivError
+from symderiv.proofs.random.random_bound import Bounds, error_bound
+from symderiv.proofs.random.randomized import TARGET_BITS
+from symderiv.proofs.verification import verify
 
 # (expression, wrt, correct claim, shapes, functions): identities both checks must accept.
 KNOWN = [
@@ -112,8 +112,8 @@ def test_larger_shapes_refute_and_locate():
 
 
 def test_seed_reproducible():
-    from symderiv.randomized import verify_random
-    from symderiv.verification import parse_claim, prepare
+    from symderiv.proofs.random.randomized import verify_random
+    from symderiv.proofs.verification import parse_claim, prepare
 
     pr = prepare("tanh(W @ X)", ["W"], {"W": (3, 3), "X": (3, 3)})
     claim = parse_claim(pr, "(G * tanh(W @ X)) @ X.T")  # wrong: tanh' is 1 - tanh²
@@ -201,7 +201,7 @@ def test_error_bound_grows_with_degree_and_shrinks_with_lanes():
 
 def _formula(case) -> str | None:
     try:
-        from symderiv.backprop import gradient
+        from symderiv.autodiff.backprop import gradient
     except ImportError:  # pragma: no cover - gradient.py is another module's job
         return None
     try:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from symderiv.derivation import derive
+from symderiv.explain.derivation import derive
 from symderiv.render.html import HtmlDerivationPrinter
 from symderiv.render.latex import LatexDerivationPrinter, LatexPrinter, escape
 from symderiv.render.text import TextPrinter

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 import symderiv
-from symderiv import expr as ex
-from symderiv.backprop import gradient
-from symderiv.errors import UnsupportedError
-from symderiv.language import parse
-from symderiv.numeric import evaluate, finite_difference_gradient
-from symderiv.rules import RULES, Context, backward, unbroadcast
-from symderiv.shapes import infer_shapes
+from symderiv.autodiff.backprop import gradient
+from symderiv.autodiff.rules import RULES, Context, backward, unbroadcast
+from symderiv.backends.numeric import evaluate, finite_difference_gradient
+from symderiv.core import expr as ex
+from symderiv.core.errors import UnsupportedError
+from symderiv.syntax.language import parse
+from symderiv.syntax.shapes import infer_shapes
 
 # -- shared oracles -------------------------------------------------------------
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from symderiv.errors import OptionError, ShapeError
-from symderiv.language import parse
-from symderiv.shapes import infer_shapes, parse_shape_option
+from symderiv.core.errors import OptionError, ShapeError
+from symderiv.syntax.language import parse
+from symderiv.syntax.shapes import infer_shapes, parse_shape_option
 
 
 def infer(text, shapes=None, **kw):

@@ -30,12 +30,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import symderiv
-from symderiv import expr as ex
-from symderiv.errors import SymderivError
-from symderiv.language import parse
+from symderiv.core import expr as ex
+from symderiv.core.errors import SymderivError
+from symderiv.syntax.language import parse
 
-numeric = pytest.importorskip("symderiv.numeric")
-printing = pytest.importorskip("symderiv.printing")
+numeric = pytest.importorskip("symderiv.backends.numeric")
+printing = pytest.importorskip("symderiv.syntax.printing")
 strategies = pytest.importorskip("strategies")
 
 LONG = os.environ.get("SYMDERIV_FUZZ", "").lower() == "long"
@@ -269,7 +269,7 @@ def _run_case(case, seed):
         return
     COUNTS["cases"] += 1
     right_node = parse(grad.formula, functions=FUNCTIONS, allow_upstream=True)
-    from symderiv.shapes import infer_shapes
+    from symderiv.syntax.shapes import infer_shapes
 
     upstream_shape = infer_shapes(node, case.shapes, text=case.text).shape_of(node)
     # 1. The prover proves the derived gradient.

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import symderiv
-from symderiv.entrywise import Instance
-from symderiv.errors import UnsupportedError
-from symderiv.language import parse
-from symderiv.prover import _sympy_equal, find_witness, loss_gradient
-from symderiv.shapes import infer_shapes
-from symderiv.strict import strict_gradient
+from symderiv.core.errors import UnsupportedError
+from symderiv.proofs.exact.entrywise import Instance
+from symderiv.proofs.exact.prover import _sympy_equal, find_witness, loss_gradient
+from symderiv.proofs.strict import strict_gradient
+from symderiv.syntax.language import parse
+from symderiv.syntax.shapes import infer_shapes
 
 try:
     from strategies import cases

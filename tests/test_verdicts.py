@@ -3,12 +3,12 @@
 import pytest
 
 from symderiv import gradient, verify
-from symderiv.errors import BudgetError, OptionError
-from symderiv.language import parse
-from symderiv.shapes import infer_shapes
-from symderiv.status import Status, exit_code, headline
+from symderiv.core.errors import BudgetError, OptionError
+from symderiv.core.status import Status, exit_code, headline
+from symderiv.proofs.verification import ProofRecord, Verdict
+from symderiv.syntax.language import parse
+from symderiv.syntax.shapes import infer_shapes
 from symderiv.testing import assert_gradient
-from symderiv.verification import ProofRecord, Verdict
 
 XWV = {"X": ("N", "K"), "W": ("K", "H"), "V": ("H", "M")}
 TRACE_CLAIM = "eye(n) + (trace(eye(n)) - 2) * (trace(eye(n)) - 3) * W"
@@ -130,9 +130,9 @@ def test_an_all_shapes_proof_stands_when_the_second_opinion_is_over_budget():
 
 
 def test_a_confirmed_concrete_refutation_overrides_an_all_shapes_proof(monkeypatch):
-    import symderiv.index
+    import symderiv.proofs.index
 
-    monkeypatch.setattr(symderiv.index, "prove_all_shapes", lambda *args, **kwargs: True)  # a broken engine
+    monkeypatch.setattr(symderiv.proofs.index, "prove_all_shapes", lambda *args, **kwargs: True)  # a broken engine
     v = verify("W @ X", "W", "2 * G @ X.T", {"W": ("H", "m"), "X": ("m", "n")})
     assert v.status == "refuted" and "engines disagree" in v.reason
 

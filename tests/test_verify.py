@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import symderiv
-from symderiv.errors import NameKindError, OptionError, SymderivError, UnsupportedError
-from symderiv.language import parse
-from symderiv.numeric import finite_difference_gradient
+from symderiv.backends.numeric import finite_difference_gradient
+from symderiv.core.errors import NameKindError, OptionError, SymderivError, UnsupportedError
+from symderiv.syntax.language import parse
 
 SQ = {"A": (3, 3), "X": (3, 3)}
 # (expression, wrt, right claim, shapes, wrong claims)
@@ -71,7 +71,7 @@ def _point(verdict, shapes):
 @pytest.mark.parametrize("expression, wrt, claim, shapes, wrongs", TABLE[:12], ids=[r[0] for r in TABLE[:12]])
 def test_witness_is_confirmed_by_finite_differences(expression, wrt, claim, shapes, wrongs):
     """The refutation's numbers, re-evaluated by NumPy: the claim's value there is not the gradient's."""
-    from symderiv.numeric import evaluate
+    from symderiv.backends.numeric import evaluate
 
     for wrong in wrongs:
         v = symderiv.verify(expression, wrt=wrt, claim=wrong, shapes=shapes)

@@ -8,12 +8,12 @@ from fractions import Fraction
 import pytest
 
 from symderiv import verify
-from symderiv.algebra import Ratio, Variables
-from symderiv.entrywise import Instance
-from symderiv.language import parse
-from symderiv.numbers import ARG_LIMIT, OutOfDomain, OutOfRange, apply_fn, format_number, to_mp
-from symderiv.shapes import infer_shapes
-from symderiv.witness import SMALL_VALUES, PointDomain, polynomial_witness
+from symderiv.backends.numbers import ARG_LIMIT, OutOfDomain, OutOfRange, apply_fn, format_number, to_mp
+from symderiv.proofs.exact.algebra import Ratio, Variables
+from symderiv.proofs.exact.entrywise import Instance
+from symderiv.proofs.exact.witness import SMALL_VALUES, PointDomain, polynomial_witness
+from symderiv.syntax.language import parse
+from symderiv.syntax.shapes import infer_shapes
 
 VANISHING = " * ".join(f"(W - {v})" if v >= 0 else f"(W + {-v})" for v in SMALL_VALUES)
 
@@ -130,7 +130,7 @@ def test_function_identities_are_not_refuted():
 
 
 def test_a_difference_below_the_working_precision_is_not_a_refutation():
-    from symderiv.witness import _confirm
+    from symderiv.proofs.exact.witness import _confirm
 
     vs = Variables()
     x = vs.entry("W", 0, 0)

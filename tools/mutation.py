@@ -48,16 +48,16 @@ LANGUAGE = [KILLERS, "tests/test_mutants_language.py", "tests/test_language.py",
 #: The configured modules, each with the tests that run against its mutants (fastest-killing first); test files
 #: that do not exist (yet) are left out of the command.
 MODULES: dict[str, list[str]] = {
-    **{m: VERDICT for m in ("verification.py", "prover.py", "status.py", "witness.py", "numbers.py")},
-    **{m: RANDOM for m in ("randomized.py", "field.py", "random_bound.py", "random_confirm.py", "random_real.py",
-                           "random_atoms.py", "random_eval.py")},
-    **{m: ALGEBRA for m in ("algebra.py", "polynomial.py", "linalg.py", "inverse.py")},
-    **{m: RULES for m in ("rules.py", "simplify.py")},
-    **{m: LANGUAGE for m in ("language.py", "literals.py")},
+    **{m: VERDICT for m in ("proofs/verification.py", "proofs/exact/prover.py", "core/status.py", "proofs/exact/witness.py", "backends/numbers.py")},
+    **{m: RANDOM for m in ("proofs/random/randomized.py", "backends/field.py", "proofs/random/random_bound.py", "proofs/random/random_confirm.py", "proofs/random/random_real.py",
+                           "proofs/random/random_atoms.py", "proofs/random/random_eval.py")},
+    **{m: ALGEBRA for m in ("proofs/exact/algebra.py", "proofs/exact/polynomial.py", "proofs/exact/linalg.py", "proofs/exact/inverse.py")},
+    **{m: RULES for m in ("autodiff/rules.py", "autodiff/simplify.py")},
+    **{m: LANGUAGE for m in ("syntax/language.py", "core/literals.py")},
 }
 #: Modules whose surviving mutants could turn into a wrong verdict: the goal there is none.
-VERDICT_LOGIC = ("verification.py", "prover.py", "status.py", "witness.py", "numbers.py", "randomized.py",
-                 "random_confirm.py", "random_real.py", "field.py", "random_bound.py")
+VERDICT_LOGIC = ("proofs/verification.py", "proofs/exact/prover.py", "core/status.py", "proofs/exact/witness.py", "backends/numbers.py", "proofs/random/randomized.py",
+                 "proofs/random/random_confirm.py", "proofs/random/random_real.py", "backends/field.py", "proofs/random/random_bound.py")
 
 _BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
            ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd}

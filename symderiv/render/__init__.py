@@ -1,4 +1,4 @@
-"""Printers of a :class:`~symderiv.derivation.Derivation`: one class per format.
+"""Printers of a :class:`~symderiv.explain.derivation.Derivation`: one class per format.
 
 Each math printer dispatches on the class of the data (``_print_Ent``,
 ``_print_Partial``, ...) and each document printer on the step's kind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import expr as ex
+from symderiv.core import expr as ex
 
 
 class DocumentPrinter:
@@ -32,7 +32,7 @@ class DocumentPrinter:
 
     # the shared walk
     def title(self) -> tuple:
-        from ..derivation import Grad, Matrix
+        from symderiv.explain.derivation import Grad, Matrix
 
         return ("Derivation of ", Grad(self.d.wrt, self.d.layout), " for ", Matrix(self.d.source))
 
@@ -54,7 +54,7 @@ class DocumentPrinter:
         return parts
 
     def block_heading(self, block: Any) -> str:
-        from ..derivation import Equation, Grad, Matrix
+        from symderiv.explain.derivation import Equation, Grad, Matrix
 
         part = ("the part of ", Grad(block.wrt), " through ", Matrix(ex.Symbol(block.name))) if block.partial \
             else (Grad(block.wrt),)

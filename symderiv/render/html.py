@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .base import DocumentPrinter
-from .latex import LatexPrinter
+from symderiv.render.base import DocumentPrinter
+from symderiv.render.latex import LatexPrinter
 
 _STYLE = """body { font-family: Georgia, 'Times New Roman', serif; max-width: 46em; margin: 2em auto;
   padding: 0 1em; line-height: 1.5; color: #222; }

@@ -2,17 +2,17 @@ r"""LaTeX: a standalone ``article`` (amsmath), prose between ``align*`` blocks.
 
 Index notation follows the source: ``\frac{\partial L}{\partial W_{dc}}``,
 ``\sum_{i,j}``, ``\delta_{kc}``, ``\left(X^{\top}\right)_{jc}``; matrix formulas
-come from :func:`symderiv.printing.to_latex`.
+come from :func:`symderiv.syntax.printing.to_latex`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import expr as ex
-from .. import printing
-from ..index import Delta, Ent, Idx, IndexSum, Partial, Term
-from .base import DocumentPrinter
+from symderiv.core import expr as ex
+from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
+from symderiv.render.base import DocumentPrinter
+from symderiv.syntax import printing
 
 _PLACEHOLDER = "Qplaceholderq"
 _POW = getattr(printing, "_POW", 4)

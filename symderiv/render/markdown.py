@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import DocumentPrinter
-from .latex import LatexPrinter
+from symderiv.render.base import DocumentPrinter
+from symderiv.render.latex import LatexPrinter
 
 
 def _md_text(text: str) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from .. import expr as ex
-from .. import printing
-from ..index import Delta, Ent, Idx, IndexSum, Partial, Term
-from .base import DocumentPrinter
+from symderiv.core import expr as ex
+from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
+from symderiv.render.base import DocumentPrinter
+from symderiv.syntax import printing
 
 _ATOM = getattr(printing, "_ATOM", 6)
 
@@ -34,7 +34,7 @@ def _fn(name: str) -> str:
 class TextPrinter:
     """Unicode text for the math data of a derivation (dispatch on the class).
 
-    >>> from symderiv.index import Ent, Idx, IndexSum
+    >>> from symderiv.proofs.index import Ent, Idx, IndexSum
     >>> TextPrinter().doprint(IndexSum.of(Ent(ex.Symbol("X"), Idx("c", "m"), Idx("j", "n")),
     ...                                   sums=[Idx("j", "n")]))
     'Σ_j X_cj'

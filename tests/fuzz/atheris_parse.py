@@ -14,8 +14,8 @@ def main() -> None:
 
     with atheris.instrument_imports():
         import symderiv
-        from symderiv.errors import SymderivError
-        from symderiv.language import parse
+        from symderiv.core.errors import SymderivError
+        from symderiv.syntax.language import parse
 
     def one_input(data: bytes) -> None:
         fdp = atheris.FuzzedDataProvider(data)

@@ -1,0 +1,1 @@
+"""symderiv.autodiff."""

@@ -1,0 +1,413 @@
+"""A canonical, readable form for gradient formulas.
+
+The rules are the ones a lecturer applies by hand:
+
+- transposes are pushed inward: ``(A @ B).T → B.T @ A.T``, ``X.T.T → X``, and the
+  transpose of anything ``1×1`` (or of a declared symmetric matrix) is dropped;
+- numbers are folded and collected in front of a product (``2 * (W @ X - Y) @ X.T``);
+  a minus sign goes on the first factor (``-inv(A).T @ G @ inv(A).T``);
+- neutral elements go: ``* 1``, ``+ 0``, ``@ eye(n)``, ``** 1``, and ``ones(r, c) *``
+  when it stretches nothing;
+- equal terms of a sum are merged (``G + G → 2 * G``) and terms with a common
+  factor are collected: ``A @ x + A.T @ x → (A + A.T) @ x`` (inside the new
+  bracket, untransposed terms come first).
+
+Shape-dependent rules need to know shapes; they are skipped when no ``shape``
+function is given. Every rule preserves the value (and shape) of the expression;
+the test suite checks that against the entrywise prover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from fractions import Fraction
+
+from symderiv.core import expr as ex
+from symderiv.core.literals import constant_value
+
+ShapeFn = Callable[[ex.Expr], "ex.Shape | None"]
+
+_ONE = Fraction(1)
+_MAX_PASSES = 25
+
+
+def _is_number(node: ex.Expr | None, value: Fraction | int | None = None) -> bool:
+    return isinstance(node, ex.Number) and (value is None or node.value == value)
+
+
+def _factor_key(node: ex.Expr) -> str:
+    from symderiv.syntax.printing import to_text
+
+    return to_text(node)
+
+
+def _transpose_count(node: ex.Expr) -> int:
+    return sum(isinstance(n, ex.Transpose) for n in node.walk())
+
+
+class Simplifier:
+    """Rewrites an expression to the canonical form, given an optional shape oracle.
+
+    >>> from symderiv.syntax.language import parse
+    >>> from symderiv.syntax.printing import to_text
+    >>> to_text(Simplifier().simplify(parse("(A @ B.T).T.T + 0")))
+    'A @ B.T'
+    """
+
+    def __init__(self, shape: ShapeFn | None = None, symmetric: Iterable[str] = ()):
+        self._shape_fn = shape
+        self.symmetric = frozenset(symmetric)
+        self._shapes: dict[ex.Expr, ex.Shape | None] = {}
+
+    # -- shapes ------------------------------------------------------------
+    def shape(self, node: ex.Expr) -> ex.Shape | None:
+        if self._shape_fn is None:
+            return None
+        if node not in self._shapes:
+            self._shapes[node] = self._shape_fn(node)
+        return self._shapes[node]
+
+    def is_scalar(self, node: ex.Expr) -> bool:
+        if isinstance(node, (ex.Number, ex.Trace, ex.Det, ex.LogDet)):
+            return True
+        if isinstance(node, ex.Sum) and node.axis is None:
+            return True
+        return self.shape(node) == (1, 1)
+
+    def zeros(self, like: ex.Expr) -> ex.Expr:
+        shape = self.shape(like)
+        if shape is None:
+            return ex.Number(Fraction(0))
+        return ex.ConstMatrix("zeros", shape[0], shape[1])
+
+    @staticmethod
+    def is_zero(node: ex.Expr) -> bool:
+        return _is_number(node, 0) or (isinstance(node, ex.ConstMatrix) and node.kind == "zeros")
+
+    # -- driver ------------------------------------------------------------
+    def simplify(self, node: ex.Expr) -> ex.Expr:
+        """Rewrite until nothing changes (a few passes; each pass is bottom-up)."""
+        for _ in range(_MAX_PASSES):
+            new = self._pass(node)
+            if new == node:
+                return new
+            node = new
+        return node
+
+    def _pass(self, node: ex.Expr) -> ex.Expr:
+        node = self._rebuild(node, [self._pass(c) for c in node.children()])
+        if isinstance(node, (ex.Div, ex.Power, ex.Apply)) and (value := constant_value(node)) is not None:
+            return ex.Number(value)  # exact: 1 / 3, 2 ** -1, relu(-2); exp(5) stays an atom
+        method = getattr(self, "_simplify_" + type(node).__name__, None)
+        return method(node) if method is not None else node
+
+    @staticmethod
+    def _rebuild(node: ex.Expr, children: list[ex.Expr]) -> ex.Expr:
+        if not children or list(node.children()) == children:
+            return node
+        if isinstance(node, ex.Binary):
+            return type(node)(children[0], children[1])
+        if isinstance(node, ex.Power):
+            return ex.Power(children[0], exponent=node.exponent)
+        if isinstance(node, ex.Apply):
+            return ex.Apply(children[0], fn=node.fn)
+        if isinstance(node, ex.Sum):
+            return ex.Sum(children[0], axis=node.axis)
+        if isinstance(node, ex.MatPow):
+            return ex.MatPow(children[0], k=node.k)
+        return type(node)(children[0])  # type: ignore[call-arg]
+
+    # -- numbers in front of products --------------------------------------
+    def split(self, node: ex.Expr) -> tuple[Fraction, ex.Expr | None]:
+        """``node == coefficient * core``, where the core carries no number or sign in front (None: a number)."""
+        if isinstance(node, ex.Number):
+            return node.value, None
+        if isinstance(node, ex.Neg):
+            c, core = self.split(node.operand)
+            return -c, core
+        if isinstance(node, (ex.MatMul, ex.Mul)):
+            ca, ka = self.split(node.left)
+            cb, kb = self.split(node.right)
+            if ka is None or kb is None:
+                return ca * cb, kb if ka is None else ka
+            return ca * cb, type(node)(ka, kb)
+        if isinstance(node, ex.Div):
+            ca, ka = self.split(node.left)
+            cb, kb = self.split(node.right)
+            if cb == 0:
+                return _ONE, node
+            if kb is None:
+                return ca / cb, ka
+            return ca / cb, ex.Div(ka if ka is not None else ex.Number(_ONE), kb)
+        if isinstance(node, (ex.Sum, ex.Trace, ex.Transpose)):
+            c, core = self.split(node.operand)
+            if core is None or c == 1:
+                return _ONE, node
+            return c, self._rebuild(node, [core])
+        return _ONE, node
+
+    def join(self, coefficient: Fraction, core: ex.Expr | None) -> ex.Expr:
+        """The canonical spelling of ``coefficient * core``: the number goes on the first factor."""
+        if core is None:
+            return ex.Number(coefficient)
+        if coefficient == 0:
+            return self.zeros(core)
+        if coefficient == 1:
+            return core
+        return self._attach(coefficient, core)
+
+    def _attach(self, coefficient: Fraction, node: ex.Expr) -> ex.Expr:
+        # Python reads `2 * A @ B` as `(2 * A) @ B` and `-A @ B` as `(-A) @ B`: the number binds to the first factor.
+        if isinstance(node, (ex.MatMul, ex.Mul, ex.Div)):
+            return type(node)(self._attach(coefficient, node.left), node.right)
+        if isinstance(node, ex.Number):
+            return ex.Number(coefficient * node.value)
+        if coefficient == -1:
+            return ex.Neg(node)
+        return ex.Mul(ex.Number(coefficient), node)
+
+    def _canonical_product(self, node: ex.Expr) -> ex.Expr:
+        c, core = self.split(node)
+        return self.join(c, core)
+
+    # -- node rules ----------------------------------------------------------
+    def _simplify_Neg(self, node: ex.Neg) -> ex.Expr:
+        if isinstance(node.operand, (ex.Add, ex.Sub)):
+            return self._simplify_sum(node)
+        return self._canonical_product(node)
+
+    def _simplify_Transpose(self, node: ex.Transpose) -> ex.Expr:
+        a = node.operand
+        if isinstance(a, ex.Transpose):
+            return a.operand
+        if isinstance(a, ex.Number) or self.is_scalar(a):
+            return a
+        if isinstance(a, ex.ConstMatrix):
+            return ex.ConstMatrix(a.kind, a.cols, a.rows)
+        if isinstance(a, ex.Symbol) and a.name in self.symmetric:
+            return a
+        if isinstance(a, ex.MatMul):
+            return ex.MatMul(ex.Transpose(a.right), ex.Transpose(a.left))
+        if isinstance(a, (ex.Add, ex.Sub, ex.Mul, ex.Div)):
+            return type(a)(ex.Transpose(a.left), ex.Transpose(a.right))
+        if isinstance(a, ex.Neg):
+            return ex.Neg(ex.Transpose(a.operand))
+        if isinstance(a, ex.Power):
+            return ex.Power(ex.Transpose(a.operand), exponent=a.exponent)
+        if isinstance(a, ex.Inv) and self._symmetric_expr(a.operand):
+            return a
+        return node
+
+    def _symmetric_expr(self, node: ex.Expr) -> bool:
+        return isinstance(node, ex.Symbol) and node.name in self.symmetric
+
+    def _simplify_Inv(self, node: ex.Inv) -> ex.Expr:
+        if isinstance(node.operand, ex.Transpose):
+            return ex.Transpose(ex.Inv(node.operand.operand))
+        if isinstance(node.operand, ex.Inv):
+            return node.operand.operand
+        return node
+
+    def _simplify_MatMul(self, node: ex.MatMul) -> ex.Expr:
+        left, right = node.left, node.right
+        if self.is_zero(left) or self.is_zero(right):
+            return self.zeros(node)
+        # A number is 1×1, so `@` with it is scaling (the language itself forbids `2 @ A`).
+        if isinstance(left, ex.Number) or isinstance(right, ex.Number):
+            return self._canonical_product(ex.Mul(left, right))
+        if isinstance(left, ex.ConstMatrix) and left.kind == "eye":
+            return right
+        if isinstance(right, ex.ConstMatrix) and right.kind == "eye":
+            return left
+        # A 1×1 factor of a product is scaling: x @ s → s * x, written first as a lecturer would.
+        if self.shape(left) == (1, 1) and self.shape(right) is not None:
+            return self._simplify_Mul(ex.Mul(left, right))
+        if self.shape(right) == (1, 1) and self.shape(left) is not None:
+            return self._simplify_Mul(ex.Mul(right, left))
+        # Re-associate to the left, `A @ (B @ C) → A @ B @ C`, as one writes a chain.
+        if isinstance(right, ex.MatMul):
+            return ex.MatMul(ex.MatMul(left, right.left), right.right)
+        return self._canonical_product(node)
+
+    def _hadamard_factors(self, node: ex.Expr) -> list[ex.Expr]:
+        if isinstance(node, ex.Mul):
+            return self._hadamard_factors(node.left) + self._hadamard_factors(node.right)
+        return [node]
+
+    def _simplify_Mul(self, node: ex.Mul) -> ex.Expr:
+        if self.is_zero(node.left) or self.is_zero(node.right):
+            return self.zeros(node)
+        c, core = self.split(node)
+        if core is not None and isinstance(core, ex.Mul):
+            factors = self._hadamard_factors(core)
+            whole = self.shape(node)
+            kept = list(factors)
+            for f in factors:
+                if isinstance(f, ex.ConstMatrix) and f.kind == "ones" and len(kept) > 1:
+                    rest = [g for g in kept if g is not f]
+                    candidate = rest[0]
+                    for g in rest[1:]:
+                        candidate = ex.Mul(candidate, g)
+                    if whole is not None and self.shape(candidate) == whole:
+                        kept = rest
+            # A 1×1 factor is scaling: a lecturer writes it first (det(X) * inv(X).T).
+            scalars = [f for f in kept if self.is_scalar(f)]
+            if scalars and len(scalars) < len(kept) and self.shape(node) is not None:
+                kept = scalars + [f for f in kept if not self.is_scalar(f)]
+            core = kept[0]
+            for f in kept[1:]:
+                core = ex.Mul(core, f)
+        return self.join(c, core)
+
+    def _simplify_Div(self, node: ex.Div) -> ex.Expr:
+        if self.is_zero(node.left):
+            return self.zeros(node)
+        return self._canonical_product(node)
+
+    def _simplify_Power(self, node: ex.Power) -> ex.Expr:
+        a, k = node.operand, node.exponent
+        if k == 1:
+            return a
+        if k == 0:
+            shape = self.shape(a)
+            if shape is not None:
+                return ex.ConstMatrix("ones", shape[0], shape[1])
+            return node
+        if isinstance(a, ex.Neg):
+            inner = ex.Power(a.operand, exponent=k)
+            return inner if k % 2 == 0 else ex.Neg(inner)
+        if isinstance(a, ex.Power):
+            return ex.Power(a.operand, exponent=a.exponent * k)
+        return node
+
+    def _simplify_Sum(self, node: ex.Sum) -> ex.Expr:
+        a = node.operand
+        shape = self.shape(a)
+        if shape is not None:
+            if shape == (1, 1):
+                return a
+            if node.axis == 0 and shape[0] == 1:
+                return a
+            if node.axis == 1 and shape[1] == 1:
+                return a
+        if self.is_zero(a):
+            return self.zeros(node)
+        return self._canonical_product(node)
+
+    def _simplify_Trace(self, node: ex.Trace) -> ex.Expr:
+        if self.shape(node.operand) == (1, 1):
+            return node.operand
+        return self._canonical_product(node)
+
+    def _simplify_Add(self, node: ex.Add) -> ex.Expr:
+        return self._simplify_sum(node)
+
+    def _simplify_Sub(self, node: ex.Sub) -> ex.Expr:
+        return self._simplify_sum(node)
+
+    # -- sums ----------------------------------------------------------------
+    def _terms(self, node: ex.Expr, sign: Fraction, out: list[tuple[Fraction, ex.Expr | None]]) -> None:
+        if isinstance(node, ex.Add):
+            self._terms(node.left, sign, out)
+            self._terms(node.right, sign, out)
+        elif isinstance(node, ex.Sub):
+            self._terms(node.left, sign, out)
+            self._terms(node.right, -sign, out)
+        elif isinstance(node, ex.Neg) and isinstance(node.operand, (ex.Add, ex.Sub)):
+            self._terms(node.operand, -sign, out)
+        else:
+            c, core = self.split(node)
+            out.append((sign * c, core))
+
+    def _merge(self, terms: list[tuple[Fraction, ex.Expr | None]]) -> list[tuple[Fraction, ex.Expr | None]]:
+        merged: dict[object, Fraction] = {}
+        first: dict[object, ex.Expr | None] = {}
+        for c, core in terms:
+            if core is not None and self.is_zero(core):
+                continue
+            # Hadamard products commute: `A * B` and `B * A` are one term.
+            key = core if not isinstance(core, ex.Mul) else ("*", tuple(sorted(
+                _factor_key(f) for f in self._hadamard_factors(core))))
+            first.setdefault(key, core)
+            merged[key] = merged.get(key, Fraction(0)) + c
+        return [(c, first[key]) for key, c in merged.items() if c != 0]
+
+    def _factor(self, terms: list[tuple[Fraction, ex.Expr | None]], side: str
+                ) -> list[tuple[Fraction, ex.Expr | None]]:
+        """Collect ``P @ x + Q @ x`` into ``(P + Q) @ x`` (side "right"), or ``A @ P + A @ Q`` (side "left")."""
+        groups: dict[ex.Expr, list[int]] = {}
+        for i, (_, core) in enumerate(terms):
+            if isinstance(core, ex.MatMul):
+                key = core.right if side == "right" else core.left
+                groups.setdefault(key, []).append(i)
+        result: list[tuple[Fraction, ex.Expr | None]] = []
+        done: set[int] = set()
+        for i, (c, core) in enumerate(terms):
+            if i in done:
+                continue
+            key = None
+            if isinstance(core, ex.MatMul):
+                key = core.right if side == "right" else core.left
+            members = groups.get(key, []) if key is not None else []
+            if len(members) < 2:
+                result.append((c, core))
+                continue
+            done.update(members)
+            inner: list[tuple[Fraction, ex.Expr | None]] = []
+            for j in members:
+                cj, kj = terms[j]
+                other = kj.left if side == "right" else kj.right  # type: ignore[union-attr]
+                inner.append((cj, other))
+            # Inside the new bracket, untransposed terms come first: (A + A.T) @ x.
+            inner.sort(key=lambda t: (_transpose_count(t[1]) if t[1] is not None else 0))
+            bracket = self._build_sum(inner)
+            product = ex.MatMul(bracket, key) if side == "right" else ex.MatMul(key, bracket)
+            c2, core2 = self.split(product)
+            result.append((c2, core2))
+        return result
+
+    def _build_sum(self, terms: list[tuple[Fraction, ex.Expr | None]]) -> ex.Expr:
+        if not terms:
+            return ex.Number(Fraction(0))
+        # A leading minus reads badly: start with a positive term when there is one.
+        first = next((i for i, (c, _) in enumerate(terms) if c > 0), 0)
+        ordered = [terms[first]] + terms[:first] + terms[first + 1:]
+        acc = self.join(*ordered[0])
+        for c, core in ordered[1:]:
+            if c < 0:
+                acc = ex.Sub(acc, self.join(-c, core))
+            else:
+                acc = ex.Add(acc, self.join(c, core))
+        return acc
+
+    def _simplify_sum(self, node: ex.Expr) -> ex.Expr:
+        terms: list[tuple[Fraction, ex.Expr | None]] = []
+        self._terms(node, _ONE, terms)
+        terms = self._merge(terms)
+        terms = self._merge(self._factor(terms, "right"))
+        terms = self._merge(self._factor(terms, "left"))
+        if not terms:
+            return self.zeros(node)
+        result = self._build_sum(terms)
+        whole = self.shape(node)
+        # Dropping a cancelled term must not drop the broadcasting it did.
+        if whole is not None and self.shape(result) != whole:
+            return ex.Mul(ex.ConstMatrix("ones", whole[0], whole[1]), result) if not self.is_zero(result) \
+                else ex.ConstMatrix("zeros", whole[0], whole[1])
+        return result
+
+
+def simplify(node: ex.Expr, shape: ShapeFn | None = None, *, symmetric: Iterable[str] = ()) -> ex.Expr:
+    """The canonical form of ``node`` (``shape`` maps a node to its shape, for the shape-dependent rules).
+
+    >>> from symderiv.syntax.language import parse
+    >>> from symderiv.syntax.printing import to_text
+    >>> to_text(simplify(parse("A @ x + A.T @ x")))
+    '(A + A.T) @ x'
+    >>> to_text(simplify(parse("(W @ X - Y) * 2 @ X.T")))
+    '2 * (W @ X - Y) @ X.T'
+    """
+    return Simplifier(shape, symmetric).simplify(node)
+
+
+__all__ = ["simplify", "Simplifier"]

@@ -1,0 +1,54 @@
+"""``symderiv gradient``: print the canonical, proved formula of ∂L/∂V (one line per --wrt)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+
+
+def add_gradient(sub: argparse._SubParsersAction, common: Callable[..., None]) -> None:
+    """Register the ``gradient`` subcommand on the ``symderiv`` parser.
+
+    >>> from symderiv.cli import main
+    >>> main(["gradient", "W @ X", "--wrt", "W"])
+    G @ X.T
+    0
+    """
+    p = sub.add_parser("gradient", help="the matrix formula of a gradient, canonical and proved",
+                       description="Print ∂L/∂V for each --wrt V, one per line (prefixed `V: ` when several).")
+    p.add_argument("expression")
+    p.add_argument("--wrt", action="append", required=True, metavar="NAME",
+                   help="the matrix to differentiate with respect to (repeatable)")
+    p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator",
+                   help="denominator (default): same shape as V; numerator: its transpose")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a machine-readable result")
+    output.add_argument("--latex", action="store_true", help="print LaTeX instead of the formula")
+    p.add_argument("--no-check", action="store_true", help="skip the entrywise proof of the result")
+    p.add_argument("--method", choices=("auto", "exact", "random"), default="auto",
+                   help="how the result is proved: auto (default; exact, or past the budget randomized), exact, random")
+    common(p)
+    p.set_defaults(run=run_gradient)
+
+
+def run_gradient(args: argparse.Namespace) -> int:
+    """Derive, prove and print; errors propagate as SymderivError (exit 2 in ``cli.main``)."""
+    from symderiv.autodiff.backprop import gradient
+    from symderiv.cli import EXIT_OK, emit, options_from, shapes_from
+
+    results = gradient(args.expression, wrt=list(args.wrt), shapes=shapes_from(args), layout=args.layout,
+                       check=not args.no_check, method=args.method, budget=args.budget, timeout=args.timeout,
+                       **options_from(args))
+    assert isinstance(results, list)
+    if args.json:
+        payload = [g.to_dict() for g in results]
+        emit(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for g in results:
+        text = g.latex if args.latex else g.formula
+        emit(f"{g.wrt}: {text}" if len(results) > 1 else text)
+    return EXIT_OK
+
+
+__all__ = ["add_gradient", "run_gradient"]

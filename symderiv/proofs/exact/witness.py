@@ -1,0 +1,392 @@
+"""Witnesses of refutations: points of the domain where the gradient and the claim differ, confirmed.
+
+A refutation names a point. That point must lie in the domain of the expression
+*and* of the claim (every ``log`` argument positive, no zero divisor, no singular
+``inv``, no function at its kink), checked by evaluating both trees there
+(:class:`PointDomain`). The two sides are then evaluated exactly where they are
+rational, and otherwise with mpmath at two precisions: a difference counts only
+when both precisions agree on it and it is far above the working precision.
+
+For a difference without function atoms (a rational function of the entries),
+equality of the exact representation is decided, so a non-zero difference is
+certainly non-zero: :func:`polynomial_witness` draws integer points from a range
+larger than its degree (Schwartz–Zippel) until one is found.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from symderiv.backends.numbers import (
+    CONFIRM_DPS,
+    WORKING_DPS,
+    OutOfDomain,
+    OutOfRange,
+    add,
+    apply_fn,
+    div,
+    format_number,
+    is_exact,
+    mul,
+    power,
+    sub,
+    to_mp,
+)
+from symderiv.core import expr as ex
+from symderiv.core.errors import SymderivError
+from symderiv.proofs.exact.algebra import Poly, Ratio, Variables
+
+SMALL_VALUES = [Fraction(v) for v in (1, -1, 2, -2, 3, -3)] + [
+    Fraction(1, 2), Fraction(-1, 2), Fraction(3, 2), Fraction(-3, 2), Fraction(1, 3), Fraction(-2, 3)]
+#: Point draws of one polynomial witness search (each succeeds with probability ≥ 1/2 in a non-empty domain).
+POLYNOMIAL_ATTEMPTS = 200
+
+Point = dict[int, Any]
+NumMatrix = list[list[Any]]
+
+
+def evaluate(vars_: Variables, r: Ratio, point: Point, cache: dict[int, Any] | None = None) -> Any:
+    """The value of ``r`` at ``point`` (base variable → number): exact where possible, else mpmath.
+
+    >>> vs = Variables(); x = vs.entry("W", 0, 0)
+    >>> evaluate(vs, Ratio({(x, x): 1}, {(): 2}), {x: Fraction(3)})
+    Fraction(9, 2)
+    """
+    cache = {} if cache is None else cache
+
+    def var_value(v: int) -> Any:
+        if v in point:
+            return point[v]
+        if v in cache:
+            return cache[v]
+        atom = vars_.atoms.get(v)
+        if atom is None:
+            raise OutOfDomain(f"no value for {vars_.names[v]}")
+        cache[v] = value = apply_fn(atom.fn, evaluate(vars_, atom.arg, point, cache))
+        return value
+
+    def poly_value(p: Poly) -> Any:
+        total: Any = Fraction(0)
+        for mono, c in p.items():
+            term: Any = Fraction(c)
+            for x in mono:
+                term = mul(term, var_value(x))
+            total = add(total, term)
+        return total
+
+    num = poly_value(r.num)
+    if r.fac is None:
+        return num
+    den: Any = Fraction(1)
+    for factor, e in r.factors():
+        value = poly_value(factor)
+        if value == 0:
+            raise OutOfDomain("a denominator vanishes")
+        den = mul(den, power(value, e))
+    return div(num, den)
+
+
+# --------------------------------------------------------------------------
+# The domain: both trees evaluated at the point
+
+
+class PointDomain:
+    """Raises :class:`OutOfDomain` when a point is outside the domain of any of ``nodes``.
+
+    Each node is evaluated numerically from the values of the instance's bound
+    matrices at the point; a node type without a numeric rule here is evaluated
+    through the instance (exact algebra) and then at the point.
+    """
+
+    def __init__(self, instance: Any, nodes: Iterable[ex.Expr]):
+        self.instance = instance
+        self.nodes = list(nodes)
+
+    def __call__(self, point: Point) -> None:
+        vars_ = self.instance.vars
+        cache: dict[int, Any] = {}
+        self.point, self.cache = point, cache
+        self.values: dict[ex.Expr, NumMatrix] = {}
+        for name, m in self.instance.bound.items():
+            self.values[ex.Symbol(name)] = [[evaluate(vars_, x, point, cache) for x in row] for row in m]
+        for node in self.nodes:
+            self.value(node)
+
+    def value(self, node: ex.Expr) -> NumMatrix:
+        found = self.values.get(node)
+        if found is None:
+            self.instance.deadline()
+            method = getattr(self, "_v_" + type(node).__name__, None)
+            found = method(node) if method is not None else self._fallback(node)
+            self.values[node] = found
+        return found
+
+    def _fallback(self, node: ex.Expr) -> NumMatrix:
+        m = self.instance.evaluate(node)
+        return [[evaluate(self.instance.vars, x, self.point, self.cache) for x in row] for row in m]
+
+    def _v_Number(self, node: ex.Number) -> NumMatrix:
+        return [[Fraction(node.value)]]  # exact: a Number's value is a Fraction (symderiv.core.expr)
+
+    def _v_ConstMatrix(self, node: ex.ConstMatrix) -> NumMatrix:
+        return self._fallback(node)
+
+    def _broadcast(self, node: ex.Binary, op: Callable[[Any, Any], Any]) -> NumMatrix:
+        a, b = self.value(node.left), self.value(node.right)
+        rows, cols = max(len(a), len(b)), max(len(a[0]), len(b[0]))
+        return [[op(a[i if len(a) > 1 else 0][j if len(a[0]) > 1 else 0],
+                    b[i if len(b) > 1 else 0][j if len(b[0]) > 1 else 0]) for j in range(cols)] for i in range(rows)]
+
+    def _v_Add(self, node: ex.Add) -> NumMatrix:
+        return self._broadcast(node, add)
+
+    def _v_Sub(self, node: ex.Sub) -> NumMatrix:
+        return self._broadcast(node, sub)
+
+    def _v_Mul(self, node: ex.Mul) -> NumMatrix:
+        return self._broadcast(node, mul)
+
+    def _v_Div(self, node: ex.Div) -> NumMatrix:
+        return self._broadcast(node, div)
+
+    def _v_MatMul(self, node: ex.MatMul) -> NumMatrix:
+        return _matmul(self.value(node.left), self.value(node.right), self.instance.deadline)
+
+    def _v_Neg(self, node: ex.Neg) -> NumMatrix:
+        return [[sub(Fraction(0), x) for x in row] for row in self.value(node.operand)]
+
+    def _v_Transpose(self, node: ex.Transpose) -> NumMatrix:
+        return [list(col) for col in zip(*self.value(node.operand), strict=True)]
+
+    def _v_Power(self, node: ex.Power) -> NumMatrix:
+        return [[power(x, node.exponent) for x in row] for row in self.value(node.operand)]
+
+    def _v_Apply(self, node: ex.Apply) -> NumMatrix:
+        return [[apply_fn(node.fn, x) for x in row] for row in self.value(node.operand)]
+
+    def _v_Trace(self, node: ex.Trace) -> NumMatrix:
+        a = self.value(node.operand)
+        total: Any = Fraction(0)
+        for i in range(len(a)):
+            total = add(total, a[i][i])
+        return [[total]]
+
+    def _v_Sum(self, node: ex.Sum) -> NumMatrix:
+        a = self.value(node.operand)
+        if node.axis is None:
+            return [[_total(x for row in a for x in row)]]
+        if node.axis == 0:
+            return [[_total(row[j] for row in a) for j in range(len(a[0]))]]
+        return [[_total(row)] for row in a]
+
+    def _v_Det(self, node: ex.Det) -> NumMatrix:
+        return [[_solve(self.value(node.operand), tick=self.instance.deadline)[0]]]
+
+    def _v_LogDet(self, node: ex.LogDet) -> NumMatrix:
+        return [[apply_fn("logabs", _solve(self.value(node.operand), nonsingular=True, tick=self.instance.deadline)[0])]]
+
+    def _v_Inv(self, node: ex.Inv) -> NumMatrix:
+        return _solve(self.value(node.operand), nonsingular=True, tick=self.instance.deadline)[1]
+
+    def _v_MatPow(self, node: ex.MatPow) -> NumMatrix:
+        a = self.value(node.operand)
+        n = len(a)
+        result: NumMatrix = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+        for _ in range(node.k):
+            result = _matmul(result, a, self.instance.deadline)
+        return result
+
+
+def _total(items: Iterable[Any]) -> Any:
+    total: Any = Fraction(0)
+    for x in items:
+        total = add(total, x)
+    return total
+
+
+def _matmul(a: NumMatrix, b: NumMatrix, tick: Callable[[], None]) -> NumMatrix:
+    out = []
+    for row in a:
+        tick()
+        out.append([_total(mul(row[k], b[k][j]) for k in range(len(b))) for j in range(len(b[0]))])
+    return out
+
+
+def _solve(a: NumMatrix, tick: Callable[[], None], nonsingular: bool = False) -> tuple[Any, NumMatrix]:
+    """(det a, inverse of a) by Gauss–Jordan; a (nearly) singular ``a`` is outside the domain when it must not be."""
+    import mpmath  # type: ignore[import-untyped]
+
+    n = len(a)
+    m = [list(row) + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
+    det: Any = Fraction(1)
+    exact = all(is_exact(x) for row in a for x in row)
+    scale = max((abs(to_mp(x)) for row in a for x in row), default=1) if not exact else 1
+    for col in range(n):
+        tick()
+        pivot = max(range(col, n), key=lambda r: abs(to_mp(m[r][col]))) if not exact else \
+            next((r for r in range(col, n) if m[r][col] != 0), None)
+        if pivot is None or (not exact and abs(m[pivot][col]) <= scale * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)):
+            if nonsingular:
+                raise OutOfDomain("a singular matrix")
+            return Fraction(0), []
+        if pivot != col:
+            m[col], m[pivot] = m[pivot], m[col]
+            det = sub(Fraction(0), det)
+        p = m[col][col]
+        det = mul(det, p)
+        m[col] = [div(x, p) for x in m[col]]
+        for r in range(n):
+            if r != col and m[r][col] != 0:
+                f = m[r][col]
+                m[r] = [sub(x, mul(f, y)) for x, y in zip(m[r], m[col], strict=True)]
+    return det, [row[n:] for row in m]
+
+
+# --------------------------------------------------------------------------
+# Searching and confirming
+
+
+@dataclass
+class Witness:
+    """A confirmed point: the matrices' values there and both sides' values at the failing entry."""
+
+    values: dict[str, list[list[str]]]
+    point: Point
+    gradient_value: str
+    claim_value: str
+
+
+def _confirm(vars_: Variables, a: Ratio, b: Ratio, point: Point) -> tuple[Any, Any] | None:
+    """Both sides at ``point`` if they certainly differ there (exactly, or at two precisions), else None."""
+    import mpmath  # type: ignore[import-untyped]
+
+    values = []
+    for dps in (WORKING_DPS, CONFIRM_DPS):
+        with mpmath.workdps(dps):
+            va, vb = evaluate(vars_, a, point), evaluate(vars_, b, point)
+        if is_exact(va) and is_exact(vb):
+            return (va, vb) if va != vb else None
+        values.append((va, vb))
+        if dps == WORKING_DPS:
+            with mpmath.workdps(dps):
+                d = to_mp(va) - to_mp(vb)
+                if abs(d) <= max(1, abs(to_mp(va)), abs(to_mp(vb))) * mpmath.mpf(10) ** (-(WORKING_DPS * 2) // 3):
+                    return None
+    (la, lb), (ha, hb) = values
+    with mpmath.workdps(CONFIRM_DPS):
+        low, high = to_mp(la) - to_mp(lb), to_mp(ha) - to_mp(hb)
+        scale = max(1, abs(to_mp(ha)), abs(to_mp(hb)))
+        # Far above both precisions, and the same at both: a cancellation would show as a disagreement.
+        if abs(high) <= scale * mpmath.mpf(10) ** -(WORKING_DPS // 2) or abs(high - low) > abs(high) / 1000:
+            return None
+    return ha, hb
+
+
+def _witness(instance: Any, point: Point, values: tuple[Any, Any]) -> Witness:
+    vars_ = instance.vars
+    shown = {name: [[format_number(evaluate(vars_, x, point)) for x in row] for row in m]
+             for name, m in instance.bound.items()}
+    return Witness(shown, point, format_number(values[0]), format_number(values[1]))
+
+
+def _base_variables(instance: Any, ratios: Iterable[Ratio]) -> list[int]:
+    vars_ = instance.vars
+    base: set[int] = set()
+    for r in ratios:
+        for v in r.variables():
+            base |= vars_.base_dependencies(v)
+    for m in instance.bound.values():
+        for row in m:
+            for x in row:
+                base.update(x.variables())
+    return sorted(base)
+
+
+def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None] | None = None, seed: int = 0,
+           attempts: int = 60) -> Witness | None:
+    """Small rational points (in the domain) where ``a`` and ``b`` certainly differ, or None.
+
+    Points whose numbers are too large to evaluate are skipped, and the values
+    are then scaled down, so ``exp(exp(999999 * W))`` is searched near 0.
+    """
+    rng = random.Random(seed)
+    ordered = _base_variables(instance, (a, b))
+    scale = Fraction(1)
+    for attempt in range(attempts):
+        instance.deadline()
+        point: Point = {v: rng.choice(SMALL_VALUES) * scale for v in ordered}
+        if attempt % 3 == 2:  # every third point all positive: logs and square roots of the inputs need it
+            point = {v: abs(x) for v, x in point.items()}
+        try:
+            values = _confirm(instance.vars, a, b, point)
+            if values is not None and domain is not None:
+                domain(point)  # only for a candidate: evaluating both whole trees costs more than one entry
+        except OutOfRange:
+            scale = max(scale / 1000, Fraction(1, 10 ** 15))
+            continue
+        except SymderivError:  # the deadline
+            raise
+        except Exception:  # noqa: BLE001 - OutOfDomain, and mpmath's overflow, domain or convergence errors
+            continue
+        if values is not None:
+            return _witness(instance, point, values)
+    return None
+
+
+def degree(r: Ratio) -> int:
+    """A bound on the total degree of the numerator of any sum involving ``r``: the degrees of its numerator
+    and of its denominator factors (with their powers), added.
+
+    >>> vs = Variables(); x = vs.entry("W", 0, 0)
+    >>> degree(Ratio({(x, x): 1}, {(x,): 1, (): 1}))
+    3
+    """
+    def poly_degree(p: Poly) -> int:
+        return max((len(m) for m in p), default=0)
+
+    return poly_degree(r.num) + sum(poly_degree(f) * e for f, e in r.factors())
+
+
+def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None] | None = None,
+                       seed: int = 0, attempts: int = POLYNOMIAL_ATTEMPTS) -> Witness | None:
+    """A point where ``a - b`` (a non-zero rational function, no atoms) is not zero, found by Schwartz–Zippel.
+
+    Integers from ``[-R, R]`` with ``2R + 1 > 2·deg`` (``deg`` bounds the degree of the numerator of
+    ``a - b``): each draw misses a root of the
+    numerator with probability ≥ 1/2, so the search only fails when the domain is
+    (nearly) empty or the deadline comes first.
+    """
+    import mpmath  # type: ignore[import-untyped]
+
+    diff = a - b
+    if diff.is_zero():
+        return None
+    bound = max(64, 4 * (degree(a) + degree(b) + 1))
+    rng = random.Random(seed)
+    ordered = _base_variables(instance, (a, b))
+    for attempt in range(attempts):
+        instance.deadline()
+        low = 1 if attempt % 2 else -bound  # every other point all positive, for the domains of log and sqrt
+        point: Point = {v: Fraction(rng.randint(low, bound)) for v in ordered}
+        try:
+            exact = evaluate(instance.vars, diff, point)
+            if not is_exact(exact) or exact == 0:
+                continue
+            if domain is not None:
+                domain(point)
+            with mpmath.workdps(WORKING_DPS):
+                values = _confirm(instance.vars, a, b, point) or (evaluate(instance.vars, a, point),
+                                                                  evaluate(instance.vars, b, point))
+        except SymderivError:  # the deadline
+            raise
+        except Exception:  # noqa: BLE001 - OutOfDomain, and mpmath's overflow, domain or convergence errors
+            continue
+        return _witness(instance, point, values)
+    return None
+
+
+__all__ = ["evaluate", "PointDomain", "Witness", "search", "polynomial_witness", "degree", "SMALL_VALUES"]

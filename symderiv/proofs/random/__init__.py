@@ -1,0 +1,1 @@
+"""symderiv.proofs.random."""

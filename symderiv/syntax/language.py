@@ -1,0 +1,401 @@
+"""Text → Expr: a whitelist over Python's ``ast``; nothing is ever evaluated.
+
+Limits are enforced before ``ast.parse`` sees the text, so that hostile input
+(``"(" * 100000``, huge literals, deep nesting) is refused at once with a
+:class:`~symderiv.core.errors.ParseError` that names the column.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections.abc import Iterable
+from fractions import Fraction
+
+from symderiv.core import expr as ex
+from symderiv.core.errors import NameKindError, ParseError
+from symderiv.core.literals import LiteralError, check_constants, read_literal
+
+MAX_LENGTH = 4000
+MAX_PAREN_DEPTH = 64
+MAX_UNARY_RUN = 32
+MAX_NODES = 1500
+MAX_TREE_DEPTH = 120
+MAX_POWER = 64
+MAX_MATPOW = 64
+MAX_DIM_VALUE = 10**12
+
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+_OPERATOR_HINTS = {
+    ast.BitXor: "`^` is not a power here; write `A ** k` (elementwise) or `matpow(A, k)`",
+    ast.FloorDiv: "`//` is not supported; use `/` for the elementwise quotient",
+    ast.Mod: "`%` is not supported",
+    ast.LShift: "shifts are not supported",
+    ast.RShift: "shifts are not supported",
+    ast.BitOr: "`|` is not supported",
+    ast.BitAnd: "`&` is not supported",
+}
+
+
+def is_identifier(name: str) -> bool:
+    """A name of the language: a letter, then letters, digits and single underscores.
+
+    >>> is_identifier("W_1"), is_identifier("__class__"), is_identifier("_x")
+    (True, False, False)
+    """
+    return bool(_IDENT.match(name)) and "__" not in name
+
+
+def check_identifier(name: str, what: str) -> None:
+    """Refuse names that are not plain identifiers (used for symbols, dims, functions).
+
+    >>> check_identifier("W_1", "symbol")
+    >>> check_identifier("__class__", "symbol")
+    Traceback (most recent call last):
+    ...
+    symderiv.core.errors.ParseError: `__class__` is not a valid symbol name
+    hint: names start with a letter and use letters, digits and single underscores
+    """
+    if not isinstance(name, str) or not is_identifier(name):
+        raise ParseError(
+            f"`{name}` is not a valid {what} name",
+            hint="names start with a letter and use letters, digits and single underscores",
+        )
+
+
+class _Parser:
+    def __init__(self, text: str, functions: Iterable[str], upstream: str | None, allow_upstream: bool):
+        self.text = text
+        self.generic = set(functions)
+        self.primes = {ex.prime_name(f) for f in self.generic}
+        self.upstream = upstream
+        self.allow_upstream = allow_upstream
+        self.lines = text.split("\n")
+        self.line_starts = [0]
+        for line in self.lines[:-1]:
+            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
+
+    # -- positions -------------------------------------------------------
+    def _char_col(self, lineno: int, byte_col: int) -> int:
+        line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
+        return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        lineno = getattr(node, "lineno", 1)
+        start = self.line_starts[lineno - 1] + self._char_col(lineno, getattr(node, "col_offset", 0)) + 1
+        end_line = getattr(node, "end_lineno", lineno) or lineno
+        end_col = getattr(node, "end_col_offset", None)
+        if end_col is None or end_line != lineno:
+            return (start, 1)
+        end = self.line_starts[lineno - 1] + self._char_col(lineno, end_col) + 1
+        return (start, max(1, end - start))
+
+    def fail(self, node: ast.AST, message: str, hint: str | None = None, cls: type = ParseError):
+        start, width = self.span(node)
+        return cls(message, text=self.text, column=start, width=width, hint=hint)
+
+    def source(self, node: ast.AST) -> str:
+        return ast.get_source_segment("\n".join(self.lines), node) or type(node).__name__
+
+    # -- conversion ------------------------------------------------------
+    def convert(self, node: ast.AST) -> ex.Expr:
+        span = self.span(node)
+        if isinstance(node, ast.BinOp):
+            return self.binop(node, span)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                inner = self.convert(node.operand)
+                if isinstance(inner, ex.Number):
+                    return ex.Number(-inner.value, span=span)
+                return ex.Neg(inner, span=span)
+            if isinstance(node.op, ast.UAdd):
+                return self.convert(node.operand)
+            raise self.fail(node, f"the operator in `{self.source(node)}` is not supported",
+                            "only unary minus is allowed")
+        if isinstance(node, ast.Name):
+            return self.name(node, span)
+        if isinstance(node, ast.Constant):
+            return ex.Number(self.number(node), span=span)
+        if isinstance(node, ast.Attribute):
+            if node.attr != "T":
+                raise self.fail(node, f"attribute `.{node.attr}` is not allowed",
+                                "the only attribute is `.T` (transpose)")
+            return ex.Transpose(self.convert(node.value), span=span)
+        if isinstance(node, ast.Call):
+            return self.call(node, span)
+        raise self.fail(node, f"{_describe(node)} is not part of the expression language",
+                        "use matrix names, numbers, @ * + - / **, .T and the functions of the language")
+
+    def binop(self, node: ast.BinOp, span: tuple[int, int]) -> ex.Expr:
+        op = type(node.op)
+        if op in _OPERATOR_HINTS:
+            raise self.fail(node, f"operator in `{self.source(node)}` is not supported", _OPERATOR_HINTS[op])
+        if op is ast.Pow:
+            base = self.convert(node.left)
+            k = self.int_literal(node.right, "the exponent of `**`", lo=-MAX_POWER, hi=MAX_POWER,
+                                 hint="`A ** k` takes an integer literal k; use sqrt(A) for a square root")
+            return ex.Power(base, exponent=k, span=span)
+        left, right = self.convert(node.left), self.convert(node.right)
+        cls = {ast.MatMult: ex.MatMul, ast.Add: ex.Add, ast.Sub: ex.Sub, ast.Mult: ex.Mul, ast.Div: ex.Div}.get(op)
+        if cls is None:
+            raise self.fail(node, f"operator in `{self.source(node)}` is not supported")
+        return cls(left, right, span=span)
+
+    def name(self, node: ast.Name, span: tuple[int, int]) -> ex.Expr:
+        name = node.id
+        if not is_identifier(name):
+            raise self.fail(node, f"name `{name}` is not allowed",
+                            "names start with a letter and use letters, digits and single underscores")
+        if name in ex.RESERVED or name in self.generic or name in self.primes:
+            raise self.fail(node, f"`{name}` is a function, not a matrix", f"call it, as in {name}(A)",
+                            cls=NameKindError)
+        if name == self.upstream and not self.allow_upstream:
+            raise self.fail(node, f"`{name}` is the upstream gradient ∂L/∂D and may appear only in claims",
+                            "rename the matrix, or choose another name for the upstream with upstream=/--upstream",
+                            cls=NameKindError)
+        return ex.Symbol(name, span=span)
+
+    def number(self, node: ast.Constant) -> Fraction:
+        """The literal's exact value, read from its source text (Python's float is never used)."""
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(node, f"{_describe(node)} is not allowed here", "only real number literals are allowed")
+        try:
+            return read_literal(self.source(node))
+        except LiteralError as err:
+            raise self.fail(node, err.message, err.hint) from None
+
+    def int_literal(self, node: ast.AST, what: str, lo: int, hi: int, hint: str | None = None) -> int:
+        sign = 1
+        inner = node
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            sign = -1 if isinstance(node.op, ast.USub) else 1
+            inner = node.operand
+        if not (isinstance(inner, ast.Constant) and isinstance(inner.value, (int, float))
+                and not isinstance(inner.value, bool)):
+            raise self.fail(node, f"{what} must be an integer literal", hint)
+        value = self.number(inner) * sign
+        if not isinstance(inner.value, int):
+            # `W ** 1.0` is not read as `W ** 1`: an integer slot takes an integer literal.
+            if value.denominator == 1 and lo <= value <= hi:
+                hint = f"write {value}" + (f"; {hint}" if hint else "")
+            raise self.fail(node, f"{what} must be an integer literal, not `{self.source(node)}`", hint)
+        if not lo <= value <= hi:
+            raise self.fail(node, f"{what} must be between {lo} and {hi}", hint)
+        return int(value)
+
+    def dim(self, node: ast.AST, what: str) -> ex.Dim:
+        if isinstance(node, ast.Name):
+            check_dim = node.id
+            if not is_identifier(check_dim):
+                raise self.fail(node, f"`{check_dim}` is not a valid dimension name")
+            return check_dim
+        value = self.int_expr(node, what)
+        if value < 1:
+            raise self.fail(node, f"{what} must be a positive size, not {value}")
+        if value > MAX_DIM_VALUE:
+            raise self.fail(node, f"{what} is too large", f"sizes are at most {MAX_DIM_VALUE}")
+        return value
+
+    def int_expr(self, node: ast.AST, what: str) -> int:
+        """Integer literal arithmetic for sizes (``10**9``), capped so nothing explodes."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            if abs(node.value) > MAX_DIM_VALUE * 10:
+                raise self.fail(node, f"{what} is too large", f"sizes are at most {MAX_DIM_VALUE}")
+            return node.value
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Pow)):
+            a, b = self.int_expr(node.left, what), self.int_expr(node.right, what)
+            if isinstance(node.op, ast.Pow):
+                if b < 0 or b > 64 or (abs(a) > 1 and b * max(1, abs(a)).bit_length() > 64):
+                    raise self.fail(node, f"{what} is too large", f"sizes are at most {MAX_DIM_VALUE}")
+                value = a**b
+            else:
+                value = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}[type(node.op)]
+            if abs(value) > MAX_DIM_VALUE * 10:
+                raise self.fail(node, f"{what} is too large", f"sizes are at most {MAX_DIM_VALUE}")
+            return value
+        hint = "for example ones(n, 1) or eye(3)"
+        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+            exact = self.number(node)
+            if exact.denominator == 1 and 1 <= exact <= MAX_DIM_VALUE:
+                hint = f"write {exact}"
+        raise self.fail(node, f"{what} must be a positive integer or a dimension name", hint)
+
+    def call(self, node: ast.Call, span: tuple[int, int]) -> ex.Expr:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(node.func, "only the functions of the language can be called",
+                            "for example exp(A), trace(A), sum(A, axis=0)")
+        fn = node.func.id
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.fail(arg, "starred arguments are not allowed")
+        allowed_kw = {"axis"} if fn == "sum" else set()
+        seen_kw: set[str] = set()
+        for kw in node.keywords:
+            if kw.arg is not None and kw.arg in seen_kw:
+                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is repeated")
+            if kw.arg is not None:
+                seen_kw.add(kw.arg)
+            if kw.arg is None:
+                raise self.fail(kw.value, "`**` arguments are not allowed")
+            if kw.arg not in allowed_kw:
+                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is not allowed in {fn}(...)",
+                                "the only keyword is axis=, in sum(A, axis=0|1)")
+        nargs = len(node.args)
+
+        def need(count: int, form: str) -> None:
+            if nargs != count:
+                raise self.fail(node, f"{fn}(...) takes {count} argument{'s' if count != 1 else ''}, not {nargs}",
+                                f"write {form}")
+
+        if fn in ex.ELEMENTWISE or fn in self.generic or fn in self.primes:
+            need(1, f"{fn}(A)")
+            return ex.Apply(self.convert(node.args[0]), fn=fn, span=span)
+        if fn in ("trace", "det", "logdet", "inv"):
+            need(1, f"{fn}(A)")
+            cls = {"trace": ex.Trace, "det": ex.Det, "logdet": ex.LogDet, "inv": ex.Inv}[fn]
+            return cls(self.convert(node.args[0]), span=span)
+        if fn == "sum":
+            need(1, "sum(A), sum(A, axis=0) or sum(A, axis=1)")
+            axis = None
+            for kw in node.keywords:
+                axis = self.int_literal(kw.value, "axis", lo=-2, hi=1, hint="axis is 0 (column sums) or 1 (row sums)")
+                axis %= 2
+            return ex.Sum(self.convert(node.args[0]), axis=axis, span=span)
+        if fn == "matpow":
+            need(2, "matpow(A, k) with an integer literal k ≥ 0")
+            k = self.int_literal(node.args[1], "the power of matpow", lo=0, hi=MAX_MATPOW)
+            return ex.MatPow(self.convert(node.args[0]), k=k, span=span)
+        if fn in ("ones", "zeros"):
+            need(2, f"{fn}(rows, cols)")
+            return ex.ConstMatrix(fn, self.dim(node.args[0], "the row count"),
+                                  self.dim(node.args[1], "the column count"), span=span)
+        if fn == "eye":
+            need(1, "eye(n)")
+            n = self.dim(node.args[0], "the size of eye")
+            return ex.ConstMatrix("eye", n, n, span=span)
+        known = sorted(set(ex.ELEMENTWISE) | set(ex.MATRIX_FUNCTIONS) | set(ex.CONSTRUCTORS) | self.generic)
+        hint = "known functions: " + ", ".join(known)
+        if is_identifier(fn):
+            hint += f"; declare a generic elementwise function with functions=[{fn!r}] / --fn {fn}"
+        raise self.fail(node.func, f"unknown function `{fn}`", hint, cls=NameKindError)
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Subscript: "subscripting (`A[0]`)", ast.Lambda: "a lambda", ast.ListComp: "a comprehension",
+        ast.GeneratorExp: "a generator", ast.DictComp: "a comprehension", ast.SetComp: "a comprehension",
+        ast.JoinedStr: "an f-string", ast.NamedExpr: "`:=`", ast.Compare: "a comparison",
+        ast.BoolOp: "`and`/`or`", ast.IfExp: "a conditional expression", ast.Tuple: "a tuple",
+        ast.List: "a list", ast.Dict: "a dict", ast.Set: "a set", ast.Starred: "a starred expression",
+        ast.Await: "await", ast.Yield: "yield", ast.Slice: "a slice",
+    }
+    if isinstance(node, ast.Constant):
+        return f"the constant {type(node.value).__name__} literal"
+    return names.get(type(node), f"`{type(node).__name__}`")
+
+
+def _prescan(text: str) -> None:
+    if not isinstance(text, str):
+        raise ParseError("the expression must be a string")
+    if len(text) > MAX_LENGTH:
+        # The column is where the limit is crossed; the text is not echoed (render shows at most 200 characters).
+        raise ParseError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}",
+                         text=text[:200], column=MAX_LENGTH + 1, hint="split it into smaller pieces")
+    if not text.strip():
+        raise ParseError("the expression is empty", hint="for example: W @ X")
+    depth = 0
+    unary_run = 0
+    for col, ch in enumerate(text, start=1):
+        if ch in "([{":
+            depth += 1
+            if depth > MAX_PAREN_DEPTH:
+                raise ParseError(f"brackets nested more than {MAX_PAREN_DEPTH} deep", text=text, column=col,
+                                 hint="simplify the expression")
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                raise ParseError("unbalanced brackets: `" + ch + "` closes nothing", text=text, column=col)
+        if ch in "+-~":
+            unary_run += 1
+            if unary_run > MAX_UNARY_RUN:
+                raise ParseError(f"more than {MAX_UNARY_RUN} signs in a row", text=text, column=col)
+        elif not ch.isspace():
+            unary_run = 0
+        if ch == "\x00" or (ord(ch) < 32 and ch not in "\t\n\r") or ch == "\x7f":
+            raise ParseError("control character in the expression", text=text, column=col)
+        if ord(ch) > 127:
+            # Python folds identifiers by NFKC (fullwidth `Ｗ` would silently become `W`); the language is ASCII.
+            raise ParseError(f"the character `{ch}` (U+{ord(ch):04X}) is not part of the expression language",
+                             text=text, column=col, hint="expressions are written in ASCII: names, numbers, @ * + - / **")
+        if ch == "#":
+            raise ParseError("comments (`#`) are not part of the expression language", text=text, column=col)
+    if depth > 0:
+        raise ParseError("unbalanced brackets: a `(` is never closed", text=text, column=len(text) + 1,
+                         hint="add the missing `)`")
+
+
+def _check_tree_size(tree: ast.AST, parser: _Parser) -> None:
+    count = 0
+    body = getattr(tree, "body", tree)
+    stack: list[tuple[ast.AST, int, ast.AST]] = [(tree, 0, body)]
+    while stack:
+        node, depth, placed = stack.pop()
+        if hasattr(node, "col_offset"):
+            placed = node
+        count += 1
+        if count > MAX_NODES:
+            raise parser.fail(placed, f"expression has more than {MAX_NODES} syntax nodes",
+                              "split it into smaller pieces")
+        if depth > MAX_TREE_DEPTH:
+            raise parser.fail(placed, f"expression nested more than {MAX_TREE_DEPTH} levels deep "
+                              "(a chain like `A + B + C` counts one level per operator)", "simplify the expression")
+        stack.extend((child, depth + 1, placed) for child in ast.iter_child_nodes(node))
+
+
+def parse(
+    text: str,
+    *,
+    functions: Iterable[str] = (),
+    upstream: str | None = "G",
+    allow_upstream: bool = False,
+) -> ex.Expr:
+    """Parse ``text`` into an expression tree, refusing anything outside the language.
+
+    ``functions`` declares generic elementwise functions (``phi`` also declares
+    ``phi_prime``). ``upstream`` is the name reserved for ∂L/∂D; it is allowed
+    only when ``allow_upstream`` (claims and results).
+
+    >>> parse("W @ X + b")
+    Add(left=MatMul(left=Symbol(name='W'), right=Symbol(name='X')), right=Symbol(name='b'))
+    """
+    _prescan(text)
+    functions = tuple(functions)
+    for fn in functions:
+        check_identifier(fn, "function")
+        if fn in ex.RESERVED:
+            raise NameKindError(f"`{fn}` is a built-in function and cannot be declared generic",
+                                hint="choose another name, such as phi")
+    # Columns are kept: line breaks become spaces, and the wrapping "(" is taken off again.
+    flat = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    parser = _Parser(flat, functions, upstream, allow_upstream)
+    parser.line_starts = [-1]
+    parser.lines = ["(" + flat + ")"]
+    try:
+        with warnings.catch_warnings():  # Python's SyntaxWarnings about user text are not ours to print
+            warnings.simplefilter("ignore")
+            tree = ast.parse("(" + flat + ")", mode="eval")
+    except SyntaxError as err:
+        column = err.offset - 1 if err.lineno == 1 and err.offset else None
+        if column is not None and not 1 <= column <= len(flat) + 1:
+            column = len(flat) + 1
+        msg = re.sub(r"\s*\(<unknown>, line \d+\)", "", err.msg or "invalid syntax")
+        raise ParseError(f"syntax error: {msg}", text=flat, column=column,
+                         hint="expressions use @ * + - / **, .T, numbers, names and function calls") from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as err:
+        raise ParseError(f"expression too deeply nested or malformed ({type(err).__name__})",
+                         hint="simplify the expression") from None
+    _check_tree_size(tree, parser)
+    return check_constants(parser.convert(tree.body), flat)

@@ -1,0 +1,388 @@
+"""Helpers for test suites: assert a claimed gradient, check a hand-written NumPy backward pass.
+
+``assert_gradient`` proves a claim (``symderiv.verify``) and, when it fails, raises
+an ``AssertionError`` whose message names the expression, the claim, the correct
+formula, the failing entry with a witness, and a *diagnosis*. Every diagnosis is
+decided by verifying a transformed candidate (the claim transposed, its factors
+swapped, a sum over the other axis, the claim rescaled, the expression without its
+``relu``) — never by looking at how the claim is spelled.
+
+``assert_gradient`` passes on ``proved`` and ``probabilistic`` verdicts only: an
+``undecided`` one (for example symbolic shapes checked at sample sizes) fails with a
+message that says how to get a proof.
+
+``check_backward`` (module ``symderiv.testing.backward_check``) runs a user's NumPy backward
+function on random inputs and compares each returned gradient with the derived
+formula evaluated by NumPy.
+
+The pytest plugin (``symderiv.pytest_plugin``) builds on these: see docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from symderiv.core import expr as ex
+from symderiv.core.errors import OptionError, SymderivError
+from symderiv.core.status import Status
+from symderiv.proofs.verification import Verdict, parse_claim, prepare, verify
+from symderiv.testing.backward_check import BackwardCheck, check_backward
+from symderiv.testing.surgery import (
+    as_fraction,
+    axis_candidates,
+    gradient_formula,
+    order_candidates,
+    rebuild,
+    show,
+    unique,
+    without_relu,
+)
+
+__all__ = ["assert_gradient", "check_backward", "diagnose", "BackwardCheck", "Identity", "load_identities",
+           "identity_params", "HOLDS", "Checker", "gradient_report", "verdict_report", "how_to_prove"]
+
+#: Seconds one diagnosis candidate may take when the caller set no timeout.
+_CANDIDATE_TIMEOUT = 10.0
+
+
+# --------------------------------------------------------------------------
+# assert_gradient
+
+
+def diagnose(expression: str, wrt: str, claim: str, shapes: Mapping[str, Any] | None = None,
+             verdict: Verdict | None = None, **options: Any) -> list[str]:
+    """Why a claim fails, as sentences; each is backed by a transformed candidate that does verify.
+
+    >>> diagnose("X @ W", "W", "G.T @ X", {"X": (3, 2), "W": (2, 4)})[-1]
+    'your claim is the transpose of the gradient: `(G.T @ X).T` holds'
+    """
+    verdict = verdict if verdict is not None else verify(expression, wrt, claim, shapes, **options)
+    if verdict.status is not Status.REFUTED:
+        return []
+    problem = prepare(expression, [wrt], shapes, functions=options.get("functions", ()),
+                      symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"),
+                      layout=options.get("layout", "denominator"))
+    claim_node = parse_claim(problem, claim)
+
+    # A candidate is evidence only; one that the exact engine finds slow is given up on, not waited for.
+    limited = {**options, "timeout": options.get("timeout") or _CANDIDATE_TIMEOUT}
+
+    def holds(candidate: ex.Expr, on: str = expression) -> bool:
+        try:
+            checked = verify(on, wrt, show(candidate), shapes, **limited)
+        except SymderivError:  # a candidate outside the language or the budget is simply not evidence
+            return False
+        # Evidence for a hint, not a verdict: a pass at sample sizes of symbolic shapes is enough here.
+        return checked.holds or checked.checked_at_sizes
+
+    found: list[str] = []
+    if verdict.reason.startswith("shape:"):
+        found.append("your claim has the wrong shape")
+    transposed = ex.Transpose(claim_node)
+    if holds(transposed):
+        found.append(f"your claim is the transpose of the gradient: `{show(transposed)}` holds")
+    for candidate in unique(order_candidates(claim_node), claim_node):
+        if holds(candidate):
+            found.append(f"factors in the wrong order: `{show(candidate)}` holds")
+            break
+    for candidate in unique(axis_candidates(claim_node), claim_node):
+        if holds(candidate):
+            found.append(f"summed over the wrong axis: `{show(candidate)}` holds")
+            break
+    upstream = problem.upstream
+    for stripped, masked in without_relu(problem.expression):
+        if holds(claim_node, on=show(stripped)):
+            masks = ", ".join(f"`step({show(z)})`" for z in masked)
+            sentence = (f"missing the {masks} mask{'s' if len(masked) > 1 else ''}: your claim is the gradient of `{show(stripped)}`, "
+                        "as if relu were the identity")
+            if len(masked) == 1 and not problem.scalar:
+                mask = ex.Apply(masked[0], fn="step")
+                fixed = rebuild(claim_node, lambda n, mask=mask: ex.Mul(n, mask)
+                                 if isinstance(n, ex.Symbol) and n.name == upstream else None)
+                if holds(fixed):
+                    sentence += f"; `{show(fixed)}` holds"
+            found.append(sentence)
+            break
+    cx = verdict.counterexample
+    if cx is not None:
+        want, got = as_fraction(cx.gradient_value), as_fraction(cx.claim_value)
+        if want and got:
+            factor = got / want  # the claim is `factor` times the gradient, if anything
+            if factor != 1:
+                scaled = ex.Mul(ex.Number(1 / factor), claim_node)
+                if holds(scaled):
+                    found.append(f"off by a factor of {factor}: your claim is {factor} × the gradient "
+                                 f"(`{show(scaled)}` holds)")
+    symmetric = set(options.get("symmetric", ()))
+    for name, (rows, cols) in problem.typing.symbols.items():
+        if rows == cols and name != wrt and name not in symmetric:
+            try:
+                again = verify(expression, wrt, claim, shapes, **{**limited, "symmetric": [*symmetric, name]})
+                if again.holds or again.checked_at_sizes:
+                    found.append(f"your claim holds only when `{name}` is symmetric "
+                                 f"(it does with symmetric=[{name!r}])")
+            except SymderivError:
+                pass
+    return found
+
+
+def gradient_report(verdict: Verdict, shapes: Mapping[str, Any] | None = None, *, witness: bool = True,
+                    **options: Any) -> str:
+    """The failure message of :func:`assert_gradient` for ``verdict``.
+
+    >>> v = verify("X @ W", "W", "X @ G", {"X": (3, 2), "W": (2, 4)})
+    >>> print(gradient_report(v, {"X": (3, 2), "W": (2, 4)}).splitlines()[0])
+    ∂L/∂W = X @ G does not hold for L = X @ W
+    """
+    wrt = verdict.wrt
+    if verdict.status is Status.UNDECIDED:
+        lines = [f"∂L/∂{wrt} = {verdict.claim} is not proved (undecided) for L = {verdict.expression}"]
+    else:
+        lines = [f"∂L/∂{wrt} = {verdict.claim} does not hold for L = {verdict.expression}"]
+    try:
+        problem = prepare(verdict.expression, [wrt], shapes, functions=options.get("functions", ()),
+                          symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"))
+        from symderiv.syntax.shapes import format_shape
+        lines.append("  shapes:     " + ", ".join(f"{k}: {format_shape(s)}" for k, s in problem.typing.symbols.items()))
+    except SymderivError:
+        pass
+    lines.append(f"  your claim: ∂L/∂{wrt} = {verdict.claim}")
+    formula = gradient_formula(verdict.expression, wrt, shapes, options)
+    if formula is not None:
+        lines.append(f"  correct:    ∂L/∂{wrt} = {formula}")
+    lines.append(f"  why:        {verdict.reason}")
+    if verdict.status is Status.UNDECIDED:
+        lines.append(f"  to prove:   {how_to_prove(verdict)}")
+    if witness and verdict.counterexample is not None:
+        lines += ["  " + line for line in verdict.counterexample.describe().splitlines()]
+    diagnoses = diagnose(verdict.expression, wrt, verdict.claim, shapes, verdict, **options)
+    for i, sentence in enumerate(diagnoses):
+        lines.append(("  diagnosis:  " if i == 0 else "              ") + sentence)
+    return "\n".join(lines)
+
+
+def how_to_prove(verdict: Verdict) -> str:
+    """What would turn an ``undecided`` verdict into a proof (or a refutation).
+
+    >>> v = verify("trace(W)", "W", "eye(n) + (trace(eye(n)) - 2) * (trace(eye(n)) - 3) * W")
+    >>> how_to_prove(v).startswith("give concrete shapes")
+    True
+    """
+    if verdict.checked_at_sizes:
+        return ("give concrete shapes (shapes={'W': (3, 2), ...}) for an exact proof on those sizes, or write the "
+                "claim in a form the all-shapes (index) engine handles (products, transposes, sums, traces, "
+                "elementwise functions of them) to prove it for every size")
+    return ("the two sides differ as formal expressions but agree at every point of the domain tried: rewrite the "
+            "claim in the form symderiv derives (symderiv.gradient gives it), or check it with strict=True")
+
+
+def verdict_report(verdict: Verdict, *, witness: bool = True) -> str:
+    """The report for a verdict seen on its own (as the pytest plugin sees it).
+
+    A verdict does not keep the caller's options, so the correct formula and the
+    diagnoses are added when the proof's concrete shapes are known and the claim
+    re-verifies with default options; otherwise this is ``verdict.report()``.
+
+    >>> print(verdict_report(verify("X @ W", "W", "X.T @ G", {"X": (3, 2), "W": (2, 4)})))
+    PROVED  ∂L/∂W = X.T @ G  for L = X @ W
+    proved entrywise on {X: 3×2, W: 2×4}
+    """
+    shapes = verdict.proof.shapes[0] if verdict.proof is not None and verdict.proof.shapes else None
+    if verdict.holds or shapes is None:
+        return verdict.report()
+    try:
+        again = verify(verdict.expression, verdict.wrt, verdict.claim, shapes)
+    except SymderivError:
+        return verdict.report()
+    if again.holds:
+        return verdict.report()
+    return gradient_report(again, shapes, witness=witness)
+
+
+def assert_gradient(expr: str, wrt: str, claim: str, shapes: Mapping[str, Any] | None = None,
+                    **options: Any) -> Verdict:
+    """Assert ``∂L/∂wrt == claim``; on failure raise ``AssertionError`` with a readable report.
+
+    ``options`` are those of :func:`symderiv.verify` (``functions``, ``symmetric``,
+    ``upstream``, ``layout``, ``budget``, ...). Returns the verdict when it holds
+    (``proved`` or ``probabilistic``); an ``undecided`` verdict fails too, with a note
+    on how to get a proof.
+
+    >>> assert_gradient("X @ W + b", "W", "X.T @ G", {"X": ("N", "K"), "W": ("K", "M"), "b": (1, "M")}).holds
+    True
+    >>> assert_gradient("X @ W", "W", "G.T @ X", {"X": (3, 2), "W": (2, 4)})
+    Traceback (most recent call last):
+    AssertionError: ∂L/∂W = G.T @ X does not hold for L = X @ W
+    ...
+    """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this helper's
+    verdict = verify(expr, wrt, claim, shapes, **options)
+    if not verdict.holds:
+        raise AssertionError(gradient_report(verdict, shapes, **options))
+    return verdict
+
+
+class _Holds:
+    """Compare a Verdict with this (``assert verdict == HOLDS``) so pytest can show the full report."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Verdict):
+            return other.holds
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "HOLDS"
+
+
+#: ``assert symderiv.verify(...) == HOLDS`` fails with the verdict's report under pytest (see docs/testing.md).
+HOLDS = _Holds()
+
+
+# --------------------------------------------------------------------------
+# Tables of identities
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One row of an identity table: ``∂L/∂wrt = claim`` for ``L = expr`` (or a known non-identity).
+
+    >>> Identity("W @ X", "W", "G @ X.T").check().holds
+    True
+    """
+
+    expr: str
+    wrt: str
+    claim: str
+    shapes: Mapping[str, Any] | None = None
+    id: str | None = None
+    holds: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def test_id(self) -> str:
+        """A readable id for ``-k``: the row's ``id``, else ``d<wrt>-<expr words>``."""
+        if self.id:
+            return self.id
+        import re
+
+        words = re.sub(r"[^0-9A-Za-z_]+", "_", self.expr).strip("_")
+        return f"d{self.wrt}-{words}"
+
+    def check(self) -> Verdict:
+        """Assert the row: it holds (``holds = true``) or it does not (``holds = false``)."""
+        __tracebackhide__ = True
+        if self.holds:
+            return assert_gradient(self.expr, self.wrt, self.claim, self.shapes, **dict(self.options))
+        verdict = verify(self.expr, self.wrt, self.claim, self.shapes, **dict(self.options))
+        if verdict.holds:
+            raise AssertionError(f"∂L/∂{self.wrt} = {self.claim} for L = {self.expr} is listed as false, but it "
+                                 f"holds: {verdict.reason}")
+        return verdict
+
+
+_ROW_KEYS = {"expr", "wrt", "claim", "shapes", "id", "holds", "functions", "symmetric", "upstream", "layout"}
+
+
+def _row(raw: Any, where: str) -> Identity:
+    if isinstance(raw, Identity):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise OptionError(f"{where}: an identity is a table with expr, wrt, claim (and shapes), not {raw!r}")
+    unknown = set(raw) - _ROW_KEYS
+    missing = {"expr", "wrt", "claim"} - set(raw)
+    if unknown or missing:
+        raise OptionError(f"{where}: " + "; ".join(
+            ([f"missing {', '.join(sorted(missing))}"] if missing else [])
+            + ([f"unknown key {', '.join(sorted(unknown))}"] if unknown else [])),
+            hint="keys are " + ", ".join(sorted(_ROW_KEYS)))
+    shapes = raw.get("shapes")
+    if shapes is not None:
+        shapes = {k: tuple(v) for k, v in shapes.items()}
+    options = {k: raw[k] for k in ("functions", "symmetric", "upstream", "layout") if k in raw}
+    return Identity(str(raw["expr"]), str(raw["wrt"]), str(raw["claim"]), shapes, raw.get("id"),
+                    bool(raw.get("holds", True)), options)
+
+
+def load_identities(source: str | Path | Iterable[Any]) -> list[Identity]:
+    """Rows from a TOML or JSON file (``[[identity]]`` tables / a list of objects) or from a list.
+
+    >>> [i.test_id for i in load_identities([{"expr": "W @ X", "wrt": "W", "claim": "G @ X.T"}])]
+    ['dW-W_X']
+    """
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10: TOML needs 3.11's tomllib; JSON tables work everywhere
+                raise OptionError(f"{path}: reading TOML needs Python 3.11 or later",
+                                  hint="write the table as JSON instead") from None
+            data: Any = tomllib.loads(text)
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise OptionError(f"{path}: identity tables are .toml or .json files")
+        if isinstance(data, Mapping):
+            data = data.get("identity", data.get("identities"))
+            if data is None:
+                raise OptionError(f"{path}: no [[identity]] rows found")
+        rows = [_row(r, f"{path} row {i + 1}") for i, r in enumerate(data)]
+    else:
+        rows = [_row(r, f"row {i + 1}") for i, r in enumerate(source)]
+    ids = [r.test_id for r in rows]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        # Equal ids would make pytest suffix them with 0, 1, ...; give the rows an `id` instead.
+        rows = [dataclasses.replace(r, id=f"{r.test_id}-{n}") if r.test_id in dupes else r
+                for n, r in enumerate(rows)]
+    return rows
+
+
+def identity_params(source: str | Path | Iterable[Any]) -> list[Any]:
+    """``pytest.param`` objects, one per row, each with the row's readable id.
+
+    >>> [p.id for p in identity_params([{"expr": "trace(A)", "wrt": "A", "claim": "eye(n)", "id": "trace"}])]
+    ['trace']
+    """
+    import pytest
+
+    return [pytest.param(row, id=row.test_id) for row in load_identities(source)]
+
+
+class Checker:
+    """What the ``symderiv_verify`` fixture gives a test: assert a claim, an identity row, or a backward pass.
+
+    >>> Checker()("W @ X", "W", "G @ X.T").holds
+    True
+    """
+
+    def __call__(self, expr: str | Identity | Mapping[str, Any], wrt: str | None = None, claim: str | None = None,
+                 shapes: Mapping[str, Any] | None = None, **options: Any) -> Verdict:
+        if not isinstance(expr, str):
+            __tracebackhide__ = True
+            return _row(expr, "identity").check()
+        if wrt is None or claim is None:
+            raise OptionError("symderiv_verify(expr, wrt, claim, shapes) needs wrt and claim")
+        __tracebackhide__ = True
+        return assert_gradient(expr, wrt, claim, shapes, **options)
+
+    def backward(self, fn: Callable[..., Any], expr: str, wrt: str | Sequence[str],
+                 shapes: Mapping[str, Any] | None, **options: Any) -> BackwardCheck:
+        __tracebackhide__ = True
+        return check_backward(fn, expr, wrt, shapes, **options)
+
+    def verdict(self, expr: str, wrt: str, claim: str, shapes: Mapping[str, Any] | None = None,
+                **options: Any) -> Verdict:
+        return verify(expr, wrt, claim, shapes, **options)
