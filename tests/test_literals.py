@@ -316,7 +316,8 @@ def test_scaling_gradient_is_exact_and_a_nudge_is_refuted(text):
 @settings(max_examples=200, deadline=None)
 @given(st.fractions(), st.integers(-2500, 2500), st.integers(-900, 900))
 def test_every_exact_value_prints_to_text_that_parses_back(base, up, down):
-    from symderiv.core.literals import constant_value, number_text
+    from symderiv.core.literals import number_text
+    from symderiv.syntax.constants import constant_value
 
     value = Fraction(base) * Fraction(10) ** up / Fraction(3) ** (abs(down) % 50)
     text = number_text(value)

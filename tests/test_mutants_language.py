@@ -13,8 +13,10 @@ import pytest
 import symderiv
 from symderiv.core import expr as ex
 from symderiv.core.errors import ParseError
-from symderiv.core.literals import constant_value, number_text
-from symderiv.syntax.language import MAX_DIM_VALUE, MAX_LENGTH, MAX_MATPOW, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
+from symderiv.core.literals import number_text
+from symderiv.ops.linalg import MAX_MATPOW
+from symderiv.syntax.constants import constant_value
+from symderiv.syntax.language import MAX_DIM_VALUE, MAX_LENGTH, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
 
 
 def test_length_limit_is_exact():

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 
 from symderiv.core import expr as ex
-from symderiv.core.literals import constant_value
+from symderiv.syntax.constants import constant_value
 
 ShapeFn = Callable[[ex.Expr], "ex.Shape | None"]
 

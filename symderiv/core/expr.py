@@ -8,33 +8,11 @@ along for error messages and is ignored by equality.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 Dim = int | str
 Shape = tuple[Dim, Dim]
-
-#: Elementwise functions of the language, with a word on each for docs and hints.
-ELEMENTWISE: dict[str, str] = {
-    "exp": "exponential",
-    "log": "natural logarithm",
-    "sqrt": "square root",
-    "abs": "absolute value",
-    "sin": "sine",
-    "cos": "cosine",
-    "tan": "tangent",
-    "tanh": "hyperbolic tangent",
-    "sigmoid": "logistic sigmoid 1/(1+exp(-z))",
-    "relu": "max(z, 0)",
-    "step": "Heaviside step, the derivative of relu",
-    "sign": "sign of z, the derivative of abs (an extension of the SPEC table)",
-}
-
-#: Functions that take a whole matrix.
-MATRIX_FUNCTIONS = ("trace", "det", "logdet", "inv", "sum", "matpow")
-#: Constructors of constant matrices.
-CONSTRUCTORS = ("ones", "zeros", "eye")
-RESERVED = frozenset(ELEMENTWISE) | frozenset(MATRIX_FUNCTIONS) | frozenset(CONSTRUCTORS)
 
 Span = tuple[int, int] | None
 
@@ -180,13 +158,6 @@ class Det(Unary):
 
 
 @dataclass(frozen=True)
-class LogDet(Unary):
-    """``log |det A|``."""
-
-    span: Span = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
 class Inv(Unary):
     span: Span = field(default=None, compare=False, repr=False)
 
@@ -200,9 +171,27 @@ class Sum(Unary):
 
 
 @dataclass(frozen=True)
-class MatPow(Unary):
-    k: int = 1
+class Call(Expr):
+    """An operation of the registry (:mod:`symderiv.ops`) applied to matrices, with constant parameters:
+    ``logdet(X)`` is ``Call("logdet", (X,))``, ``matpow(X, 3)`` is ``Call("matpow", (X,), (("k", 3),))``.
+    The primitives above are what every backend implements; a ``Call`` is defined by its registry entry.
+    """
+
+    op: str
+    args: tuple[Expr, ...]
+    params: tuple[tuple[str, int | Fraction | None], ...] = ()
     span: Span = field(default=None, compare=False, repr=False)
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def param(self, name: str) -> int | Fraction | None:
+        """The value of one constant parameter.
+
+        >>> Call("matpow", (Symbol("X"),), (("k", 3),)).param("k")
+        3
+        """
+        return dict(self.params)[name]
 
 
 def prime_name(fn: str) -> str:
@@ -212,3 +201,18 @@ def prime_name(fn: str) -> str:
     'phi_prime'
     """
     return fn + "_prime"
+
+
+def with_children(node: Expr, children: tuple[Expr, ...] | list[Expr]) -> Expr:
+    """``node`` rebuilt over new children (the one rebuilder every rewriting pass uses).
+
+    >>> with_children(MatMul(Symbol("W"), Symbol("X")), (Symbol("A"), Symbol("B")))
+    MatMul(left=Symbol(name='A'), right=Symbol(name='B'))
+    """
+    if isinstance(node, Binary):
+        return replace(node, left=children[0], right=children[1])
+    if isinstance(node, Unary):
+        return replace(node, operand=children[0])
+    if isinstance(node, Call):
+        return replace(node, args=tuple(children))
+    return node

@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import ShapeError, SymderivError, UnsupportedError
-from symderiv.core.literals import constant_value
+from symderiv.syntax.constants import constant_value
 from symderiv.syntax.shapes import Typing
 
 # ---------------------------------------------------------------------------

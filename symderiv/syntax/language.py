@@ -15,7 +15,9 @@ from fractions import Fraction
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import NameKindError, ParseError
-from symderiv.core.literals import LiteralError, check_constants, read_literal
+from symderiv.core.literals import LiteralError, read_literal
+from symderiv.ops import language_functions, matrix_op, matrix_ops
+from symderiv.syntax.constants import check_constants
 
 MAX_LENGTH = 4000
 MAX_PAREN_DEPTH = 64
@@ -23,7 +25,6 @@ MAX_UNARY_RUN = 32
 MAX_NODES = 1500
 MAX_TREE_DEPTH = 120
 MAX_POWER = 64
-MAX_MATPOW = 64
 MAX_DIM_VALUE = 10**12
 
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -148,7 +149,7 @@ class _Parser:
         if not is_identifier(name):
             raise self.fail(node, f"name `{name}` is not allowed",
                             "names start with a letter and use letters, digits and single underscores")
-        if name in ex.RESERVED or name in self.generic or name in self.primes:
+        if name in RESERVED or name in self.generic or name in self.primes:
             raise self.fail(node, f"`{name}` is a function, not a matrix", f"call it, as in {name}(A)",
                             cls=NameKindError)
         if name == self.upstream and not self.allow_upstream:
@@ -231,7 +232,8 @@ class _Parser:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.fail(arg, "starred arguments are not allowed")
-        allowed_kw = {"axis"} if fn == "sum" else set()
+        op = matrix_ops().get(fn)
+        allowed_kw = {"axis"} if fn == "sum" else {p.name for p in op.params if not p.positional} if op else set()
         seen_kw: set[str] = set()
         for kw in node.keywords:
             if kw.arg is not None and kw.arg in seen_kw:
@@ -250,12 +252,14 @@ class _Parser:
                 raise self.fail(node, f"{fn}(...) takes {count} argument{'s' if count != 1 else ''}, not {nargs}",
                                 f"write {form}")
 
-        if fn in ex.ELEMENTWISE or fn in self.generic or fn in self.primes:
+        if fn in language_functions() or fn in self.generic or fn in self.primes:
             need(1, f"{fn}(A)")
             return ex.Apply(self.convert(node.args[0]), fn=fn, span=span)
-        if fn in ("trace", "det", "logdet", "inv"):
+        if op is not None:
+            return self.matrix_op(node, fn, span)
+        if fn in ("trace", "det", "inv"):
             need(1, f"{fn}(A)")
-            cls = {"trace": ex.Trace, "det": ex.Det, "logdet": ex.LogDet, "inv": ex.Inv}[fn]
+            cls = {"trace": ex.Trace, "det": ex.Det, "inv": ex.Inv}[fn]
             return cls(self.convert(node.args[0]), span=span)
         if fn == "sum":
             need(1, "sum(A), sum(A, axis=0) or sum(A, axis=1)")
@@ -264,10 +268,6 @@ class _Parser:
                 axis = self.int_literal(kw.value, "axis", lo=-2, hi=1, hint="axis is 0 (column sums) or 1 (row sums)")
                 axis %= 2
             return ex.Sum(self.convert(node.args[0]), axis=axis, span=span)
-        if fn == "matpow":
-            need(2, "matpow(A, k) with an integer literal k ≥ 0")
-            k = self.int_literal(node.args[1], "the power of matpow", lo=0, hi=MAX_MATPOW)
-            return ex.MatPow(self.convert(node.args[0]), k=k, span=span)
         if fn in ("ones", "zeros"):
             need(2, f"{fn}(rows, cols)")
             return ex.ConstMatrix(fn, self.dim(node.args[0], "the row count"),
@@ -276,11 +276,32 @@ class _Parser:
             need(1, "eye(n)")
             n = self.dim(node.args[0], "the size of eye")
             return ex.ConstMatrix("eye", n, n, span=span)
-        known = sorted(set(ex.ELEMENTWISE) | set(ex.MATRIX_FUNCTIONS) | set(ex.CONSTRUCTORS) | self.generic)
+        known = sorted(RESERVED | self.generic)
         hint = "known functions: " + ", ".join(known)
         if is_identifier(fn):
             hint += f"; declare a generic elementwise function with functions=[{fn!r}] / --fn {fn}"
         raise self.fail(node.func, f"unknown function `{fn}`", hint, cls=NameKindError)
+
+    def matrix_op(self, node: ast.Call, fn: str, span: tuple[int, int]) -> ex.Expr:
+        """A call of a registered matrix operation: its matrix arguments, then its integer parameters."""
+        op = matrix_op(fn)
+        positional = [p for p in op.params if p.positional]
+        form = op.form or f"{fn}(" + ", ".join(["A"] * op.arity + [p.name for p in positional]) + ")"
+        if len(node.args) != op.arity + len(positional):
+            count = op.arity + len(positional)
+            raise self.fail(node, f"{fn}(...) takes {count} argument{'s' if count != 1 else ''}, not {len(node.args)}",
+                            f"write {form}")
+        args = tuple(self.convert(a) for a in node.args[: op.arity])
+        values = dict(zip([p.name for p in positional], node.args[op.arity:], strict=True))
+        values.update({kw.arg: kw.value for kw in node.keywords if kw.arg is not None})
+        params = tuple((p.name, self.int_literal(values[p.name], p.what or f"the {p.name} of {fn}", lo=p.lo, hi=p.hi))
+                       for p in op.params if p.name in values)
+        return ex.Call(fn, args, params, span=span)
+
+
+#: Names of functions and constructors: never names of matrices.
+RESERVED = frozenset(language_functions()) | frozenset(matrix_ops()) | {"trace", "det", "inv", "sum", "ones", "zeros",
+                                                                       "eye"}
 
 
 def _describe(node: ast.AST) -> str:
@@ -375,7 +396,7 @@ def parse(
     functions = tuple(functions)
     for fn in functions:
         check_identifier(fn, "function")
-        if fn in ex.RESERVED:
+        if fn in RESERVED:
             raise NameKindError(f"`{fn}` is a built-in function and cannot be declared generic",
                                 hint="choose another name, such as phi")
     # Columns are kept: line breaks become spaces, and the wrapping "(" is taken off again.

@@ -17,6 +17,7 @@ import re
 
 from symderiv.core import expr as ex
 from symderiv.core.literals import number_text
+from symderiv.ops import elementwise, is_builtin, matrix_op
 
 # Precedence levels of the language (Python's).
 _ADD, _MUL, _UNARY, _POW, _POSTFIX, _ATOM = 1, 2, 3, 4, 5, 6
@@ -120,9 +121,6 @@ class TextPrinter(Printer):
     def _print_Det(self, node: ex.Det) -> tuple[str, int]:
         return self._call("det", node)
 
-    def _print_LogDet(self, node: ex.LogDet) -> tuple[str, int]:
-        return self._call("logdet", node)
-
     def _print_Inv(self, node: ex.Inv) -> tuple[str, int]:
         return self._call("inv", node)
 
@@ -131,8 +129,10 @@ class TextPrinter(Printer):
             return self._call("sum", node)
         return self._call("sum", node, f"axis={node.axis}")
 
-    def _print_MatPow(self, node: ex.MatPow) -> tuple[str, int]:
-        return self._call("matpow", node, str(node.k))
+    def _print_Call(self, node: ex.Call) -> tuple[str, int]:
+        positional = {p.name for p in matrix_op(node.op).params if p.positional}
+        params = [str(v) if name in positional else f"{name}={v}" for name, v in node.params]
+        return f"{node.op}({', '.join([*map(self.doprint, node.args), *params])})", _POSTFIX
 
 
 def to_text(expr: ex.Expr) -> str:
@@ -155,11 +155,6 @@ _GREEK = {
     "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
 }
 
-_FUNCTION_LATEX = {
-    "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "tanh": r"\tanh",
-    "sigmoid": r"\sigma", "relu": r"\operatorname{relu}", "step": r"\operatorname{step}",
-    "sign": r"\operatorname{sign}",
-}
 
 _NAME = re.compile(r"([A-Za-z]+?)_?(\d+)\Z")
 
@@ -181,8 +176,8 @@ def _name_latex(name: str) -> str:
 
 
 def _function_latex(fn: str) -> str:
-    if fn in _FUNCTION_LATEX:
-        return _FUNCTION_LATEX[fn]
+    if is_builtin(fn) and "{}" not in elementwise(fn).latex:
+        return elementwise(fn).latex
     if fn.endswith("_prime"):
         return _function_latex(fn[: -len("_prime")]) + "'"
     if fn in _GREEK:
@@ -192,8 +187,10 @@ def _function_latex(fn: str) -> str:
 
 def _scalar_like(node: ex.Expr) -> bool:
     """Whether a node is 1×1 by its form alone (so that ``*`` is plain scaling, written by juxtaposition)."""
-    if isinstance(node, (ex.Number, ex.Trace, ex.Det, ex.LogDet)):
+    if isinstance(node, (ex.Number, ex.Trace, ex.Det)):
         return True
+    if isinstance(node, ex.Call):
+        return matrix_op(node.op).scalar
     if isinstance(node, ex.Sum):
         return node.axis is None
     if isinstance(node, (ex.Apply, ex.Power, ex.Neg, ex.Transpose)):
@@ -330,15 +327,22 @@ class LatexPrinter(Printer):
     def _print_Inv(self, node: ex.Inv) -> tuple[str, int]:
         return self._superscript(node.operand, "-1")
 
-    def _print_MatPow(self, node: ex.MatPow) -> tuple[str, int]:
-        return self._superscript(node.operand, str(node.k))
+    # The interface of symderiv.ops.base.LatexPrinter, through which a registry entry prints itself.
+    POSTFIX = _POSTFIX
+
+    def wrap(self, node: ex.Expr, level: int) -> str:
+        return self._wrap(node, level)
+
+    def superscript(self, node: ex.Expr, sup: str) -> tuple[str, int]:
+        return self._superscript(node, sup)
+
+    def _print_Call(self, node: ex.Call) -> tuple[str, int]:
+        return matrix_op(node.op).latex(self, node)
 
     def _print_Apply(self, node: ex.Apply) -> tuple[str, int]:
         inner = self.doprint(node.operand)
-        if node.fn == "sqrt":
-            return rf"\sqrt{{{inner}}}", _POSTFIX
-        if node.fn == "abs":
-            return rf"\left\lvert {inner} \right\rvert", _POSTFIX
+        if is_builtin(node.fn) and "{}" in elementwise(node.fn).latex:
+            return elementwise(node.fn).latex.format(inner), _POSTFIX
         return rf"{_function_latex(node.fn)}\left({inner}\right)", _POSTFIX
 
     def _print_Trace(self, node: ex.Trace) -> tuple[str, int]:
@@ -346,9 +350,6 @@ class LatexPrinter(Printer):
 
     def _print_Det(self, node: ex.Det) -> tuple[str, int]:
         return rf"\det\left({self.doprint(node.operand)}\right)", _POSTFIX
-
-    def _print_LogDet(self, node: ex.LogDet) -> tuple[str, int]:
-        return rf"\log\left\lvert\det {self._wrap(node.operand, _POSTFIX)}\right\rvert", _POSTFIX
 
     def _print_Sum(self, node: ex.Sum) -> tuple[str, int]:
         if node.axis is None:

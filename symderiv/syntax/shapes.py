@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, ShapeError
+from symderiv.ops import matrix_op
 from symderiv.syntax.language import check_identifier
 
 _FRESH_POOL = ("n", "m", "p", "q", "r", "s", "t", "u", "v", "w", "k", "l")
@@ -245,20 +246,34 @@ def _shape(node: ex.Expr, env: Mapping[str, ex.Shape], u: _Unifier, strict: bool
     if isinstance(node, ex.Transpose):
         a = _shape(node.operand, env, u, strict)
         return (a[1], a[0])
-    if isinstance(node, (ex.Trace, ex.Det, ex.LogDet)):
+    if isinstance(node, (ex.Trace, ex.Det)):
         a = _shape(node.operand, env, u, strict)
-        square(a, {ex.Trace: "trace", ex.Det: "det", ex.LogDet: "logdet"}[type(node)])
+        square(a, "trace" if isinstance(node, ex.Trace) else "det")
         return (1, 1)
-    if isinstance(node, (ex.Inv, ex.MatPow)):
+    if isinstance(node, ex.Inv):
         a = _shape(node.operand, env, u, strict)
-        square(a, "inv" if isinstance(node, ex.Inv) else "matpow")
+        square(a, "inv")
         return a
+    if isinstance(node, ex.Call):
+        shapes = [_shape(arg, env, u, strict) for arg in node.args]
+        return matrix_op(node.op).shape(_SquareRule(square), shapes, dict(node.params))
     if isinstance(node, ex.Sum):
         a = _shape(node.operand, env, u, strict)
         if node.axis is None:
             return (1, 1)
         return (1, a[1]) if node.axis == 0 else (a[0], 1)
     raise err(f"unknown node {type(node).__name__}")  # pragma: no cover - all nodes handled above
+
+
+class _SquareRule:
+    """The shape checker as a registry entry's shape rule sees it."""
+
+    def __init__(self, square: Callable[[ex.Shape, str], None]) -> None:
+        self._square = square
+
+    def square(self, shape: ex.Shape, what: str) -> ex.Dim:
+        self._square(shape, what)
+        return shape[0]
 
 
 def _resolve(u: _Unifier, shape: ex.Shape, names: dict[object, str]) -> ex.Shape:

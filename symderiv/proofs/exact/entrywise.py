@@ -19,11 +19,11 @@ from fractions import Fraction
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
-from symderiv.core.literals import fold_function as _const_fold
 from symderiv.core.meter import NEXT, WORK, tick
 from symderiv.proofs.exact.algebra import Poly, Ratio, Variables, pclean, pmul_items_into
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost  # noqa: F401 - re-exported
 from symderiv.proofs.exact.linalg import determinant, inverse, nonsingular_somewhere
+from symderiv.syntax.constants import fold_function as _const_fold
 from symderiv.syntax.shapes import Typing, format_shape
 
 Matrix = list[list[Ratio]]

@@ -30,10 +30,10 @@ import numpy as np
 
 from symderiv.backends.field import Field
 from symderiv.core import expr as ex
-from symderiv.core.literals import fold_function
 from symderiv.proofs.random.random_bound import field_cost
 from symderiv.proofs.random.random_eval import Walker, algebraic_derivative
 from symderiv.proofs.random.random_real import ExactArith, NotRational, OffDomain, RealWalker
+from symderiv.syntax.constants import fold_function
 
 #: Constant subexpressions costing more scalar operations than this are not evaluated exactly.
 MAX_CONSTANT_COST = 200_000

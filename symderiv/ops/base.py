@@ -1,0 +1,145 @@
+"""What an operation is: the records of the registry (:mod:`symderiv.ops`).
+
+Two kinds of entries, each holding in one place everything the engines need:
+
+* :class:`Elementwise`, one row per elementwise function (``exp``, ``tanh``, ...). Its derivative is
+  written once, as text in the expression language over ``z`` (the argument) and ``y`` (the value
+  ``f(z)``): ``"1 - y ** 2"`` for tanh. Every engine evaluates that text its own way.
+* :class:`MatrixOp`, an operation on whole matrices that is not a primitive (``logdet``, ``matpow``).
+  Its value is a macro over the primitives (``expand``), so every backend evaluates it without
+  knowing it; its backward rule (``vjp``), shape rule, printing and prose sit beside it.
+
+The primitives, which every backend implements, are the node classes of :mod:`symderiv.core.expr`
+(``@``, ``+``, ``-``, ``*``, ``/``, unary ``-``, ``.T``, ``**``, elementwise application, ``trace``,
+``det``, ``inv``, ``sum``, constants). This module imports only :mod:`symderiv.core`: numeric
+libraries reach an entry as the first argument of its callables (``lambda np, z: np.tanh(z)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal, Protocol
+
+from symderiv.core import expr as ex
+
+Domain = Literal["real", "positive", "nonzero"]
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    """One elementwise function ``f``: a row of the table in :mod:`symderiv.ops.elementwise`."""
+
+    name: str
+    #: A few words for hints and docs.
+    description: str
+    #: ``f'`` in the language over ``z`` and ``y = f(z)``; None when ``f`` is not differentiable here.
+    derivative: str | None
+    #: Why ``f`` cannot be differentiated (used when ``derivative`` is None).
+    not_differentiable: str = ""
+    #: LaTeX: a macro written before a bracketed argument (``\\tanh``), or a template with ``{}``.
+    latex: str = ""
+    #: ``f`` on NumPy arrays: ``numpy(np, z)``.
+    numpy: Callable[[Any, Any], Any] | None = None
+    #: ``f`` at an mpmath number: ``mpmath(mpmath, z)``.
+    mpmath: Callable[[Any, Any], Any] | None = None
+    #: ``f`` as a SymPy function: ``sympy(sympy, z)``; None: an undefined function whose derivative is ``derivative``.
+    sympy: Callable[[Any, Any], Any] | None = None
+    #: The exact value at a rational constant when it is rational, else None (``exp(5)`` stays an atom).
+    fold: Callable[[Fraction], Fraction | None] = field(default=lambda c: None)
+    #: Where ``f`` is defined (and real-analytic, apart from ``kink``).
+    domain: Domain = "real"
+    #: Whether ``f`` has a kink or jump at 0 (witnesses stay off it).
+    kink: bool = False
+    #: Whether arguments beyond a size limit are refused (``exp(2**20)`` has 455,000 digits).
+    limited: bool = True
+    #: A test for a pole at an mpmath number: ``pole(mpmath, z)`` (tan).
+    pole: Callable[[Any, Any], bool] | None = None
+    #: Internal functions (``logabs``, the atom of logdet) are not names of the language.
+    internal: bool = False
+    #: A generic function declared by the user (``phi``), or its derivative (``phi_prime``).
+    generic: bool = False
+
+
+class ShapeRule(Protocol):
+    """What a :class:`MatrixOp`'s shape rule may ask of the shape checker."""
+
+    def square(self, shape: ex.Shape, what: str) -> ex.Dim:
+        """Require a square shape; its size."""
+
+
+class LatexPrinter(Protocol):
+    """What a :class:`MatrixOp`'s LaTeX rule may ask of the printer."""
+
+    POSTFIX: int
+
+    def doprint(self, node: ex.Expr) -> str:
+        """LaTeX of a whole subexpression."""
+
+    def wrap(self, node: ex.Expr, level: int) -> str:
+        """LaTeX of a subexpression, bracketed when it binds looser than ``level``."""
+
+    def superscript(self, node: ex.Expr, sup: str) -> tuple[str, int]:
+        """``node`` with a superscript, bracketed as needed."""
+
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A constant parameter of a matrix operation: an integer literal, positional or ``name=``."""
+
+    name: str
+    lo: int
+    hi: int
+    positional: bool = True
+    #: How error messages name it (``the power of matpow``).
+    what: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixOp:
+    """One operation on whole matrices that is defined over the primitives."""
+
+    name: str
+    description: str
+    #: How many matrix arguments, and the constant parameters after them.
+    arity: int
+    params: tuple[Param, ...]
+    #: The result's shape from the arguments' shapes and the parameters.
+    shape: Callable[[ShapeRule, Sequence[ex.Shape], Params], ex.Shape]
+    #: The value as an expression over primitives, from the arguments and their shapes: every backend
+    #: evaluates this.
+    expand: Callable[[Sequence[ex.Expr], Sequence[ex.Shape], Params], ex.Expr]
+    #: The backward rule: given the node and the upstream ``g`` (shaped like the node), one contribution
+    #: per argument (None for no contribution), each shaped like its argument.
+    vjp: Callable[[ex.Call, ex.Expr], tuple[ex.Expr | None, ...]]
+    #: LaTeX of the node.
+    latex: Callable[[LatexPrinter, ex.Call], tuple[str, int]]
+    #: The noun used in derivation prose (``the log-determinant``).
+    noun: str
+    #: Whether the value is 1×1 whatever the argument (``*`` by it is scaling).
+    scalar: bool = False
+    #: In index notation: ``"lemma"`` (a scalar op, differentiated by its ``vjp`` as a lemma) or
+    #: ``"expand"`` (replaced by its expansion).
+    index: Literal["lemma", "expand"] = "expand"
+    #: A faster or more accurate NumPy value than the expansion: ``numpy(np, args, params)``.
+    numpy: Callable[[Any, Sequence[Any], Params], Any] | None = None
+    #: How a call is written, for hints (``matpow(A, k) with an integer literal k ≥ 0``); default ``name(A)``.
+    form: str = ""
+    #: How much larger than its argument the op can make a constant (``matpow(c, k)``: ``k`` times the digits).
+    growth: Callable[[Params], int] = field(default=lambda p: 1)
+
+
+def call(op: str, *args: ex.Expr, **params: Any) -> ex.Call:
+    """A :class:`~symderiv.core.expr.Call` node.
+
+    >>> call("matpow", ex.Symbol("X"), k=2).params
+    (('k', 2),)
+    """
+    return ex.Call(op, tuple(args), tuple(params.items()))
+
+
+__all__ = ["Domain", "Elementwise", "LatexPrinter", "MatrixOp", "Param", "Params", "ShapeRule", "call"]

@@ -1,0 +1,98 @@
+"""The elementwise functions: one row each, the derivative written once in the language.
+
+To add a function, add a row here; every engine (gradient rules, NumPy, mpmath, SymPy, the exact
+and randomized provers, index notation, printing) reads it from this table.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from symderiv.ops.base import Elementwise
+
+
+def _at_zero(value: Fraction):  # noqa: ANN202 - a fold rule: the value at 0, rational
+    return lambda c: value if c == 0 else None
+
+
+def _sigmoid_np(np, z):  # noqa: ANN001, ANN202
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _tan_pole(mpmath, z) -> bool:  # noqa: ANN001
+    return bool(abs(mpmath.cos(z)) < mpmath.mpf(10) ** (-mpmath.mp.dps // 2))
+
+
+ROWS: tuple[Elementwise, ...] = (
+    Elementwise("exp", "exponential", "y", latex=r"\exp",
+                numpy=lambda np, z: np.exp(z), mpmath=lambda mp, z: mp.exp(z), sympy=lambda sp, z: sp.exp(z),
+                fold=_at_zero(Fraction(1))),
+    Elementwise("log", "natural logarithm", "1 / z", latex=r"\log", domain="positive", limited=False,
+                numpy=lambda np, z: np.log(z), mpmath=lambda mp, z: mp.log(z), sympy=lambda sp, z: sp.log(z),
+                fold=lambda c: Fraction(0) if c == 1 else None),
+    Elementwise("sqrt", "square root", "1 / (2 * y)", latex=r"\sqrt{{{}}}", domain="positive", limited=False,
+                numpy=lambda np, z: np.sqrt(z), mpmath=lambda mp, z: mp.sqrt(z), sympy=lambda sp, z: sp.sqrt(z),
+                fold=_at_zero(Fraction(0))),
+    Elementwise("abs", "absolute value", "sign(z)", latex=r"\left\lvert {} \right\rvert", kink=True,
+                numpy=lambda np, z: np.abs(z), mpmath=lambda mp, z: abs(z), sympy=lambda sp, z: sp.Abs(z),
+                fold=abs),
+    Elementwise("sin", "sine", "cos(z)", latex=r"\sin",
+                numpy=lambda np, z: np.sin(z), mpmath=lambda mp, z: mp.sin(z), sympy=lambda sp, z: sp.sin(z),
+                fold=_at_zero(Fraction(0))),
+    Elementwise("cos", "cosine", "-sin(z)", latex=r"\cos",
+                numpy=lambda np, z: np.cos(z), mpmath=lambda mp, z: mp.cos(z), sympy=lambda sp, z: sp.cos(z),
+                fold=_at_zero(Fraction(1))),
+    Elementwise("tan", "tangent", "1 + y ** 2", latex=r"\tan", pole=_tan_pole,
+                numpy=lambda np, z: np.tan(z), mpmath=lambda mp, z: mp.tan(z), sympy=lambda sp, z: sp.tan(z),
+                fold=_at_zero(Fraction(0))),
+    Elementwise("tanh", "hyperbolic tangent", "1 - y ** 2", latex=r"\tanh",
+                numpy=lambda np, z: np.tanh(z), mpmath=lambda mp, z: mp.tanh(z), sympy=lambda sp, z: sp.tanh(z),
+                fold=_at_zero(Fraction(0))),
+    Elementwise("sigmoid", "logistic sigmoid 1/(1+exp(-z))", "y * (1 - y)", latex=r"\sigma",
+                numpy=_sigmoid_np, mpmath=lambda mp, z: 1 / (1 + mp.exp(-z)),
+                fold=_at_zero(Fraction(1, 2))),
+    Elementwise("relu", "max(z, 0)", "step(z)", latex=r"\operatorname{relu}", kink=True,
+                numpy=lambda np, z: np.maximum(z, 0.0), mpmath=lambda mp, z: z if z > 0 else Fraction(0),
+                fold=lambda c: max(c, Fraction(0))),
+    Elementwise("step", "Heaviside step, the derivative of relu", None, latex=r"\operatorname{step}", kink=True,
+                not_differentiable="step (the derivative of relu)",
+                numpy=lambda np, z: np.heaviside(z, 0.5), mpmath=lambda mp, z: Fraction(1) if z > 0 else Fraction(0),
+                sympy=lambda sp, z: sp.Heaviside(z),
+                fold=lambda c: Fraction(1) if c > 0 else Fraction(0) if c < 0 else Fraction(1, 2)),
+    Elementwise("sign", "sign of z, the derivative of abs (an extension of the SPEC table)", None,
+                latex=r"\operatorname{sign}", kink=True, not_differentiable="sign (the derivative of abs)",
+                numpy=lambda np, z: np.sign(z), mpmath=lambda mp, z: Fraction(1) if z > 0 else Fraction(-1),
+                sympy=lambda sp, z: sp.sign(z), fold=lambda c: Fraction((c > 0) - (c < 0))),
+    Elementwise("logabs", "log |z|, the atom of logdet", "1 / z", latex=r"\log\left\lvert {} \right\rvert",
+                domain="nonzero", kink=True, limited=False, internal=True,
+                numpy=lambda np, z: np.log(np.abs(z)), mpmath=lambda mp, z: mp.log(abs(z)),
+                fold=lambda c: Fraction(0) if abs(c) == 1 else None),
+)
+
+
+def _generic_np(np, z):  # noqa: ANN001, ANN202 - the fixed stand-in phi(z) = sin z + z/3
+    return np.sin(z) + z / 3.0
+
+
+def _generic_prime_np(np, z):  # noqa: ANN001, ANN202 - its derivative
+    return np.cos(z) + 1.0 / 3.0
+
+
+def generic(name: str) -> Elementwise:
+    """The row of a generic function declared by the user (``phi``) or of its derivative (``phi_prime``).
+
+    Numeric engines evaluate a generic function by one fixed smooth stand-in, ``phi(z) = sin z + z/3``
+    with ``phi'(z) = cos z + 1/3``: a claim that fails for this ``phi`` fails for a generic ``phi``.
+
+    >>> generic("phi").derivative, generic("phi_prime").derivative
+    ('phi_prime(z)', None)
+    """
+    if name.endswith("_prime"):
+        return Elementwise(name, "the derivative of a generic function", None, generic=True,
+                           not_differentiable=f"{name} (the derivative of a generic function)",
+                           numpy=_generic_prime_np, mpmath=lambda mp, z: mp.cos(z) + mp.mpf(1) / 3)
+    return Elementwise(name, "a generic function", f"{name}_prime(z)", generic=True,
+                       numpy=_generic_np, mpmath=lambda mp, z: mp.sin(z) + z / 3)
+
+
+__all__ = ["ROWS", "generic"]
