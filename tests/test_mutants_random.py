@@ -370,9 +370,9 @@ class _Forward:
             if isinstance(n, ex.Det):
                 return sympy.Matrix([[det]]), sympy.Matrix([[det * (inv * da).trace()]])
             return inv, -inv * da * inv
-        if isinstance(n, ex.MatPow):
+        if isinstance(n, ex.Call) and n.op == "matpow":
             power, tangent = sympy.eye(a.rows), sympy.zeros(a.rows, a.cols)
-            for _ in range(n.k):
+            for _ in range(int(n.param("k"))):
                 power, tangent = power * a, tangent * a + power * da
             return power, tangent
         raise AssertionError(type(n))
