@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from symderiv.core import expr as ex
+from symderiv.explain.compare import relation
 
 FORMATS = ("text", "latex", "markdown", "html")
 
@@ -63,53 +63,6 @@ def run_derive(args: argparse.Namespace) -> int:
     text = {"text": d.to_text, "latex": d.to_latex, "markdown": d.to_markdown, "html": d.to_html}[args.format]()
     _emit(text, args.output)
     return EXIT_OK
-
-
-def relation(first, second) -> str:
-    """A sentence on how two derivations' results relate (transpose picture, equal, or unrelated).
-
-    >>> from symderiv.explain.derivation import derive
-    >>> print(relation(derive("W @ X", "W", check=False), derive("X @ W", "W", check=False)))  # doctest: +ELLIPSIS
-    X @ W is W @ X with every matrix transposed...
-    """
-    from symderiv.proofs.index import tidy
-    from symderiv.proofs.verification import verify
-    from symderiv.syntax.printing import to_text
-
-    def transposed_picture(node: ex.Expr) -> ex.Expr:
-        names = {n: ex.Transpose(ex.Symbol(n)) for n in node.symbols()}
-        return tidy(ex.Transpose(_rename(node, names)))
-
-    e1, e2 = first.source, second.source
-    if e1 == e2:
-        return "The two expressions are the same, and so are the derivations."
-    if tidy(transposed_picture(e1)) == tidy(e2):
-        candidate = transposed_picture(first.formula)
-        claim = to_text(candidate)
-        try:
-            holds = verify(second.expression, wrt=second.wrt, claim=claim, upstream=second.upstream).holds
-        except Exception:  # noqa: BLE001 - the note is explanatory; a failed check is reported as such
-            holds = False
-        names = ", ".join(e1.symbols())
-        text = (f"{second.expression} is {first.expression} with every matrix transposed ({names} read as their "
-                f"transposes): the same computation with samples as rows instead of columns, so "
-                f"{second.expression} = ({to_text(_rename(e1, {n: ex.Transpose(ex.Symbol(n)) for n in e1.symbols()}))}).T. "
-                f"Its upstream gradient is the transpose of the first one's, and the derivation is the same math "
-                f"with the indices switched: ∂L/∂{first.wrt} = {first.result.formula} becomes "
-                f"∂L/∂{second.wrt} = {second.result.formula}")
-        text += (", exactly the transpose picture of the first result (checked: "
-                 f"verify proves {claim} for the second expression)." if holds else ".")
-        return text
-    if first.result.formula == second.result.formula:
-        return f"Both give the same formula, ∂L/∂{first.wrt} = {first.result.formula}."
-    return (f"The results differ (∂L/∂{first.wrt} = {first.result.formula} and {second.result.formula}), and the "
-            "second expression is not the transposed picture of the first.")
-
-
-def _rename(node: ex.Expr, mapping: dict) -> ex.Expr:
-    from symderiv.explain.derivation import _substitute
-
-    return _substitute(node, mapping)
 
 
 def run_compare(args: argparse.Namespace) -> int:

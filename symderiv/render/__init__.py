@@ -1,9 +1,10 @@
-"""Printers of a :class:`~symderiv.explain.derivation.Derivation`: one class per format.
+"""Printers of a derivation's step data (:mod:`symderiv.explain.steps`): one class per format.
 
 Each math printer dispatches on the class of the data (``_print_Ent``,
 ``_print_Partial``, ...) and each document printer on the step's kind
 (``_step_chain_rule``, ... with ``_step_default``), as SymPy's printers do. The
-derivation is data; a new format touches no math.
+derivation is data; a new format touches no math. The printers import only the step
+data; :func:`render` formats a derivation in one of the :data:`FORMATS`.
 
 >>> from symderiv.render import FORMATS
 >>> sorted(FORMATS)
@@ -12,6 +13,40 @@ derivation is data; a new format touches no math.
 
 from __future__ import annotations
 
-FORMATS = {"text": "to_text", "latex": "to_latex", "markdown": "to_markdown", "html": "to_html"}
+from symderiv.core.errors import OptionError
+from symderiv.explain.steps import Document
+from symderiv.render.base import DocumentPrinter
+from symderiv.render.html import HtmlDerivationPrinter
+from symderiv.render.latex import LatexDerivationPrinter
+from symderiv.render.markdown import MarkdownDerivationPrinter
+from symderiv.render.text import TextDerivationPrinter
 
-__all__ = ["FORMATS"]
+#: The document printer of each format.
+FORMATS: dict[str, type[DocumentPrinter]] = {
+    "text": TextDerivationPrinter, "latex": LatexDerivationPrinter, "markdown": MarkdownDerivationPrinter,
+    "html": HtmlDerivationPrinter,
+}
+
+
+def render(derivation: Document, fmt: str = "text", *, standalone: bool = True) -> str:
+    """The derivation as a document in the format ``fmt`` (one of :data:`FORMATS`).
+
+    ``standalone=False`` makes LaTeX a fragment to ``\\input`` instead of an ``article``.
+
+    >>> from symderiv.explain.derivation import derive
+    >>> render(derive("W @ X", "W", check=False), "markdown").startswith("# Derivation of $")
+    True
+    """
+    if fmt not in FORMATS:
+        raise OptionError(f"unknown format `{fmt}`", hint="use one of " + ", ".join(FORMATS))
+    if fmt == "latex":
+        return LatexDerivationPrinter(derivation).document(standalone=standalone)
+    return FORMATS[fmt](derivation).document()
+
+
+def jupyter(derivation: Document) -> str:
+    """For Jupyter (MathJax): the equations in one ``align*``, each tagged with its step."""
+    return LatexDerivationPrinter(derivation).jupyter()
+
+
+__all__ = ["FORMATS", "jupyter", "render"]

@@ -2,45 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from symderiv.core import expr as ex
+from symderiv.explain.steps import Block, Document, Equation, Grad, Matrix, Prose, Step
 
 
 class DocumentPrinter:
-    """Walks a derivation and calls the format's hooks; steps dispatch on ``step.kind``."""
+    """Walks a derivation and calls the format's hooks; steps dispatch on their kind (``_step_<kind>``)."""
 
-    def __init__(self, derivation: Any) -> None:
+    def __init__(self, derivation: Document) -> None:
         self.d = derivation
         self.number = 0
 
     # hooks each format implements
-    def heading(self, prose: tuple, level: int = 2) -> str:  # pragma: no cover - abstract
+    def heading(self, prose: Prose, level: int = 2) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def paragraph(self, prose: tuple) -> str:  # pragma: no cover - abstract
+    def paragraph(self, prose: Prose) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def display(self, equation: Any, boxed: bool = False) -> str:  # pragma: no cover - abstract
+    def display(self, equation: Equation, boxed: bool = False) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def numbered(self, number: int, prose: tuple) -> str:
+    def document(self) -> str:  # pragma: no cover - abstract
+        """The whole derivation in this format."""
+        raise NotImplementedError
+
+    def numbered(self, number: int, prose: Prose) -> str:
         return self.paragraph((f"Step {number}. ", *prose))
 
     def join(self, parts: list[str]) -> str:
         return "\n\n".join(p for p in parts if p)
 
     # the shared walk
-    def title(self) -> tuple:
-        from symderiv.explain.derivation import Grad, Matrix
-
+    def title(self) -> Prose:
         return ("Derivation of ", Grad(self.d.wrt, self.d.layout), " for ", Matrix(self.d.source))
 
     def body(self) -> list[str]:
         parts = [self.heading(self.title(), 1)]
         parts += [self.paragraph(p) for p in self.d.intro]
         many = len(self.d.blocks) > 1
-        last = self.d.steps[-1] if self.d.steps else None
+        steps = self.d.steps
+        last = steps[-1] if steps else None
         for block in self.d.blocks:
             if many:
                 parts.append(self.block_heading(block))
@@ -53,22 +55,23 @@ class DocumentPrinter:
         parts.append(self.paragraph(self.d.conclusion))
         return parts
 
-    def block_heading(self, block: Any) -> str:
-        from symderiv.explain.derivation import Equation, Grad, Matrix
+    def block_heading(self, block: Block) -> str:
+        name = Matrix(ex.Symbol(block.name))
+        part: Prose = ("the part of ", Grad(block.wrt), " through ", name) if block.partial else (Grad(block.wrt),)
+        return self.heading((f"Block {block.number}: ", Equation((name, Matrix(block.definition))), ", for ", *part),
+                            2)
 
-        part = ("the part of ", Grad(block.wrt), " through ", Matrix(ex.Symbol(block.name))) if block.partial \
-            else (Grad(block.wrt),)
-        return self.heading((f"Block {block.number}: ", Equation((Matrix(ex.Symbol(block.name)),
-                                                                  Matrix(block.definition))), ", for ", *part), 2)
+    def step(self, step: Step, last: bool = False) -> str:
+        method = getattr(self, "_step_" + step.kind.value, self._step_default)
+        result: str = method(step, last)
+        return result
 
-    def step(self, step: Any, last: bool = False) -> str:
-        method = getattr(self, "_step_" + step.kind, self._step_default)
-        return method(step, last)
-
-    def _step_default(self, step: Any, last: bool) -> str:
+    def _step_default(self, step: Step, last: bool) -> str:
         self.number += 1
         parts = [self.numbered(self.number, step.prose), self.display(step.equation, boxed=last)]
         if step.check_note:
             parts.append(self.paragraph((f"(Check: {step.check_note}.)",)))
         return self.join(parts)
 
+
+__all__ = ["DocumentPrinter"]

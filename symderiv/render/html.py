@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from latex2mathml.converter import convert
+
+from symderiv.explain.steps import Document
 from symderiv.render.base import DocumentPrinter
 from symderiv.render.latex import LatexPrinter
 
@@ -22,15 +25,13 @@ def mathml(latex: str, display: bool = False) -> str:
     >>> mathml("X^{\\\\top}").startswith("<math")
     True
     """
-    from latex2mathml.converter import convert
-
     return convert(latex, display="block" if display else "inline")
 
 
 class HtmlDerivationPrinter(DocumentPrinter):
     """The derivation as an HTML page that renders offline in a current browser."""
 
-    def __init__(self, derivation: Any) -> None:
+    def __init__(self, derivation: Document) -> None:
         super().__init__(derivation)
         self.math = LatexPrinter(derivation.upstreams)
 

@@ -7,9 +7,11 @@ come from :func:`symderiv.syntax.printing.to_latex`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from symderiv.core import expr as ex
+from symderiv.explain.steps import Document
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
 from symderiv.render.base import DocumentPrinter
 from symderiv.syntax import printing
@@ -57,7 +59,7 @@ def escape(text: str) -> str:
 class LatexPrinter:
     """LaTeX for the math data of a derivation (dispatch on the class: ``_print_Ent`` ...)."""
 
-    def __init__(self, upstreams: dict[str, str] | None = None) -> None:
+    def __init__(self, upstreams: Mapping[str, str] | None = None) -> None:
         self.upstreams = dict(upstreams or {})
         self.matrix_printer = _MatrixLatex(self.upstreams)
 
@@ -188,7 +190,7 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 class LatexDerivationPrinter(DocumentPrinter):
     """The derivation as LaTeX: a standalone article, or a fragment to ``\\input``."""
 
-    def __init__(self, derivation: Any) -> None:
+    def __init__(self, derivation: Document) -> None:
         super().__init__(derivation)
         self.math = LatexPrinter(derivation.upstreams)
 
@@ -209,7 +211,7 @@ class LatexDerivationPrinter(DocumentPrinter):
         """All equations in one ``align*`` that MathJax renders, each tagged with its step and kind."""
         rows = []
         for n, step in enumerate(self.d.steps, 1):
-            kind = step.kind.replace("_", " ")
+            kind = step.kind.value.replace("_", " ")
             text = self.math.align(step.equation).replace(" \\\\\n", r" \\ ")
             rows.append(rf"{text} && \text{{({n}) {kind}}}")
         return "$$\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}$$"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from symderiv.explain.steps import Document
 from symderiv.render.base import DocumentPrinter
 from symderiv.render.latex import LatexPrinter
 
@@ -18,7 +19,7 @@ def _md_text(text: str) -> str:
 class MarkdownDerivationPrinter(DocumentPrinter):
     """The derivation as a Markdown page (a blog post or lecture note with MathJax/KaTeX)."""
 
-    def __init__(self, derivation: Any) -> None:
+    def __init__(self, derivation: Document) -> None:
         super().__init__(derivation)
         self.math = LatexPrinter(derivation.upstreams)
 

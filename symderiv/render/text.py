@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from typing import Any
 
 from symderiv.core import expr as ex
+from symderiv.explain.steps import Document
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
 from symderiv.render.base import DocumentPrinter
 from symderiv.syntax import printing
@@ -40,7 +42,7 @@ class TextPrinter:
     'Σ_j X_cj'
     """
 
-    def __init__(self, upstreams: dict[str, str] | None = None) -> None:
+    def __init__(self, upstreams: Mapping[str, str] | None = None) -> None:
         self.upstreams = dict(upstreams or {})
         self.matrix_printer = _MatrixText(self.upstreams)
 
@@ -135,7 +137,7 @@ class TextDerivationPrinter(DocumentPrinter):
 
     width = 100
 
-    def __init__(self, derivation: Any) -> None:
+    def __init__(self, derivation: Document) -> None:
         super().__init__(derivation)
         self.math = TextPrinter(derivation.upstreams)
 

@@ -1,0 +1,187 @@
+"""Every step of a derivation evaluated exactly on one small concrete instance, against the chain rule.
+
+The sides of an equation are evaluated with the entrywise prover's exact arithmetic
+(:mod:`symderiv.proofs.exact`): matrices directly, index sums entry by entry over every value of their
+free indices, ``∂L/∂V_dc`` by the prover's own chain rule (the oracle). A side that differs raises
+:class:`~symderiv.core.errors.DerivationError`: a wrong derivation is never printed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from symderiv.core import expr as ex
+from symderiv.core.errors import DerivationError
+from symderiv.proofs.exact.algebra import Ratio, gradient_of
+from symderiv.proofs.exact.entrywise import Deadline, Instance, ratio_sum
+from symderiv.proofs.exact.prover import _sympy_equal
+from symderiv.proofs.index import Delta, Ent, Idx, Index, IndexSum, Partial, Term
+from symderiv.syntax.shapes import Typing, format_shape
+
+from .steps import Draft, Grad, Matrix, Side
+
+Entries = list[list[Ratio]]
+Env = Mapping[Idx, int]
+
+
+def concrete(typing: Typing, shapes: Mapping[str, ex.Shape]) -> tuple[Typing, dict[str, ex.Shape]]:
+    """The first small concrete assignment of the dimensions, and ``shapes`` under it.
+
+    >>> from symderiv.syntax.shapes import infer_shapes
+    >>> from symderiv.syntax.language import parse
+    >>> typing = infer_shapes(parse("W @ X"), {"W": ("H", "m")})
+    >>> concrete(typing, {"D": ("H", "n")})[1]
+    {'D': (2, 4)}
+    """
+    small = typing.substitute(typing.assignments(1)[0])
+    sizes = small.sizes
+    return small, {k: tuple(sizes.get(x, x) if isinstance(x, str) else x for x in v)  # type: ignore[misc]
+                   for k, v in shapes.items()}
+
+
+class Checker:
+    """Evaluates equation sides exactly on one concrete instance and compares them.
+
+    ``bind`` gives the names to evaluate first (innermost first); ``loss`` is the expression whose
+    gradient ``∂L/∂V`` stands for, with ``upstream`` the symbol of ``∂L/∂loss`` (None: a scalar loss).
+    ``describe`` gives a draft's sentence, for the error message.
+    """
+
+    def __init__(self, typing: Typing, symbols: Mapping[str, ex.Shape], bind: Mapping[str, ex.Expr],
+                 loss: ex.Expr, upstream: str | None, describe: Callable[[Draft], str],
+                 seconds: float | None = None) -> None:
+        self.typing = Typing(dict(symbols), typing.symmetric, None, dict(typing.sizes))
+        self.deadline = Deadline(seconds)
+        self.instance = Instance(self.typing, deadline=self.deadline)
+        for name, definition in bind.items():  # innermost first
+            self.instance.bind(name, self.instance.evaluate(definition))
+        self.loss = loss
+        self.upstream = upstream
+        self.describe = describe
+        self._values: dict[ex.Expr, Entries] = {}
+        self._grads: dict[str, Entries] = {}
+
+    def size(self, dim: ex.Dim) -> int:
+        return dim if isinstance(dim, int) else self.typing.sizes[dim]
+
+    def matrix(self, node: ex.Expr) -> Entries:
+        found = self._values.get(node)
+        if found is None:
+            found = self.instance.evaluate(node)
+            self._values[node] = found
+        return found
+
+    def var(self, name: str, r: int, c: int) -> int:
+        (mono,) = self.instance.symbol(name)[r][c].num
+        return mono[0]
+
+    def loss_gradient(self, name: str) -> Entries:
+        """``∂L/∂name`` by the prover's chain rule."""
+        found = self._grads.get(name)
+        if found is None:
+            value = self.matrix(self.loss)
+            if self.upstream is None:
+                loss = value[0][0]
+            else:
+                g = self.instance.symbol(self.upstream, (len(value), len(value[0])))
+                loss = ratio_sum(g[i][j] * value[i][j] for i in range(len(value)) for j in range(len(value[0])))
+            m = self.instance.symbol(name)
+            wanted = {self.var(name, r, c) for r in range(len(m)) for c in range(len(m[0]))}
+            grads = gradient_of(self.instance.vars, loss, wanted, self.deadline)
+            found = [[grads.get(self.var(name, r, c), Ratio({})) for c in range(len(m[0]))] for r in range(len(m))]
+            self._grads[name] = found
+        return found
+
+    # -- values ---------------------------------------------------------------
+    @staticmethod
+    def index_value(i: Index, env: Env) -> int:
+        return env[i] if isinstance(i, Idx) else i
+
+    def side(self, side: Side, env: Env) -> Any:
+        """A matrix of entries for a matrix side, one entry for an index sum at ``env``."""
+        if isinstance(side, Grad):
+            g = self.loss_gradient(side.name)
+            return g if side.layout == "denominator" else [list(col) for col in zip(*g, strict=True)]
+        if isinstance(side, Matrix):
+            return self.matrix(side.expr)
+        total = Ratio({})
+        for t in side.terms:
+            total = total + self.term(t, env).scale(t.coeff)
+        return total
+
+    def term(self, t: Term, env: Env) -> Ratio:
+        bound = list(dict.fromkeys(t.sums))
+        total = Ratio({})
+        for values in itertools.product(*(range(self.size(k.dim)) for k in bound)):
+            local = dict(env)
+            local.update(zip(bound, values, strict=True))
+            prod = Ratio.const(1)
+            for f in t.factors:
+                prod = prod * self.factor(f, local)
+                if prod.is_zero():
+                    break
+            total = total + prod
+        return total
+
+    def factor(self, f: Any, env: Env) -> Ratio:
+        if isinstance(f, Ent):
+            return self.matrix(f.expr)[self.index_value(f.row, env)][self.index_value(f.col, env)]
+        if isinstance(f, Delta):
+            return Ratio.const(1 if self.index_value(f.a, env) == self.index_value(f.b, env) else 0)
+        assert isinstance(f, Partial)
+        den = f.den
+        assert isinstance(den.expr, ex.Symbol)
+        r, c = self.index_value(den.row, env), self.index_value(den.col, env)
+        if f.num is None:
+            return self.loss_gradient(den.expr.name)[r][c]
+        value = self.factor(f.num, env) if isinstance(f.num, Ent) else self.side(f.num, env)
+        var = self.var(den.expr.name, r, c)
+        return gradient_of(self.instance.vars, value, {var}).get(var, Ratio({}))
+
+    def equal(self, a: Ratio, b: Ratio) -> bool:
+        return a.equals(b) or _sympy_equal(self.instance.vars, a, b)
+
+    # -- checking -------------------------------------------------------------
+    def check(self, draft: Draft) -> None:
+        """Raise unless every side of the draft's equation has the same value (entry by entry)."""
+        sides = draft.equation.sides
+        matrices = [s for s in sides if not isinstance(s, IndexSum)]
+        if matrices:
+            self._check_matrices(draft, matrices)
+            return
+        free: dict[Idx, None] = {}
+        for s in sides:
+            if isinstance(s, IndexSum):
+                for i in s.free_indices():
+                    free.setdefault(i, None)
+        idx = list(free)
+        for values in itertools.product(*(range(self.size(i.dim)) for i in idx)):
+            env = dict(zip(idx, values, strict=True))
+            first = self.side(sides[0], env)
+            for s in sides[1:]:
+                if not self.equal(first, self.side(s, env)):
+                    raise self._fail(draft, ", ".join(f"{i.name}={v}" for i, v in env.items()))
+
+    def _check_matrices(self, draft: Draft, matrices: Sequence[Side]) -> None:
+        values = [self.side(s, {}) for s in matrices]
+        rows, cols = len(values[0]), len(values[0][0])
+        for v in values[1:]:
+            if (len(v), len(v[0])) != (rows, cols):
+                raise DerivationError(f"step `{draft.kind.value}` is not well-shaped on {self._where()}")
+            for r in range(rows):
+                for c in range(cols):
+                    if not self.equal(values[0][r][c], v[r][c]):
+                        raise self._fail(draft, f"entry [{r},{c}]")
+
+    def _where(self) -> str:
+        return "{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in self.typing.symbols.items()) + "}"
+
+    def _fail(self, draft: Draft, where: str) -> DerivationError:
+        return DerivationError(
+            f"the `{draft.kind.value}` step ({self.describe(draft)}) does not hold at {where} on {self._where()}; "
+            "this derivation is wrong and is not printed. This is a bug in symderiv; please report it.")
+
+
+__all__ = ["Checker", "concrete"]
