@@ -223,8 +223,8 @@ def _node_classes(cls: type[Expr]) -> list[type[Expr]]:
 
 
 for _cls in _node_classes(Expr):
-    _cls.__hash__ = _cached_hash  # type: ignore[method-assign]
-    _cls.__getstate__ = _state  # type: ignore[attr-defined]
+    setattr(_cls, "__hash__", _cached_hash)  # noqa: B010 - on every node class, after dataclass made its own
+    setattr(_cls, "__getstate__", _state)  # noqa: B010
 
 
 def with_children(node: Expr, children: tuple[Expr, ...] | list[Expr]) -> Expr:

@@ -36,7 +36,7 @@ def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, ex.Shape]
             raise OptionError(f"the shape of `{name}` must be (rows, cols), not {shape!r}",
                               hint="a vector is (n, 1), a scalar (1, 1)")
         dims: list[ex.Dim] = []
-        for dim in shape:  # type: ignore[union-attr]
+        for dim in shape:  # type: ignore[attr-defined]
             if isinstance(dim, bool):
                 raise OptionError(f"the shape of `{name}` has a boolean dimension")
             if isinstance(dim, int) or (hasattr(dim, "__index__") and not isinstance(dim, str)):
@@ -46,8 +46,9 @@ def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, ex.Shape]
                 dims.append(value)
             elif isinstance(dim, str):
                 if dim.strip().isdigit():
-                    dims.append(int(dim.strip()))
-                    if dims[-1] < 1:
+                    size = int(dim.strip())
+                    dims.append(size)
+                    if size < 1:
                         raise OptionError(f"the shape of `{name}` has a dimension 0; sizes are positive")
                 else:
                     check_identifier(dim.strip(), "dimension")
@@ -205,64 +206,102 @@ def _show(u: _Unifier, shape: ex.Shape) -> str:
 
 
 def _shape(node: ex.Expr, env: Mapping[str, ex.Shape], u: _Unifier, strict: bool = False) -> ex.Shape:
-    def err(message: str, hint: str | None = None) -> ShapeError:
+    return _ShapeWalk(env, u).of(node)
+
+
+class _ShapeWalk:
+    """The shape of every node, by unification; one small rule per node kind."""
+
+    def __init__(self, env: Mapping[str, ex.Shape], u: _Unifier) -> None:
+        self.env, self.u = env, u
+
+    def of(self, node: ex.Expr) -> ex.Shape:
+        return getattr(self, "_" + type(node).__name__)(node)  # type: ignore[no-any-return]
+
+    def err(self, node: ex.Expr, message: str, hint: str | None = None) -> ShapeError:
         span = getattr(node, "span", None)
-        return ShapeError(message, text=u.text, column=span[0] if span else None,
+        return ShapeError(message, text=self.u.text, column=span[0] if span else None,
                           width=span[1] if span else 1, hint=hint)
 
-    def square(inner: ex.Shape, fn: str) -> None:
+    def square(self, node: ex.Expr, inner: ex.Shape, fn: str) -> None:
         try:
-            u.unify(inner[0], inner[1], node, "")
+            self.u.unify(inner[0], inner[1], node, "")
         except ShapeError:
-            raise err(f"{fn} needs a square matrix, but its argument is {_show(u, inner)}") from None
+            raise self.err(node, f"{fn} needs a square matrix, but its argument is {_show(self.u, inner)}") from None
 
-    if isinstance(node, ex.Symbol):
-        if node.name not in env:
-            raise err(f"unknown matrix `{node.name}`")
-        return env[node.name]
-    if isinstance(node, ex.Number):
+    def _Symbol(self, node: ex.Symbol) -> ex.Shape:
+        if node.name not in self.env:
+            raise self.err(node, f"unknown matrix `{node.name}`")
+        return self.env[node.name]
+
+    def _Number(self, node: ex.Number) -> ex.Shape:
         return (1, 1)
-    if isinstance(node, ex.ConstMatrix):
-        return (u.dim_alias.get(node.rows, node.rows) if isinstance(node.rows, str) else node.rows,  # type: ignore[return-value]
-                u.dim_alias.get(node.cols, node.cols) if isinstance(node.cols, str) else node.cols)
-    if isinstance(node, ex.MatMul):
+
+    def _ConstMatrix(self, node: ex.ConstMatrix) -> ex.Shape:
+        alias = self.u.dim_alias
+        return (alias.get(node.rows, node.rows) if isinstance(node.rows, str) else node.rows,  # type: ignore[return-value]
+                alias.get(node.cols, node.cols) if isinstance(node.cols, str) else node.cols)
+
+    def _MatMul(self, node: ex.MatMul) -> ex.Shape:
         for side in (node.left, node.right):
             if isinstance(side, ex.Number):
-                raise err("`@` needs matrices on both sides", hint="use `*` to scale by a number")
-        a, b = _shape(node.left, env, u, strict), _shape(node.right, env, u, strict)
+                raise self.err(node, "`@` needs matrices on both sides", hint="use `*` to scale by a number")
+        a, b = self.of(node.left), self.of(node.right)
         try:
-            u.unify(a[1], b[0], node, "")
+            self.u.unify(a[1], b[0], node, "")
         except ShapeError:
-            raise err(f"cannot multiply {_show(u, a)} @ {_show(u, b)}: the inner dimensions "
-                      f"{u.value(a[1])} and {u.value(b[0])} differ",
-                      hint="for A @ B, A's column count must equal B's row count; "
-                      "`*` is the elementwise product") from None
+            raise self.err(node, f"cannot multiply {_show(self.u, a)} @ {_show(self.u, b)}: the inner dimensions "
+                           f"{self.u.value(a[1])} and {self.u.value(b[0])} differ",
+                           hint="for A @ B, A's column count must equal B's row count; "
+                           "`*` is the elementwise product") from None
         return (a[0], b[1])
-    if isinstance(node, (ex.Add, ex.Sub, ex.Mul, ex.Div)):
-        op = {ex.Add: "add", ex.Sub: "subtract", ex.Mul: "multiply elementwise", ex.Div: "divide"}[type(node)]
-        return _broadcast(u, _shape(node.left, env, u, strict), _shape(node.right, env, u, strict), node, op)
-    if isinstance(node, (ex.Neg, ex.Power, ex.Apply)):
-        return _shape(node.operand, env, u, strict)
-    if isinstance(node, ex.Transpose):
-        a = _shape(node.operand, env, u, strict)
+
+    def _elementwise(self, node: ex.Binary, op: str) -> ex.Shape:
+        return _broadcast(self.u, self.of(node.left), self.of(node.right), node, op)
+
+    def _Add(self, node: ex.Add) -> ex.Shape:
+        return self._elementwise(node, "add")
+
+    def _Sub(self, node: ex.Sub) -> ex.Shape:
+        return self._elementwise(node, "subtract")
+
+    def _Mul(self, node: ex.Mul) -> ex.Shape:
+        return self._elementwise(node, "multiply elementwise")
+
+    def _Div(self, node: ex.Div) -> ex.Shape:
+        return self._elementwise(node, "divide")
+
+    def _operand(self, node: ex.Unary) -> ex.Shape:
+        return self.of(node.operand)
+
+    _Neg = _Power = _Apply = _operand
+
+    def _Transpose(self, node: ex.Transpose) -> ex.Shape:
+        a = self.of(node.operand)
         return (a[1], a[0])
-    if isinstance(node, (ex.Trace, ex.Det)):
-        a = _shape(node.operand, env, u, strict)
-        square(a, "trace" if isinstance(node, ex.Trace) else "det")
+
+    def _Trace(self, node: ex.Unary, what: str = "trace") -> ex.Shape:
+        self.square(node, self.of(node.operand), what)
         return (1, 1)
-    if isinstance(node, ex.Inv):
-        a = _shape(node.operand, env, u, strict)
-        square(a, "inv")
+
+    def _Det(self, node: ex.Det) -> ex.Shape:
+        return self._Trace(node, "det")
+
+    def _Inv(self, node: ex.Inv) -> ex.Shape:
+        a = self.of(node.operand)
+        self.square(node, a, "inv")
         return a
-    if isinstance(node, ex.Call):
-        shapes = [_shape(arg, env, u, strict) for arg in node.args]
-        return matrix_op(node.op).shape(_SquareRule(square), shapes, dict(node.params))
-    if isinstance(node, ex.Sum):
-        a = _shape(node.operand, env, u, strict)
+
+    def _Call(self, node: ex.Call) -> ex.Shape:
+        shapes = [self.of(arg) for arg in node.args]
+        return matrix_op(node.op).shape(_SquareRule(lambda shape, what: self.square(node, shape, what)), shapes,
+                                        dict(node.params))
+
+    def _Sum(self, node: ex.Sum) -> ex.Shape:
+        a = self.of(node.operand)
         if node.axis is None:
             return (1, 1)
         return (1, a[1]) if node.axis == 0 else (a[0], 1)
-    raise err(f"unknown node {type(node).__name__}")  # pragma: no cover - all nodes handled above
 
 
 class _SquareRule:
@@ -311,13 +350,23 @@ def infer_shapes(
     # A name in ones/zeros/eye that no declared shape uses is an unknown to solve for, like an omitted shape.
     for name in expression.dim_names():
         u.dim_alias[name] = name if name in declared_dims else ("?dim", name)
-    env: dict[str, ex.Shape] = {}
-    for name in names:
-        if name in declared:
-            env[name] = declared[name]
-        else:
-            env[name] = (("?", name, 0), ("?", name, 1))  # type: ignore[assignment]
+    env: dict[str, ex.Shape] = {name: declared[name] if name in declared else
+                                (("?", name, 0), ("?", name, 1)) for name in names}  # type: ignore[misc]
     symmetric = frozenset(symmetric)
+    _unify_symmetric(u, env, symmetric)
+    _shape(expression, env, u)
+    # Name the fresh dimensions in order of appearance, avoiding every name in sight.
+    taken = set(names) | declared_dims | expression.dim_names()
+    fresh_names = _name_fresh(u, env, names, [p for p in _FRESH_POOL if p not in taken] +
+                              [f"k{i}" for i in range(1, 100)])
+    aliases: dict[str, ex.Dim] = {}
+    for alias, term in u.dim_alias.items():
+        v = u.value(term)
+        aliases[alias] = fresh_names[v] if u.is_fresh(v) else v  # type: ignore[assignment]
+    return Typing({n: _resolve(u, env[n], fresh_names) for n in names}, symmetric, text, {}, aliases)
+
+
+def _unify_symmetric(u: _Unifier, env: Mapping[str, ex.Shape], symmetric: frozenset[str]) -> None:
     for name in symmetric:
         if name not in env:
             raise OptionError(f"symmetric names `{name}`, which the expression does not have")
@@ -326,10 +375,10 @@ def infer_shapes(
         except ShapeError:
             raise ShapeError(f"`{name}` is declared symmetric but its shape is {format_shape(env[name])}",
                              hint="a symmetric matrix is square") from None
-    result_shape = _shape(expression, env, u)
-    # Name the fresh dimensions in order of appearance, avoiding every name in sight.
-    taken = set(names) | {d for s in declared.values() for d in s if isinstance(d, str)} | expression.dim_names()
-    pool = [p for p in _FRESH_POOL if p not in taken] + [f"k{i}" for i in range(1, 100)]
+
+
+def _name_fresh(u: _Unifier, env: Mapping[str, ex.Shape], names: list[str], pool: list[str]) -> dict[object, str]:
+    """Names for the unknown dimensions: aliases first (``eye(k)``), then the pool in order of appearance."""
     fresh_names: dict[object, str] = {}
     for alias, term in u.dim_alias.items():
         v = u.value(term)
@@ -342,12 +391,7 @@ def infer_shapes(
             v = u.value(d)
             if u.is_fresh(v) and v not in fresh_names:
                 fresh_names[v] = pool.pop(0)
-    del result_shape
-    aliases: dict[str, ex.Dim] = {}
-    for alias, term in u.dim_alias.items():
-        v = u.value(term)
-        aliases[alias] = fresh_names[v] if u.is_fresh(v) else v  # type: ignore[assignment]
-    return Typing({n: _resolve(u, env[n], fresh_names) for n in names}, symmetric, text, {}, aliases)
+    return fresh_names
 
 
 def parse_shape_option(text: str) -> tuple[str, ex.Shape]:
