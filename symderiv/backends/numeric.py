@@ -17,7 +17,7 @@ import numpy as np
 
 from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
-from symderiv.ops import Elementwise, elementwise, matrix_op
+from symderiv.ops import Elementwise, matrix_op
 
 
 def to_float(value: Fraction) -> float:
@@ -36,9 +36,9 @@ class NumpyBackend(Interpreter[np.ndarray]):
     """Values as 2-D float arrays; ``env`` maps symbol names to arrays, ``sizes`` names dimensions.
 
     >>> from symderiv.syntax.language import parse
-    >>> NumpyBackend({"X": np.eye(2)}).evaluate(parse("matpow(2 * X, 3)"))
-    array([[8., 0.],
-           [0., 8.]])
+    >>> NumpyBackend({"X": np.eye(2)}).evaluate(parse("inv(2 * X) @ X"))
+    array([[0.5, 0. ],
+           [0. , 0.5]])
     """
 
     def __init__(self, env: Mapping[str, Any], sizes: Mapping[str, int] | None = None) -> None:
@@ -151,7 +151,7 @@ def finite_difference_gradient(
     grad = np.zeros_like(target)
     for idx in np.ndindex(*target.shape):
         orig = target[idx]
-        step = h * max(1.0, abs(orig))
+        step = h * max(1.0, abs(float(orig)))
         target[idx] = orig + step
         up = loss(base)
         target[idx] = orig - step

@@ -34,6 +34,7 @@ from symderiv.ops import Elementwise
 from symderiv.proofs.exact.algebra import Ratio
 from symderiv.proofs.exact.entrywise import Instance, Matrix
 
+
 class _ZeroArgument(SymderivError):
     """A function without a SymPy value, outside its domain at an argument that is identically zero."""
 
@@ -42,7 +43,7 @@ class _SympyEvaluator(Interpreter[Any]):
     """Evaluates an :class:`~symderiv.core.expr.Expr` as a SymPy matrix on the instance's concrete shapes."""
 
     def __init__(self, instance: Instance):
-        import sympy
+        import sympy  # type: ignore[import-untyped]
 
         super().__init__()
         self.sp = sympy
@@ -173,7 +174,7 @@ class _Converter:
     """
 
     def __init__(self, instance: Instance, variable_of: dict[Any, int], loss: Any, upstream: Matrix):
-        import sympy
+        import sympy  # type: ignore[import-untyped]
 
         self.sp = sympy
         self.instance = instance
@@ -329,7 +330,7 @@ def strict_gradient(instance: Instance, expression: ex.Expr, wrt: str, upstream:
     >>> format_ratio(inst.vars, grad[0][1])
     'X[1,0]*G[0,0] + X[1,1]*G[0,1]'
     """
-    import sympy as sp
+    import sympy as sp  # type: ignore[import-untyped]
 
     evaluator = _SympyEvaluator(instance)
     value = evaluator.evaluate(expression)

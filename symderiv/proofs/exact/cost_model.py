@@ -70,7 +70,7 @@ class Estimator(Interpreter[Entry]):
 
     >>> from symderiv.syntax.language import parse
     >>> from symderiv.syntax.shapes import infer_shapes
-    >>> e = parse("matpow(X, 2)")
+    >>> e = parse("X @ X")
     >>> est = Estimator(infer_shapes(e, {"X": (3, 3)}), None)
     >>> entry = est.walk(e)
     >>> (entry.rows, entry.cols, entry.terms, entry.degree), est.work
