@@ -45,6 +45,17 @@ class NumpyBackend(Interpreter[np.ndarray]):
         super().__init__()
         self.env = env
         self.sizes = dict(sizes or {})
+        self.seen: dict[int, tuple[ex.Expr, np.ndarray]] = {}
+
+    def evaluate(self, node: ex.Expr) -> np.ndarray:
+        """The walk of :class:`Interpreter`, memoised by node identity: finite differences evaluate one tree
+        many times, and hashing its nodes would cost more than the arithmetic on small matrices."""
+        found = self.seen.get(id(node))
+        if found is not None:
+            return found[1]
+        value = self.visit(node, [self.evaluate(c) for c in node.children()])
+        self.seen[id(node)] = (node, value)  # the node is kept, so its id stays its own
+        return value
 
     def dim(self, d: ex.Dim) -> int:
         if isinstance(d, int):
