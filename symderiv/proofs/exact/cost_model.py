@@ -114,9 +114,10 @@ class Estimator(Interpreter[Entry]):
     # -- nodes ----------------------------------------------------------------
     def evaluate(self, node: ex.Expr) -> Entry:
         """The model of ``node``'s value; every occurrence of a subexpression is costed (no memo)."""
-        found = self.preset.get(node)
-        if found is not None:
-            return found
+        if self.preset:  # inside a matrix operation's expansion (hashing a node costs: only then)
+            found = self.preset.get(node)
+            if found is not None:
+                return found
         self.work = cap(self.work)
         return self.visit(node, [self.evaluate(c) for c in node.children()])
 
