@@ -45,10 +45,11 @@ def elementwise_derivative(fn: str, arg: ex.Expr) -> ex.Expr:
     """``f'(arg)`` as an expression, so that ``∂f(Z)_ab = f'(Z)_ab ∂Z_ab`` (from the function's registry row).
 
     >>> from symderiv.syntax.printing import to_text
-    >>> to_text(elementwise_derivative("tanh", ex.Symbol("Z")))
-    '1 - tanh(Z) ** 2'
-    >>> to_text(elementwise_derivative("relu", ex.Symbol("Z")))
-    'step(Z)'
+    >>> to_text(elementwise_derivative("phi", ex.Symbol("Z")))
+    'phi_prime(Z)'
+    >>> elementwise_derivative("phi_prime", ex.Symbol("Z"))
+    Traceback (most recent call last):
+    symderiv.core.errors.UnsupportedError: cannot differentiate through `phi_prime`: its derivative is not a function of the language (a Dirac delta, or a second derivative)
     """
     if derivative_tree(fn) is None:
         raise UnsupportedError(f"cannot differentiate through `{fn}`: its derivative is not a function of the "
@@ -135,7 +136,7 @@ class IndexEngine:
         ``depth=1`` expands only the top node (its operands stay entries).
         """
         if depth != 0 and not isinstance(node, (ex.Symbol, ex.ConstMatrix)):
-            value = constant_value(node)  # 1/2, 2 ** -1, relu(-2): exact coefficients, not opaque entries
+            value = constant_value(node)  # 1/2, 2 ** -1, f(-2): exact coefficients, not opaque entries
             if value is not None:
                 return IndexSum.of(coeff=value) if value else ZERO_SUM
         if depth == 0 or is_opaque(node):
