@@ -125,6 +125,9 @@ class MatrixOp:
     #: In index notation: ``"lemma"`` (a scalar op, differentiated by its ``vjp`` as a lemma) or
     #: ``"expand"`` (replaced by its expansion).
     index: Literal["lemma", "expand"] = "expand"
+    #: With ``index="lemma"``: the name under which index-notation prose cites the lemma (``"jacobi"``, shared
+    #: with ``det``); empty: ``"lemma:<name>"``.
+    lemma: str = ""
     #: A faster or more accurate NumPy value than the expansion: ``numpy(np, args, params)``.
     numpy: Callable[[Any, Sequence[Any], Params], Any] | None = None
     #: How a call is written, for hints (``matpow(A, k) with an integer literal k ≥ 0``); default ``name(A)``.
