@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, ShapeError
-from symderiv.ops import matrix_op
 from symderiv.syntax.language import check_identifier
+from symderiv.syntax.shape_rules import Unifier, shape_of_node
 
 _FRESH_POOL = ("n", "m", "p", "q", "r", "s", "t", "u", "v", "w", "k", "l")
 
@@ -61,44 +61,6 @@ def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, ex.Shape]
 
 
 @dataclass
-class _Unifier:
-    text: str | None
-    parent: dict[object, object] = field(default_factory=dict)
-    #: dimension names of ones/zeros/eye → the term they stand for
-    dim_alias: dict[str, object] = field(default_factory=dict)
-
-    def find(self, term: object) -> object:
-        root = term
-        while self.parent.get(root, root) != root:
-            root = self.parent[root]
-        while self.parent.get(term, term) != root:
-            self.parent[term], term = root, self.parent[term]
-        return root
-
-    def value(self, term: object) -> object:
-        return self.find(term)
-
-    @staticmethod
-    def is_fresh(term: object) -> bool:
-        return isinstance(term, tuple)
-
-    def unify(self, a: object, b: object, node: ex.Expr | None, what: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if self.is_fresh(ra):
-            self.parent[ra] = rb
-        elif self.is_fresh(rb):
-            self.parent[rb] = ra
-        else:
-            span = getattr(node, "span", None) if node is not None else None
-            hint = ("dimension names are distinct symbols; use the same name where sizes must agree"
-                    if isinstance(ra, str) or isinstance(rb, str) else None)
-            raise ShapeError(f"{what}: {ra} ≠ {rb}", text=self.text,
-                             column=span[0] if span else None, width=span[1] if span else 1, hint=hint)
-
-
-@dataclass
 class Typing:
     """The resolved shapes of an expression's symbols.
 
@@ -139,9 +101,9 @@ class Typing:
         env = dict(self.symbols)
         if extra:
             env.update(extra)
-        u = _Unifier(text if text is not None else self.text)
+        u = Unifier(text if text is not None else self.text)
         u.dim_alias = {name: self.resolve(name) for name in node.dim_names()}
-        return _shape(node, env, u, strict=True)
+        return shape_of_node(node, env, u)
 
     def substitute(self, assignment: Mapping[str, int]) -> Typing:
         """The same typing with dimension names replaced by sizes."""
@@ -177,145 +139,7 @@ class Typing:
         return not self.dim_names
 
 
-def _broadcast(u: _Unifier, a: ex.Shape, b: ex.Shape, node: ex.Expr, op: str) -> ex.Shape:
-    out: list[ex.Dim] = []
-    for axis, (da, db) in enumerate(zip(a, b, strict=True)):
-        va, vb = u.value(da), u.value(db)
-        if va == vb:
-            out.append(da)  # type: ignore[arg-type]
-        elif va == 1:
-            out.append(db)  # type: ignore[arg-type]
-        elif vb == 1:
-            out.append(da)  # type: ignore[arg-type]
-        elif u.is_fresh(va) or u.is_fresh(vb):
-            u.unify(da, db, node, "")
-            out.append(da)  # type: ignore[arg-type]
-        else:
-            span = getattr(node, "span", None)
-            raise ShapeError(
-                f"cannot {op} a {_show(u, a)} and a {_show(u, b)} matrix: "
-                f"{'rows' if axis == 0 else 'columns'} {va} and {vb} differ and neither is 1",
-                text=u.text, column=span[0] if span else None, width=span[1] if span else 1,
-                hint="broadcasting stretches a dimension of size 1 only (as in NumPy)")
-    return (out[0], out[1])
-
-
-def _show(u: _Unifier, shape: ex.Shape) -> str:
-    vals = [u.value(d) for d in shape]
-    return "×".join("?" if u.is_fresh(v) else str(v) for v in vals)
-
-
-def _shape(node: ex.Expr, env: Mapping[str, ex.Shape], u: _Unifier, strict: bool = False) -> ex.Shape:
-    return _ShapeWalk(env, u).of(node)
-
-
-class _ShapeWalk:
-    """The shape of every node, by unification; one small rule per node kind."""
-
-    def __init__(self, env: Mapping[str, ex.Shape], u: _Unifier) -> None:
-        self.env, self.u = env, u
-
-    def of(self, node: ex.Expr) -> ex.Shape:
-        return getattr(self, "_" + type(node).__name__)(node)  # type: ignore[no-any-return]
-
-    def err(self, node: ex.Expr, message: str, hint: str | None = None) -> ShapeError:
-        span = getattr(node, "span", None)
-        return ShapeError(message, text=self.u.text, column=span[0] if span else None,
-                          width=span[1] if span else 1, hint=hint)
-
-    def square(self, node: ex.Expr, inner: ex.Shape, fn: str) -> None:
-        try:
-            self.u.unify(inner[0], inner[1], node, "")
-        except ShapeError:
-            raise self.err(node, f"{fn} needs a square matrix, but its argument is {_show(self.u, inner)}") from None
-
-    def _Symbol(self, node: ex.Symbol) -> ex.Shape:
-        if node.name not in self.env:
-            raise self.err(node, f"unknown matrix `{node.name}`")
-        return self.env[node.name]
-
-    def _Number(self, node: ex.Number) -> ex.Shape:
-        return (1, 1)
-
-    def _ConstMatrix(self, node: ex.ConstMatrix) -> ex.Shape:
-        alias = self.u.dim_alias
-        return (alias.get(node.rows, node.rows) if isinstance(node.rows, str) else node.rows,  # type: ignore[return-value]
-                alias.get(node.cols, node.cols) if isinstance(node.cols, str) else node.cols)
-
-    def _MatMul(self, node: ex.MatMul) -> ex.Shape:
-        for side in (node.left, node.right):
-            if isinstance(side, ex.Number):
-                raise self.err(node, "`@` needs matrices on both sides", hint="use `*` to scale by a number")
-        a, b = self.of(node.left), self.of(node.right)
-        try:
-            self.u.unify(a[1], b[0], node, "")
-        except ShapeError:
-            raise self.err(node, f"cannot multiply {_show(self.u, a)} @ {_show(self.u, b)}: the inner dimensions "
-                           f"{self.u.value(a[1])} and {self.u.value(b[0])} differ",
-                           hint="for A @ B, A's column count must equal B's row count; "
-                           "`*` is the elementwise product") from None
-        return (a[0], b[1])
-
-    def _elementwise(self, node: ex.Binary, op: str) -> ex.Shape:
-        return _broadcast(self.u, self.of(node.left), self.of(node.right), node, op)
-
-    def _Add(self, node: ex.Add) -> ex.Shape:
-        return self._elementwise(node, "add")
-
-    def _Sub(self, node: ex.Sub) -> ex.Shape:
-        return self._elementwise(node, "subtract")
-
-    def _Mul(self, node: ex.Mul) -> ex.Shape:
-        return self._elementwise(node, "multiply elementwise")
-
-    def _Div(self, node: ex.Div) -> ex.Shape:
-        return self._elementwise(node, "divide")
-
-    def _operand(self, node: ex.Unary) -> ex.Shape:
-        return self.of(node.operand)
-
-    _Neg = _Power = _Apply = _operand
-
-    def _Transpose(self, node: ex.Transpose) -> ex.Shape:
-        a = self.of(node.operand)
-        return (a[1], a[0])
-
-    def _Trace(self, node: ex.Unary, what: str = "trace") -> ex.Shape:
-        self.square(node, self.of(node.operand), what)
-        return (1, 1)
-
-    def _Det(self, node: ex.Det) -> ex.Shape:
-        return self._Trace(node, "det")
-
-    def _Inv(self, node: ex.Inv) -> ex.Shape:
-        a = self.of(node.operand)
-        self.square(node, a, "inv")
-        return a
-
-    def _Call(self, node: ex.Call) -> ex.Shape:
-        shapes = [self.of(arg) for arg in node.args]
-        return matrix_op(node.op).shape(_SquareRule(lambda shape, what: self.square(node, shape, what)), shapes,
-                                        dict(node.params))
-
-    def _Sum(self, node: ex.Sum) -> ex.Shape:
-        a = self.of(node.operand)
-        if node.axis is None:
-            return (1, 1)
-        return (1, a[1]) if node.axis == 0 else (a[0], 1)
-
-
-class _SquareRule:
-    """The shape checker as a registry entry's shape rule sees it."""
-
-    def __init__(self, square: Callable[[ex.Shape, str], None]) -> None:
-        self._square = square
-
-    def square(self, shape: ex.Shape, what: str) -> ex.Dim:
-        self._square(shape, what)
-        return shape[0]
-
-
-def _resolve(u: _Unifier, shape: ex.Shape, names: dict[object, str]) -> ex.Shape:
+def _resolve(u: Unifier, shape: ex.Shape, names: dict[object, str]) -> ex.Shape:
     out = []
     for d in shape:
         v = u.value(d)
@@ -345,7 +169,7 @@ def infer_shapes(
         raise OptionError(f"shapes name {', '.join('`' + e + '`' for e in extra)}, "
                           f"which the expression does not have",
                           hint="the expression's matrices are " + ", ".join(names))
-    u = _Unifier(text)
+    u = Unifier(text)
     declared_dims = {d for shape in declared.values() for d in shape if isinstance(d, str)}
     # A name in ones/zeros/eye that no declared shape uses is an unknown to solve for, like an omitted shape.
     for name in expression.dim_names():
@@ -354,7 +178,7 @@ def infer_shapes(
                                 (("?", name, 0), ("?", name, 1)) for name in names}  # type: ignore[misc]
     symmetric = frozenset(symmetric)
     _unify_symmetric(u, env, symmetric)
-    _shape(expression, env, u)
+    shape_of_node(expression, env, u)
     # Name the fresh dimensions in order of appearance, avoiding every name in sight.
     taken = set(names) | declared_dims | expression.dim_names()
     fresh_names = _name_fresh(u, env, names, [p for p in _FRESH_POOL if p not in taken] +
@@ -366,7 +190,7 @@ def infer_shapes(
     return Typing({n: _resolve(u, env[n], fresh_names) for n in names}, symmetric, text, {}, aliases)
 
 
-def _unify_symmetric(u: _Unifier, env: Mapping[str, ex.Shape], symmetric: frozenset[str]) -> None:
+def _unify_symmetric(u: Unifier, env: Mapping[str, ex.Shape], symmetric: frozenset[str]) -> None:
     for name in symmetric:
         if name not in env:
             raise OptionError(f"symmetric names `{name}`, which the expression does not have")
@@ -377,7 +201,7 @@ def _unify_symmetric(u: _Unifier, env: Mapping[str, ex.Shape], symmetric: frozen
                              hint="a symmetric matrix is square") from None
 
 
-def _name_fresh(u: _Unifier, env: Mapping[str, ex.Shape], names: list[str], pool: list[str]) -> dict[object, str]:
+def _name_fresh(u: Unifier, env: Mapping[str, ex.Shape], names: list[str], pool: list[str]) -> dict[object, str]:
     """Names for the unknown dimensions: aliases first (``eye(k)``), then the pool in order of appearance."""
     fresh_names: dict[object, str] = {}
     for alias, term in u.dim_alias.items():
