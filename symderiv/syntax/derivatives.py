@@ -37,8 +37,8 @@ def substitute(tree: ex.Expr, values: dict[str, ex.Expr]) -> ex.Expr:
     """``tree`` with the named symbols replaced.
 
     >>> from symderiv.syntax.printing import to_text
-    >>> to_text(substitute(parse("1 - y ** 2"), {"y": parse("tanh(W)")}))
-    '1 - tanh(W) ** 2'
+    >>> to_text(substitute(parse("1 - y ** 2"), {"y": parse("cos(W)")}))
+    '1 - cos(W) ** 2'
     """
     if isinstance(tree, ex.Symbol):
         return values.get(tree.name, tree)
@@ -52,15 +52,17 @@ def derivative_of(fn: str, arg: ex.Expr, value: ex.Expr | None = None) -> ex.Exp
     """``f'(arg)`` as an expression; ``value`` is the node ``f(arg)`` to reuse where ``f'`` is written with it.
 
     >>> from symderiv.syntax.printing import to_text
-    >>> to_text(derivative_of("tanh", ex.Symbol("Z")))
-    '1 - tanh(Z) ** 2'
+    >>> to_text(derivative_of("sigmoid", ex.Symbol("Z")))
+    'sigmoid(Z) * (1 - sigmoid(Z))'
     >>> to_text(derivative_of("relu", ex.Symbol("Z")))
     'step(Z)'
     """
     tree = derivative_tree(fn)
     if tree is None:
         raise UnsupportedError(f"cannot differentiate through {elementwise(fn).not_differentiable or fn}: "
-                               "symderiv has no rule for its derivative")
+                               "symderiv has no rule for its derivative",
+                               hint="differentiate an expression where the matrix you ask about is not inside "
+                                    f"{fn}(...); {fn} may appear in claims and results")
     return substitute(tree, {ARGUMENT: arg, VALUE: value if value is not None else ex.Apply(arg, fn=fn)})
 
 
