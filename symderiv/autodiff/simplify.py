@@ -101,7 +101,7 @@ class Simplifier:
     def _pass(self, node: ex.Expr) -> ex.Expr:
         node = self._rebuild(node, [self._pass(c) for c in node.children()])
         if isinstance(node, (ex.Div, ex.Power, ex.Apply)) and (value := constant_value(node)) is not None:
-            return ex.Number(value)  # exact: 1 / 3, 2 ** -1, relu(-2); exp(5) stays an atom
+            return ex.Number(value)  # exact: 1 / 3, 2 ** -1, f(c) when f's row folds it to a rational
         method = getattr(self, "_simplify_" + type(node).__name__, None)
         return method(node) if method is not None else node
 
