@@ -30,8 +30,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "verify": ("proofs.verification", "verify"),
     "Verdict": ("proofs.verification", "Verdict"),
-    "gradient": ("api", "gradient"),
-    "Gradient": ("api", "Gradient"),
+    "gradient": ("proofs.gradient", "gradient"),
+    "Gradient": ("autodiff.backprop", "Gradient"),
     "derive": ("explain.derivation", "derive"),
     "Derivation": ("explain.derivation", "Derivation"),
     "Step": ("explain.derivation", "Step"),

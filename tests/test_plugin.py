@@ -13,7 +13,7 @@ import pytest
 # Imported here so that every in-process pytester session shares these modules: pytester removes the
 # modules a session imported when it ends, a re-imported symderiv.proofs.verification would define a second Verdict
 # class, and NumPy's extension cannot be loaded twice in one process.
-import symderiv.api  # noqa: F401
+import symderiv.proofs.gradient  # noqa: F401
 import symderiv.backends.numeric  # noqa: F401
 import symderiv.testing  # noqa: F401
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import symderiv
-from symderiv.api import gradient
+from symderiv.proofs.gradient import gradient
 from symderiv.autodiff.rules import RULES, Context, backward, unbroadcast
 from symderiv.backends.numeric import evaluate, finite_difference_gradient
 from symderiv.core import expr as ex

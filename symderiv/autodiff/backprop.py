@@ -5,7 +5,7 @@ expression is ``1×1``, so ``L = E``; otherwise the upstream symbol ``G``), hand
 each node's upstream gradient to its rule in :data:`symderiv.autodiff.rules.RULES`, and
 accumulate the contributions that reach each wanted symbol (a symbol used twice
 gets the sum). The sum is simplified to the canonical form. The result is not proved
-here: :func:`symderiv.gradient` (:mod:`symderiv.api`) proves it and records the proof
+here: :func:`symderiv.gradient` (:mod:`symderiv.proofs.gradient`) proves it and records the proof
 in the :class:`Gradient` it builds.
 """
 

@@ -1,9 +1,9 @@
 """``symderiv.gradient``: the derived formula of ∂L/∂V, proved before it is returned.
 
-This module composes two layers: :mod:`symderiv.autodiff` derives the canonical formula
-(:func:`~symderiv.autodiff.backprop.differentiate`) and :mod:`symderiv.proofs` proves it
-(:func:`~symderiv.proofs.verification.verify`). It imports nothing else of symderiv, so the
-layers above (``explain``, ``cli``, ``testing``) may build on it.
+:mod:`symderiv.autodiff` derives the canonical formula (:func:`~symderiv.autodiff.backprop.differentiate`),
+one layer below; this module proves it with :func:`~symderiv.proofs.verification.verify` and returns
+the :class:`~symderiv.autodiff.backprop.Gradient` with its proof record. It sits in the proofs layer so
+that every layer above (``explain``, ``testing``, ``cli``, the package's lazy API) can call it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from symderiv.autodiff.backprop import UPSTREAM_LATEX, Gradient, differentiate
 from symderiv.core import expr as ex
 from symderiv.core.errors import BudgetError, DerivationError, OptionError
 from symderiv.core.status import Status
-from symderiv.proofs.verification import Problem, Verdict, check_options, prepare, verify
+from symderiv.proofs.problem import Problem, Verdict, check_options, prepare
+from symderiv.proofs.verification import verify
 
 
 def _generalized_shapes(problem: Problem) -> dict[str, ex.Shape] | None:
