@@ -11,10 +11,10 @@ from strategies import cases, well_formed
 from test_rules import check_finite_differences, concrete_shapes, hygiene_problems, random_env
 
 import symderiv
-from symderiv.proofs.gradient import Gradient, gradient
 from symderiv.autodiff.backprop import differentiate
 from symderiv.backends.numeric import evaluate
 from symderiv.core.errors import BudgetError, OptionError, ParseError, TimeoutError, UnsupportedError
+from symderiv.proofs.gradient import Gradient, gradient
 from symderiv.syntax.language import parse
 from symderiv.syntax.shapes import infer_shapes
 
