@@ -35,7 +35,7 @@ def gradient_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_gradient(args: argparse.Namespace) -> int:
     """Derive, prove and print; errors propagate as SymderivError (exit 2 in ``cli.main``)."""
-    results = api("autodiff.backprop").gradient(
+    results = api("proofs.gradient").gradient(
         args.expression, wrt=list(args.wrt), shapes=shapes_from(args), layout=args.layout, check=not args.no_check,
         method=args.method, budget=args.budget, timeout=args.timeout, **options_from(args))
     assert isinstance(results, list)

@@ -17,9 +17,9 @@ from fractions import Fraction
 from typing import Any
 
 from symderiv import ops
-from symderiv.autodiff.backprop import gradient
 from symderiv.core import expr as ex
 from symderiv.core.errors import SymderivError
+from symderiv.proofs.gradient import gradient
 from symderiv.syntax.printing import to_text
 
 #: Options of ``verify`` that also shape the correct formula (passed on to ``gradient``).
