@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
 from symderiv.proofs.index import IndexEngine, contains, tidy
-from symderiv.proofs.verification import Problem
+from symderiv.proofs.problem import Problem
 from symderiv.syntax.derivatives import substitute
 
 from . import prose as say

@@ -25,14 +25,15 @@ Markdown, HTML or text, and this module puts it together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from symderiv.autodiff.backprop import Gradient, gradient
+from symderiv.autodiff.backprop import Gradient
 from symderiv.core import expr as ex
 from symderiv.core.errors import SymderivError
+from symderiv.proofs.gradient import gradient
 from symderiv.proofs.index import prove_all_shapes
-from symderiv.proofs.verification import Problem, prepare
+from symderiv.proofs.problem import Problem, prepare
 from symderiv.render import jupyter, render
 from symderiv.render.text import TextPrinter
 
@@ -131,7 +132,7 @@ def derive(
         builder.check_blocks(blocks)
         note = builder.check_final(final, all_shapes)
         status = "proved" if all_shapes == "canonical" or problem.typing.is_concrete else "checked"
-        result = replace(result, proof_status=status, proof=[builder.check_shapes()])
+        result = result.with_proof(status, [builder.check_shapes()], result.proof_reason)
 
     def made(draft: Draft, note: str = "") -> Step:
         return Step(draft.kind, draft.equation, draft.prose, text.prose(draft.prose), text.equation(draft.equation),

@@ -7,9 +7,9 @@ output gets a letter by its kind (``D`` for a single product, ``Z`` for an affin
 activation, ``L`` for a scalar loss), numbered from the innermost when a letter repeats.
 
 >>> from symderiv.syntax.language import parse
->>> plan = plan_blocks(parse("relu(W @ X + b)"), "W", False, {"W", "X", "b"})
+>>> plan = plan_blocks(parse("phi(W @ X + b)", functions=["phi"]), "W", False, {"W", "X", "b"})
 >>> plan.order, plan.definitions["A"]
-(('A', 'Z'), Apply(operand=Symbol(name='Z'), fn='relu'))
+(('A', 'Z'), Apply(operand=Symbol(name='Z'), fn='phi'))
 """
 
 from __future__ import annotations
@@ -167,8 +167,8 @@ def expand_names(node: ex.Expr, definitions: Mapping[str, ex.Expr], depth: int) 
     """``node`` with the named blocks replaced by their definitions, ``depth`` levels deep.
 
     >>> from symderiv.syntax.language import parse
-    >>> expand_names(parse("relu(Z)"), {"Z": parse("W @ X")}, 1)
-    Apply(operand=MatMul(left=Symbol(name='W'), right=Symbol(name='X')), fn='relu')
+    >>> expand_names(parse("inv(Z)"), {"Z": parse("W @ X")}, 1)
+    Inv(operand=MatMul(left=Symbol(name='W'), right=Symbol(name='X')))
     """
     mapping = dict(definitions)
     for _ in range(depth):  # each pass opens one level of names

@@ -159,9 +159,9 @@ def _rule_sentence(rule: str) -> list[Any] | None:
 def lemma_equation(op: ops.MatrixOp) -> Equation:
     """``∂op(M)/∂M_pq`` = the entry ``pq`` of the operation's backward rule at an upstream of 1.
 
-    >>> from symderiv.render.text import TextPrinter
-    >>> TextPrinter().doprint(lemma_equation(ops.matrix_op("logdet")))
-    '∂logdet(M)/∂M_pq = (inv(M))_qp'
+    >>> op = next(op for op in ops.matrix_ops().values() if op.lemma == "jacobi")  # log |det M|
+    >>> lemma_equation(op).rhs.terms[0].factors
+    (Ent(expr=Inv(operand=Symbol(name='M')), row=Idx(name='q', dim='n'), col=Idx(name='p', dim='n')),)
     """
     node = ex.Call(op.name, (_M,) * op.arity, tuple((p.name, p.lo) for p in op.params))
     grad = op.vjp(node, _ONE)[0]

@@ -60,6 +60,12 @@ class Elementwise:
     internal: bool = False
     #: A generic function declared by the user (``phi``), or its derivative (``phi_prime``).
     generic: bool = False
+    #: The 0/1 elementwise function that is ``f'`` (``step`` for relu), when ``f`` is one whose derivative is
+    #: easily forgotten (a backward pass that treats ``f`` as the identity): testing then diagnoses such a
+    #: gradient as "missing the mask".
+    mask: str | None = None
+    #: That mask in NumPy, over ``Z``, for the diagnosis (``(Z > 0)``).
+    mask_numpy: str = ""
 
 
 class ShapeRule(Protocol):

@@ -53,7 +53,7 @@ ROWS: tuple[Elementwise, ...] = (
                 fold=_at_zero(Fraction(1, 2))),
     Elementwise("relu", "max(z, 0)", "step(z)", latex=r"\operatorname{relu}", kink=True,
                 numpy=lambda np, z: np.maximum(z, 0.0), mpmath=lambda mp, z: z if z > 0 else Fraction(0),
-                fold=lambda c: max(c, Fraction(0))),
+                fold=lambda c: max(c, Fraction(0)), mask="step", mask_numpy="(Z > 0)"),
     Elementwise("step", "Heaviside step, the derivative of relu", None, latex=r"\operatorname{step}", kink=True,
                 not_differentiable="step (the derivative of relu)",
                 numpy=lambda np, z: np.heaviside(z, 0.5), mpmath=lambda mp, z: Fraction(1) if z > 0 else Fraction(0),

@@ -29,7 +29,7 @@ class _MatrixText(printing.TextPrinter):
 
 
 def _fn(name: str) -> str:
-    """``relu_prime`` → ``relu′`` (the derivative of a generic or built-in function)."""
+    """``phi_prime`` → ``phi′`` (the derivative of a generic or built-in function)."""
     return name[: -len("_prime")] + "′" if name.endswith("_prime") else name
 
 
