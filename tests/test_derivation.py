@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -14,7 +15,7 @@ from symderiv.backends.numeric import evaluate, finite_difference_gradient
 from symderiv.cli import main
 from symderiv.core import expr as ex
 from symderiv.core.errors import DerivationError, SymderivError, UnsupportedError
-from symderiv.explain.derivation import Equation, Grad, Matrix, derive
+from symderiv.explain.derivation import Equation, Grad, Matrix, StepKind, derive
 from symderiv.proofs.index import IndexSum
 from symderiv.syntax.language import parse
 
@@ -68,6 +69,15 @@ def test_the_source_derivation_has_its_six_steps_in_order(source):
     ]
     assert source.result.formula == "G @ X.T"
     assert all(s.checked for s in source.steps)
+
+
+def test_steps_are_frozen_and_checked_when_built(source):
+    step = source.steps[0]
+    assert step.kind is StepKind.CHAIN_RULE and step.checked
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        step.checked = False  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        source.result = None  # type: ignore[misc]
 
 
 def test_steps_are_data_with_a_sentence_and_indices(source):

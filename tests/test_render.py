@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
+from symderiv.core.errors import OptionError
 from symderiv.explain.derivation import derive
+from symderiv.render import FORMATS, render
 from symderiv.render.html import HtmlDerivationPrinter
 from symderiv.render.latex import LatexDerivationPrinter, LatexPrinter, escape
 from symderiv.render.text import TextPrinter
@@ -112,6 +114,14 @@ def test_rendering_is_deterministic(source):
     again = derive("W @ X", wrt="W", shapes=SOURCE)
     for method in ("to_text", "to_latex", "to_markdown", "to_html"):
         assert getattr(source, method)() == getattr(again, method)()
+
+
+def test_render_formats_a_derivation_by_name(source):
+    for fmt in FORMATS:
+        assert render(source, fmt) == getattr(source, "to_" + fmt)()
+    assert render(source, "latex", standalone=False) == source.to_latex(standalone=False)
+    with pytest.raises(OptionError):
+        render(source, "pdf")
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (apt: texlive-latex-base)")
