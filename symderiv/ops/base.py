@@ -66,6 +66,11 @@ class Elementwise:
     mask: str | None = None
     #: That mask in NumPy, over ``Z``, for the diagnosis (``(Z > 0)``).
     mask_numpy: str = ""
+    #: Plain text of ``f(z)`` where the prover prints its atoms (counterexamples): a template with ``{}``;
+    #: default ``name({})``.
+    text: str = ""
+    #: The error for the constant argument 0 of a function whose domain is ``"nonzero"``.
+    zero_error: str = ""
 
 
 class ShapeRule(Protocol):

@@ -9,16 +9,17 @@ polynomial gcd is ever needed.
 
 Variables are matrix entries, upstream entries ``G[i,j]``, and *atoms*: one
 application of an elementwise function (``exp``, ``relu``, ``logabs`` of a
-determinant, a generic ``phi``) to a canonical argument. Atoms are treated as
-independent variables. That is sound for proving: an identity that holds with
-the atoms free holds for every value they take. Equal atoms share one variable.
+determinant, a generic ``phi``) to a canonical argument
+(:mod:`symderiv.proofs.exact.atoms`). Atoms are treated as independent
+variables. That is sound for proving: an identity that holds with the atoms free
+holds for every value they take. Equal atoms share one variable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
+from symderiv.proofs.exact.atoms import Atom, NotDifferentiable, Variables, atom_derivative
 from symderiv.proofs.exact.polynomial import (
     ONE,
     WORK,
@@ -44,151 +45,9 @@ __all__ = ["ONE", "Coeff", "FactorKey", "Mono", "Poly", "Ratio", "merge", "norma
            "pclean", "pconst", "pconstant_value", "pmul", "pmul_into", "pmul_items_into", "pscale", "Atom",
            "Variables", "NotDifferentiable", "gradient_of", "gradient_of_pairing"]
 
-# --------------------------------------------------------------------------
-# Variables and atoms
-
-
-@dataclass
-class Atom:
-    """``fn(arg)``, one elementwise function of one argument; or, when ``matrix`` is set, the entry
-    ``index`` of the inverse of ``matrix`` (``group`` holds the ids of all entries of that inverse,
-    and ``arg`` is ``matrix[index]``, kept only so that every atom has one)."""
-
-    fn: str
-    arg: Ratio
-    matrix: tuple[tuple[Ratio, ...], ...] | None = None
-    index: tuple[int, int] = (0, 0)
-    group: tuple[tuple[int, ...], ...] = ()
-
-    def inputs(self) -> list[Ratio]:
-        """What the atom is a function of."""
-        return [self.arg] if self.matrix is None else [x for row in self.matrix for x in row]
-
-
-@dataclass
-class Variables:
-    """The registry of variables: matrix entries, upstream entries and atoms."""
-
-    names: list[str] = field(default_factory=list)
-    kinds: list[tuple] = field(default_factory=list)
-    atoms: dict[int, Atom] = field(default_factory=dict)
-    _atom_ids: dict[tuple, int] = field(default_factory=dict)
-    _entry_ids: dict[tuple, int] = field(default_factory=dict)
-    _depends: dict[int, frozenset[int]] = field(default_factory=dict)
-    _inverses: dict[tuple, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
-
-    def entry(self, symbol: str, i: int, j: int) -> int:
-        key = (symbol, i, j)
-        found = self._entry_ids.get(key)
-        if found is None:
-            found = len(self.names)
-            self.names.append(f"{symbol}[{i},{j}]")
-            self.kinds.append(("entry", symbol, i, j))
-            self._entry_ids[key] = found
-        return found
-
-    def alias(self, symbol: str, i: int, j: int, var: int) -> None:
-        """Make ``symbol[i,j]`` the same variable as an existing one (symmetric matrices)."""
-        self._entry_ids[(symbol, i, j)] = var
-
-    def atom(self, fn: str, arg: Ratio) -> int:
-        key = (fn, arg.key())
-        found = self._atom_ids.get(key)
-        if found is None:
-            found = len(self.names)
-            self.names.append(f"{fn}(…)")
-            self.kinds.append(("atom", fn))
-            self.atoms[found] = Atom(fn, arg)
-            self._atom_ids[key] = found
-        return found
-
-    def inverse(self, matrix: list[list[Ratio]]) -> tuple[tuple[int, ...], ...]:
-        """Atoms ``Y[i][j]`` for the entries of ``matrix``'s inverse, shared with an equal matrix, and
-        transposed for its transpose (``inv(M.T) = inv(M).T``). Sound for proving only: an identity
-        in free ``Y`` holds at ``Y = inv(M)``, but ``M·Y = I`` is not known to the algebra, so a
-        difference proves nothing (the caller then uses the rational inverse, see symderiv.proofs.exact.inverse).
-
-        >>> vs = Variables()
-        >>> m = [[Ratio.var(vs.entry("X", i, j)) for j in range(2)] for i in range(2)]
-        >>> y = vs.inverse(m)
-        >>> y, vs.inverse([list(col) for col in zip(*m)])
-        (((4, 5), (6, 7)), ((4, 6), (5, 7)))
-        """
-        n = len(matrix)
-        key = tuple(tuple(x.key() for x in row) for row in matrix)
-        found = self._inverses.get(key)
-        if found is not None:
-            return found
-        flipped = self._inverses.get(tuple(tuple(matrix[i][j].key() for i in range(n)) for j in range(n)))
-        if flipped is not None:
-            return tuple(tuple(flipped[j][i] for j in range(n)) for i in range(n))
-        frozen = tuple(tuple(row) for row in matrix)
-        ids = tuple(tuple(range(len(self.names) + i * n, len(self.names) + (i + 1) * n)) for i in range(n))
-        for i in range(n):
-            for j in range(n):
-                self.names.append(f"inv(…)[{i},{j}]")
-                self.kinds.append(("atom", "inv"))
-                self.atoms[ids[i][j]] = Atom("inv", frozen[i][j], frozen, (i, j), ids)
-        self._inverses[key] = ids
-        return ids
-
-    def base_dependencies(self, var: int) -> frozenset[int]:
-        """The non-atom variables a variable depends on (itself, for an entry)."""
-        if var not in self.atoms:
-            return frozenset((var,))
-        found = self._depends.get(var)
-        if found is None:
-            deps: set[int] = set()
-            for arg in self.atoms[var].inputs():
-                for v in arg.variables():
-                    deps |= self.base_dependencies(v)
-            found = frozenset(deps)
-            self._depends[var] = found
-        return found
-
 
 # --------------------------------------------------------------------------
 # Differentiation
-
-
-DerivativeRule = Callable[["Variables", Ratio, int], Ratio]
-
-
-def _atom_derivative(vars_: Variables, atom_var: int) -> Ratio:
-    """d fn(u) / du, as a Ratio over atoms, by the prover's own table of scalar rules."""
-    atom = vars_.atoms[atom_var]
-    fn, u = atom.fn, atom.arg
-    me = Ratio.var(atom_var)
-    one = Ratio.const(1)
-    if fn == "exp":
-        return me
-    if fn in ("log", "logabs"):
-        return u.reciprocal()
-    if fn == "sqrt":
-        return me.scale(2).reciprocal()
-    if fn == "abs":
-        return Ratio.var(vars_.atom("sign", u))
-    if fn == "sin":
-        return Ratio.var(vars_.atom("cos", u))
-    if fn == "cos":
-        return -Ratio.var(vars_.atom("sin", u))
-    if fn == "tan":
-        return one + me * me
-    if fn == "tanh":
-        return one - me * me
-    if fn == "sigmoid":
-        return me * (one - me)
-    if fn == "relu":
-        return Ratio.var(vars_.atom("step", u))
-    if fn in ("step", "sign"):
-        raise NotDifferentiable(f"{fn} jumps at 0; its derivative is a Dirac delta, which symderiv does not represent")
-    if fn.endswith("_prime"):
-        raise NotDifferentiable(f"{fn} is already a derivative; second derivatives are not supported")
-    return Ratio.var(vars_.atom(fn + "_prime", u))
-
-
-class NotDifferentiable(ArithmeticError):
-    """Raised when the chain rule meets step/sign or a second derivative."""
 
 
 def gradient_of(vars_: Variables, value: Ratio, wrt: set[int], deadline: Callable[[], None] | None = None
@@ -226,28 +85,91 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
     >>> gradient_of_pairing(vs, [((g,), Ratio({(w, w): 1}))], {w})[w].num
     {(0, 1): 2}
     """
-    atoms = vars_.atoms
-    # Atoms whose argument depends on wrt, fixed now: atoms created below (step, sign,
-    # cos, phi_prime ...) only ever appear in derivatives, never in what is differentiated.
-    # An atom's argument only holds older variables, so one pass in id order decides
-    # which atoms depend on wrt (no recursion, no dependency sets).
-    chain_atoms: set[int] = set()
+    return _Reverse(vars_, wrt, deadline).run(terms)
+
+
+def _chain_atoms(atoms: dict[int, Atom], wrt: set[int]) -> set[int]:
+    """Atoms whose argument depends on ``wrt``, fixed before the sweep.
+
+    Atoms created during the sweep (step, sign, cos, phi_prime ...) only ever appear in derivatives,
+    never in what is differentiated. An atom's argument only holds older variables, so one pass in id
+    order decides which atoms depend on wrt (no recursion, no dependency sets).
+    """
+    chain: set[int] = set()
     for atom_id in sorted(atoms):
         polys = [p for arg in atoms[atom_id].inputs() for p in arg.polys()]
-        if any(x in wrt or x in chain_atoms for p in polys for mono in p for x in mono):
-            chain_atoms.add(atom_id)
-    interesting = frozenset(wrt) | chain_atoms
-    adj_poly: dict[int, Poly] = {}  # polynomial part of each adjoint (zeros swept when read)
-    adj_rat: dict[int, Ratio] = {}  # rational part, when denominators appear
-    inverse_partials: dict[tuple[int, int, int], dict[int, Ratio]] = {}  # local partials of inverted matrices
-    counter = [0]
+        if any(x in wrt or x in chain for p in polys for mono in p for x in mono):
+            chain.add(atom_id)
+    return chain
 
-    def partials(poly: Poly, tail: Mono, out: dict[int, Poly]) -> None:
+
+class _Reverse:
+    """One reverse-mode sweep of :func:`gradient_of_pairing`: the adjoints, kept as a polynomial part
+    (zeros swept when read) and a rational part (when denominators appear)."""
+
+    def __init__(self, vars_: Variables, wrt: set[int], deadline: Callable[[], None] | None) -> None:
+        self.vars = vars_
+        self.wrt = wrt
+        self.deadline = deadline
+        self.chain_atoms = _chain_atoms(vars_.atoms, wrt)
+        self.interesting = frozenset(wrt) | self.chain_atoms
+        self.adj_poly: dict[int, Poly] = {}
+        self.adj_rat: dict[int, Ratio] = {}
+        # local partials of the entries of inverted matrices, by (id of the matrix, row, column)
+        self.inverse_partials: dict[tuple[int, int, int], dict[int, Ratio]] = {}
+        self.counter = 0
+
+    def run(self, terms: Iterable[tuple[Mono, Ratio]]) -> dict[int, Ratio]:
+        for tail, r in terms:
+            self.seed(tail, r)
+        # Newest atom first: every atom that contains x in its argument is newer than x,
+        # so x's adjoint is complete when x is reached.
+        for x in sorted(self.chain_atoms, reverse=True):
+            self.through(x)
+        WORK[0] += self.counter
+        return {v: self.adjoint(v) for v in self.wrt if v in self.adj_poly or v in self.adj_rat}
+
+    def seed(self, tail: Mono, r: Ratio) -> None:
+        """The partial derivatives of one term ``tail · r`` of the pairing."""
+        if any(x in self.interesting for x in tail):
+            raise ValueError("a weight of gradient_of_pairing depends on the variables differentiated")
+        if r.fac is None:
+            self.partials(r.num, tail, self.adj_poly)
+            return
+        weight = Ratio({tail: 1})
+        for y, dy in self.local_partials(r).items():
+            self.push_product(y, weight, dy)
+
+    def through(self, x: int) -> None:
+        """Push the adjoint of atom ``x`` to what its argument contains: adjoint · fn' · ∂argument."""
+        if x not in self.adj_poly and x not in self.adj_rat:
+            return
+        a = self.adjoint(x)
+        self.adj_poly.pop(x, None)
+        self.adj_rat.pop(x, None)
+        if a.is_zero():
+            return
+        atom = self.vars.atoms[x]
+        if atom.matrix is not None:
+            self.push_inverse(atom, a)
+            return
+        outer = a * atom_derivative(self.vars, x)
+        if outer.is_zero():
+            return
+        push_product = self.push_product
+        for y, dy in self.local_partials(atom.arg).items():
+            push_product(y, outer, dy)
+        if self.deadline is not None:
+            self.deadline()
+
+    def partials(self, poly: Poly, tail: Mono, out: dict[int, Poly]) -> None:
         """Add ∂(tail · poly)/∂y into ``out[y]`` for every interesting y (structural sparsity)."""
+        interesting, deadline, counter = self.interesting, self.deadline, self.counter
         t0 = tail[0] if tail else None
         for mono, c in poly.items():
-            counter[0] += 1
-            if deadline is not None and not counter[0] & 0x3FFF:
+            counter += 1
+            if deadline is not None and not counter & 0x3FFF:
+                self.counter = counter
                 deadline()
             prev = None
             for idx, x in enumerate(mono):
@@ -262,28 +184,26 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
                     e = 1
                     rest = mono[:idx] + mono[idx + 1:] if idx else mono[1:]
                 if tail:
-                    if not rest or rest[-1] <= t0:  # type: ignore[operator]
-                        rest = rest + tail
-                    else:
-                        rest = merge(rest, tail)
+                    rest = rest + tail if not rest or rest[-1] <= t0 else merge(rest, tail)  # type: ignore[operator]
                 bucket = out.get(x)
                 if bucket is None:
                     bucket = out[x] = {}
                 bucket[rest] = bucket.get(rest, 0) + c * e
+        self.counter = counter
 
-    def local_partials(r: Ratio) -> dict[int, Ratio]:
+    def local_partials(self, r: Ratio) -> dict[int, Ratio]:
         """∂r/∂y treating every interesting y as independent (one level, the quotient rule).
 
         For ``r = n / Π f_k^e_k``: ``∂r = (∂n - n Σ_k e_k ∂f_k / f_k) / Π f_k^e_k``, kept factored.
         """
         dnum: dict[int, Poly] = {}
-        partials(r.num, ONE, dnum)
+        self.partials(r.num, ONE, dnum)
         if r.fac is None:
             return {y: Ratio(pclean(p)) for y, p in dnum.items()}
         out: dict[int, Ratio] = {y: Ratio(pclean(p), fac=dict(r.fac)) for y, p in dnum.items()}
         for key, e in r.fac.items():
             dfac: dict[int, Poly] = {}
-            partials(dict(key), ONE, dfac)
+            self.partials(dict(key), ONE, dfac)
             fac = dict(r.fac)
             fac[key] += 1
             for y, p in dfac.items():
@@ -291,88 +211,52 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
                 out[y] = out[y] + term if y in out else term
         return {y: v for y, v in out.items() if not v.is_zero()}
 
-    def push(y: int, value: Ratio) -> None:
+    def push(self, y: int, value: Ratio) -> None:
         if value.fac is None:
-            bucket = adj_poly.get(y)
+            bucket = self.adj_poly.get(y)
             if bucket is None:
-                adj_poly[y] = dict(value.num)
+                self.adj_poly[y] = dict(value.num)
             else:
                 padd_into(bucket, value.num)
         else:
-            adj_rat[y] = adj_rat[y] + value if y in adj_rat else value
+            self.adj_rat[y] = self.adj_rat[y] + value if y in self.adj_rat else value
 
-    def push_product(y: int, a: Ratio, b: Ratio) -> None:
+    def push_product(self, y: int, a: Ratio, b: Ratio) -> None:
         """adj[y] += a·b, multiplying straight into the accumulator when both are polynomials."""
-        if a.fac is None and b.fac is None:
-            bucket = adj_poly.get(y)
-            if bucket is None:
-                bucket = adj_poly[y] = {}
-            if len(a.num) == 1 and len(b.num) == 1:
-                # The common case (an atom's adjoint times a single-term partial): no loops.
-                ((m1, c1),), ((m2, c2),) = a.num.items(), b.num.items()
-                m = merge(m1, m2)
-                bucket[m] = bucket.get(m, 0) + c1 * c2
-            else:
-                pmul_into(bucket, a.num, b.num)
+        if a.fac is not None or b.fac is not None:
+            self.push(y, a * b)
+            return
+        bucket = self.adj_poly.get(y)
+        if bucket is None:
+            bucket = self.adj_poly[y] = {}
+        if len(a.num) == 1 and len(b.num) == 1:
+            # The common case (an atom's adjoint times a single-term partial): no loops.
+            ((m1, c1),), ((m2, c2),) = a.num.items(), b.num.items()
+            m = merge(m1, m2)
+            bucket[m] = bucket.get(m, 0) + c1 * c2
         else:
-            push(y, a * b)
+            pmul_into(bucket, a.num, b.num)
 
-    def adjoint(y: int) -> Ratio:
-        value = Ratio(pclean(adj_poly.get(y, {})))
-        rat = adj_rat.get(y)
+    def adjoint(self, y: int) -> Ratio:
+        value = Ratio(pclean(self.adj_poly.get(y, {})))
+        rat = self.adj_rat.get(y)
         return value if rat is None else value + rat
 
-    for tail, r in terms:
-        if any(x in interesting for x in tail):
-            raise ValueError("a weight of gradient_of_pairing depends on the variables differentiated")
-        if r.fac is None:
-            partials(r.num, tail, adj_poly)
-            continue
-        weight = Ratio({tail: 1})
-        for y, dy in local_partials(r).items():
-            push_product(y, weight, dy)
-
-    # Newest atom first: every atom that contains x in its argument is newer than x,
-    # so x's adjoint is complete when x is reached.
-    for x in sorted(chain_atoms, reverse=True):
-        if x not in adj_poly and x not in adj_rat:
-            continue
-        a = adjoint(x)
-        adj_poly.pop(x, None)
-        adj_rat.pop(x, None)
-        if a.is_zero():
-            continue
-        if atoms[x].matrix is not None:
-            _push_inverse(atoms[x], a, local_partials, push_product, inverse_partials)
-            continue
-        outer = a * _atom_derivative(vars_, x)
-        if outer.is_zero():
-            continue
-        for y, dy in local_partials(atoms[x].arg).items():
-            push_product(y, outer, dy)
-        if deadline is not None:
-            deadline()
-
-    WORK[0] += counter[0]
-    return {v: adjoint(v) for v in wrt if v in adj_poly or v in adj_rat}
-
-
-def _push_inverse(atom: Atom, adj: Ratio, local_partials: Callable[[Ratio], dict[int, Ratio]],
-                  push_product: Callable[[int, Ratio, Ratio], None],
-                  cache: dict[tuple[int, int, int], dict[int, Ratio]]) -> None:
-    """Reverse mode through ``Y = inv(M)``: ``∂Y[i,j] = -Σ_kl Y[i,k] ∂M[k,l] Y[l,j]``, so the adjoint of
-    ``Y[i,j]`` times ``-Y[i,k]·Y[l,j]`` goes to every variable of ``M[k,l]``."""
-    i, j = atom.index
-    ids, matrix = atom.group, atom.matrix
-    assert matrix is not None
-    for k, row in enumerate(matrix):
-        for col, entry in enumerate(row):
-            key = (id(matrix), k, col)
-            parts = cache.get(key)
-            if parts is None:
-                parts = cache[key] = local_partials(entry)
-            if not parts:
-                continue
-            outer = adj * Ratio({merge((ids[i][k],), (ids[col][j],)): -1})
-            for y, dy in parts.items():
-                push_product(y, outer, dy)
+    def push_inverse(self, atom: Atom, adj: Ratio) -> None:
+        """Reverse mode through ``Y = inv(M)``: ``∂Y[i,j] = -Σ_kl Y[i,k] ∂M[k,l] Y[l,j]``, so the adjoint of
+        ``Y[i,j]`` times ``-Y[i,k]·Y[l,j]`` goes to every variable of ``M[k,l]``."""
+        i, j = atom.index
+        ids, matrix = atom.group, atom.matrix
+        assert matrix is not None
+        cache = self.inverse_partials
+        for k, row in enumerate(matrix):
+            for col, entry in enumerate(row):
+                key = (id(matrix), k, col)
+                parts = cache.get(key)
+                if parts is None:
+                    parts = cache[key] = self.local_partials(entry)
+                if not parts:
+                    continue
+                outer = adj * Ratio({merge((ids[i][k],), (ids[col][j],)): -1})
+                for y, dy in parts.items():
+                    self.push_product(y, outer, dy)

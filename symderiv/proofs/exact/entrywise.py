@@ -17,19 +17,18 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from fractions import Fraction
 
+from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
 from symderiv.core.meter import NEXT, WORK, tick
-from symderiv.proofs.exact.algebra import Poly, Ratio, Variables, pclean, pmul_items_into
+from symderiv.ops import Elementwise, elementwise
+from symderiv.proofs.exact.algebra import Coeff, Poly, Ratio, Variables, pclean, pmul_items_into
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost  # noqa: F401 - re-exported
 from symderiv.proofs.exact.linalg import determinant, inverse, nonsingular_somewhere
-from symderiv.syntax.constants import fold_function as _const_fold
+from symderiv.syntax.constants import fold_function
 from symderiv.syntax.shapes import Typing, format_shape
 
 Matrix = list[list[Ratio]]
-
-EXACT_FUNCTIONS = {"relu": None, "step": None, "abs": None, "sign": None}
-
 
 class Deadline:
     """A wall-clock limit checked in the inner loops (``None`` seconds: no limit).
@@ -128,6 +127,7 @@ class Instance:
         self.vars = variables or Variables()
         self.deadline = deadline or Deadline(None)
         self.bound: dict[str, Matrix] = {}
+        self._walk = _Entrywise(self)
 
     def symbol(self, name: str, shape: tuple[int, int] | None = None) -> Matrix:
         if name in self.bound:
@@ -153,31 +153,20 @@ class Instance:
     def bind(self, name: str, m: Matrix) -> None:
         self.bound[name] = m
 
-    # -- evaluation --------------------------------------------------------
     def evaluate(self, node: ex.Expr) -> Matrix:
-        method = getattr(self, "_eval_" + type(node).__name__)
-        try:
-            with gc_paused():
-                return method(node)
-        except ZeroDivisionError as err:
-            span = getattr(node, "span", None)
-            raise SymderivError(f"{err} in `{type(node).__name__}`", text=self.typing.text,
-                                column=span[0] if span else None,
-                                hint="a singular inverse or a division by zero cannot be differentiated") from None
+        """The value of ``node``: a matrix of exact entries over this instance's variables.
 
-    def _eval_Symbol(self, node: ex.Symbol) -> Matrix:
-        return self.symbol(node.name)
-
-    def _eval_Number(self, node: ex.Number) -> Matrix:
-        return [[Ratio.const(node.value)]]
-
-    def _eval_ConstMatrix(self, node: ex.ConstMatrix) -> Matrix:
-        rows, cols = self._dim(node.rows), self._dim(node.cols)
-        if node.kind == "ones":
-            return [[Ratio.const(1) for _ in range(cols)] for _ in range(rows)]
-        if node.kind == "zeros":
-            return [[Ratio({}) for _ in range(cols)] for _ in range(rows)]
-        return [[Ratio.const(1 if i == j else 0) for j in range(cols)] for i in range(rows)]
+        >>> from symderiv.syntax.language import parse
+        >>> from symderiv.syntax.shapes import infer_shapes
+        >>> inst = Instance(infer_shapes(parse("W @ X"), {"W": (1, 2), "X": (2, 1)}))
+        >>> inst.evaluate(parse("W @ X"))[0][0].num
+        {(0, 2): 1, (1, 3): 1}
+        """
+        with gc_paused():
+            try:
+                return self._walk.evaluate(node)
+            finally:
+                self._walk.memo.clear()  # intermediate matrices are not kept past one evaluation
 
     def _dim(self, d: ex.Dim) -> int:
         d = self.typing.resolve(d)
@@ -186,87 +175,107 @@ class Instance:
         raise SymderivError(f"dimension `{d}` has no concrete size here",
                             hint="give the dimension a size in shapes, or use a name of the expression")
 
-    def _eval_MatMul(self, node: ex.MatMul) -> Matrix:
-        a, b = self.evaluate(node.left), self.evaluate(node.right)
-        return matmul(a, b, self.deadline)
-
-    def _broadcast(self, node: ex.Binary, op: Callable[[Ratio, Ratio], Ratio]) -> Matrix:
-        a, b = self.evaluate(node.left), self.evaluate(node.right)
-        (ra, ca), (rb, cb) = shape_of(a), shape_of(b)
-        rows, cols = max(ra, rb), max(ca, cb)
-        if ra not in (1, rows) or rb not in (1, rows) or ca not in (1, cols) or cb not in (1, cols):
-            raise ShapeError(f"cannot broadcast {ra}×{ca} with {rb}×{cb}")
-        out = []
-        for i in range(rows):
-            row_a, row_b = a[i if ra > 1 else 0], b[i if rb > 1 else 0]
-            out.append([op(row_a[j if ca > 1 else 0], row_b[j if cb > 1 else 0]) for j in range(cols)])
-            self.deadline()
-        return out
-
-    def _eval_Add(self, node: ex.Add) -> Matrix:
-        return self._broadcast(node, lambda x, y: x + y)
-
-    def _eval_Sub(self, node: ex.Sub) -> Matrix:
-        return self._broadcast(node, lambda x, y: x - y)
-
-    def _eval_Mul(self, node: ex.Mul) -> Matrix:
-        return self._broadcast(node, lambda x, y: x * y)
-
-    def _eval_Div(self, node: ex.Div) -> Matrix:
-        return self._broadcast(node, lambda x, y: x / y)
-
-    def _eval_Neg(self, node: ex.Neg) -> Matrix:
-        return [[-x for x in row] for row in self.evaluate(node.operand)]
-
-    def _eval_Power(self, node: ex.Power) -> Matrix:
-        return [[x.power(node.exponent) for x in row] for row in self.evaluate(node.operand)]
-
-    def _eval_Transpose(self, node: ex.Transpose) -> Matrix:
-        return transpose(self.evaluate(node.operand))
-
-    def _eval_Apply(self, node: ex.Apply) -> Matrix:
-        return [[self.apply(node.fn, x) for x in row] for row in self.evaluate(node.operand)]
-
-    def apply(self, fn: str, x: Ratio) -> Ratio:
+    def apply(self, fn: str, x: Ratio, row: Elementwise | None = None) -> Ratio:
+        """``fn(x)``: its exact value when ``x`` is a constant the row folds (``relu(-2) = 0``), else an atom."""
         c = x.constant()
         if c is not None:
-            folded = _const_fold(fn, Fraction(c))
+            folded = fold_function(fn, Fraction(c))
             if folded is not None:
                 return Ratio.const(folded)
-        if fn in ("log", "sqrt") and c is not None and c < 0:
-            raise UnsupportedError(f"{fn} of the negative constant {c}")
+            _check_domain(row or elementwise(fn), c)
         return Ratio.var(self.vars.atom(fn, x))
 
-    def _eval_Trace(self, node: ex.Trace) -> Matrix:
-        a = self.evaluate(node.operand)
+
+def _check_domain(row: Elementwise, c: Coeff) -> None:
+    """Refuse a constant argument outside the row's domain."""
+    if row.domain == "positive" and c < 0:
+        raise UnsupportedError(f"{row.name} of the negative constant {c}")
+    if row.domain == "nonzero" and c == 0:
+        raise SymderivError(row.zero_error or f"{row.name} of the constant 0")
+
+
+class _Entrywise(Interpreter[Matrix]):
+    """The entrywise evaluator: the primitives on matrices of exact entries, for one :class:`Instance`.
+    A registered operation (:class:`~symderiv.core.expr.Call`) is evaluated through its expansion."""
+
+    def __init__(self, instance: Instance) -> None:
+        super().__init__()
+        self.instance = instance
+        self.tick = instance.deadline
+
+    def visit(self, node: ex.Expr, args: list[Matrix]) -> Matrix:
+        try:
+            return super().visit(node, args)
+        except ZeroDivisionError as err:
+            span = getattr(node, "span", None)
+            raise SymderivError(f"{err} in `{type(node).__name__}`", text=self.instance.typing.text,
+                                column=span[0] if span else None,
+                                hint="a singular inverse or a division by zero cannot be differentiated") from None
+
+    def shape(self, node: ex.Expr) -> ex.Shape:
+        return shape_of(self.memo[node])
+
+    def symbol(self, node: ex.Symbol) -> Matrix:
+        return self.instance.symbol(node.name)
+
+    def number(self, node: ex.Number) -> Matrix:
+        return [[Ratio.const(node.value)]]
+
+    def constant(self, node: ex.ConstMatrix) -> Matrix:
+        rows, cols = self.instance._dim(node.rows), self.instance._dim(node.cols)
+        if node.kind == "ones":
+            return [[Ratio.const(1) for _ in range(cols)] for _ in range(rows)]
+        if node.kind == "zeros":
+            return [[Ratio({}) for _ in range(cols)] for _ in range(rows)]
+        return [[Ratio.const(1 if i == j else 0) for j in range(cols)] for i in range(rows)]
+
+    def apply(self, node: ex.Apply, row: Elementwise, a: Matrix) -> Matrix:
+        apply, fn = self.instance.apply, row.name
+        return [[apply(fn, x, row) for x in r] for r in a]
+
+    def matmul(self, node: ex.MatMul, a: Matrix, b: Matrix) -> Matrix:
+        return matmul(a, b, self.tick)
+
+    def add(self, node: ex.Add, a: Matrix, b: Matrix) -> Matrix:
+        return broadcast(a, b, lambda x, y: x + y, self.tick)
+
+    def sub(self, node: ex.Sub, a: Matrix, b: Matrix) -> Matrix:
+        return broadcast(a, b, lambda x, y: x - y, self.tick)
+
+    def mul(self, node: ex.Mul, a: Matrix, b: Matrix) -> Matrix:
+        return broadcast(a, b, lambda x, y: x * y, self.tick)
+
+    def div(self, node: ex.Div, a: Matrix, b: Matrix) -> Matrix:
+        return broadcast(a, b, lambda x, y: x / y, self.tick)
+
+    def neg(self, node: ex.Neg, a: Matrix) -> Matrix:
+        return [[-x for x in row] for row in a]
+
+    def power(self, node: ex.Power, a: Matrix) -> Matrix:
+        return [[x.power(node.exponent) for x in row] for row in a]
+
+    def transpose(self, node: ex.Transpose, a: Matrix) -> Matrix:
+        return transpose(a)
+
+    def trace(self, node: ex.Trace, a: Matrix) -> Matrix:
         total = Ratio({})
         for i in range(len(a)):
             total = total + a[i][i]
         return [[total]]
 
-    def _eval_Det(self, node: ex.Det) -> Matrix:
-        return [[determinant(self.evaluate(node.operand), self.deadline)]]
+    def det(self, node: ex.Det, a: Matrix) -> Matrix:
+        return [[determinant(a, self.tick)]]
 
-    def _eval_LogDet(self, node: ex.LogDet) -> Matrix:
-        d = determinant(self.evaluate(node.operand), self.deadline)
-        if d.is_zero():
-            raise SymderivError("logdet of a matrix whose determinant is identically zero")
-        c = d.constant()
-        if c is not None and abs(c) == 1:
-            return [[Ratio({})]]
-        return [[Ratio.var(self.vars.atom("logabs", d))]]
-
-    def _eval_Inv(self, node: ex.Inv) -> Matrix:
-        m = self.evaluate(node.operand)
-        if self.inverse_atoms and any(x.constant() is None for row in m for x in row):
+    def inv(self, node: ex.Inv, m: Matrix) -> Matrix:
+        if self.instance.inverse_atoms and any(x.constant() is None for row in m for x in row):
             # Atoms Y for inv(M) (see Variables.inverse): sound for proving only.
-            if not nonsingular_somewhere(m, self.vars) and determinant(m, self.deadline).is_zero():
+            vars_ = self.instance.vars
+            if not nonsingular_somewhere(m, vars_) and determinant(m, self.tick).is_zero():
                 raise ZeroDivisionError("inverse of a matrix that is identically singular")
-            return [[Ratio.var(v) for v in row] for row in self.vars.inverse(m)]
-        return inverse(m, self.deadline)
+            return [[Ratio.var(v) for v in row] for row in vars_.inverse(m)]
+        return inverse(m, self.tick)
 
-    def _eval_Sum(self, node: ex.Sum) -> Matrix:
-        a = self.evaluate(node.operand)
+    def sum(self, node: ex.Sum, a: Matrix) -> Matrix:
         rows, cols = shape_of(a)
         if node.axis is None:
             return [[ratio_sum(x for row in a for x in row)]]
@@ -274,13 +283,25 @@ class Instance:
             return [[ratio_sum(a[i][j] for i in range(rows)) for j in range(cols)]]
         return [[ratio_sum(row)] for row in a]
 
-    def _eval_MatPow(self, node: ex.MatPow) -> Matrix:
-        a = self.evaluate(node.operand)
-        n = len(a)
-        result: Matrix = [[Ratio.const(1 if i == j else 0) for j in range(n)] for i in range(n)]
-        for _ in range(node.k):
-            result = matmul(result, a, self.deadline)
-        return result
+
+def broadcast(a: Matrix, b: Matrix, op: Callable[[Ratio, Ratio], Ratio], deadline: Deadline | None = None) -> Matrix:
+    """``op`` entry by entry, a ``1×…`` or ``…×1`` side repeated along the other's rows or columns.
+
+    >>> x, y = Ratio.var(0), Ratio.var(1)
+    >>> [[r.num for r in row] for row in broadcast([[x], [y]], [[y]], lambda p, q: p * q)]
+    [[{(0, 1): 1}], [{(1, 1): 1}]]
+    """
+    (ra, ca), (rb, cb) = shape_of(a), shape_of(b)
+    rows, cols = max(ra, rb), max(ca, cb)
+    if ra not in (1, rows) or rb not in (1, rows) or ca not in (1, cols) or cb not in (1, cols):
+        raise ShapeError(f"cannot broadcast {ra}×{ca} with {rb}×{cb}")
+    out = []
+    for i in range(rows):
+        row_a, row_b = a[i if ra > 1 else 0], b[i if rb > 1 else 0]
+        out.append([op(row_a[j if ca > 1 else 0], row_b[j if cb > 1 else 0]) for j in range(cols)])
+        if deadline is not None:
+            deadline()
+    return out
 
 
 def ratio_sum(items) -> Ratio:

@@ -20,19 +20,29 @@ true inverse. This route never refutes.
 from __future__ import annotations
 
 from symderiv.core import expr as ex
+from symderiv.ops import matrix_op
 from symderiv.proofs.exact.entrywise import Deadline, Instance, gc_paused
 from symderiv.proofs.exact.prover import loss_gradient
 from symderiv.syntax.shapes import Typing
 
 
-def uses_inverse(node: ex.Expr) -> bool:
-    """Whether the expression inverts a matrix (only then can this route help).
+def uses_inverse(node: ex.Expr, typing: Typing | None = None) -> bool:
+    """Whether the expression inverts a matrix (only then can this route help). A registered operation
+    (:class:`~symderiv.core.expr.Call`) inverts one when its expansion does; ``typing`` gives the
+    shapes the expansion is built with (without it, they are left symbolic).
 
     >>> from symderiv.syntax.language import parse
-    >>> uses_inverse(parse("trace(inv(X) @ A)")), uses_inverse(parse("det(X)"))
-    (True, False)
+    >>> uses_inverse(parse("trace(inv(X) @ A)")), uses_inverse(parse("det(X)")), uses_inverse(parse("logdet(X)"))
+    (True, False, False)
     """
-    return any(isinstance(n, ex.Inv) for n in node.walk())
+    for n in node.walk():
+        if isinstance(n, ex.Inv):
+            return True
+        if isinstance(n, ex.Call):
+            shapes = [typing.shape_of(a) if typing is not None else ("?", "?") for a in n.args]
+            if uses_inverse(matrix_op(n.op).expand(n.args, shapes, dict(n.params)), typing):
+                return True
+    return False
 
 
 def prove_with_inverse_atoms(expression: ex.Expr, wrt: str, claim: ex.Expr, typing: Typing, *,
@@ -53,7 +63,7 @@ def prove_with_inverse_atoms(expression: ex.Expr, wrt: str, claim: ex.Expr, typi
     >>> prove_with_inverse_atoms(e, "X", right, typing), prove_with_inverse_atoms(e, "X", ex.Neg(right), typing)
     (True, False)
     """
-    if not uses_inverse(expression):
+    if not uses_inverse(expression, typing):
         return False
     instance = Instance(typing, deadline=deadline, inverse_atoms=True)
     with gc_paused():

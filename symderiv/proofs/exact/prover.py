@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symderiv.backends.numbers import WORKING_DPS, format_number
+from symderiv.backends.to_sympy import ratio_to_sympy
 from symderiv.core import expr as ex
 from symderiv.core.errors import TimeoutError, UnsupportedError
+from symderiv.ops import elementwise
 from symderiv.proofs.exact.algebra import NotDifferentiable, Poly, Ratio, Variables, gradient_of_pairing
 from symderiv.proofs.exact.entrywise import Instance, Matrix, gc_paused, shape_of
 from symderiv.proofs.exact.witness import Point, Witness, polynomial_witness, search
@@ -197,9 +199,8 @@ def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None,
 
     def work() -> None:
         try:
-            import sympy
+            import sympy  # type: ignore[import-untyped]
 
-            from symderiv.backends.to_sympy import ratio_to_sympy
             diff = ratio_to_sympy(vars_, a) - ratio_to_sympy(vars_, b)
             result.append(sympy.simplify(diff) == 0)
         except Exception:  # noqa: BLE001 - a failed simplification is only "not proved"
@@ -246,9 +247,9 @@ def _format_var(vars_: Variables, v: int, limit: int) -> str:
     if atom is None:
         return vars_.names[v]
     inner = format_ratio(vars_, atom.arg, limit)
-    if atom.fn == "logabs":
-        return f"log|{inner}|"
-    return f"{atom.fn}({inner})"
+    if atom.matrix is not None:  # an entry of an inverse
+        return f"{atom.fn}({inner})"
+    return (elementwise(atom.fn).text or atom.fn + "({})").format(inner)
 
 
 def _format_poly(vars_: Variables, p: Poly, limit: int) -> str:
