@@ -13,22 +13,29 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 from fractions import Fraction
 
 from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
-from symderiv.core.errors import OptionError, ShapeError, SymderivError, TimeoutError, UnsupportedError
-from symderiv.core.meter import NEXT, WORK, tick
-from symderiv.ops import Elementwise, elementwise
-from symderiv.proofs.exact.algebra import Coeff, Poly, Ratio, Variables, pclean, pmul_items_into
+from symderiv.core.errors import OptionError, SymderivError, TimeoutError, UnsupportedError
+from symderiv.ops import Elementwise, elementwise, matrix_op
+from symderiv.proofs.exact.algebra import Coeff, Ratio, Variables
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost  # noqa: F401 - re-exported
-from symderiv.proofs.exact.linalg import determinant, inverse, nonsingular_somewhere
+from symderiv.proofs.exact.linalg import (  # noqa: F401 - matmul, ratio_sum and transpose re-exported
+    Matrix,
+    broadcast,
+    determinant,
+    inverse,
+    matmul,
+    nonsingular_somewhere,
+    ratio_sum,
+    shape_of,
+    transpose,
+)
 from symderiv.syntax.constants import fold_function
 from symderiv.syntax.shapes import Typing, format_shape
 
-Matrix = list[list[Ratio]]
 
 class Deadline:
     """A wall-clock limit checked in the inner loops (``None`` seconds: no limit).
@@ -113,10 +120,6 @@ def gc_paused():
             gc.enable()
 
 
-def shape_of(m: Matrix) -> tuple[int, int]:
-    return (len(m), len(m[0]) if m else 0)
-
-
 class Instance:
     """Evaluates expressions on one concrete typing, sharing one variable registry."""
 
@@ -164,9 +167,11 @@ class Instance:
         """
         with gc_paused():
             try:
+                self._walk.count(node)
                 return self._walk.evaluate(node)
             finally:
-                self._walk.memo.clear()  # intermediate matrices are not kept past one evaluation
+                self._walk.memo.clear()
+                self._walk.uses.clear()
 
     def _dim(self, d: ex.Dim) -> int:
         d = self.typing.resolve(d)
@@ -202,18 +207,48 @@ class _Entrywise(Interpreter[Matrix]):
         super().__init__()
         self.instance = instance
         self.tick = instance.deadline
+        #: How many computed parents each node still has to serve: a value leaves the memo after its last
+        #: use, so a shared subtree is computed once and intermediate matrices do not pile up.
+        self.uses: dict[ex.Expr, int] = {}
+
+    def count(self, root: ex.Expr) -> None:
+        """Add the parent-child edges of the distinct nodes under ``root`` to :attr:`uses`."""
+        uses, seen, stack = self.uses, set(), [root]
+        while stack:
+            node = stack.pop()
+            if node in seen or node in self.memo:
+                continue
+            seen.add(node)
+            for child in node.children():
+                uses[child] = uses.get(child, 0) + 1
+                stack.append(child)
 
     def visit(self, node: ex.Expr, args: list[Matrix]) -> Matrix:
         try:
-            return super().visit(node, args)
+            value = super().visit(node, args)
         except ZeroDivisionError as err:
             span = getattr(node, "span", None)
             raise SymderivError(f"{err} in `{type(node).__name__}`", text=self.instance.typing.text,
                                 column=span[0] if span else None,
                                 hint="a singular inverse or a division by zero cannot be differentiated") from None
+        uses = self.uses
+        for child in node.children():
+            left = uses.get(child, 0) - 1
+            if left > 0:
+                uses[child] = left
+            else:
+                uses.pop(child, None)
+                self.memo.pop(child, None)
+        return value
 
-    def shape(self, node: ex.Expr) -> ex.Shape:
-        return shape_of(self.memo[node])
+    def call(self, node: ex.Call, args: list[Matrix]) -> Matrix:
+        """A registered operation: its expansion over the primitives, evaluated on the same memo."""
+        expansion = matrix_op(node.op).expand(node.args, [shape_of(a) for a in args], dict(node.params))
+        self.count(expansion)
+        value = self.evaluate(expansion)
+        if not self.uses.get(expansion):
+            self.memo.pop(expansion, None)
+        return value
 
     def symbol(self, node: ex.Symbol) -> Matrix:
         return self.instance.symbol(node.name)
@@ -282,95 +317,6 @@ class _Entrywise(Interpreter[Matrix]):
         if node.axis == 0:
             return [[ratio_sum(a[i][j] for i in range(rows)) for j in range(cols)]]
         return [[ratio_sum(row)] for row in a]
-
-
-def broadcast(a: Matrix, b: Matrix, op: Callable[[Ratio, Ratio], Ratio], deadline: Deadline | None = None) -> Matrix:
-    """``op`` entry by entry, a ``1×…`` or ``…×1`` side repeated along the other's rows or columns.
-
-    >>> x, y = Ratio.var(0), Ratio.var(1)
-    >>> [[r.num for r in row] for row in broadcast([[x], [y]], [[y]], lambda p, q: p * q)]
-    [[{(0, 1): 1}], [{(1, 1): 1}]]
-    """
-    (ra, ca), (rb, cb) = shape_of(a), shape_of(b)
-    rows, cols = max(ra, rb), max(ca, cb)
-    if ra not in (1, rows) or rb not in (1, rows) or ca not in (1, cols) or cb not in (1, cols):
-        raise ShapeError(f"cannot broadcast {ra}×{ca} with {rb}×{cb}")
-    out = []
-    for i in range(rows):
-        row_a, row_b = a[i if ra > 1 else 0], b[i if rb > 1 else 0]
-        out.append([op(row_a[j if ca > 1 else 0], row_b[j if cb > 1 else 0]) for j in range(cols)])
-        if deadline is not None:
-            deadline()
-    return out
-
-
-def ratio_sum(items) -> Ratio:
-    polys: list[Poly] = []
-    rest = Ratio({})
-    for x in items:
-        if x.fac is None:
-            polys.append(x.num)
-        else:
-            rest = rest + x
-    acc: Poly = {}
-    for p in polys:
-        WORK[0] += len(p)
-        for m, c in p.items():
-            acc[m] = acc.get(m, 0) + c
-    total = Ratio(pclean(acc))
-    return total + rest if not rest.is_zero() else total
-
-
-def transpose(m: Matrix) -> Matrix:
-    return [list(col) for col in zip(*m, strict=True)] if m else m
-
-
-def matmul(a: Matrix, b: Matrix, deadline: Deadline | None = None) -> Matrix:
-    """The exact matrix product; polynomial entries are multiplied in one flat loop.
-
-    >>> x, y = Ratio.var(0), Ratio.var(1)
-    >>> matmul([[x, y]], [[y], [x]])[0][0].num
-    {(0, 1): 2}
-    """
-    (ra, ca), (rb, cb) = shape_of(a), shape_of(b)
-    if ca != rb:
-        raise ShapeError(f"cannot multiply {ra}×{ca} @ {rb}×{cb}")
-    # Polynomial entries as item lists, zeros as None, rational entries left as Ratio:
-    # the hot loop then touches only tuples and ints.
-    def prepare(m: Matrix) -> list[list]:
-        return [[(list(x.num.items()) if x.num else None) if x.fac is None else x for x in row] for row in m]
-
-    a_rows = prepare(a)
-    b_prepared = prepare(b)
-    b_cols = [list(col) for col in zip(*b_prepared, strict=True)] if b else []
-    # The work counter: Σ_ij Σ_k |a_ik|·|b_kj| = Σ_i Σ_k |a_ik|·(Σ_j |b_kj|) over polynomial pairs, once per row.
-    b_terms = [sum(len(y) for y in row if y.__class__ is list) for row in b_prepared]
-    out: Matrix = []
-    for i in range(ra):
-        row = []
-        ai = a_rows[i]
-        for j in range(cb):
-            acc: Poly = {}
-            rest = None
-            for x, y in zip(ai, b_cols[j], strict=True):
-                if x is None or y is None:
-                    continue
-                if x.__class__ is list and y.__class__ is list:
-                    pmul_items_into(acc, x, y)
-                else:
-                    rx = x if isinstance(x, Ratio) else Ratio(dict(x))
-                    ry = y if isinstance(y, Ratio) else Ratio(dict(y))
-                    term = rx * ry
-                    rest = term if rest is None else rest + term
-            value = Ratio({m: c for m, c in acc.items() if c})
-            row.append(value if rest is None else value + rest)
-        out.append(row)
-        WORK[0] += sum(len(x) * t for x, t in zip(ai, b_terms, strict=True) if x.__class__ is list)
-        if WORK[0] >= NEXT[0]:
-            tick()
-        if deadline is not None:
-            deadline()
-    return out
 
 
 def describe_shapes(typing: Typing) -> str:
