@@ -11,12 +11,18 @@ from fractions import Fraction
 import pytest
 
 import symderiv
+from symderiv import ops
 from symderiv.autodiff.simplify import simplify
 from symderiv.core import expr as ex
+from symderiv.core.errors import SymderivError, UnsupportedError
+from symderiv.proofs.exact import polynomial
 from symderiv.proofs.exact.algebra import Variables, gradient_of
+from symderiv.proofs.exact.entrywise import Instance
 from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
 from symderiv.proofs.exact.linalg import determinant, inverse, nonsingular_somewhere
 from symderiv.proofs.exact.polynomial import Ratio
+from symderiv.proofs.exact.prover import evaluate as exact_value
+from symderiv.proofs.exact.prover import format_ratio, loss_gradient
 from symderiv.syntax.language import parse
 from symderiv.syntax.printing import to_text
 from symderiv.syntax.shapes import infer_shapes
@@ -98,6 +104,67 @@ def test_gradient_of_a_large_polynomial_without_a_deadline():
     ys = [vs.entry("Y", 0, i) for i in range(20_000)]
     value = Ratio({(x, y): 1 for y in ys})
     assert gradient_of(vs, value, {x})[x].num == {(y,): 1 for y in ys}
+
+
+# -- atoms.py and entrywise.py: the registry's rows and operations --------------------------------------
+
+
+@pytest.mark.parametrize("fn", sorted(n for n in ops.language_functions() if ops.elementwise(n).derivative)
+                         + ["logabs", "phi"])
+def test_the_derivative_of_an_atom_is_its_row_derivative(fn):
+    """The chain rule through ``fn(x)`` gives ``fn'(x)`` as the row writes it: at x = 0.7 its value is the
+    numeric derivative of the row's mpmath value (the atoms it brings, cos(x) or step(x), included)."""
+    import mpmath
+
+    vs = Variables()
+    x = vs.entry("X", 0, 0)
+    atom = vs.atom(fn, Ratio.var(x))
+    derivative = gradient_of(vs, Ratio.var(atom), {x})[x]
+    with mpmath.workdps(30):
+        value = exact_value(vs, derivative, {x: Fraction(7, 10)})
+        exact = mpmath.mpf(value.numerator) / value.denominator if isinstance(value, Fraction) else value
+        numeric = mpmath.diff(lambda z: ops.elementwise(fn).mpmath(mpmath, z), mpmath.mpf("0.7"))
+        assert abs(exact - numeric) < mpmath.mpf(10) ** -20
+
+
+@pytest.mark.parametrize("expression", ["step(X)", "sign(X)", "phi_prime(X)"])
+def test_a_function_without_a_derivative_is_refused_by_the_chain_rule(expression):
+    """step and sign jump at 0; phi_prime would need a second derivative: both refused, saying which."""
+    e = parse(expression, functions=["phi"])
+    inst = Instance(infer_shapes(e, {"X": (1, 1)}))
+    with pytest.raises(UnsupportedError, match="jumps at 0|second derivatives"):
+        loss_gradient(inst, e, "X", "G")
+
+
+def test_logdet_is_one_atom_log_abs_of_the_determinant():
+    """logdet(X) is the atom log|det X| (printed so), logdet of ±1 is 0, of a singular constant refused."""
+    e = parse("logdet(X)")
+    inst = Instance(infer_shapes(e, {"X": (2, 2)}))
+    (value,), = inst.evaluate(e)
+    (atom_id,) = inst.vars.atoms
+    atom = inst.vars.atoms[atom_id]
+    assert atom.fn == "logabs" and atom.arg.equals(determinant(inst.symbol("X")))
+    assert format_ratio(inst.vars, value) == "log|X[0,0]*X[1,1] - X[0,1]*X[1,0]|"
+    for constant, expected in (("-eye(2)", Ratio({})), ("eye(2)", Ratio({}))):
+        assert inst.evaluate(parse(f"logdet({constant})")) == [[expected]]
+    with pytest.raises(SymderivError, match="logdet of a matrix whose determinant is identically zero"):
+        inst.evaluate(parse("logdet(X - X)"))
+
+
+def test_a_shared_subexpression_is_evaluated_once():
+    """``(W @ X) * (W @ X)`` multiplies W by X once: the work is that of one product and the Hadamard square."""
+    shapes = {"W": (4, 4), "X": (4, 4)}
+
+    def work(text):
+        e = parse(text)
+        inst = Instance(infer_shapes(e, shapes))
+        before = polynomial.WORK[0]
+        value = inst.evaluate(e)
+        return value, polynomial.WORK[0] - before
+
+    (product, w1), (square, w2) = work("W @ X"), work("(W @ X) * (W @ X)")
+    assert square == [[x * x for x in row] for row in product]
+    assert w2 < 2 * w1 + 16 * 4 * 4
 
 
 # -- inverse.py: proofs with the entries of inv(M) as atoms ---------------------------------------------

@@ -130,7 +130,6 @@ class Instance:
         self.vars = variables or Variables()
         self.deadline = deadline or Deadline(None)
         self.bound: dict[str, Matrix] = {}
-        self._walk = _Entrywise(self)
 
     def symbol(self, name: str, shape: tuple[int, int] | None = None) -> Matrix:
         if name in self.bound:
@@ -166,12 +165,11 @@ class Instance:
         {(0, 2): 1, (1, 3): 1}
         """
         with gc_paused():
-            try:
-                self._walk.count(node)
-                return self._walk.evaluate(node)
-            finally:
-                self._walk.memo.clear()
-                self._walk.uses.clear()
+            # A walk per evaluation: the instance holds no reference to it, so no cycle keeps a proof's
+            # values alive for the garbage collector (which is paused while proofs run).
+            walk = _Entrywise(self)
+            walk.count(node)
+            return walk.evaluate(node)
 
     def _dim(self, d: ex.Dim) -> int:
         d = self.typing.resolve(d)
