@@ -8,9 +8,8 @@ over an optional denominator polynomial, compared by cross-multiplication, so no
 polynomial gcd is ever needed.
 
 Variables are matrix entries, upstream entries ``G[i,j]``, and *atoms*: one
-application of an elementwise function (``exp``, ``relu``, ``logabs`` of a
-determinant, a generic ``phi``) to a canonical argument
-(:mod:`symderiv.proofs.exact.atoms`). Atoms are treated as independent
+application of an elementwise function (a row of the registry, or a generic
+``phi``) to a canonical argument (:mod:`symderiv.proofs.exact.atoms`). Atoms are treated as independent
 variables. That is sound for proving: an identity that holds with the atoms free
 holds for every value they take. Equal atoms share one variable.
 """
@@ -91,7 +90,7 @@ def gradient_of_pairing(vars_: Variables, terms: Iterable[tuple[Mono, Ratio]], w
 def _chain_atoms(atoms: dict[int, Atom], wrt: set[int]) -> set[int]:
     """Atoms whose argument depends on ``wrt``, fixed before the sweep.
 
-    Atoms created during the sweep (step, sign, cos, phi_prime ...) only ever appear in derivatives,
+    Atoms created during the sweep (the functions of a derivative, phi_prime ...) only ever appear in derivatives,
     never in what is differentiated. An atom's argument only holds older variables, so one pass in id
     order decides which atoms depend on wrt (no recursion, no dependency sets).
     """

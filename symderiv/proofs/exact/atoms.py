@@ -1,11 +1,11 @@
 """The prover's variables: matrix entries, upstream entries and atoms, and the derivative of an atom.
 
-Atoms are one application of an elementwise function (``exp``, ``relu``, ``logabs`` of a determinant,
-a generic ``phi``) to a canonical argument, or one entry of the inverse of a matrix. They are treated
+Atoms are one application of an elementwise function (a row of :mod:`symderiv.ops`, or a generic
+``phi``) to a canonical argument, or one entry of the inverse of a matrix. They are treated
 as independent variables; equal atoms share one variable. The derivative of a function atom is its
 registry row's derivative (:func:`symderiv.syntax.derivatives.derivative_tree`, text over ``z`` and
 ``y``) evaluated in :class:`~symderiv.proofs.exact.polynomial.Ratio` arithmetic at ``z`` = the
-atom's argument and ``y`` = the atom; a function inside it (``cos(z)``, ``step(z)``) is a new atom.
+atom's argument and ``y`` = the atom; a function inside it (``phi_prime(z)``) is a new atom.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class Variables:
 
 
 class NotDifferentiable(ArithmeticError):
-    """Raised when the chain rule meets a function without a derivative: step/sign, or a second derivative."""
+    """Raised when the chain rule meets a function without a derivative: one that jumps, or the derivative of a generic function."""
 
 
 #: ``f'`` of one function, compiled: ``rule(vars_, u, y)`` with ``u`` the argument and ``y`` the atom.
@@ -131,16 +131,13 @@ Rule = Callable[[Variables, Ratio, Ratio], Ratio]
 
 
 def atom_derivative(vars_: Variables, atom_var: int) -> Ratio:
-    """``d fn(u) / du`` of a function atom, as a Ratio over atoms (new atoms such as ``cos(u)`` are registered).
+    """``d fn(u) / du`` of a function atom, as a Ratio over atoms (new atoms such as ``phi_prime(u)`` are registered).
 
     >>> vs = Variables()
     >>> u = Ratio.var(vs.entry("X", 0, 0))
-    >>> t = vs.atom("tanh", u)
-    >>> atom_derivative(vs, t).num
-    {(): 1, (1, 1): -1}
-    >>> s = vs.atom("sin", u)
-    >>> atom_derivative(vs, s).num, vs.names[-1]
-    ({(3,): 1}, 'cos(…)')
+    >>> y = vs.atom("phi", u)
+    >>> atom_derivative(vs, y).num, vs.names[-1]
+    ({(2,): 1}, 'phi_prime(…)')
     """
     atom = vars_.atoms[atom_var]
     return _rule(atom.fn)(vars_, atom.arg, Ratio.var(atom_var))

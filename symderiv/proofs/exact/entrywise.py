@@ -179,7 +179,7 @@ class Instance:
                             hint="give the dimension a size in shapes, or use a name of the expression")
 
     def apply(self, fn: str, x: Ratio, row: Elementwise | None = None) -> Ratio:
-        """``fn(x)``: its exact value when ``x`` is a constant the row folds (``relu(-2) = 0``), else an atom."""
+        """``fn(x)``: its exact value when ``x`` is a constant the row folds (by its ``fold``), else an atom."""
         c = x.constant()
         if c is not None:
             folded = fold_function(fn, Fraction(c))

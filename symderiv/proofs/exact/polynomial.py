@@ -160,7 +160,7 @@ def _factor_in(p: Poly) -> tuple[Coeff, FactorKey | None]:
     value = pconstant_value(p)
     if value is not None:
         return value, None
-    # Normalise on the highest monomial: for the usual `2 + sigmoid(z)` that keeps integer coefficients.
+    # Normalise on the highest monomial: for the usual `2 + phi(z)` that keeps integer coefficients.
     lead = p[max(p)]
     if lead != 1:
         inv = Fraction(1) / Fraction(lead)

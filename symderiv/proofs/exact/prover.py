@@ -178,7 +178,7 @@ SYMPY_SECONDS = 60.0
 
 def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None,
                  allowance: list[float] | None = None) -> bool:
-    """A second chance for entries equal only through function identities (e.g. sqrt(x)**2 = x).
+    """A second chance for entries equal only through function identities (identities of the functions, which atoms do not know).
 
     SymPy runs in a worker thread given the time left (an unfinished simplification
     is abandoned and counts as "not proved"), and only on entries of moderate size;
