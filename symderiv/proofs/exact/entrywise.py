@@ -211,10 +211,10 @@ class _Entrywise(Interpreter[Matrix]):
 
     def count(self, root: ex.Expr) -> None:
         """Add the parent-child edges of the distinct nodes under ``root`` to :attr:`uses`."""
-        uses, seen, stack = self.uses, set(), [root]
+        uses, memo, seen, stack = self.uses, self.memo, set(), [root]
         while stack:
             node = stack.pop()
-            if node in seen or node in self.memo:
+            if node in seen or (memo and node in memo):  # an empty memo: no hashing
                 continue
             seen.add(node)
             for child in node.children():
