@@ -7,7 +7,9 @@ of ``wrt``'s shape, node by node. It is written once against an arithmetic objec
 primes (:class:`symderiv.backends.field.Field`) and the confirmation at real points (exact
 rationals or high-precision intervals, :mod:`symderiv.proofs.random.random_real`). Subclasses
 say how symbols get values and what an elementwise function is
-(:meth:`Walker.symbol_value`, :meth:`Walker.apply_value`, :meth:`Walker.fprime`).
+(:meth:`Walker.symbol_value`, :meth:`Walker.apply_value`, :meth:`Walker.derived`). The derivative of an
+elementwise function is its registry row's, evaluated in the same arithmetic (:class:`Factor`); a
+registered matrix operation is evaluated generically (:mod:`symderiv.proofs.random.calls`).
 
 >>> from fractions import Fraction
 >>> from symderiv.proofs.random.random_real import ExactArith, RealWalker
@@ -23,9 +25,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from symderiv.backends.field import Degenerate
+from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
 from symderiv.core.errors import UnsupportedError
+from symderiv.ops import Elementwise, elementwise, language_functions
+from symderiv.proofs.random.calls import expansion, gradients
+from symderiv.syntax.derivatives import ARGUMENT, derivative_tree
 from symderiv.syntax.shapes import Typing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,6 +65,14 @@ class Walker:
         self.fprimes: dict[ex.Expr, Array] = {}
         self.direction: Array | None = None
         self._depends: dict[ex.Expr, bool] = {}
+        self._expansions: dict[ex.Call, ex.Expr] = {}
+
+    def expansion(self, node: ex.Call) -> ex.Expr:
+        """The value of a registered operation as an expression over the primitives."""
+        found = self._expansions.get(node)
+        if found is None:
+            found = self._expansions[node] = expansion(node, self.shape)
+        return found
 
     # -- hooks -----------------------------------------------------------------
     def symbol_value(self, node: ex.Symbol) -> Array:  # pragma: no cover - abstract
@@ -65,10 +81,8 @@ class Walker:
     def apply_value(self, node: ex.Apply, u: Array) -> Array:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def fprime(self, node: ex.Apply, u: Array, me: Array) -> Array:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def logdet_value(self, node: ex.LogDet, det: Array) -> Array:  # pragma: no cover - abstract
+    def derived(self, fn: str, u: Array, operand: ex.Expr) -> Array:  # pragma: no cover - abstract
+        """The value at ``u`` (the value of ``operand``) of a function that a derivative is written with."""
         raise NotImplementedError
 
     # -- helpers ---------------------------------------------------------------
@@ -84,8 +98,6 @@ class Walker:
         return found
 
     def full(self, a: Array, shape: tuple[int, int]) -> Array:
-        import numpy as np
-
         return np.broadcast_to(a, (a.shape[0], *shape)) if a.shape[1:] != shape else a
 
     @staticmethod
@@ -183,16 +195,8 @@ class Walker:
             # A singular matrix has determinant 0; only its derivative needs the inverse.
             return self.f.zeros(1, 1)
 
-    def _v_LogDet(self, node: ex.LogDet) -> Array:
-        return self.logdet_value(node, self.inverse_det(node.operand)[1])
-
-    def _v_MatPow(self, node: ex.MatPow) -> Array:
-        a = self.value(node.operand)
-        result = self.f.eye(a.shape[-1])
-        for _ in range(node.k):
-            self.deadline()
-            result = self.f.matmul(result, a)
-        return result
+    def _v_Call(self, node: ex.Call) -> Array:
+        return self.value(self.expansion(node))
 
     # -- tangents (forward mode in direction V) --------------------------------
     def tangent(self, node: ex.Expr) -> Array | None:
@@ -274,21 +278,26 @@ class Walker:
         d = self.tangent(node.operand)
         if d is None:
             return None
-        fn = node.fn
         factor = self.fprimes.get(node)
         if factor is None:
-            if fn in ("step", "sign"):
-                raise UnsupportedError(f"cannot differentiate with respect to {self.wrt}: {fn} jumps at 0; its "
-                                       "derivative is a Dirac delta, which symderiv does not represent",
-                                       hint="rewrite the expression without differentiating through step/sign")
-            if fn.endswith("_prime"):
-                raise UnsupportedError(f"cannot differentiate with respect to {self.wrt}: {fn} is already a "
-                                       "derivative; second derivatives are not supported")
+            tree = derivative_tree(node.fn)
+            if tree is None:
+                raise self._not_differentiable(elementwise(node.fn))
             if getattr(self.f, "real", False) and self.f.zero(d):
                 return d  # the factor does not matter (and may not exist: relu(W - W) sits on its kink)
-            factor = self.fprime(node, self.value(node.operand), self.value(node))
+            u = self.value(node.operand)
+            factor = Factor(self, node.operand, u, self.value(node)).evaluate(tree)
             self.fprimes[node] = factor
         return self.f.mul(factor, d)
+
+    def _not_differentiable(self, row: Elementwise) -> UnsupportedError:
+        if row.generic:
+            return UnsupportedError(f"cannot differentiate with respect to {self.wrt}: {row.name} is already a "
+                                    "derivative; second derivatives are not supported")
+        jumps = "/".join(name for name in language_functions() if elementwise(name).jump)
+        return UnsupportedError(f"cannot differentiate with respect to {self.wrt}: {row.name} jumps at 0; its "
+                                "derivative is a Dirac delta, which symderiv does not represent",
+                                hint=f"rewrite the expression without differentiating through {jumps}")
 
     def _t_Trace(self, node: ex.Trace) -> Array | None:
         d = self.tangent(node.operand)
@@ -320,24 +329,17 @@ class Walker:
         t = self._dtrace_inv(node.operand)
         return None if t is None else self.f.mul(self.value(node), t)
 
-    def _t_LogDet(self, node: ex.LogDet) -> Array | None:
-        return self._dtrace_inv(node.operand)
-
-    def _t_MatPow(self, node: ex.MatPow) -> Array | None:
-        d = self.tangent(node.operand)
-        if d is None or node.k == 0:
-            return None
-        f = self.f
-        a = self.value(node.operand)
-        power = f.eye(a.shape[-1])
-        tan: Array | None = None
-        for _ in range(node.k):
-            self.deadline()
-            # (A^j)' = (A^(j-1))' A + A^(j-1) dA
-            new = f.matmul(power, d)
-            tan = new if tan is None else f.add(f.matmul(tan, a), new)
-            power = f.matmul(power, a)
-        return tan
+    def _t_Call(self, node: ex.Call) -> Array | None:
+        grads = gradients(node)
+        if grads is None:
+            return self.tangent(self.expansion(node))
+        total: Array | None = None  # a scalar operation: d f(A)[dA] = Σ ⟨∂f/∂A, dA⟩ over its arguments
+        for arg, grad in zip(node.args, grads, strict=True):
+            d = None if grad is None else self.tangent(arg)
+            if d is not None:
+                part = self.f.total(self.f.mul(self.full(self.value(grad), self.shape(arg)), d), (1, 2))
+                total = part if total is None else self.f.add(total, part)
+        return total
 
     # -- the pairing -----------------------------------------------------------
     def pairing(self, claim_value: Array, direction: Array) -> tuple[Array, Array]:
@@ -360,27 +362,52 @@ class Walker:
         return left, right
 
 
-def algebraic_derivative(f: Any, fn: str, u: Any, me: Any) -> Any:
-    """``fn'(u)`` in the arithmetic ``f`` for the functions whose derivative is algebraic in ``u`` and ``me = fn(u)``
-    (the prover's table of scalar rules, :func:`symderiv.proofs.exact.algebra._atom_derivative`); None for the others, whose
-    derivative is another function (each walker evaluates those its own way).
+class Factor(Interpreter[Array]):
+    """``f'`` of one elementwise node, from the derivative its registry row writes over ``z`` and ``y``,
+    evaluated in the walker's arithmetic; the functions ``f'`` is written with are the walker's
+    (:meth:`Walker.derived`: random atoms modulo primes, real functions at a real point).
 
-    >>> algebraic_derivative(None, "sin", 0, 0) is None
-    True
+    >>> from fractions import Fraction
+    >>> from symderiv.proofs.random.random_real import ExactArith, RealWalker
+    >>> from symderiv.proofs.verification import prepare
+    >>> pr = prepare("tanh(W)", ["W"], {"W": (1, 1)})
+    >>> w = RealWalker(pr, "W", pr.typing, ExactArith(), {"W": [[Fraction(0)]]})
+    >>> y = w.f.const(Fraction(1, 2))
+    >>> Factor(w, pr.expression.operand, w.f.const(0), y).evaluate(derivative_tree("tanh"))[0, 0, 0]
+    Fraction(3, 4)
     """
-    if fn == "exp":
-        return me
-    if fn == "log":
-        return f.inv_elem(u)
-    if fn == "sqrt":
-        return f.inv_elem(f.scale(me, 2))
-    if fn == "tan":
-        return f.add(f.const(1), f.mul(me, me))
-    if fn == "tanh":
-        return f.sub(f.const(1), f.mul(me, me))
-    if fn == "sigmoid":
-        return f.mul(me, f.sub(f.const(1), me))
-    return None
+
+    def __init__(self, walker: Walker, operand: ex.Expr, u: Array, me: Array):
+        super().__init__()
+        self.walker, self.f, self.operand, self.u, self.me = walker, walker.f, operand, u, me
+
+    def symbol(self, node: ex.Symbol) -> Array:
+        return self.u if node.name == ARGUMENT else self.me
+
+    def number(self, node: ex.Number) -> Array:
+        return self.f.const(node.value)
+
+    def apply(self, node: ex.Apply, row: Elementwise, a: Array) -> Array:
+        return self.walker.derived(row.name, a, self.operand)
+
+    def add(self, node: ex.Add, a: Array, b: Array) -> Array:
+        return self.f.add(a, b)
+
+    def sub(self, node: ex.Sub, a: Array, b: Array) -> Array:
+        return self.f.sub(a, b)
+
+    def mul(self, node: ex.Mul, a: Array, b: Array) -> Array:
+        return self.f.mul(a, b)
+
+    def div(self, node: ex.Div, a: Array, b: Array) -> Array:
+        return self.f.mul(a, self.f.inv_elem(b))
+
+    def neg(self, node: ex.Neg, a: Array) -> Array:
+        return self.f.neg(a)
+
+    def power(self, node: ex.Power, a: Array) -> Array:
+        k = Walker.exponent(node)
+        return self.f.pow_elem(a if k >= 0 else self.f.inv_elem(a), abs(k))
 
 
-__all__ = ["Walker", "algebraic_derivative"]
+__all__ = ["Factor", "Walker"]

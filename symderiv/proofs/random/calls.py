@@ -1,0 +1,60 @@
+"""Registered matrix operations (:class:`~symderiv.core.expr.Call` nodes) in the randomized check, generically.
+
+Every engine of :mod:`symderiv.proofs.random` evaluates a call by its expansion over the primitives
+(``logdet(X)`` is ``logabs(det(X))``). The forward tangent of a *scalar* operation is read from its
+backward rule instead: ``d f(A)[dA] = ⟨vjp(f, 1), dA⟩``, which keeps the degree bound of ``logdet``
+that of ``trace(inv(A) dA)`` (the expansion would multiply and divide it by ``det A``).
+
+>>> from symderiv.ops import call
+>>> from symderiv.syntax.printing import to_text
+>>> to_text(expansion(call("matpow", ex.Symbol("X"), k=3), lambda a: (2, 2)))
+'X @ X @ X'
+>>> [to_text(g) for g in gradients(call("logdet", ex.Symbol("X")))]
+['1 * inv(X).T']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from symderiv.core import expr as ex
+from symderiv.ops import matrix_op
+
+Shape = Callable[[ex.Expr], tuple[int, int]]
+
+
+def expansion(node: ex.Call, shape: Shape) -> ex.Expr:
+    """The value of ``node`` as an expression over the primitives (its registry expansion)."""
+    return matrix_op(node.op).expand(node.args, [shape(a) for a in node.args], dict(node.params))
+
+
+def gradients(node: ex.Call) -> tuple[ex.Expr | None, ...] | None:
+    """For a scalar operation, ``∂f/∂A`` for each argument ``A`` (None: no contribution); None for other ops."""
+    if not matrix_op(node.op).scalar:
+        return None
+    return matrix_op(node.op).vjp(node, ex.Number(1))
+
+
+def expanded_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
+    """Every node a walker may hold a value of: the nodes of ``roots``, of the expansions of their calls,
+    and of the gradients of the scalar ones.
+
+    >>> from symderiv.ops import call
+    >>> len(expanded_nodes([call("logdet", ex.Symbol("X"))], lambda a: (2, 2)))
+    8
+    """
+    seen: set[ex.Expr] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(node.children())
+        if isinstance(node, ex.Call):
+            stack.append(expansion(node, shape))
+            stack.extend(g for g in gradients(node) or () if g is not None)
+    return seen
+
+
+__all__ = ["expansion", "expanded_nodes", "gradients"]
