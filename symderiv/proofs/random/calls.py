@@ -16,6 +16,7 @@ that of ``trace(inv(A) dA)`` (the expansion would multiply and divide it by ``de
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 
 from symderiv.core import expr as ex
 from symderiv.ops import matrix_op
@@ -32,7 +33,7 @@ def gradients(node: ex.Call) -> tuple[ex.Expr | None, ...] | None:
     """For a scalar operation, ``∂f/∂A`` for each argument ``A`` (None: no contribution); None for other ops."""
     if not matrix_op(node.op).scalar:
         return None
-    return matrix_op(node.op).vjp(node, ex.Number(1))
+    return matrix_op(node.op).vjp(node, ex.Number(Fraction(1)))
 
 
 def expanded_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:

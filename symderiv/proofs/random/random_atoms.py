@@ -31,9 +31,9 @@ import numpy as np
 
 from symderiv.backends.field import Field
 from symderiv.core import expr as ex
+from symderiv.ops import elementwise
 from symderiv.proofs.random.random_bound import field_cost
 from symderiv.proofs.random.random_eval import Walker
-from symderiv.ops import elementwise
 from symderiv.proofs.random.random_real import ExactArith, NotRational, OffDomain, RealWalker
 from symderiv.syntax.constants import fold_function
 

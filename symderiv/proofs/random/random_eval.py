@@ -8,7 +8,8 @@ primes (:class:`symderiv.backends.field.Field`) and the confirmation at real poi
 rationals or high-precision intervals, :mod:`symderiv.proofs.random.random_real`). Subclasses
 say how symbols get values and what an elementwise function is
 (:meth:`Walker.symbol_value`, :meth:`Walker.apply_value`, :meth:`Walker.derived`). The derivative of an
-elementwise function is its registry row's, evaluated in the same arithmetic (:class:`Factor`); a
+elementwise function is its registry row's, evaluated in the same arithmetic
+(:class:`~symderiv.proofs.random.factor.Factor`); a
 registered matrix operation is evaluated generically (:mod:`symderiv.proofs.random.calls`).
 
 >>> from fractions import Fraction
@@ -28,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symderiv.backends.field import Degenerate
-from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
 from symderiv.core.errors import UnsupportedError
 from symderiv.ops import Elementwise, elementwise, language_functions
 from symderiv.proofs.random.calls import expansion, gradients
-from symderiv.syntax.derivatives import ARGUMENT, derivative_tree
+from symderiv.proofs.random.factor import Factor
+from symderiv.syntax.derivatives import derivative_tree
 from symderiv.syntax.shapes import Typing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -286,7 +287,8 @@ class Walker:
             if getattr(self.f, "real", False) and self.f.zero(d):
                 return d  # the factor does not matter (and may not exist: relu(W - W) sits on its kink)
             u = self.value(node.operand)
-            factor = Factor(self, node.operand, u, self.value(node)).evaluate(tree)
+            operand = node.operand
+            factor = Factor(self.f, lambda fn, a: self.derived(fn, a, operand), u, self.value(node)).evaluate(tree)
             self.fprimes[node] = factor
         return self.f.mul(factor, d)
 
@@ -336,7 +338,7 @@ class Walker:
         total: Array | None = None  # a scalar operation: d f(A)[dA] = Σ ⟨∂f/∂A, dA⟩ over its arguments
         for arg, grad in zip(node.args, grads, strict=True):
             d = None if grad is None else self.tangent(arg)
-            if d is not None:
+            if grad is not None and d is not None:
                 part = self.f.total(self.f.mul(self.full(self.value(grad), self.shape(arg)), d), (1, 2))
                 total = part if total is None else self.f.add(total, part)
         return total
@@ -362,52 +364,4 @@ class Walker:
         return left, right
 
 
-class Factor(Interpreter[Array]):
-    """``f'`` of one elementwise node, from the derivative its registry row writes over ``z`` and ``y``,
-    evaluated in the walker's arithmetic; the functions ``f'`` is written with are the walker's
-    (:meth:`Walker.derived`: random atoms modulo primes, real functions at a real point).
-
-    >>> from fractions import Fraction
-    >>> from symderiv.proofs.random.random_real import ExactArith, RealWalker
-    >>> from symderiv.proofs.verification import prepare
-    >>> pr = prepare("tanh(W)", ["W"], {"W": (1, 1)})
-    >>> w = RealWalker(pr, "W", pr.typing, ExactArith(), {"W": [[Fraction(0)]]})
-    >>> y = w.f.const(Fraction(1, 2))
-    >>> Factor(w, pr.expression.operand, w.f.const(0), y).evaluate(derivative_tree("tanh"))[0, 0, 0]
-    Fraction(3, 4)
-    """
-
-    def __init__(self, walker: Walker, operand: ex.Expr, u: Array, me: Array):
-        super().__init__()
-        self.walker, self.f, self.operand, self.u, self.me = walker, walker.f, operand, u, me
-
-    def symbol(self, node: ex.Symbol) -> Array:
-        return self.u if node.name == ARGUMENT else self.me
-
-    def number(self, node: ex.Number) -> Array:
-        return self.f.const(node.value)
-
-    def apply(self, node: ex.Apply, row: Elementwise, a: Array) -> Array:
-        return self.walker.derived(row.name, a, self.operand)
-
-    def add(self, node: ex.Add, a: Array, b: Array) -> Array:
-        return self.f.add(a, b)
-
-    def sub(self, node: ex.Sub, a: Array, b: Array) -> Array:
-        return self.f.sub(a, b)
-
-    def mul(self, node: ex.Mul, a: Array, b: Array) -> Array:
-        return self.f.mul(a, b)
-
-    def div(self, node: ex.Div, a: Array, b: Array) -> Array:
-        return self.f.mul(a, self.f.inv_elem(b))
-
-    def neg(self, node: ex.Neg, a: Array) -> Array:
-        return self.f.neg(a)
-
-    def power(self, node: ex.Power, a: Array) -> Array:
-        k = Walker.exponent(node)
-        return self.f.pow_elem(a if k >= 0 else self.f.inv_elem(a), abs(k))
-
-
-__all__ = ["Factor", "Walker"]
+__all__ = ["Walker"]
