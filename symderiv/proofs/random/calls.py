@@ -58,4 +58,25 @@ def expanded_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
     return seen
 
 
-__all__ = ["expansion", "expanded_nodes", "gradients"]
+def tangent_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
+    """The nodes whose tangent a walker may compute: those of ``roots`` and of the expansions of their
+    calls, except inside the expansion of a scalar operation (its tangent is read from its gradients).
+
+    >>> from symderiv.ops import call
+    >>> sorted(type(n).__name__ for n in tangent_nodes([call("logdet", ex.Symbol("X"))], lambda a: (2, 2)))
+    ['Call', 'Symbol']
+    """
+    seen: set[ex.Expr] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(node.children())
+        if isinstance(node, ex.Call) and gradients(node) is None:
+            stack.append(expansion(node, shape))
+    return seen
+
+
+__all__ = ["expansion", "expanded_nodes", "gradients", "tangent_nodes"]

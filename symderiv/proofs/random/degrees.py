@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
 from symderiv.ops import Elementwise
-from symderiv.proofs.random.calls import gradients
+from symderiv.proofs.random.calls import gradients, tangent_nodes
 from symderiv.syntax.derivatives import ARGUMENT, derivative_tree
 from symderiv.syntax.shapes import Typing
 
@@ -105,9 +105,15 @@ class DegreeWalk(Shaped):
     def __init__(self, problem: Problem, wrt: str, typing: Typing) -> None:
         super().__init__(problem, typing)
         self.wrt = wrt
-        self.atoms = 0
         self.arg_degree = 0
         self.arg_height = 0.0
+
+    def atoms(self, roots: list[ex.Expr]) -> int:
+        """The atoms a walker may draw for the nodes walked: each entry of an elementwise function's value,
+        and one derivative atom per entry where its tangent may be computed (the walk of ``roots``)."""
+        tangents = tangent_nodes(roots, self.shape)
+        return sum(r * c * (2 if n in tangents else 1) for n in self.memo if isinstance(n, ex.Apply)
+                   for r, c in [self.shape(n)])
 
     def symbol(self, node: ex.Symbol) -> Pair:
         return Deg(1), (Deg(1) if node.name == self.wrt else None)
@@ -151,7 +157,6 @@ class DegreeWalk(Shaped):
 
     def apply(self, node: ex.Apply, row: Elementwise, a: Pair) -> Pair:
         r, c = self.shape(node)
-        self.atoms += 2 * r * c  # the atom and its derivative atom
         self.arg_degree = max(self.arg_degree, a[0].n + a[0].d)
         self.arg_height = max(self.arg_height, a[0].hn + a[0].hd)
         if not any(isinstance(m, ex.Symbol) for m in node.operand.walk()):

@@ -56,7 +56,8 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> B
     assert grad is not None and claim_v is not None
     num = max(claim_v.n + grad.d, grad.n + claim_v.d)
     height = max(claim_v.hn + grad.hd, grad.hn + claim_v.hd) + 1
-    return Bounds(num, claim_v.d + grad.d, height, walk.arg_degree, walk.arg_height + 1, walk.atoms)
+    return Bounds(num, claim_v.d + grad.d, height, walk.arg_degree, walk.arg_height + 1,
+                  walk.atoms([problem.expression, claim]))
 
 
 def _divisible(height: float) -> float:
