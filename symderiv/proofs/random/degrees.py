@@ -214,7 +214,8 @@ class FactorDegree(Interpreter[Deg]):
     """Bounds of ``f'`` from the derivative its registry row writes over ``z`` (bounded by ``arg``) and
     ``y`` (an atom); functions in it are atoms too.
 
-    >>> FactorDegree(Deg(1), True).evaluate(derivative_tree("tanh"))
+    >>> from symderiv.syntax.language import parse
+    >>> FactorDegree(Deg(1), True).evaluate(parse("1 - y ** 2"))
     Deg(2, 0, True, 1.0, 0.0)
     """
 

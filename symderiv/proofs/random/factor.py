@@ -1,7 +1,7 @@
 """The derivative of an elementwise function in the arithmetic of a walker, read from its registry row.
 
 Each row writes ``f'`` once, in the language, over ``z`` (the argument) and ``y`` (the value ``f(z)``):
-``"1 - y ** 2"`` for tanh. :class:`Factor` evaluates that tree with any arithmetic of
+``"1 - y ** 2"`` for the hyperbolic tangent. :class:`Factor` evaluates that tree with any arithmetic of
 :mod:`symderiv.proofs.random.random_eval` (modulo primes, exact rationals, intervals); the functions
 ``f'`` is written with (``cos`` for ``sin``) are evaluated by the walker: as random atoms modulo
 primes, as real functions at a real point.
@@ -25,9 +25,9 @@ class Factor(Interpreter[Array]):
 
     >>> from fractions import Fraction
     >>> from symderiv.proofs.random.random_real import ExactArith
-    >>> from symderiv.syntax.derivatives import derivative_tree
+    >>> from symderiv.syntax.language import parse
     >>> f = ExactArith()
-    >>> Factor(f, f.func, f.const(0), f.const(Fraction(1, 2))).evaluate(derivative_tree("tanh"))[0, 0, 0]
+    >>> Factor(f, f.func, f.const(0), f.const(Fraction(1, 2))).evaluate(parse("1 - y ** 2"))[0, 0, 0]
     Fraction(3, 4)
     """
 

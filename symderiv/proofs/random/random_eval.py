@@ -211,7 +211,7 @@ class Walker(Interpreter[Array]):
             if tree is None:
                 raise self._not_differentiable(elementwise(node.fn))
             if getattr(self.f, "real", False) and self.f.zero(d):
-                return None  # the factor does not matter (and may not exist: relu(W - W) sits on its kink)
+                return None  # the factor does not matter (and may not exist on a kink)
             operand = node.operand
             factor = Factor(self.f, lambda fn, a: self.derived(fn, a, operand), self.value(operand),
                             self.value(node)).evaluate(tree)

@@ -39,6 +39,7 @@ from symderiv.backends.field import Degenerate, Field, random_prime
 from symderiv.core import expr as ex
 from symderiv.core.errors import BudgetError, OptionError, SymderivError
 from symderiv.proofs.exact.entrywise import Deadline
+from symderiv.proofs.exact.prover import Counterexample
 from symderiv.proofs.random.random_atoms import FieldWalker
 from symderiv.proofs.random.random_bound import (
     Bounds,
@@ -153,7 +154,6 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
 
 def _refuted(problem: Problem, wrt: str, claim_text: str, found: Confirmed, where: str, located: str,
              record: Any) -> Verdict:
-    from symderiv.proofs.exact.prover import Counterexample
     from symderiv.proofs.verification import Verdict
 
     i, j = found.entry
