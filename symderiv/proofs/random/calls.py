@@ -11,7 +11,7 @@ log-determinant that of ``trace(inv(A) dA)`` (its expansion would multiply and d
 >>> to_text(expansion(call(SCALAR, ex.Symbol("X")), lambda a: (2, 2))) == f"{SCALAR}(X)"
 False
 >>> [to_text(g) for g in gradients(call(SCALAR, ex.Symbol("X")))]
-['1 * inv(X).T']
+['inv(X).T']
 """
 
 from __future__ import annotations
@@ -34,7 +34,17 @@ def gradients(node: ex.Call) -> tuple[ex.Expr | None, ...] | None:
     """For a scalar operation, ``∂f/∂A`` for each argument ``A`` (None: no contribution); None for other ops."""
     if not matrix_op(node.op).scalar:
         return None
-    return matrix_op(node.op).vjp(node, ex.Number(Fraction(1)))
+    return tuple(None if g is None else _without_ones(g) for g in matrix_op(node.op).vjp(node, _ONE))
+
+
+_ONE = ex.Number(Fraction(1))
+
+
+def _without_ones(node: ex.Expr) -> ex.Expr:
+    """``1 * A`` is ``A``: the upstream 1 of a gradient costs a product of whole matrices otherwise."""
+    while isinstance(node, ex.Mul) and _ONE in (node.left, node.right):
+        node = node.right if node.left == _ONE else node.left
+    return node
 
 
 def expanded_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
@@ -44,7 +54,7 @@ def expanded_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
     >>> from symderiv.ops import call, matrix_ops
     >>> scalar = next(name for name, op in matrix_ops().items() if op.scalar and not op.params)
     >>> len(expanded_nodes([call(scalar, ex.Symbol("X"))], lambda a: (2, 2)))
-    8
+    6
     """
     seen: set[ex.Expr] = set()
     stack = list(roots)

@@ -93,10 +93,14 @@ class Shaped(Interpreter[Any]):
         super().__init__()
         self.typing = typing
         self.extra = {problem.upstream: typing.shape_of(problem.expression)}
+        self._shapes: dict[ex.Expr, tuple[int, int]] = {}
 
     def shape(self, node: ex.Expr) -> tuple[int, int]:
-        r, c = self.typing.shape_of(node, self.extra)
-        return int(r), int(c)  # type: ignore[arg-type]
+        found = self._shapes.get(node)
+        if found is None:
+            r, c = self.typing.shape_of(node, self.extra)
+            found = self._shapes[node] = int(r), int(c)  # type: ignore[arg-type]
+        return found
 
 
 class DegreeWalk(Shaped):

@@ -71,6 +71,7 @@ class Walker(Interpreter[Array]):
         self.fprimes: dict[ex.Expr, Array] = {}
         self.direction: Array | None = None
         self._expansions: dict[ex.Call, ex.Expr] = {}
+        self._shapes: dict[ex.Expr, tuple[int, int]] = {}
 
     @property
     def values(self) -> dict[ex.Expr, Array]:
@@ -101,8 +102,11 @@ class Walker(Interpreter[Array]):
 
     # -- helpers ---------------------------------------------------------------
     def shape(self, node: ex.Expr) -> tuple[int, int]:
-        r, c = self.typing.shape_of(node, self.extra)
-        return int(r), int(c)  # type: ignore[arg-type]
+        found = self._shapes.get(node)
+        if found is None:
+            r, c = self.typing.shape_of(node, self.extra)
+            found = self._shapes[node] = int(r), int(c)  # type: ignore[arg-type]
+        return found
 
     def full(self, a: Array, shape: tuple[int, int]) -> Array:
         return np.broadcast_to(a, (a.shape[0], *shape)) if a.shape[1:] != shape else a
