@@ -82,6 +82,7 @@ def dpow(a: Deg, k: int) -> Deg:
     return Deg(a.n * k, a.d * k, a.common, a.hn * k, a.hd * k)
 
 
+Shapes = dict[ex.Expr, tuple[int, int]]
 #: The bounds of a node's entries and of its tangent's (None: the node does not depend on ``wrt``).
 Pair = tuple[Deg, "Deg | None"]
 
@@ -89,11 +90,12 @@ Pair = tuple[Deg, "Deg | None"]
 class Shaped(Interpreter[Any]):
     """An interpreter over one problem's concrete typing (``G`` included)."""
 
-    def __init__(self, problem: Problem, typing: Typing) -> None:
+    def __init__(self, problem: Problem, typing: Typing, shapes: Shapes | None = None) -> None:
         super().__init__()
         self.typing = typing
         self.extra = {problem.upstream: typing.shape_of(problem.expression)}
-        self._shapes: dict[ex.Expr, tuple[int, int]] = {}
+        #: Shapes found so far, shared by the walks of one problem and typing (``shape_of`` walks a subtree).
+        self._shapes: Shapes = {} if shapes is None else shapes
 
     def shape(self, node: ex.Expr) -> tuple[int, int]:
         found = self._shapes.get(node)
@@ -106,8 +108,8 @@ class Shaped(Interpreter[Any]):
 class DegreeWalk(Shaped):
     """Degree and height bounds of every node's entries and of its tangent's, and the atoms met."""
 
-    def __init__(self, problem: Problem, wrt: str, typing: Typing) -> None:
-        super().__init__(problem, typing)
+    def __init__(self, problem: Problem, wrt: str, typing: Typing, shapes: Shapes | None = None) -> None:
+        super().__init__(problem, typing, shapes)
         self.wrt = wrt
         self.arg_degree = 0
         self.arg_height = 0.0
@@ -256,4 +258,4 @@ class FactorDegree(Interpreter[Deg]):
         return dpow(a if k >= 0 else drecip(a, self.scalar), abs(k))
 
 
-__all__ = ["Deg", "DegreeWalk", "FactorDegree", "Shaped", "dadd", "dcommon", "dmul", "dpow", "drecip", "dsum"]
+__all__ = ["Deg", "DegreeWalk", "FactorDegree", "Shaped", "Shapes", "dadd", "dcommon", "dmul", "dpow", "drecip", "dsum"]

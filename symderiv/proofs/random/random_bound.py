@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from symderiv.backends.field import PRIME_COUNT_LOG2, PRIME_LOW
 from symderiv.core import expr as ex
 from symderiv.proofs.random.calls import expanded_nodes
-from symderiv.proofs.random.degrees import Deg, DegreeWalk, Shaped, dmul, dsum
+from symderiv.proofs.random.degrees import Deg, DegreeWalk, Shaped, Shapes, dmul, dsum
 from symderiv.syntax.shapes import Typing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,7 +34,8 @@ class Bounds:
         self.arg_degree, self.arg_height, self.atoms = arg_degree, arg_height, atoms
 
 
-def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> Bounds:
+def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr, shapes: Shapes | None = None
+                ) -> Bounds:
     """Degrees and heights of one entry of ``⟨claim − ∂L/∂W, V⟩``, of atom arguments, and the atom count.
 
     >>> from symderiv.proofs.verification import prepare, parse_claim
@@ -43,7 +44,7 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr) -> B
     >>> b.num, b.den, b.atoms
     (3, 0, 0)
     """
-    walk = DegreeWalk(problem, wrt, typing)
+    walk = DegreeWalk(problem, wrt, typing, shapes)
     _, dd = walk.evaluate(problem.expression)
     rows, cols = walk.shape(problem.expression)
     if dd is None:
@@ -157,7 +158,7 @@ class _Cost(Shaped):
         return 3 * r * c, 3 * r * c
 
 
-def field_cost(problem: Problem, typing: Typing, claim: ex.Expr) -> tuple[int, int]:
+def field_cost(problem: Problem, typing: Typing, claim: ex.Expr, shapes: Shapes | None = None) -> tuple[int, int]:
     """(operations of one lane, scalar operations of one real evaluation), both rough.
 
     >>> from symderiv.proofs.verification import prepare, parse_claim
@@ -165,17 +166,18 @@ def field_cost(problem: Problem, typing: Typing, claim: ex.Expr) -> tuple[int, i
     >>> field_cost(pr, pr.typing, parse_claim(pr, "G @ X.T"))
     (246, 246)
     """
-    cost = _Cost(problem, typing)
+    cost = _Cost(problem, typing, shapes)
     cost.evaluate(problem.expression)
     cost.evaluate(claim)
     return sum(a for a, _ in cost.memo.values()), sum(b for _, b in cost.memo.values())
 
 
-def memory_estimate(problem: Problem, typing: Typing, claim: ex.Expr, lanes: int, atoms: int) -> int:
+def memory_estimate(problem: Problem, typing: Typing, claim: ex.Expr, lanes: int, atoms: int,
+                    shapes: Shapes | None = None) -> int:
     """Bytes a run may hold at once: a value and a tangent (8 bytes per entry and lane) for every node
     (those of the expansions of registered operations included), and about 120 bytes per atom value while
     its hash keys are built. Measured peaks are 0.6–0.8 of it (``W @ X`` and ``relu(W @ X + b)`` at 1024³)."""
-    shaped = Shaped(problem, typing)
+    shaped = Shaped(problem, typing, shapes)
     nodes = expanded_nodes([problem.expression, claim, ex.Symbol(problem.upstream)], shaped.shape)
     entries = sum(r * c for r, c in map(shaped.shape, nodes))
     return 2 * 8 * lanes * entries + 120 * atoms

@@ -40,6 +40,7 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import BudgetError, OptionError, SymderivError
 from symderiv.proofs.exact.entrywise import Deadline
 from symderiv.proofs.exact.prover import Counterexample
+from symderiv.proofs.random.degrees import Shapes
 from symderiv.proofs.random.random_atoms import FieldWalker
 from symderiv.proofs.random.random_bound import (
     Bounds,
@@ -169,7 +170,8 @@ def _refuted(problem: Problem, wrt: str, claim_text: str, found: Confirmed, wher
 
 def _check_one(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, budget: int | None,
                deadline: Deadline, seed: str) -> tuple[Any, ...]:
-    bounds = degree_walk(problem, wrt, typing, claim)
+    shapes: Shapes = {}  # shared by the walks below
+    bounds = degree_walk(problem, wrt, typing, claim, shapes)
     lanes, sample_bits = lanes_needed(bounds), FULL_BITS
     # Without atoms, coordinates below 2^21 make the products of inputs one float64 product instead of
     # nine; they need more lanes (Schwartz–Zippel over a smaller set), which pays off up to twice as many.
@@ -179,14 +181,14 @@ def _check_one(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, budge
     if lanes is None:
         return ("undecided", f"the degree bound ({bounds.num}) is too large for a randomized test to reach an "
                              f"error bound of 2^-{TARGET_BITS} within {MAX_LANES} primes")
-    lane_cost = field_cost(problem, typing, claim)[0]
+    lane_cost = field_cost(problem, typing, claim, shapes)[0]
     limit = DEFAULT_RANDOM_BUDGET if budget is None else budget
     if lanes * lane_cost > limit:
         raise BudgetError(
             f"the randomized check needs about {lanes * lane_cost:.3g} field operations ({lanes} random primes and "
             f"points), over the budget of {limit:.3g}",
             hint="raise it with budget= (CLI --budget), or prove for all shapes by leaving the sizes symbolic")
-    memory = memory_estimate(problem, typing, claim, lanes, bounds.atoms)
+    memory = memory_estimate(problem, typing, claim, lanes, bounds.atoms, shapes)
     if memory > MAX_RANDOM_MEMORY:
         raise BudgetError(
             f"the randomized check would hold about {memory / 1e9:.2g} GB of values ({lanes} random primes and "
