@@ -11,7 +11,7 @@ import argparse
 import statistics
 import time
 
-from symderiv.autodiff.backprop import gradient
+from symderiv.proofs.gradient import gradient
 
 FOUR_LAYER = "W4 @ relu(W3 @ relu(W2 @ relu(W1 @ X + b1) + b2) + b3) + b4"
 FOUR_LAYER_SHAPES = {"X": ("D", "N"), "W1": ("H1", "D"), "b1": ("H1", 1), "W2": ("H2", "H1"), "b2": ("H2", 1),

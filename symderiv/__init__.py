@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from symderiv.core.errors import (
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "verify": ("proofs.verification", "verify"),
     "Verdict": ("proofs.verification", "Verdict"),
-    "gradient": ("autodiff.backprop", "gradient"),
+    "gradient": ("proofs.gradient", "gradient"),
     "Gradient": ("autodiff.backprop", "Gradient"),
     "derive": ("explain.derivation", "derive"),
     "Derivation": ("explain.derivation", "Derivation"),
@@ -45,8 +46,6 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(f".{module}", __name__), attr)
         globals()[name] = value

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from symderiv.explain.derivation import derive
+
 #: Where the examples live, relative to the repository root.
 EXAMPLES_DIR = Path("docs") / "examples"
 SUFFIXES = {"tex": "to_latex", "md": "to_markdown", "html": "to_html", "txt": "to_text"}
@@ -95,8 +97,6 @@ def render_example(example: Example) -> dict[str, str]:
     >>> sorted(files), files["tex"].startswith("\\\\documentclass")
     (['html', 'md', 'tex', 'txt'], True)
     """
-    from symderiv.explain.derivation import derive
-
     d = derive(example.expression, example.wrt, example.shapes or None)
     return {suffix: getattr(d, method)() for suffix, method in SUFFIXES.items()}
 
@@ -120,8 +120,6 @@ def generate() -> dict[str, str]:
 
 def measure() -> list[tuple[str, float, float, int]]:
     """For each example: seconds to derive (with checks), seconds to render all formats, LaTeX bytes."""
-    from symderiv.explain.derivation import derive
-
     rows = []
     for e in EXAMPLES:
         t0 = time.perf_counter()

@@ -16,19 +16,28 @@ It gives tests:
   undecided one, how to get a proof.
 
 Loading it costs nothing in suites that do not use it: this module imports only
-the standard library and pytest; symderiv's engine is imported inside the fixture
-and hooks, and the hooks return at once unless ``symderiv.proofs.verification`` is already loaded.
+the standard library and pytest; symderiv's engine is loaded (:func:`_testing`) by the fixture
+and hooks when they need it, and the hooks return at once unless ``symderiv.proofs.verification`` is
+already loaded.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 _MARKER = "symderiv_identities"
+
+
+def _testing() -> ModuleType:
+    """:mod:`symderiv.testing`, imported on first use: suites that do not use symderiv never load it."""
+    return importlib.import_module("symderiv.testing")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,9 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def symderiv_verify() -> Any:
     """Assert gradients, identity rows and backward passes (see ``symderiv.testing.Checker``)."""
-    from symderiv.testing import Checker
-
-    return Checker()
+    return _testing().Checker()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -58,9 +65,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     source = marker.args[0] if marker.args else marker.kwargs["source"]
     if isinstance(source, (str, Path)) and not Path(source).is_absolute():
         source = Path(metafunc.definition.path).parent / source
-    from symderiv.testing import load_identities
-
-    rows = load_identities(source)
+    rows = _testing().load_identities(source)
     metafunc.parametrize("identity", rows, ids=[row.test_id for row in rows])
 
 
@@ -80,14 +85,13 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any, right: 
         verdict, other = right, left
     else:
         return None
-    from symderiv.testing import HOLDS, verdict_report
-
-    if other is not HOLDS and other is not True:
+    testing = _testing()
+    if other is not testing.HOLDS and other is not True:
         return None
     if not verdict.holds:
         # pytest cuts explanations after 8 lines unless -vv, so this is the summary; the witness follows in the
         # "symderiv" report section that pytest_runtest_makereport adds.
-        return verdict_report(verdict, witness=False).splitlines()
+        return list(testing.verdict_report(verdict, witness=False).splitlines())
     if other is True and op == "==":
         # A dataclass never equals True; say so rather than print a PROVED report under a failure.
         return ["a Verdict never == True: write `assert verdict` or `assert verdict == HOLDS` "
@@ -97,8 +101,6 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any, right: 
 
 def _failing_verdicts(excinfo: pytest.ExceptionInfo[BaseException], verdict_cls: Any) -> list[Any]:
     """Verdicts that do not hold among the values of the failing ``assert`` statement."""
-    import ast
-
     entry = excinfo.traceback[-1]
     frame = entry.frame
     if str(frame.f_globals.get("__name__", "")).startswith("symderiv."):
@@ -131,7 +133,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     except Exception:  # noqa: BLE001 - a report section is a courtesy; never turn a failure into a crash
         return None
     if verdicts:
-        from symderiv.testing import verdict_report
-
-        item.add_report_section("call", "symderiv", "\n\n".join(verdict_report(v) for v in verdicts))
+        report = _testing().verdict_report
+        item.add_report_section("call", "symderiv", "\n\n".join(report(v) for v in verdicts))
     return None

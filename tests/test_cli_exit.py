@@ -67,3 +67,18 @@ def test_a_reader_that_stops_early_is_not_an_error(args):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert "Broken pipe" not in err and "Exception" not in err and err == ""
+
+
+def test_python_m_symderiv_is_the_command_line():
+    """``python -m symderiv`` (symderiv/__main__.py) runs the same command line as ``python -m symderiv.cli``."""
+    args = ["verify", "W @ X", "--wrt", "W", "--claim", "2 * G @ X.T", *SQUARE]
+    package = subprocess.run([sys.executable, "-m", "symderiv", *args], capture_output=True, text=True, timeout=120)
+    assert package.returncode == 1 and package.stdout.startswith("NOT PROVED  ")
+    assert package.stdout == run(*args).stdout
+
+
+def test_the_help_lists_every_registered_subcommand_in_order():
+    """The subcommands come from the registry (symderiv/cli/registry.py), in the order of HELP_ORDER."""
+    result = run("--help")
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line[:4] == "    " and line[4:5].strip()]
+    assert listed == ["derive", "compare", "gradient", "verify", "demo"]

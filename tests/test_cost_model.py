@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from symderiv.core.errors import BudgetError
-from symderiv.proofs import verification
+from symderiv.proofs import concrete
 from symderiv.proofs.exact import polynomial
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, estimate
 from symderiv.proofs.exact.entrywise import estimate_cost
@@ -60,7 +60,7 @@ CASES = [
 def _estimate_and_work(expression, wrt, claim, shapes, monkeypatch):
     # The estimate bounds the ordinary exact route, the one that also refutes; the inverse-atoms route that
     # verify tries first only ever does less work, so it is switched off while the work is counted.
-    monkeypatch.setattr(verification, "prove_with_inverse_atoms", lambda *args, **kwargs: False)
+    monkeypatch.setattr(concrete, "prove_with_inverse_atoms", lambda *args, **kwargs: False)
     problem = prepare(expression, [wrt], shapes)
     claim_node = parse_claim(problem, claim)
     cost = estimate_cost(problem.expression, problem.typing) + estimate_cost(

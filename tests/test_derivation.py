@@ -159,14 +159,14 @@ def test_numerator_layout_transposes():
 
 
 def test_a_wrong_step_raises_instead_of_printing(monkeypatch):
-    import symderiv.proofs.index as index
+    import symderiv.proofs.index.engine as index_engine
 
-    real = index.elementwise_derivative
+    real = index_engine.elementwise_derivative
 
     def wrong(fn, arg):  # a deliberately wrong table entry: relu' = exp
         return real("exp", arg) if fn == "relu" else real(fn, arg)
 
-    monkeypatch.setattr(index, "elementwise_derivative", wrong)
+    monkeypatch.setattr(index_engine, "elementwise_derivative", wrong)  # what the index engine differentiates by
     with pytest.raises(DerivationError, match="does not hold"):
         derive("relu(W @ X)", wrt="W")
 

@@ -41,11 +41,11 @@ SEED = int(os.environ.get("SYMDERIV_SEED", "20240607"))
 import sympy  # noqa: E402
 import sympy.parsing.sympy_parser as sympy_parser  # noqa: E402
 
-import symderiv.autodiff.backprop  # noqa: E402,F401 - gradient() lives here
 import symderiv.backends.to_sympy  # noqa: E402,F401
 import symderiv.explain.derivation  # noqa: E402,F401
 import symderiv.proofs.exact.entrywise  # noqa: E402,F401
 import symderiv.proofs.exact.prover  # noqa: E402,F401
+import symderiv.proofs.gradient  # noqa: E402,F401 - gradient() lives here
 import symderiv.proofs.strict  # noqa: E402,F401
 import symderiv.proofs.verification  # noqa: E402,F401
 

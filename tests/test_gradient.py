@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,10 +11,12 @@ from strategies import cases, well_formed
 from test_rules import check_finite_differences, concrete_shapes, hygiene_problems, random_env
 
 import symderiv
-from symderiv.autodiff.backprop import Gradient, gradient
+from symderiv.autodiff.backprop import differentiate
 from symderiv.backends.numeric import evaluate
 from symderiv.core.errors import BudgetError, OptionError, ParseError, TimeoutError, UnsupportedError
+from symderiv.proofs.gradient import Gradient, gradient
 from symderiv.syntax.language import parse
+from symderiv.syntax.shapes import infer_shapes
 
 # The "Done when" list of issue 3: (expression, wrt, shapes, canonical formula).
 CANONICAL = [
@@ -123,6 +127,21 @@ def test_symmetric_input_simplifies_its_transpose():
 def test_check_false_skips_the_proof():
     g = gradient("W @ X", "W", check=False)
     assert g.proof == [] and g.proof_status == "unchecked"
+
+
+def test_a_gradient_is_immutable_and_its_proof_record_is_set_when_built():
+    g = gradient("W @ X", "W", check=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.proof_status = "proved"  # type: ignore[misc]
+    proved = g.with_proof("proved", [{"W": (2, 2), "X": (2, 2)}], "proved entrywise")
+    assert (proved.proof_status, proved.proof, proved.formula) == ("proved", [{"W": (2, 2), "X": (2, 2)}], g.formula)
+    assert g.proof_status == "unchecked"
+
+
+def test_the_autodiff_layer_derives_without_proving():
+    node = parse("W @ X")
+    (g,) = differentiate(node, infer_shapes(node), ["W"], text="W @ X")
+    assert (g.formula, g.proof_status, g.expression) == ("G @ X.T", "unchecked", "W @ X")
 
 
 @pytest.mark.parametrize("kwargs, error", [

@@ -16,7 +16,8 @@ from symderiv.core.errors import ParseError
 from symderiv.core.literals import number_text
 from symderiv.ops.linalg import MAX_MATPOW
 from symderiv.syntax.constants import constant_value
-from symderiv.syntax.language import MAX_DIM_VALUE, MAX_LENGTH, MAX_PAREN_DEPTH, MAX_UNARY_RUN, parse
+from symderiv.syntax.language import parse
+from symderiv.syntax.lexical import MAX_DIM_VALUE, MAX_LENGTH, MAX_PAREN_DEPTH, MAX_UNARY_RUN
 
 
 def test_length_limit_is_exact():

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy  # noqa: F401  (see below)
 import pytest
 
+import symderiv.backends.numeric  # noqa: F401
+
 # Imported here so that every in-process pytester session shares these modules: pytester removes the
 # modules a session imported when it ends, a re-imported symderiv.proofs.verification would define a second Verdict
 # class, and NumPy's extension cannot be loaded twice in one process.
-import symderiv.autodiff.backprop  # noqa: F401
-import symderiv.backends.numeric  # noqa: F401
+import symderiv.proofs.gradient  # noqa: F401
 import symderiv.testing  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent

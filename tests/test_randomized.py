@@ -201,7 +201,7 @@ def test_error_bound_grows_with_degree_and_shrinks_with_lanes():
 
 def _formula(case) -> str | None:
     try:
-        from symderiv.autodiff.backprop import gradient
+        from symderiv.proofs.gradient import gradient
     except ImportError:  # pragma: no cover - gradient.py is another module's job
         return None
     try:

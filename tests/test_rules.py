@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 import symderiv
-from symderiv.autodiff.backprop import gradient
 from symderiv.autodiff.rules import RULES, Context, backward, unbroadcast
 from symderiv.backends.numeric import evaluate, finite_difference_gradient
 from symderiv.core import expr as ex
 from symderiv.core.errors import UnsupportedError
+from symderiv.proofs.gradient import gradient
 from symderiv.syntax.language import parse
 from symderiv.syntax.shapes import infer_shapes
 

@@ -37,6 +37,17 @@ def test_holds_follows_the_status_whatever_the_constructor_was_told(status, hold
     assert v.status in ("proved", "probabilistic", "refuted", "undecided")
 
 
+def test_a_verdict_is_immutable_once_built():
+    import dataclasses
+
+    v = Verdict(True, "proved", "proved", "W", "W", "G")
+    for name, value in [("status", "refuted"), ("holds", False), ("reason", "patched"), ("checked_at_sizes", True)]:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(v, name, value)
+    w = dataclasses.replace(v, status="undecided")  # a changed verdict is a new one, holds following its status
+    assert (v.status, v.holds, w.status, w.holds) == ("proved", True, "undecided", False)
+
+
 def test_report_first_lines():
     assert verify("W @ X", "W", "G @ X.T", {"W": (2, 2), "X": (2, 2)}).report().startswith("PROVED  ")
     assert verify("W @ X", "W", "2 * G @ X.T", {"W": (2, 2), "X": (2, 2)}).report().startswith("NOT PROVED  ")

@@ -2,9 +2,11 @@
 
 A rule receives the node, the upstream gradient ``G = ∂L/∂node`` (an Expr with the
 node's shape) and a :class:`Context` that knows shapes; it returns one
-contribution ``∂L/∂child`` per child, or ``None`` where there is none. Adding an
-operation is adding one entry to :data:`RULES`; the sweep in ``backprop.py``
-never changes (the JAX ``primitive_transposes`` model).
+contribution ``∂L/∂child`` per child, or ``None`` where there is none. Each primitive
+node type has one entry in :data:`RULES`; everything else comes from the registry
+(:mod:`symderiv.ops`): an elementwise function's derivative from its row, an operation's
+backward rule from its ``vjp``. The sweep in ``backprop.py`` never changes (the JAX
+``primitive_transposes`` model).
 
 The product rule is the contraction of the upstream with the other factor:
 for ``A @ B``, ``∂L/∂A = G @ B.T`` and ``∂L/∂B = A.T @ G``. An operand that was
@@ -17,12 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import UnsupportedError
+from symderiv.ops import matrix_op
+from symderiv.syntax.derivatives import derivative_of
 
 Contribution = ex.Expr | None
-Rule = Callable[[ex.Expr, ex.Expr, "Context"], tuple[Contribution, ...]]
+#: A rule takes its own node type (``_matmul`` a MatMul), the upstream and the context.
+Rule = Callable[[Any, ex.Expr, "Context"], tuple[Contribution, ...]]
 
 
 @dataclass
@@ -102,43 +108,11 @@ def _power(node: ex.Power, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]
     return (ex.Mul(g, ex.Mul(_num(k), ex.Power(node.operand, exponent=k - 1))),)
 
 
-# -- elementwise functions: f'(A) as an expression in A -----------------------
-
-def _derivative(fn: str, a: ex.Expr, node: ex.Apply) -> ex.Expr:
-    """``f'(a)``, reusing ``f(a)`` (the node itself) where the derivative is written with it."""
-    one = _num(1)
-    if fn == "exp":
-        return node
-    if fn == "log":
-        return ex.Div(one, a)
-    if fn == "sqrt":
-        return ex.Div(one, ex.Mul(_num(2), node))
-    if fn == "abs":
-        return ex.Apply(a, fn="sign")
-    if fn == "sin":
-        return ex.Apply(a, fn="cos")
-    if fn == "cos":
-        return ex.Neg(ex.Apply(a, fn="sin"))
-    if fn == "tan":
-        return ex.Add(one, ex.Power(node, exponent=2))
-    if fn == "tanh":
-        return ex.Sub(one, ex.Power(node, exponent=2))
-    if fn == "sigmoid":
-        return ex.Mul(node, ex.Sub(one, node))
-    if fn == "relu":
-        return ex.Apply(a, fn="step")
-    if fn in ("step", "sign") or fn.endswith("_prime"):
-        what = {"step": "step (the derivative of relu)", "sign": "sign (the derivative of abs)"}.get(
-            fn, f"{fn} (the derivative of a generic function)")
-        raise UnsupportedError(
-            f"cannot differentiate through {what}: symderiv has no rule for its derivative",
-            hint="differentiate an expression where the matrix you ask about is not inside "
-                 f"{fn}(...); {fn} may appear in claims and results")
-    return ex.Apply(a, fn=ex.prime_name(fn))  # a generic phi: phi'(A)
-
+# -- elementwise functions: f'(A) from the function's registry row ------------
 
 def _apply(node: ex.Apply, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
-    derivative = _derivative(node.fn, node.operand, node)
+    # f' comes from the row, with f(A) (the node itself) where the row writes y.
+    derivative = derivative_of(node.fn, node.operand, node)
     if isinstance(derivative, ex.Div) and derivative.left == _num(1):
         return (ex.Div(g, derivative.right),)  # G / A rather than G * (1 / A)
     return (ex.Mul(g, derivative),)
@@ -156,37 +130,15 @@ def _det(node: ex.Det, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
     return (ex.Mul(ex.Mul(g, node), _T(ex.Inv(node.operand))),)
 
 
-def _logdet(node: ex.LogDet, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
-    return (ex.Mul(g, _T(ex.Inv(node.operand))),)
-
-
 def _inv(node: ex.Inv, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
     # d(A⁻¹) = -A⁻¹ dA A⁻¹, so the contraction with G is -A⁻ᵀ G A⁻ᵀ.
     inv_t = _T(node)
     return (ex.Neg(ex.MatMul(ex.MatMul(inv_t, g), inv_t)),)
 
 
-def _matpow(node: ex.MatPow, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
-    # d(A^k) = Σ_i A^i dA A^(k-1-i): one product-rule term per factor.
-    a, k = node.operand, node.k
-    if k == 0:
-        return (None,)
-
-    def power_t(i: int) -> ex.Expr | None:
-        if i == 0:
-            return None
-        return _T(a if i == 1 else ex.MatPow(a, k=i))
-
-    total: ex.Expr | None = None
-    for i in range(k):
-        left, right = power_t(i), power_t(k - 1 - i)
-        term = g
-        if left is not None:
-            term = ex.MatMul(left, term)
-        if right is not None:
-            term = ex.MatMul(term, right)
-        total = term if total is None else ex.Add(total, term)
-    return (total,)
+def _call(node: ex.Call, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
+    # An operation of the registry brings its own backward rule.
+    return matrix_op(node.op).vjp(node, g)
 
 
 def _sum(node: ex.Sum, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
@@ -203,7 +155,7 @@ def _leaf(node: ex.Expr, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
 
 
 #: The one table from node type to backward rule.
-RULES: dict[type, Rule] = {
+RULES: dict[type[ex.Expr], Rule] = {
     ex.MatMul: _matmul,
     ex.Add: _add,
     ex.Sub: _sub,
@@ -215,9 +167,8 @@ RULES: dict[type, Rule] = {
     ex.Apply: _apply,
     ex.Trace: _trace,
     ex.Det: _det,
-    ex.LogDet: _logdet,
     ex.Inv: _inv,
-    ex.MatPow: _matpow,
+    ex.Call: _call,
     ex.Sum: _sum,
     ex.Symbol: _leaf,
     ex.Number: _leaf,

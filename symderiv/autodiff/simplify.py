@@ -23,9 +23,13 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 
 from symderiv.core import expr as ex
+from symderiv.ops import matrix_op
 from symderiv.syntax.constants import constant_value
+from symderiv.syntax.printing import to_text
 
 ShapeFn = Callable[[ex.Expr], "ex.Shape | None"]
+#: One term of a sum: its coefficient and its core (None: the term is a number).
+Term = tuple[Fraction, "ex.Expr | None"]
 
 _ONE = Fraction(1)
 _MAX_PASSES = 25
@@ -36,8 +40,6 @@ def _is_number(node: ex.Expr | None, value: Fraction | int | None = None) -> boo
 
 
 def _factor_key(node: ex.Expr) -> str:
-    from symderiv.syntax.printing import to_text
-
     return to_text(node)
 
 
@@ -68,7 +70,9 @@ class Simplifier:
         return self._shapes[node]
 
     def is_scalar(self, node: ex.Expr) -> bool:
-        if isinstance(node, (ex.Number, ex.Trace, ex.Det, ex.LogDet)):
+        if isinstance(node, (ex.Number, ex.Trace, ex.Det)):
+            return True
+        if isinstance(node, ex.Call) and matrix_op(node.op).scalar:
             return True
         if isinstance(node, ex.Sum) and node.axis is None:
             return True
@@ -97,25 +101,15 @@ class Simplifier:
     def _pass(self, node: ex.Expr) -> ex.Expr:
         node = self._rebuild(node, [self._pass(c) for c in node.children()])
         if isinstance(node, (ex.Div, ex.Power, ex.Apply)) and (value := constant_value(node)) is not None:
-            return ex.Number(value)  # exact: 1 / 3, 2 ** -1, relu(-2); exp(5) stays an atom
+            return ex.Number(value)  # exact: 1 / 3, 2 ** -1, f(c) when f's row folds it to a rational
         method = getattr(self, "_simplify_" + type(node).__name__, None)
         return method(node) if method is not None else node
 
     @staticmethod
     def _rebuild(node: ex.Expr, children: list[ex.Expr]) -> ex.Expr:
         if not children or list(node.children()) == children:
-            return node
-        if isinstance(node, ex.Binary):
-            return type(node)(children[0], children[1])
-        if isinstance(node, ex.Power):
-            return ex.Power(children[0], exponent=node.exponent)
-        if isinstance(node, ex.Apply):
-            return ex.Apply(children[0], fn=node.fn)
-        if isinstance(node, ex.Sum):
-            return ex.Sum(children[0], axis=node.axis)
-        if isinstance(node, ex.MatPow):
-            return ex.MatPow(children[0], k=node.k)
-        return type(node)(children[0])  # type: ignore[call-arg]
+            return node  # unchanged: keep the very node, so shape memos keep hitting
+        return ex.with_children(node, children)
 
     # -- numbers in front of products --------------------------------------
     def split(self, node: ex.Expr) -> tuple[Fraction, ex.Expr | None]:
@@ -306,7 +300,7 @@ class Simplifier:
         return self._simplify_sum(node)
 
     # -- sums ----------------------------------------------------------------
-    def _terms(self, node: ex.Expr, sign: Fraction, out: list[tuple[Fraction, ex.Expr | None]]) -> None:
+    def _terms(self, node: ex.Expr, sign: Fraction, out: list[Term]) -> None:
         if isinstance(node, ex.Add):
             self._terms(node.left, sign, out)
             self._terms(node.right, sign, out)
@@ -319,7 +313,7 @@ class Simplifier:
             c, core = self.split(node)
             out.append((sign * c, core))
 
-    def _merge(self, terms: list[tuple[Fraction, ex.Expr | None]]) -> list[tuple[Fraction, ex.Expr | None]]:
+    def _merge(self, terms: list[Term]) -> list[Term]:
         merged: dict[object, Fraction] = {}
         first: dict[object, ex.Expr | None] = {}
         for c, core in terms:
@@ -332,41 +326,31 @@ class Simplifier:
             merged[key] = merged.get(key, Fraction(0)) + c
         return [(c, first[key]) for key, c in merged.items() if c != 0]
 
-    def _factor(self, terms: list[tuple[Fraction, ex.Expr | None]], side: str
-                ) -> list[tuple[Fraction, ex.Expr | None]]:
+    def _factor(self, terms: list[Term], side: str) -> list[Term]:
         """Collect ``P @ x + Q @ x`` into ``(P + Q) @ x`` (side "right"), or ``A @ P + A @ Q`` (side "left")."""
-        groups: dict[ex.Expr, list[int]] = {}
-        for i, (_, core) in enumerate(terms):
+        groups: dict[ex.Expr, list[tuple[int, Term]]] = {}
+        for i, (c, core) in enumerate(terms):
             if isinstance(core, ex.MatMul):
-                key = core.right if side == "right" else core.left
-                groups.setdefault(key, []).append(i)
-        result: list[tuple[Fraction, ex.Expr | None]] = []
+                shared, other = (core.right, core.left) if side == "right" else (core.left, core.right)
+                groups.setdefault(shared, []).append((i, (c, other)))
+        result: list[Term] = []
         done: set[int] = set()
         for i, (c, core) in enumerate(terms):
             if i in done:
                 continue
-            key = None
-            if isinstance(core, ex.MatMul):
-                key = core.right if side == "right" else core.left
-            members = groups.get(key, []) if key is not None else []
-            if len(members) < 2:
+            key = (core.right if side == "right" else core.left) if isinstance(core, ex.MatMul) else None
+            members = groups[key] if key is not None else []
+            if key is None or len(members) < 2:
                 result.append((c, core))
                 continue
-            done.update(members)
-            inner: list[tuple[Fraction, ex.Expr | None]] = []
-            for j in members:
-                cj, kj = terms[j]
-                other = kj.left if side == "right" else kj.right  # type: ignore[union-attr]
-                inner.append((cj, other))
+            done.update(j for j, _ in members)
             # Inside the new bracket, untransposed terms come first: (A + A.T) @ x.
-            inner.sort(key=lambda t: (_transpose_count(t[1]) if t[1] is not None else 0))
+            inner = sorted((t for _, t in members), key=lambda t: _transpose_count(t[1]) if t[1] is not None else 0)
             bracket = self._build_sum(inner)
-            product = ex.MatMul(bracket, key) if side == "right" else ex.MatMul(key, bracket)
-            c2, core2 = self.split(product)
-            result.append((c2, core2))
+            result.append(self.split(ex.MatMul(bracket, key) if side == "right" else ex.MatMul(key, bracket)))
         return result
 
-    def _build_sum(self, terms: list[tuple[Fraction, ex.Expr | None]]) -> ex.Expr:
+    def _build_sum(self, terms: list[Term]) -> ex.Expr:
         if not terms:
             return ex.Number(Fraction(0))
         # A leading minus reads badly: start with a positive term when there is one.
@@ -381,7 +365,7 @@ class Simplifier:
         return acc
 
     def _simplify_sum(self, node: ex.Expr) -> ex.Expr:
-        terms: list[tuple[Fraction, ex.Expr | None]] = []
+        terms: list[Term] = []
         self._terms(node, _ONE, terms)
         terms = self._merge(terms)
         terms = self._merge(self._factor(terms, "right"))

@@ -20,6 +20,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from symderiv.ops import elementwise
+
 #: Working precision (decimal digits) of a witness search, and the precision of its confirmation.
 WORKING_DPS = 60
 CONFIRM_DPS = 130
@@ -28,9 +30,6 @@ ARG_LIMIT = 2 ** 20
 #: Numbers beyond 2**FORMAT_BITS in size are written from their logarithm, not digit by digit.
 FORMAT_BITS = 3000
 
-_POSITIVE_ONLY = {"log", "sqrt"}
-_KINKED = {"relu", "step", "abs", "sign", "logabs"}
-_UNBOUNDED_OK = {"log", "logabs", "sqrt"}
 
 
 class OutOfDomain(ArithmeticError):
@@ -88,36 +87,28 @@ def power(x: Any, e: Any) -> Any:
 
 
 def apply_fn(fn: str, x: Any) -> Any:
-    """One elementwise function at ``x``, with its domain checked (and its kink avoided)."""
+    """One elementwise function at ``x``, with its domain checked (and its kink avoided), from its registry row.
+
+    Exact results (a kinked function's value) stay exact; the rest are mpmath numbers. A generic
+    function takes the registry's fixed smooth stand-in, the same as the NumPy backend's.
+    """
     import mpmath  # type: ignore[import-untyped]
 
-    if fn in _KINKED and x == 0:
+    row = elementwise(fn)
+    if row.kink and x == 0:
         raise OutOfDomain(f"{fn} at its kink 0")
-    if fn in _POSITIVE_ONLY and x <= 0:
+    if row.domain == "positive" and x <= 0:
         raise OutOfDomain(f"{fn} of a non-positive number")
-    if fn == "relu":
-        return x if x > 0 else Fraction(0)
-    if fn == "step":
-        return Fraction(1) if x > 0 else Fraction(0)
-    if fn == "abs":
-        return abs(x)
-    if fn == "sign":
-        return Fraction(1) if x > 0 else Fraction(-1)
+    if row.mpmath is None:  # pragma: no cover - every row has an mpmath value
+        raise OutOfDomain(f"no value for {fn}")
+    if row.kink and row.domain == "real":
+        return row.mpmath(mpmath, x)  # piecewise (relu-like): exact at an exact x, defined at any size
     y = to_mp(x)
-    if fn not in _UNBOUNDED_OK and abs(y) > ARG_LIMIT:
+    if row.limited and abs(y) > ARG_LIMIT:
         raise OutOfRange(f"{fn} of a number of size {format_number(y)}")
-    table = {"exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "sin": mpmath.sin, "cos": mpmath.cos,
-             "tan": mpmath.tan, "tanh": mpmath.tanh, "sigmoid": lambda t: 1 / (1 + mpmath.exp(-t)),
-             "logabs": lambda t: mpmath.log(abs(t))}
-    if fn in table:
-        if fn == "tan" and abs(mpmath.cos(y)) < mpmath.mpf(10) ** (-mpmath.mp.dps // 2):
-            raise OutOfDomain("tan at a pole")
-        return table[fn](y)
-    # A generic function: one fixed smooth instance, phi(z) = sin z + z/3, with its true derivative, the same
-    # stand-in as symderiv.backends.numeric; a claim that fails for this phi fails for generic phi.
-    if fn.endswith("_prime"):
-        return mpmath.cos(y) + mpmath.mpf(1) / 3
-    return mpmath.sin(y) + y / 3
+    if row.pole is not None and row.pole(mpmath, y):
+        raise OutOfDomain(f"{fn} at a pole")
+    return row.mpmath(mpmath, y)
 
 
 def format_number(x: Any, digits: int = 12) -> str:

@@ -1,22 +1,24 @@
-"""``symderiv gradient``: print the canonical, proved formula of ∂L/∂V (one line per --wrt)."""
+"""``symderiv gradient``: print the canonical, proved formula of ∂L/∂V (one line per --wrt).
+
+>>> from symderiv.cli import main
+>>> main(["gradient", "W @ X", "--wrt", "W"])
+G @ X.T
+0
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+
+from symderiv.cli.common import EXIT_OK, add_common, emit, options_from, shapes_from
+from symderiv.cli.registry import api, register
+
+__all__ = ["gradient_arguments", "run_gradient"]
 
 
-def add_gradient(sub: argparse._SubParsersAction, common: Callable[..., None]) -> None:
-    """Register the ``gradient`` subcommand on the ``symderiv`` parser.
-
-    >>> from symderiv.cli import main
-    >>> main(["gradient", "W @ X", "--wrt", "W"])
-    G @ X.T
-    0
-    """
-    p = sub.add_parser("gradient", help="the matrix formula of a gradient, canonical and proved",
-                       description="Print ∂L/∂V for each --wrt V, one per line (prefixed `V: ` when several).")
+def gradient_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``gradient``."""
     p.add_argument("expression")
     p.add_argument("--wrt", action="append", required=True, metavar="NAME",
                    help="the matrix to differentiate with respect to (repeatable)")
@@ -28,18 +30,14 @@ def add_gradient(sub: argparse._SubParsersAction, common: Callable[..., None]) -
     p.add_argument("--no-check", action="store_true", help="skip the entrywise proof of the result")
     p.add_argument("--method", choices=("auto", "exact", "random"), default="auto",
                    help="how the result is proved: auto (default; exact, or past the budget randomized), exact, random")
-    common(p)
-    p.set_defaults(run=run_gradient)
+    add_common(p)
 
 
 def run_gradient(args: argparse.Namespace) -> int:
     """Derive, prove and print; errors propagate as SymderivError (exit 2 in ``cli.main``)."""
-    from symderiv.autodiff.backprop import gradient
-    from symderiv.cli import EXIT_OK, emit, options_from, shapes_from
-
-    results = gradient(args.expression, wrt=list(args.wrt), shapes=shapes_from(args), layout=args.layout,
-                       check=not args.no_check, method=args.method, budget=args.budget, timeout=args.timeout,
-                       **options_from(args))
+    results = api("proofs.gradient").gradient(
+        args.expression, wrt=list(args.wrt), shapes=shapes_from(args), layout=args.layout, check=not args.no_check,
+        method=args.method, budget=args.budget, timeout=args.timeout, **options_from(args))
     assert isinstance(results, list)
     if args.json:
         payload = [g.to_dict() for g in results]
@@ -51,4 +49,5 @@ def run_gradient(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-__all__ = ["add_gradient", "run_gradient"]
+register("gradient", "the matrix formula of a gradient, canonical and proved", gradient_arguments, run_gradient,
+         description="Print ∂L/∂V for each --wrt V, one per line (prefixed `V: ` when several).")

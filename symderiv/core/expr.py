@@ -8,7 +8,7 @@ along for error messages and is ignored by equality.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 
 Dim = int | str
@@ -201,6 +201,30 @@ def prime_name(fn: str) -> str:
     'phi_prime'
     """
     return fn + "_prime"
+
+
+def _cached_hash(self: Expr) -> int:
+    # The value dataclasses would compute (a tuple of the compared fields), computed once per node:
+    # memoised walks hash every subtree, and a recursive hash per lookup made them O(n·depth).
+    cached = self.__dict__.get("_hash")
+    if cached is None:
+        cached = hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
+        object.__setattr__(self, "_hash", cached)
+    return cached
+
+
+def _state(self: Expr) -> dict[str, object]:
+    # A cached hash is only valid in the process that computed it (string hashing is salted).
+    return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+
+def _node_classes(cls: type[Expr]) -> list[type[Expr]]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _node_classes(sub))]
+
+
+for _cls in _node_classes(Expr):
+    setattr(_cls, "__hash__", _cached_hash)  # noqa: B010 - on every node class, after dataclass made its own
+    setattr(_cls, "__getstate__", _state)  # noqa: B010
 
 
 def with_children(node: Expr, children: tuple[Expr, ...] | list[Expr]) -> Expr:

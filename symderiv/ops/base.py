@@ -71,6 +71,12 @@ class Elementwise:
     internal: bool = False
     #: A generic function declared by the user (``phi``), or its derivative (``phi_prime``).
     generic: bool = False
+    #: The 0/1 elementwise function that is ``f'`` (``step`` for relu), when ``f`` is one whose derivative is
+    #: easily forgotten (a backward pass that treats ``f`` as the identity): testing then diagnoses such a
+    #: gradient as "missing the mask".
+    mask: str | None = None
+    #: That mask in NumPy, over ``Z``, for the diagnosis (``(Z > 0)``).
+    mask_numpy: str = ""
 
 
 class ShapeRule(Protocol):
@@ -136,6 +142,9 @@ class MatrixOp:
     #: In index notation: ``"lemma"`` (a scalar op, differentiated by its ``vjp`` as a lemma) or
     #: ``"expand"`` (replaced by its expansion).
     index: Literal["lemma", "expand"] = "expand"
+    #: With ``index="lemma"``: the name under which index-notation prose cites the lemma (``"jacobi"``, shared
+    #: with ``det``); empty: ``"lemma:<name>"``.
+    lemma: str = ""
     #: A faster or more accurate NumPy value than the expansion: ``numpy(np, args, params)``.
     numpy: Callable[[Any, Sequence[Any], Params], Any] | None = None
     #: How a call is written, for hints (``matpow(A, k) with an integer literal k ≥ 0``); default ``name(A)``.

@@ -33,7 +33,7 @@ LOGDET = MatrixOp(
     "logdet", "log |det A|, the log-determinant", arity=1, params=(),
     shape=_logdet_shape,
     expand=lambda args, shapes, params: ex.Apply(ex.Det(args[0]), fn="logabs"),
-    vjp=_logdet_vjp, latex=_logdet_latex, noun="the log-determinant", scalar=True, index="lemma",
+    vjp=_logdet_vjp, latex=_logdet_latex, noun="the log-determinant", scalar=True, index="lemma", lemma="jacobi",
     numpy=lambda np, args, params: np.array([[np.linalg.slogdet(args[0])[1]]]),
 )
 

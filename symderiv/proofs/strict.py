@@ -22,23 +22,30 @@ domain, so SymPy's ``re(u)``, ``im(u)`` and ``conjugate(u)`` (which it writes fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
+from symderiv.backends.to_sympy import function, name_of, name_of_power
+from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
 from symderiv.core.errors import ShapeError, SymderivError, UnsupportedError
+from symderiv.ops import Elementwise
+from symderiv.proofs.exact.algebra import Ratio
 from symderiv.proofs.exact.entrywise import Instance, Matrix
 
-# The SymPy classes whose language name differs from their class name.
-_RENAMED = {"Abs": "abs", "Heaviside": "step"}
+
+class _ZeroArgument(SymderivError):
+    """A function without a SymPy value, outside its domain at an argument that is identically zero."""
 
 
-class _SympyEvaluator:
+class _SympyEvaluator(Interpreter[Any]):
     """Evaluates an :class:`~symderiv.core.expr.Expr` as a SymPy matrix on the instance's concrete shapes."""
 
     def __init__(self, instance: Instance):
-        import sympy
+        import sympy  # type: ignore[import-untyped]
 
+        super().__init__()
         self.sp = sympy
         self.instance = instance
         self.symbol_of: dict[int, Any] = {}  # prover variable id → SymPy symbol
@@ -57,19 +64,28 @@ class _SympyEvaluator:
         rows = self.instance.symbol(name)
         return self.sp.Matrix([[self.entry_symbol(_var_of(x)) for x in row] for row in rows])
 
-    def evaluate(self, node: ex.Expr) -> Any:
-        method = getattr(self, "_eval_" + type(node).__name__)
+    def visit(self, node: ex.Expr, args: list[Any]) -> Any:
         self.instance.deadline()
-        return method(node)
+        return super().visit(node, args)
 
-    def _eval_Symbol(self, node: ex.Symbol) -> Any:
+    def shape(self, node: ex.Expr) -> ex.Shape:
+        rows, cols = self.evaluate(node).shape
+        return int(rows), int(cols)
+
+    def call(self, node: ex.Call, args: list[Any]) -> Any:
+        try:
+            return super().call(node, args)
+        except _ZeroArgument:
+            raise SymderivError(f"{node.op} of a matrix whose determinant is identically zero") from None
+
+    def symbol(self, node: ex.Symbol) -> Any:
         return self.matrix_symbol(node.name)
 
-    def _eval_Number(self, node: ex.Number) -> Any:
+    def number(self, node: ex.Number) -> Any:
         v = Fraction(node.value)
         return self.sp.Matrix([[self.sp.Rational(v.numerator, v.denominator)]])
 
-    def _eval_ConstMatrix(self, node: ex.ConstMatrix) -> Any:
+    def constant(self, node: ex.ConstMatrix) -> Any:
         rows, cols = self.instance._dim(node.rows), self.instance._dim(node.cols)
         if node.kind == "ones":
             return self.sp.ones(rows, cols)
@@ -77,14 +93,12 @@ class _SympyEvaluator:
             return self.sp.zeros(rows, cols)
         return self.sp.eye(rows)
 
-    def _eval_MatMul(self, node: ex.MatMul) -> Any:
-        a, b = self.evaluate(node.left), self.evaluate(node.right)
+    def matmul(self, node: ex.MatMul, a: Any, b: Any) -> Any:
         if a.shape[1] != b.shape[0]:
             raise ShapeError(f"cannot multiply {a.shape[0]}×{a.shape[1]} @ {b.shape[0]}×{b.shape[1]}")
         return a * b
 
-    def _broadcast(self, node: ex.Binary, op) -> Any:
-        a, b = self.evaluate(node.left), self.evaluate(node.right)
+    def _broadcast(self, a: Any, b: Any, op: Callable[[Any, Any], Any]) -> Any:
         (ra, ca), (rb, cb) = a.shape, b.shape
         rows, cols = max(ra, rb), max(ca, cb)
         if ra not in (1, rows) or rb not in (1, rows) or ca not in (1, cols) or cb not in (1, cols):
@@ -92,74 +106,58 @@ class _SympyEvaluator:
         return self.sp.Matrix(rows, cols, lambda i, j: op(a[i if ra > 1 else 0, j if ca > 1 else 0],
                                                          b[i if rb > 1 else 0, j if cb > 1 else 0]))
 
-    def _eval_Add(self, node: ex.Add) -> Any:
-        return self._broadcast(node, lambda x, y: x + y)
+    def add(self, node: ex.Add, a: Any, b: Any) -> Any:
+        return self._broadcast(a, b, lambda x, y: x + y)
 
-    def _eval_Sub(self, node: ex.Sub) -> Any:
-        return self._broadcast(node, lambda x, y: x - y)
+    def sub(self, node: ex.Sub, a: Any, b: Any) -> Any:
+        return self._broadcast(a, b, lambda x, y: x - y)
 
-    def _eval_Mul(self, node: ex.Mul) -> Any:
-        return self._broadcast(node, lambda x, y: x * y)
+    def mul(self, node: ex.Mul, a: Any, b: Any) -> Any:
+        return self._broadcast(a, b, lambda x, y: x * y)
 
-    def _eval_Div(self, node: ex.Div) -> Any:
-        return self._broadcast(node, lambda x, y: x / y)
+    def div(self, node: ex.Div, a: Any, b: Any) -> Any:
+        return self._broadcast(a, b, lambda x, y: x / y)
 
-    def _eval_Neg(self, node: ex.Neg) -> Any:
-        return -self.evaluate(node.operand)
+    def neg(self, node: ex.Neg, a: Any) -> Any:
+        return -a
 
-    def _eval_Power(self, node: ex.Power) -> Any:
-        return self.evaluate(node.operand).applyfunc(lambda x: x ** node.exponent)
+    def power(self, node: ex.Power, a: Any) -> Any:
+        return a.applyfunc(lambda x: x ** node.exponent)
 
-    def _eval_Transpose(self, node: ex.Transpose) -> Any:
-        return self.evaluate(node.operand).T
+    def transpose(self, node: ex.Transpose, a: Any) -> Any:
+        return a.T
 
-    def _eval_Apply(self, node: ex.Apply) -> Any:
-        from symderiv.backends.to_sympy import function
+    def apply(self, node: ex.Apply, row: Elementwise, a: Any) -> Any:
+        fn = function(row.name)
+        if row.sympy is None and row.domain != "real" and any(x == 0 for x in a):
+            # An undefined SymPy function stays f(0) where the row has no value: refused, as the exact mode does.
+            raise _ZeroArgument(f"{row.name} of an expression that is identically zero")
+        return a.applyfunc(lambda x: fn(x))
 
-        fn = function(node.fn)
-        return self.evaluate(node.operand).applyfunc(lambda x: fn(x))
-
-    def _eval_Trace(self, node: ex.Trace) -> Any:
-        return self.sp.Matrix([[self.evaluate(node.operand).trace()]])
+    def trace(self, node: ex.Trace, a: Any) -> Any:
+        return self.sp.Matrix([[a.trace()]])
 
     def _det(self, m: Any) -> Any:
         # Berkowitz needs no division, so a determinant of symbols stays a polynomial.
         return m.det(method="berkowitz")
 
-    def _eval_Det(self, node: ex.Det) -> Any:
-        return self.sp.Matrix([[self._det(self.evaluate(node.operand))]])
+    def det(self, node: ex.Det, a: Any) -> Any:
+        return self.sp.Matrix([[self._det(a)]])
 
-    def _eval_LogDet(self, node: ex.LogDet) -> Any:
-        from symderiv.backends.to_sympy import function
-
-        d = self._det(self.evaluate(node.operand))
-        if d == 0:
-            raise SymderivError("logdet of a matrix whose determinant is identically zero")
-        return self.sp.Matrix([[function("logabs")(d)]])
-
-    def _eval_Inv(self, node: ex.Inv) -> Any:
-        m = self.evaluate(node.operand)
+    def inv(self, node: ex.Inv, m: Any) -> Any:
         d = self._det(m)
         if self.sp.expand(d) == 0:
             raise SymderivError("inverse of a matrix that is identically singular",
                                 hint="a singular inverse or a division by zero cannot be differentiated")
         return m.adjugate(method="berkowitz") / d
 
-    def _eval_Sum(self, node: ex.Sum) -> Any:
-        m = self.evaluate(node.operand)
+    def sum(self, node: ex.Sum, m: Any) -> Any:
         rows, cols = m.shape
         if node.axis is None:
             return self.sp.Matrix([[self.sp.Add(*m)]])
         if node.axis == 0:
             return self.sp.Matrix([[self.sp.Add(*m[:, j]) for j in range(cols)]])
         return self.sp.Matrix([[self.sp.Add(*m[i, :])] for i in range(rows)])
-
-    def _eval_MatPow(self, node: ex.MatPow) -> Any:
-        m = self.evaluate(node.operand)
-        result = self.sp.eye(m.shape[0])
-        for _ in range(node.k):
-            result = result * m
-        return result
 
 
 def _var_of(entry) -> int:
@@ -176,9 +174,7 @@ class _Converter:
     """
 
     def __init__(self, instance: Instance, variable_of: dict[Any, int], loss: Any, upstream: Matrix):
-        import sympy
-
-        from symderiv.backends.to_sympy import function
+        import sympy  # type: ignore[import-untyped]
 
         self.sp = sympy
         self.instance = instance
@@ -190,7 +186,6 @@ class _Converter:
         self.memo: dict[Any, Any] = {}
         # Subs objects hash and compare slowly (canonical dummies), so they are cached by identity.
         self.by_id: dict[int, tuple[Any, Any]] = {}
-        self.function = function
 
     def refuse(self, e: Any, why: str) -> UnsupportedError:
         shown = str(e)
@@ -244,21 +239,10 @@ class _Converter:
             raise self.refuse(obj, "a derivative of f at a point other than D")
         return self.upstream[k // self.cols][k % self.cols]
 
-    def _convert(self, e: Any):  # noqa: C901 - one branch per SymPy node kind
-        from symderiv.proofs.exact.algebra import Ratio
-
+    def _convert(self, e: Any) -> Any:
         sp = self.sp
-        if e.is_Rational:
-            return Ratio.const(Fraction(int(e.p), int(e.q)))
-        if e is sp.E:
-            return self.apply("exp", Ratio.const(1))
-        if e.is_Number or e.is_NumberSymbol or e in (sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise self.refuse(e, f"the number {e}")
-        if e.is_Symbol:
-            var = self.variable_of.get(e)
-            if var is None:
-                raise self.refuse(e, f"the unknown symbol {e}")
-            return Ratio.var(var)
+        if e.is_Number or e.is_NumberSymbol or e.is_Symbol or e in (sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return self._atom(e)
         if e.is_Add:
             total = Ratio({})
             for a in e.args:
@@ -270,29 +254,59 @@ class _Converter:
                 product = product * self(a)
             return product
         if e.is_Pow:
-            base, exponent = e.args
-            if exponent.is_Integer:
-                return self(base).power(int(exponent))
-            if exponent.is_Rational and exponent.q == 2:
-                # x**(p/2) is sqrt(x)**p: SymPy writes sqrt as a power.
-                return self.apply("sqrt", self(base)).power(int(exponent.p))
-            if base is sp.E:
-                return self.apply("exp", self(exponent))
-            raise self.refuse(e, "a power with a non-integer exponent")
+            return self._power(e)
         if isinstance(e, (sp.re, sp.conjugate)):
             return self(e.args[0])  # every value here is real
         if isinstance(e, sp.im):
             return Ratio({})
+        return self._function(e)
+
+    def _atom(self, e: Any) -> Any:
+        sp = self.sp
+        if e.is_Rational:
+            return Ratio.const(Fraction(int(e.p), int(e.q)))
+        if e is sp.E:
+            return self.apply(self._named(sp.exp, e), Ratio.const(1))
+        if e.is_Symbol:
+            var = self.variable_of.get(e)
+            if var is None:
+                raise self.refuse(e, f"the unknown symbol {e}")
+            return Ratio.var(var)
+        raise self.refuse(e, f"the number {e}")
+
+    def _named(self, cls: Any, e: Any) -> str:
+        """The elementwise name of a SymPy function class that SymPy may write on its own."""
+        name = name_of(cls)
+        if name is None:  # pragma: no cover - the registry has every function SymPy writes for ours
+            raise self.refuse(e, f"the function {cls.__name__}")
+        return name
+
+    def _power(self, e: Any) -> Any:
+        sp = self.sp
+        base, exponent = e.args
+        if exponent.is_Integer:
+            return self(base).power(int(exponent))
+        if exponent.is_Rational and exponent.q == 2:
+            # x**(p/2) is sqrt(x)**p: SymPy writes sqrt as a power.
+            root = name_of_power(sp.Rational(1, 2))
+            if root is not None:
+                return self.apply(root, self(base)).power(int(exponent.p))
+        if base is sp.E:
+            return self.apply(self._named(sp.exp, e), self(exponent))
+        raise self.refuse(e, "a power with a non-integer exponent")
+
+    def _function(self, e: Any) -> Any:
+        sp = self.sp
         if isinstance(e, sp.Heaviside):
             if len(e.args) > 1 and e.args[1] != sp.Rational(1, 2):
                 raise self.refuse(e, "Heaviside with a value at 0 other than 1/2")
-            return self.apply("step", self(e.args[0]))
+            return self.apply(self._named(sp.Heaviside, e), self(e.args[0]))
         if isinstance(e, sp.DiracDelta):
             raise self.refuse(e, "a Dirac delta (the derivative of step or sign)")
         if isinstance(e, sp.Function) and len(e.args) == 1:
             cls = type(e)
-            name = _RENAMED.get(cls.__name__, cls.__name__)
-            if self.function(name) is not cls:
+            name = name_of(cls)
+            if name is None:
                 raise self.refuse(e, f"the function {cls.__name__}")
             if name.endswith("_prime_prime"):
                 raise self.refuse(e, "a second derivative of a generic function")
@@ -316,7 +330,7 @@ def strict_gradient(instance: Instance, expression: ex.Expr, wrt: str, upstream:
     >>> format_ratio(inst.vars, grad[0][1])
     'X[1,0]*G[0,0] + X[1,1]*G[0,1]'
     """
-    import sympy as sp
+    import sympy as sp  # type: ignore[import-untyped]
 
     evaluator = _SympyEvaluator(instance)
     value = evaluator.evaluate(expression)

@@ -20,11 +20,11 @@ ARGUMENT, VALUE = "z", "y"
 
 @cache
 def derivative_tree(fn: str) -> ex.Expr | None:
-    """``f'`` over the symbols ``z`` and ``y``; None when ``f`` is not differentiable (step, sign).
+    """``f'`` over the symbols ``z`` and ``y``; None when the row says ``f`` is not differentiable.
 
     >>> from symderiv.syntax.printing import to_text
-    >>> to_text(derivative_tree("sigmoid"))
-    'y * (1 - y)'
+    >>> to_text(derivative_tree("phi")), derivative_tree("phi_prime")
+    ('phi_prime(z)', None)
     """
     row = elementwise(fn)
     if row.derivative is None:
@@ -37,8 +37,8 @@ def substitute(tree: ex.Expr, values: dict[str, ex.Expr]) -> ex.Expr:
     """``tree`` with the named symbols replaced.
 
     >>> from symderiv.syntax.printing import to_text
-    >>> to_text(substitute(parse("1 - y ** 2"), {"y": parse("tanh(W)")}))
-    '1 - tanh(W) ** 2'
+    >>> to_text(substitute(parse("1 - y ** 2"), {"y": parse("W.T")}))
+    '1 - W.T ** 2'
     """
     if isinstance(tree, ex.Symbol):
         return values.get(tree.name, tree)
@@ -52,15 +52,19 @@ def derivative_of(fn: str, arg: ex.Expr, value: ex.Expr | None = None) -> ex.Exp
     """``f'(arg)`` as an expression; ``value`` is the node ``f(arg)`` to reuse where ``f'`` is written with it.
 
     >>> from symderiv.syntax.printing import to_text
-    >>> to_text(derivative_of("tanh", ex.Symbol("Z")))
-    '1 - tanh(Z) ** 2'
-    >>> to_text(derivative_of("relu", ex.Symbol("Z")))
-    'step(Z)'
+    >>> to_text(derivative_of("phi", ex.Symbol("Z")))
+    'phi_prime(Z)'
+    >>> derivative_of("phi_prime", ex.Symbol("Z"))
+    Traceback (most recent call last):
+    symderiv.core.errors.UnsupportedError: cannot differentiate through phi_prime (the derivative of a generic function): symderiv has no rule for its derivative
+    hint: differentiate an expression where the matrix you ask about is not inside phi_prime(...); phi_prime may appear in claims and results
     """
     tree = derivative_tree(fn)
     if tree is None:
         raise UnsupportedError(f"cannot differentiate through {elementwise(fn).not_differentiable or fn}: "
-                               "symderiv has no rule for its derivative")
+                               "symderiv has no rule for its derivative",
+                               hint="differentiate an expression where the matrix you ask about is not inside "
+                                    f"{fn}(...); {fn} may appear in claims and results")
     return substitute(tree, {ARGUMENT: arg, VALUE: value if value is not None else ex.Apply(arg, fn=fn)})
 
 

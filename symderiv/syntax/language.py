@@ -18,16 +18,15 @@ from symderiv.core.errors import NameKindError, ParseError
 from symderiv.core.literals import LiteralError, read_literal
 from symderiv.ops import language_functions, matrix_op, matrix_ops
 from symderiv.syntax.constants import check_constants
-
-MAX_LENGTH = 4000
-MAX_PAREN_DEPTH = 64
-MAX_UNARY_RUN = 32
-MAX_NODES = 1500
-MAX_TREE_DEPTH = 120
-MAX_POWER = 64
-MAX_DIM_VALUE = 10**12
-
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+from symderiv.syntax.lexical import (
+    MAX_DIM_VALUE,
+    MAX_NODES,
+    MAX_POWER,
+    MAX_TREE_DEPTH,
+    check_identifier,
+    is_identifier,
+    prescan,
+)
 
 _OPERATOR_HINTS = {
     ast.BitXor: "`^` is not a power here; write `A ** k` (elementwise) or `matpow(A, k)`",
@@ -38,32 +37,6 @@ _OPERATOR_HINTS = {
     ast.BitOr: "`|` is not supported",
     ast.BitAnd: "`&` is not supported",
 }
-
-
-def is_identifier(name: str) -> bool:
-    """A name of the language: a letter, then letters, digits and single underscores.
-
-    >>> is_identifier("W_1"), is_identifier("__class__"), is_identifier("_x")
-    (True, False, False)
-    """
-    return bool(_IDENT.match(name)) and "__" not in name
-
-
-def check_identifier(name: str, what: str) -> None:
-    """Refuse names that are not plain identifiers (used for symbols, dims, functions).
-
-    >>> check_identifier("W_1", "symbol")
-    >>> check_identifier("__class__", "symbol")
-    Traceback (most recent call last):
-    ...
-    symderiv.core.errors.ParseError: `__class__` is not a valid symbol name
-    hint: names start with a letter and use letters, digits and single underscores
-    """
-    if not isinstance(name, str) or not is_identifier(name):
-        raise ParseError(
-            f"`{name}` is not a valid {what} name",
-            hint="names start with a letter and use letters, digits and single underscores",
-        )
 
 
 class _Parser:
@@ -229,22 +202,12 @@ class _Parser:
             raise self.fail(node.func, "only the functions of the language can be called",
                             "for example exp(A), trace(A), sum(A, axis=0)")
         fn = node.func.id
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                raise self.fail(arg, "starred arguments are not allowed")
+        starred = next((arg for arg in node.args if isinstance(arg, ast.Starred)), None)
+        if starred is not None:
+            raise self.fail(starred, "starred arguments are not allowed")
         op = matrix_ops().get(fn)
-        allowed_kw = {"axis"} if fn == "sum" else {p.name for p in op.params if not p.positional} if op else set()
-        seen_kw: set[str] = set()
-        for kw in node.keywords:
-            if kw.arg is not None and kw.arg in seen_kw:
-                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is repeated")
-            if kw.arg is not None:
-                seen_kw.add(kw.arg)
-            if kw.arg is None:
-                raise self.fail(kw.value, "`**` arguments are not allowed")
-            if kw.arg not in allowed_kw:
-                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is not allowed in {fn}(...)",
-                                "the only keyword is axis=, in sum(A, axis=0|1)")
+        self.check_keywords(node, fn, {"axis"} if fn == "sum" else {p.name for p in op.params if not p.positional}
+                            if op else set())
         nargs = len(node.args)
 
         def need(count: int, form: str) -> None:
@@ -268,19 +231,35 @@ class _Parser:
                 axis = self.int_literal(kw.value, "axis", lo=-2, hi=1, hint="axis is 0 (column sums) or 1 (row sums)")
                 axis %= 2
             return ex.Sum(self.convert(node.args[0]), axis=axis, span=span)
-        if fn in ("ones", "zeros"):
-            need(2, f"{fn}(rows, cols)")
-            return ex.ConstMatrix(fn, self.dim(node.args[0], "the row count"),
-                                  self.dim(node.args[1], "the column count"), span=span)
-        if fn == "eye":
-            need(1, "eye(n)")
-            n = self.dim(node.args[0], "the size of eye")
-            return ex.ConstMatrix("eye", n, n, span=span)
+        if fn in ("ones", "zeros", "eye"):
+            need(1 if fn == "eye" else 2, "eye(n)" if fn == "eye" else f"{fn}(rows, cols)")
+            return self.constructor(node, fn, span)
         known = sorted(RESERVED | self.generic)
         hint = "known functions: " + ", ".join(known)
         if is_identifier(fn):
             hint += f"; declare a generic elementwise function with functions=[{fn!r}] / --fn {fn}"
         raise self.fail(node.func, f"unknown function `{fn}`", hint, cls=NameKindError)
+
+    def check_keywords(self, node: ast.Call, fn: str, allowed: set[str]) -> None:
+        """Keyword arguments: only the allowed names, each once, no ``**``."""
+        seen: set[str] = set()
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.fail(kw.value, "`**` arguments are not allowed")
+            if kw.arg in seen:
+                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is repeated")
+            seen.add(kw.arg)
+            if kw.arg not in allowed:
+                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is not allowed in {fn}(...)",
+                                "the only keyword is axis=, in sum(A, axis=0|1)")
+
+    def constructor(self, node: ast.Call, fn: str, span: tuple[int, int]) -> ex.Expr:
+        """``ones(r, c)``, ``zeros(r, c)`` or ``eye(n)``."""
+        if fn == "eye":
+            n = self.dim(node.args[0], "the size of eye")
+            return ex.ConstMatrix("eye", n, n, span=span)
+        return ex.ConstMatrix(fn, self.dim(node.args[0], "the row count"),
+                              self.dim(node.args[1], "the column count"), span=span)
 
     def matrix_op(self, node: ast.Call, fn: str, span: tuple[int, int]) -> ex.Expr:
         """A call of a registered matrix operation: its matrix arguments, then its integer parameters."""
@@ -318,46 +297,6 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), f"`{type(node).__name__}`")
 
 
-def _prescan(text: str) -> None:
-    if not isinstance(text, str):
-        raise ParseError("the expression must be a string")
-    if len(text) > MAX_LENGTH:
-        # The column is where the limit is crossed; the text is not echoed (render shows at most 200 characters).
-        raise ParseError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}",
-                         text=text[:200], column=MAX_LENGTH + 1, hint="split it into smaller pieces")
-    if not text.strip():
-        raise ParseError("the expression is empty", hint="for example: W @ X")
-    depth = 0
-    unary_run = 0
-    for col, ch in enumerate(text, start=1):
-        if ch in "([{":
-            depth += 1
-            if depth > MAX_PAREN_DEPTH:
-                raise ParseError(f"brackets nested more than {MAX_PAREN_DEPTH} deep", text=text, column=col,
-                                 hint="simplify the expression")
-        elif ch in ")]}":
-            depth -= 1
-            if depth < 0:
-                raise ParseError("unbalanced brackets: `" + ch + "` closes nothing", text=text, column=col)
-        if ch in "+-~":
-            unary_run += 1
-            if unary_run > MAX_UNARY_RUN:
-                raise ParseError(f"more than {MAX_UNARY_RUN} signs in a row", text=text, column=col)
-        elif not ch.isspace():
-            unary_run = 0
-        if ch == "\x00" or (ord(ch) < 32 and ch not in "\t\n\r") or ch == "\x7f":
-            raise ParseError("control character in the expression", text=text, column=col)
-        if ord(ch) > 127:
-            # Python folds identifiers by NFKC (fullwidth `Ｗ` would silently become `W`); the language is ASCII.
-            raise ParseError(f"the character `{ch}` (U+{ord(ch):04X}) is not part of the expression language",
-                             text=text, column=col, hint="expressions are written in ASCII: names, numbers, @ * + - / **")
-        if ch == "#":
-            raise ParseError("comments (`#`) are not part of the expression language", text=text, column=col)
-    if depth > 0:
-        raise ParseError("unbalanced brackets: a `(` is never closed", text=text, column=len(text) + 1,
-                         hint="add the missing `)`")
-
-
 def _check_tree_size(tree: ast.AST, parser: _Parser) -> None:
     count = 0
     body = getattr(tree, "body", tree)
@@ -392,7 +331,7 @@ def parse(
     >>> parse("W @ X + b")
     Add(left=MatMul(left=Symbol(name='W'), right=Symbol(name='X')), right=Symbol(name='b'))
     """
-    _prescan(text)
+    prescan(text)
     functions = tuple(functions)
     for fn in functions:
         check_identifier(fn, "function")

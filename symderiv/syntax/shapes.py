@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, ShapeError
-from symderiv.ops import matrix_op
 from symderiv.syntax.language import check_identifier
+from symderiv.syntax.shape_rules import Unifier, shape_of_node
 
 _FRESH_POOL = ("n", "m", "p", "q", "r", "s", "t", "u", "v", "w", "k", "l")
 
@@ -36,7 +36,7 @@ def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, ex.Shape]
             raise OptionError(f"the shape of `{name}` must be (rows, cols), not {shape!r}",
                               hint="a vector is (n, 1), a scalar (1, 1)")
         dims: list[ex.Dim] = []
-        for dim in shape:  # type: ignore[union-attr]
+        for dim in shape:  # type: ignore[attr-defined]
             if isinstance(dim, bool):
                 raise OptionError(f"the shape of `{name}` has a boolean dimension")
             if isinstance(dim, int) or (hasattr(dim, "__index__") and not isinstance(dim, str)):
@@ -46,8 +46,9 @@ def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, ex.Shape]
                 dims.append(value)
             elif isinstance(dim, str):
                 if dim.strip().isdigit():
-                    dims.append(int(dim.strip()))
-                    if dims[-1] < 1:
+                    size = int(dim.strip())
+                    dims.append(size)
+                    if size < 1:
                         raise OptionError(f"the shape of `{name}` has a dimension 0; sizes are positive")
                 else:
                     check_identifier(dim.strip(), "dimension")
@@ -57,44 +58,6 @@ def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, ex.Shape]
                                   hint="each dimension is a positive integer or a name such as 'n'")
         result[name] = (dims[0], dims[1])
     return result
-
-
-@dataclass
-class _Unifier:
-    text: str | None
-    parent: dict[object, object] = field(default_factory=dict)
-    #: dimension names of ones/zeros/eye → the term they stand for
-    dim_alias: dict[str, object] = field(default_factory=dict)
-
-    def find(self, term: object) -> object:
-        root = term
-        while self.parent.get(root, root) != root:
-            root = self.parent[root]
-        while self.parent.get(term, term) != root:
-            self.parent[term], term = root, self.parent[term]
-        return root
-
-    def value(self, term: object) -> object:
-        return self.find(term)
-
-    @staticmethod
-    def is_fresh(term: object) -> bool:
-        return isinstance(term, tuple)
-
-    def unify(self, a: object, b: object, node: ex.Expr | None, what: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if self.is_fresh(ra):
-            self.parent[ra] = rb
-        elif self.is_fresh(rb):
-            self.parent[rb] = ra
-        else:
-            span = getattr(node, "span", None) if node is not None else None
-            hint = ("dimension names are distinct symbols; use the same name where sizes must agree"
-                    if isinstance(ra, str) or isinstance(rb, str) else None)
-            raise ShapeError(f"{what}: {ra} ≠ {rb}", text=self.text,
-                             column=span[0] if span else None, width=span[1] if span else 1, hint=hint)
 
 
 @dataclass
@@ -138,9 +101,9 @@ class Typing:
         env = dict(self.symbols)
         if extra:
             env.update(extra)
-        u = _Unifier(text if text is not None else self.text)
+        u = Unifier(text if text is not None else self.text)
         u.dim_alias = {name: self.resolve(name) for name in node.dim_names()}
-        return _shape(node, env, u, strict=True)
+        return shape_of_node(node, env, u)
 
     def substitute(self, assignment: Mapping[str, int]) -> Typing:
         """The same typing with dimension names replaced by sizes."""
@@ -176,107 +139,7 @@ class Typing:
         return not self.dim_names
 
 
-def _broadcast(u: _Unifier, a: ex.Shape, b: ex.Shape, node: ex.Expr, op: str) -> ex.Shape:
-    out: list[ex.Dim] = []
-    for axis, (da, db) in enumerate(zip(a, b, strict=True)):
-        va, vb = u.value(da), u.value(db)
-        if va == vb:
-            out.append(da)  # type: ignore[arg-type]
-        elif va == 1:
-            out.append(db)  # type: ignore[arg-type]
-        elif vb == 1:
-            out.append(da)  # type: ignore[arg-type]
-        elif u.is_fresh(va) or u.is_fresh(vb):
-            u.unify(da, db, node, "")
-            out.append(da)  # type: ignore[arg-type]
-        else:
-            span = getattr(node, "span", None)
-            raise ShapeError(
-                f"cannot {op} a {_show(u, a)} and a {_show(u, b)} matrix: "
-                f"{'rows' if axis == 0 else 'columns'} {va} and {vb} differ and neither is 1",
-                text=u.text, column=span[0] if span else None, width=span[1] if span else 1,
-                hint="broadcasting stretches a dimension of size 1 only (as in NumPy)")
-    return (out[0], out[1])
-
-
-def _show(u: _Unifier, shape: ex.Shape) -> str:
-    vals = [u.value(d) for d in shape]
-    return "×".join("?" if u.is_fresh(v) else str(v) for v in vals)
-
-
-def _shape(node: ex.Expr, env: Mapping[str, ex.Shape], u: _Unifier, strict: bool = False) -> ex.Shape:
-    def err(message: str, hint: str | None = None) -> ShapeError:
-        span = getattr(node, "span", None)
-        return ShapeError(message, text=u.text, column=span[0] if span else None,
-                          width=span[1] if span else 1, hint=hint)
-
-    def square(inner: ex.Shape, fn: str) -> None:
-        try:
-            u.unify(inner[0], inner[1], node, "")
-        except ShapeError:
-            raise err(f"{fn} needs a square matrix, but its argument is {_show(u, inner)}") from None
-
-    if isinstance(node, ex.Symbol):
-        if node.name not in env:
-            raise err(f"unknown matrix `{node.name}`")
-        return env[node.name]
-    if isinstance(node, ex.Number):
-        return (1, 1)
-    if isinstance(node, ex.ConstMatrix):
-        return (u.dim_alias.get(node.rows, node.rows) if isinstance(node.rows, str) else node.rows,  # type: ignore[return-value]
-                u.dim_alias.get(node.cols, node.cols) if isinstance(node.cols, str) else node.cols)
-    if isinstance(node, ex.MatMul):
-        for side in (node.left, node.right):
-            if isinstance(side, ex.Number):
-                raise err("`@` needs matrices on both sides", hint="use `*` to scale by a number")
-        a, b = _shape(node.left, env, u, strict), _shape(node.right, env, u, strict)
-        try:
-            u.unify(a[1], b[0], node, "")
-        except ShapeError:
-            raise err(f"cannot multiply {_show(u, a)} @ {_show(u, b)}: the inner dimensions "
-                      f"{u.value(a[1])} and {u.value(b[0])} differ",
-                      hint="for A @ B, A's column count must equal B's row count; "
-                      "`*` is the elementwise product") from None
-        return (a[0], b[1])
-    if isinstance(node, (ex.Add, ex.Sub, ex.Mul, ex.Div)):
-        op = {ex.Add: "add", ex.Sub: "subtract", ex.Mul: "multiply elementwise", ex.Div: "divide"}[type(node)]
-        return _broadcast(u, _shape(node.left, env, u, strict), _shape(node.right, env, u, strict), node, op)
-    if isinstance(node, (ex.Neg, ex.Power, ex.Apply)):
-        return _shape(node.operand, env, u, strict)
-    if isinstance(node, ex.Transpose):
-        a = _shape(node.operand, env, u, strict)
-        return (a[1], a[0])
-    if isinstance(node, (ex.Trace, ex.Det)):
-        a = _shape(node.operand, env, u, strict)
-        square(a, "trace" if isinstance(node, ex.Trace) else "det")
-        return (1, 1)
-    if isinstance(node, ex.Inv):
-        a = _shape(node.operand, env, u, strict)
-        square(a, "inv")
-        return a
-    if isinstance(node, ex.Call):
-        shapes = [_shape(arg, env, u, strict) for arg in node.args]
-        return matrix_op(node.op).shape(_SquareRule(square), shapes, dict(node.params))
-    if isinstance(node, ex.Sum):
-        a = _shape(node.operand, env, u, strict)
-        if node.axis is None:
-            return (1, 1)
-        return (1, a[1]) if node.axis == 0 else (a[0], 1)
-    raise err(f"unknown node {type(node).__name__}")  # pragma: no cover - all nodes handled above
-
-
-class _SquareRule:
-    """The shape checker as a registry entry's shape rule sees it."""
-
-    def __init__(self, square: Callable[[ex.Shape, str], None]) -> None:
-        self._square = square
-
-    def square(self, shape: ex.Shape, what: str) -> ex.Dim:
-        self._square(shape, what)
-        return shape[0]
-
-
-def _resolve(u: _Unifier, shape: ex.Shape, names: dict[object, str]) -> ex.Shape:
+def _resolve(u: Unifier, shape: ex.Shape, names: dict[object, str]) -> ex.Shape:
     out = []
     for d in shape:
         v = u.value(d)
@@ -306,18 +169,28 @@ def infer_shapes(
         raise OptionError(f"shapes name {', '.join('`' + e + '`' for e in extra)}, "
                           f"which the expression does not have",
                           hint="the expression's matrices are " + ", ".join(names))
-    u = _Unifier(text)
+    u = Unifier(text)
     declared_dims = {d for shape in declared.values() for d in shape if isinstance(d, str)}
     # A name in ones/zeros/eye that no declared shape uses is an unknown to solve for, like an omitted shape.
     for name in expression.dim_names():
         u.dim_alias[name] = name if name in declared_dims else ("?dim", name)
-    env: dict[str, ex.Shape] = {}
-    for name in names:
-        if name in declared:
-            env[name] = declared[name]
-        else:
-            env[name] = (("?", name, 0), ("?", name, 1))  # type: ignore[assignment]
+    env: dict[str, ex.Shape] = {name: declared[name] if name in declared else
+                                (("?", name, 0), ("?", name, 1)) for name in names}  # type: ignore[misc]
     symmetric = frozenset(symmetric)
+    _unify_symmetric(u, env, symmetric)
+    shape_of_node(expression, env, u)
+    # Name the fresh dimensions in order of appearance, avoiding every name in sight.
+    taken = set(names) | declared_dims | expression.dim_names()
+    fresh_names = _name_fresh(u, env, names, [p for p in _FRESH_POOL if p not in taken] +
+                              [f"k{i}" for i in range(1, 100)])
+    aliases: dict[str, ex.Dim] = {}
+    for alias, term in u.dim_alias.items():
+        v = u.value(term)
+        aliases[alias] = fresh_names[v] if u.is_fresh(v) else v  # type: ignore[assignment]
+    return Typing({n: _resolve(u, env[n], fresh_names) for n in names}, symmetric, text, {}, aliases)
+
+
+def _unify_symmetric(u: Unifier, env: Mapping[str, ex.Shape], symmetric: frozenset[str]) -> None:
     for name in symmetric:
         if name not in env:
             raise OptionError(f"symmetric names `{name}`, which the expression does not have")
@@ -326,10 +199,10 @@ def infer_shapes(
         except ShapeError:
             raise ShapeError(f"`{name}` is declared symmetric but its shape is {format_shape(env[name])}",
                              hint="a symmetric matrix is square") from None
-    result_shape = _shape(expression, env, u)
-    # Name the fresh dimensions in order of appearance, avoiding every name in sight.
-    taken = set(names) | {d for s in declared.values() for d in s if isinstance(d, str)} | expression.dim_names()
-    pool = [p for p in _FRESH_POOL if p not in taken] + [f"k{i}" for i in range(1, 100)]
+
+
+def _name_fresh(u: Unifier, env: Mapping[str, ex.Shape], names: list[str], pool: list[str]) -> dict[object, str]:
+    """Names for the unknown dimensions: aliases first (``eye(k)``), then the pool in order of appearance."""
     fresh_names: dict[object, str] = {}
     for alias, term in u.dim_alias.items():
         v = u.value(term)
@@ -342,12 +215,7 @@ def infer_shapes(
             v = u.value(d)
             if u.is_fresh(v) and v not in fresh_names:
                 fresh_names[v] = pool.pop(0)
-    del result_shape
-    aliases: dict[str, ex.Dim] = {}
-    for alias, term in u.dim_alias.items():
-        v = u.value(term)
-        aliases[alias] = fresh_names[v] if u.is_fresh(v) else v  # type: ignore[assignment]
-    return Typing({n: _resolve(u, env[n], fresh_names) for n in names}, symmetric, text, {}, aliases)
+    return fresh_names
 
 
 def parse_shape_option(text: str) -> tuple[str, ex.Shape]:

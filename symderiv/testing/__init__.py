@@ -4,8 +4,8 @@
 an ``AssertionError`` whose message names the expression, the claim, the correct
 formula, the failing entry with a witness, and a *diagnosis*. Every diagnosis is
 decided by verifying a transformed candidate (the claim transposed, its factors
-swapped, a sum over the other axis, the claim rescaled, the expression without its
-``relu``) — never by looking at how the claim is spelled.
+swapped, a sum over the other axis, the claim rescaled, the expression without a
+function whose derivative is a mask, such as relu's) — never by looking at how the claim is spelled.
 
 ``assert_gradient`` passes on ``proved`` and ``probabilistic`` verdicts only: an
 ``undecided`` one (for example symbolic shapes checked at sample sizes) fails with a
@@ -21,114 +21,35 @@ The pytest plugin (``symderiv.pytest_plugin``) builds on these: see docs/testing
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, SymderivError
 from symderiv.core.status import Status
-from symderiv.proofs.verification import Verdict, parse_claim, prepare, verify
+from symderiv.proofs.verification import Verdict, prepare, verify
+from symderiv.syntax.shapes import format_shape
 from symderiv.testing.backward_check import BackwardCheck, check_backward
-from symderiv.testing.surgery import (
-    as_fraction,
-    axis_candidates,
-    gradient_formula,
-    order_candidates,
-    rebuild,
-    show,
-    unique,
-    without_relu,
-)
+from symderiv.testing.diagnosis import diagnose
+from symderiv.testing.surgery import gradient_formula
 
 __all__ = ["assert_gradient", "check_backward", "diagnose", "BackwardCheck", "Identity", "load_identities",
            "identity_params", "HOLDS", "Checker", "gradient_report", "verdict_report", "how_to_prove"]
 
-#: Seconds one diagnosis candidate may take when the caller set no timeout.
-_CANDIDATE_TIMEOUT = 10.0
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: TOML tables need 3.11's tomllib; JSON tables work everywhere
+    tomllib = None
+
 
 
 # --------------------------------------------------------------------------
 # assert_gradient
-
-
-def diagnose(expression: str, wrt: str, claim: str, shapes: Mapping[str, Any] | None = None,
-             verdict: Verdict | None = None, **options: Any) -> list[str]:
-    """Why a claim fails, as sentences; each is backed by a transformed candidate that does verify.
-
-    >>> diagnose("X @ W", "W", "G.T @ X", {"X": (3, 2), "W": (2, 4)})[-1]
-    'your claim is the transpose of the gradient: `(G.T @ X).T` holds'
-    """
-    verdict = verdict if verdict is not None else verify(expression, wrt, claim, shapes, **options)
-    if verdict.status is not Status.REFUTED:
-        return []
-    problem = prepare(expression, [wrt], shapes, functions=options.get("functions", ()),
-                      symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"),
-                      layout=options.get("layout", "denominator"))
-    claim_node = parse_claim(problem, claim)
-
-    # A candidate is evidence only; one that the exact engine finds slow is given up on, not waited for.
-    limited = {**options, "timeout": options.get("timeout") or _CANDIDATE_TIMEOUT}
-
-    def holds(candidate: ex.Expr, on: str = expression) -> bool:
-        try:
-            checked = verify(on, wrt, show(candidate), shapes, **limited)
-        except SymderivError:  # a candidate outside the language or the budget is simply not evidence
-            return False
-        # Evidence for a hint, not a verdict: a pass at sample sizes of symbolic shapes is enough here.
-        return checked.holds or checked.checked_at_sizes
-
-    found: list[str] = []
-    if verdict.reason.startswith("shape:"):
-        found.append("your claim has the wrong shape")
-    transposed = ex.Transpose(claim_node)
-    if holds(transposed):
-        found.append(f"your claim is the transpose of the gradient: `{show(transposed)}` holds")
-    for candidate in unique(order_candidates(claim_node), claim_node):
-        if holds(candidate):
-            found.append(f"factors in the wrong order: `{show(candidate)}` holds")
-            break
-    for candidate in unique(axis_candidates(claim_node), claim_node):
-        if holds(candidate):
-            found.append(f"summed over the wrong axis: `{show(candidate)}` holds")
-            break
-    upstream = problem.upstream
-    for stripped, masked in without_relu(problem.expression):
-        if holds(claim_node, on=show(stripped)):
-            masks = ", ".join(f"`step({show(z)})`" for z in masked)
-            sentence = (f"missing the {masks} mask{'s' if len(masked) > 1 else ''}: your claim is the gradient of `{show(stripped)}`, "
-                        "as if relu were the identity")
-            if len(masked) == 1 and not problem.scalar:
-                mask = ex.Apply(masked[0], fn="step")
-                fixed = rebuild(claim_node, lambda n, mask=mask: ex.Mul(n, mask)
-                                 if isinstance(n, ex.Symbol) and n.name == upstream else None)
-                if holds(fixed):
-                    sentence += f"; `{show(fixed)}` holds"
-            found.append(sentence)
-            break
-    cx = verdict.counterexample
-    if cx is not None:
-        want, got = as_fraction(cx.gradient_value), as_fraction(cx.claim_value)
-        if want and got:
-            factor = got / want  # the claim is `factor` times the gradient, if anything
-            if factor != 1:
-                scaled = ex.Mul(ex.Number(1 / factor), claim_node)
-                if holds(scaled):
-                    found.append(f"off by a factor of {factor}: your claim is {factor} × the gradient "
-                                 f"(`{show(scaled)}` holds)")
-    symmetric = set(options.get("symmetric", ()))
-    for name, (rows, cols) in problem.typing.symbols.items():
-        if rows == cols and name != wrt and name not in symmetric:
-            try:
-                again = verify(expression, wrt, claim, shapes, **{**limited, "symmetric": [*symmetric, name]})
-                if again.holds or again.checked_at_sizes:
-                    found.append(f"your claim holds only when `{name}` is symmetric "
-                                 f"(it does with symmetric=[{name!r}])")
-            except SymderivError:
-                pass
-    return found
 
 
 def gradient_report(verdict: Verdict, shapes: Mapping[str, Any] | None = None, *, witness: bool = True,
@@ -147,7 +68,6 @@ def gradient_report(verdict: Verdict, shapes: Mapping[str, Any] | None = None, *
     try:
         problem = prepare(verdict.expression, [wrt], shapes, functions=options.get("functions", ()),
                           symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"))
-        from symderiv.syntax.shapes import format_shape
         lines.append("  shapes:     " + ", ".join(f"{k}: {format_shape(s)}" for k, s in problem.typing.symbols.items()))
     except SymderivError:
         pass
@@ -274,8 +194,6 @@ class Identity:
         """A readable id for ``-k``: the row's ``id``, else ``d<wrt>-<expr words>``."""
         if self.id:
             return self.id
-        import re
-
         words = re.sub(r"[^0-9A-Za-z_]+", "_", self.expr).strip("_")
         return f"d{self.wrt}-{words}"
 
@@ -324,9 +242,7 @@ def load_identities(source: str | Path | Iterable[Any]) -> list[Identity]:
         path = Path(source)
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".toml":
-            try:
-                import tomllib
-            except ImportError:  # Python 3.10: TOML needs 3.11's tomllib; JSON tables work everywhere
+            if tomllib is None:  # Python 3.10: TOML needs 3.11's tomllib; JSON tables work everywhere
                 raise OptionError(f"{path}: reading TOML needs Python 3.11 or later",
                                   hint="write the table as JSON instead") from None
             data: Any = tomllib.loads(text)
@@ -356,8 +272,7 @@ def identity_params(source: str | Path | Iterable[Any]) -> list[Any]:
     >>> [p.id for p in identity_params([{"expr": "trace(A)", "wrt": "A", "claim": "eye(n)", "id": "trace"}])]
     ['trace']
     """
-    import pytest
-
+    pytest = importlib.import_module("pytest")  # lazily: pytest is a test dependency, not a dependency
     return [pytest.param(row, id=row.test_id) for row in load_identities(source)]
 
 

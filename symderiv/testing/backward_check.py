@@ -7,15 +7,31 @@ zeroes its arguments in place (``dY *= 0``) cannot make itself look right.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from symderiv import ops
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError
 from symderiv.proofs.verification import prepare
-from symderiv.testing.surgery import MAX_CANDIDATES, axis_candidates, derive_gradient, show, without_relu
+from symderiv.syntax.shapes import format_shape
+from symderiv.testing.surgery import (
+    MAX_CANDIDATES,
+    axis_candidates,
+    derive_gradient,
+    mask_functions,
+    mask_of,
+    show,
+    without_masks,
+)
+
+
+def _evaluate() -> Callable[..., Any]:
+    """NumPy's evaluator of expressions, loaded on first use (the NumPy backend imports NumPy)."""
+    return importlib.import_module("symderiv.backends.numeric").evaluate  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -59,8 +75,6 @@ def _concrete(shape: ex.Shape, sizes: Mapping[str, int]) -> tuple[int, int]:
 
 
 def _fmt_shape(shape: ex.Shape, concrete: tuple[int, int]) -> str:
-    from symderiv.syntax.shapes import format_shape
-
     text = format_shape(shape)
     plain = format_shape(concrete)
     return text if text == plain else f"{text} = {plain}"
@@ -182,7 +196,7 @@ def check_backward(
         env: dict[str, Any] = {}
         for name in problem.expression.symbols():
             shape = concrete.symbols[name]
-            values = rng.standard_normal(shape)
+            values = rng.standard_normal(_concrete(shape, sizes))
             env[name] = np.abs(values) + 0.5 if positive else values
         out_shape = _concrete(problem.result_shape, sizes)
         upstream_value: Any = 1.0 if problem.scalar else rng.standard_normal(out_shape)
@@ -192,7 +206,7 @@ def check_backward(
         returned = fn(given, *[env[n].copy() for n in order])
         outputs = _call_outputs(returned, wrt_names, fn_name)
         renv = {**env, upstream: np.asarray(upstream_value, dtype=float).reshape(out_shape)}
-        from symderiv.backends.numeric import evaluate
+        evaluate = _evaluate()
 
         failures = []
         for ref in refs:
@@ -224,8 +238,7 @@ def _describe_failure(ref: _Reference, got: Any, correct: Any, kind: str | None,
                       functions: tuple[str, ...], upstream: str, rtol: float, atol: float, position: str) -> str:
     import numpy as np
 
-    from symderiv.backends.numeric import evaluate
-
+    evaluate = _evaluate()
     want = correct.shape
     lines = [f"  ∂L/∂{ref.name}{position} is wrong; the derived gradient is {ref.formula}"]
     if kind == "shape":
@@ -249,30 +262,44 @@ def _describe_failure(ref: _Reference, got: Any, correct: Any, kind: str | None,
         if _same(got, value, rtol, atol):
             diagnoses.append(f"summed over the wrong axis: it equals {show(candidate)}")
             break
-    for stripped, masked in without_relu(problem.expression):
+    for stripped, taken in without_masks(problem.expression):
         # Unchecked: a candidate only has to match the user's numbers, and a wrong one simply does not.
         derived = derive_gradient(show(stripped), ref.name, shapes, {"functions": functions, "upstream": upstream},
                            check=False)
         if derived is None:
             continue
         if _same(got, np.broadcast_to(evaluate(derived.expr, env, sizes=sizes), want), rtol, atol):
-            masks = ", ".join(f"step({show(z)})" for z in masked)
-            diagnoses.append(f"missing the {masks} mask{'s' if len(masked) > 1 else ''}: it is the gradient of {show(stripped)}, as if relu were "
-                             "the identity (multiply the upstream gradient by the mask, in NumPy `(Z > 0)`, "
-                             "where relu(Z) is applied)")
+            diagnoses.append(_missing_mask(stripped, taken))
             break
     if kind is None and not diagnoses:
-        norm = float(np.sum(correct * correct))
-        if norm > 0:
-            factor = float(np.sum(got * correct)) / norm
-            if abs(factor - 1) > 1e-6 and np.allclose(got, factor * correct, rtol=rtol, atol=atol):
-                shown = Fraction(factor).limit_denominator(1000)
-                text = str(shown) if abs(float(shown) - factor) <= 1e-9 * max(1.0, abs(factor)) else f"{factor:.6g}"
-                diagnoses.append(f"off by a factor of {text}: it is {text} × the gradient")
+        diagnoses += _off_by_a_factor(got, correct, rtol, atol)
     for sentence in diagnoses:
         lines.append(f"    diagnosis: {sentence}")
     return "\n".join(lines)
 
+
+def _off_by_a_factor(got: Any, correct: Any, rtol: float, atol: float) -> list[str]:
+    """The diagnosis of a result that is a constant multiple of the gradient, if it is one."""
+    import numpy as np
+
+    norm = float(np.sum(correct * correct))
+    if norm <= 0:
+        return []
+    factor = float(np.sum(got * correct)) / norm
+    if abs(factor - 1) <= 1e-6 or not np.allclose(got, factor * correct, rtol=rtol, atol=atol):
+        return []
+    shown = Fraction(factor).limit_denominator(1000)
+    text = str(shown) if abs(float(shown) - factor) <= 1e-9 * max(1.0, abs(factor)) else f"{factor:.6g}"
+    return [f"off by a factor of {text}: it is {text} × the gradient"]
+
+
+def _missing_mask(stripped: ex.Expr, taken: list[ex.Apply]) -> str:
+    """The diagnosis of a backward pass that treats the masked functions ``taken`` as the identity."""
+    masks = ", ".join(show(mask_of(n)) for n in taken)
+    names = mask_functions(taken)
+    where = " and ".join(f"`{ops.elementwise(fn).mask_numpy}`, where {fn}(Z) is applied" for fn in names)
+    return (f"missing the {masks} mask{'s' if len(taken) > 1 else ''}: it is the gradient of {show(stripped)}, as if "
+            f"{' and '.join(names)} were the identity (multiply the upstream gradient by the mask, in NumPy {where})")
 
 
 __all__ = ["check_backward", "BackwardCheck"]

@@ -1,7 +1,7 @@
 """Expression surgery for diagnoses: trees in, trees out (text only for display), and the correct formula.
 
 Each candidate is a transformed claim or expression (a transpose, swapped factors, a
-sum over the other axis, the expression without a ``relu``); a diagnosis is only
+sum over the other axis, the expression without a function whose derivative is a mask); a diagnosis is only
 given when a candidate verifies, never from how a claim is spelled.
 
 >>> from symderiv.syntax.language import parse
@@ -16,8 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+from symderiv import ops
 from symderiv.core import expr as ex
 from symderiv.core.errors import SymderivError
+from symderiv.proofs.gradient import gradient
+from symderiv.syntax.printing import to_text
 
 #: Options of ``verify`` that also shape the correct formula (passed on to ``gradient``).
 FORMULA_OPTIONS = ("functions", "symmetric", "upstream", "layout", "budget", "timeout", "method")
@@ -27,8 +30,7 @@ MAX_CANDIDATES = 8
 
 
 def show(node: ex.Expr) -> str:
-    from symderiv.syntax.printing import to_text
-
+    """The expression as text."""
     return to_text(node)
 
 
@@ -96,16 +98,40 @@ def axis_candidates(node: ex.Expr) -> list[ex.Expr]:
     return out
 
 
-def without_relu(expression: ex.Expr) -> list[tuple[ex.Expr, list[ex.Expr]]]:
-    """The expression with one ``relu`` (and with every ``relu``) taken out, and the masks dropped."""
-    relus = [n for n in expression.walk() if isinstance(n, ex.Apply) and n.fn == "relu"]
-    out = []
-    for node in relus:
-        out.append((replace_at(expression, node, node.operand), [node.operand]))
-    if len(relus) > 1:
-        stripped = rebuild(expression, lambda n: n.operand if isinstance(n, ex.Apply) and n.fn == "relu" else None)
-        out.append((stripped, [n.operand for n in relus]))
+def masked(node: ex.Expr) -> bool:
+    """Whether ``node`` applies a function whose derivative is a 0/1 mask (its row's ``mask``: relu)."""
+    return isinstance(node, ex.Apply) and ops.elementwise(node.fn).mask is not None
+
+
+def without_masks(expression: ex.Expr) -> list[tuple[ex.Expr, list[ex.Apply]]]:
+    """The expression with one masked function application (and with every one) replaced by its argument,
+    each with the applications taken out: the candidates for a backward pass that forgot the mask.
+
+    >>> from symderiv.syntax.language import parse
+    >>> [(show(e), [show(n) for n in taken]) for e, taken in without_masks(parse("W @ relu(X)"))]
+    [('W @ X', ['relu(X)'])]
+    """
+    nodes = [n for n in expression.walk() if isinstance(n, ex.Apply) and masked(n)]
+    out = [(replace_at(expression, node, node.operand), [node]) for node in nodes]
+    if len(nodes) > 1:
+        stripped = rebuild(expression, lambda n: n.operand if isinstance(n, ex.Apply) and masked(n) else None)
+        out.append((stripped, nodes))
     return out
+
+
+def mask_of(node: ex.Apply) -> ex.Apply:
+    """The mask that the derivative of a masked application multiplies by (``step(Z)`` for ``relu(Z)``).
+
+    >>> from symderiv.syntax.language import parse
+    >>> show(mask_of(parse("relu(W @ X)")))
+    'step(W @ X)'
+    """
+    return ex.Apply(node.operand, fn=ops.elementwise(node.fn).mask or "")
+
+
+def mask_functions(nodes: Sequence[ex.Apply]) -> list[str]:
+    """The names of the masked functions applied, without repeats, in order."""
+    return list(dict.fromkeys(n.fn for n in nodes))
 
 
 def unique(nodes: Iterable[ex.Expr], exclude: ex.Expr) -> list[ex.Expr]:
@@ -136,8 +162,6 @@ def as_fraction(text: str | None) -> Fraction | None:
 def derive_gradient(expression: str, wrt: str, shapes: Mapping[str, Any] | None, options: Mapping[str, Any],
              check: bool = True) -> Any:
     """``symderiv.gradient(...)`` (a Gradient), or None when it refuses the expression."""
-    from symderiv.autodiff.backprop import gradient
-
     kwargs = {k: options[k] for k in FORMULA_OPTIONS if k in options}
     try:
         return gradient(expression, wrt=wrt, shapes=shapes, check=check, **kwargs)
@@ -153,5 +177,6 @@ def gradient_formula(expression: str, wrt: str, shapes: Mapping[str, Any] | None
 
 
 
-__all__ = ["show", "rebuild", "replace_at", "order_candidates", "axis_candidates", "without_relu", "unique",
+__all__ = ["show", "rebuild", "replace_at", "order_candidates", "axis_candidates", "without_masks", "masked", "mask_of",
+           "mask_functions", "unique",
            "as_fraction", "derive_gradient", "gradient_formula", "FORMULA_OPTIONS", "MAX_CANDIDATES"]

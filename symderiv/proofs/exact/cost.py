@@ -72,7 +72,7 @@ def estimate(node: ex.Expr, typing: Typing, extra: dict[str, tuple[int, int]] | 
         for count, terms, degree, _ in est.atoms:
             # Reverse mode through each atom: its adjoint times its argument's partials.
             refs = max(1.0, e.atom_refs * e.entries / max(count, 1.0))
-            # fn' has up to 2 terms (1 - tanh², σ(1 - σ)), so the adjoint times fn' has up to 2·refs.
+            # fn' has up to 2 terms (1 - y², y(1 - y) in the registry), so the adjoint times fn' has up to 2·refs.
             grad += count * terms * max(1, degree) * (1 + 2 * refs)
             est.store(count * terms * max(1, degree) * (1 + 2 * refs), degree)  # the partials of the argument, and the products
         est.work += grad

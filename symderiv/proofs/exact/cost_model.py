@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import comb, factorial
 
+from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
+from symderiv.ops import Elementwise, matrix_op
 from symderiv.syntax.shapes import Typing
 
 #: Measured bytes per stored term (a dict slot, the monomial tuple, the coefficient) plus 8 per degree
@@ -60,8 +62,25 @@ class Entry:
         return self
 
 
-class Estimator:
+class Estimator(Interpreter[Entry]):
+    """The cost backend: a model :class:`Entry` for every node, adding up work and bytes as it goes.
+
+    Unlike other backends it does not memoise: each occurrence of a subexpression is costed, as the
+    walk always did. A registered matrix operation is costed as its expansion over the primitives.
+
+    >>> from symderiv.syntax.language import parse
+    >>> from symderiv.syntax.shapes import infer_shapes
+    >>> e = parse("X @ X")
+    >>> est = Estimator(infer_shapes(e, {"X": (3, 3)}), None)
+    >>> entry = est.walk(e)
+    >>> (entry.rows, entry.cols, entry.terms, entry.degree), est.work
+    ((3, 3, 3.0, 2), 27.0)
+    """
+
     def __init__(self, typing: Typing, extra: dict[str, tuple[int, int]] | None):
+        super().__init__()
+        #: Entries of the arguments of a matrix operation, while its expansion is costed.
+        self.preset: dict[ex.Expr, Entry] = {}
         self.env = dict(typing.symbols)
         if extra:
             self.env.update(extra)
@@ -93,19 +112,35 @@ class Estimator:
         return e
 
     # -- nodes ----------------------------------------------------------------
-    def walk(self, n: ex.Expr) -> Entry:
-        method = getattr(self, "_" + type(n).__name__)
+    def evaluate(self, node: ex.Expr) -> Entry:
+        """The model of ``node``'s value; every occurrence of a subexpression is costed (no memo)."""
+        if self.preset:  # inside a matrix operation's expansion (hashing a node costs: only then)
+            found = self.preset.get(node)
+            if found is not None:
+                return found
         self.work = cap(self.work)
-        return method(n)
+        return self.visit(node, [self.evaluate(c) for c in node.children()])
 
-    def _Symbol(self, n: ex.Symbol) -> Entry:
+    walk = evaluate
+
+    def call(self, node: ex.Call, args: list[Entry]) -> Entry:
+        """A matrix operation: its expansion, with the arguments' models already made."""
+        expansion = matrix_op(node.op).expand(node.args, [(a.rows, a.cols) for a in args], dict(node.params))
+        saved = self.preset
+        self.preset = {**saved, **dict(zip(node.args, args, strict=True))}
+        try:
+            return self.evaluate(expansion)
+        finally:
+            self.preset = saved
+
+    def symbol(self, n: ex.Symbol) -> Entry:
         r, c = self.env[n.name]
         return Entry(self.size(r), self.size(c))  # its entries are counted in total_vars
 
-    def _Number(self, n: ex.Number) -> Entry:
+    def number(self, n: ex.Number) -> Entry:
         return Entry(1, 1, degree=0, variables=0, constant=True)
 
-    def _ConstMatrix(self, n: ex.ConstMatrix) -> Entry:
+    def constant(self, n: ex.ConstMatrix) -> Entry:
         r, c = self.size(n.rows), self.size(n.cols)
         self.work += r * c
         return self.keep(Entry(r, c, degree=0, variables=0, constant=True))
@@ -129,13 +164,8 @@ class Estimator:
                   constant=a.constant and b.constant)
         return self.keep(e)
 
-    def _MatMul(self, n: ex.MatMul) -> Entry:
-        a, b = self.walk(n.left), self.walk(n.right)
+    def matmul(self, n: ex.MatMul, a: Entry, b: Entry) -> Entry:
         return self._product(a, b, a.rows, b.cols, a.cols)
-
-    def _broadcast(self, n: ex.Binary) -> tuple[Entry, Entry, int, int]:
-        a, b = self.walk(n.left), self.walk(n.right)
-        return a, b, max(a.rows, b.rows), max(a.cols, b.cols)
 
     def _sum_of(self, a: Entry, b: Entry, rows: int, cols: int, count: float = 1.0) -> Entry:
         factors = dict(a.factors)
@@ -150,18 +180,16 @@ class Estimator:
                      variables=min(a.variables + b.variables, self.total_vars), factors=factors,
                      atom_refs=a.atom_refs + b.atom_refs, constant=a.constant and b.constant)
 
-    def _Add(self, n: ex.Add) -> Entry:
-        a, b, r, c = self._broadcast(n)
-        return self.keep(self._sum_of(a, b, r, c))
+    def add(self, n: ex.Add | ex.Sub, a: Entry, b: Entry) -> Entry:
+        return self.keep(self._sum_of(a, b, max(a.rows, b.rows), max(a.cols, b.cols)))
 
-    _Sub = _Add
+    sub = add  # type: ignore[assignment]
 
-    def _Mul(self, n: ex.Mul) -> Entry:
-        a, b, r, c = self._broadcast(n)
-        return self._product(a, b, r, c, 1)
+    def mul(self, n: ex.Mul, a: Entry, b: Entry) -> Entry:
+        return self._product(a, b, max(a.rows, b.rows), max(a.cols, b.cols), 1)
 
-    def _Div(self, n: ex.Div) -> Entry:
-        a, b, r, c = self._broadcast(n)
+    def div(self, n: ex.Div, a: Entry, b: Entry) -> Entry:
+        r, c = max(a.rows, b.rows), max(a.cols, b.cols)
         if b.constant:
             self.work += r * c * a.terms
             return self.keep(Entry(r, c, a.terms, a.degree, a.variables, dict(a.factors), None, a.atom_refs))
@@ -171,18 +199,16 @@ class Estimator:
         self.work += b.entries * b.terms * 2
         return self._product(a, recip, r, c, 1)
 
-    def _Neg(self, n: ex.Neg) -> Entry:
-        e = self.walk(n.operand)
+    def neg(self, n: ex.Neg, e: Entry) -> Entry:
         self.work += e.entries * e.terms
         return self.keep(_copy(e))
 
-    def _Transpose(self, n: ex.Transpose) -> Entry:
-        e = _copy(self.walk(n.operand))
+    def transpose(self, n: ex.Transpose, a: Entry) -> Entry:
+        e = _copy(a)
         e.rows, e.cols = e.cols, e.rows
         return e
 
-    def _Power(self, n: ex.Power) -> Entry:
-        e = self.walk(n.operand)
+    def power(self, n: ex.Power, e: Entry) -> Entry:
         k = abs(n.exponent)
         terms = cap(min(float(comb(int(min(e.terms, 10**6)) + k - 1, k)) if k else 1.0,
                          _monomials(e.variables, e.degree * k)))
@@ -192,8 +218,7 @@ class Estimator:
             out = Entry(e.rows, e.cols, 1.0, 0, 0, {f"pow{id(n)}": (terms, e.degree * k)})
         return self.keep(out)
 
-    def _Apply(self, n: ex.Apply) -> Entry:
-        e = self.walk(n.operand)
+    def apply(self, n: ex.Apply, row: Elementwise, e: Entry) -> Entry:
         self.work += e.entries * (e.terms + sum(t for t, _ in e.factors.values()))  # the atom's key
         if e.constant:
             return self.keep(Entry(e.rows, e.cols, degree=0, variables=0, constant=True))
@@ -201,24 +226,15 @@ class Estimator:
         self.store(e.entries * e.terms, e.degree)  # the atom keeps its argument, and its key a copy of it
         return self.keep(Entry(e.rows, e.cols, atom_refs=1.0))
 
-    def _Trace(self, n: ex.Trace) -> Entry:
-        e = self.walk(n.operand)
+    def trace(self, n: ex.Trace, e: Entry) -> Entry:
         return self.keep(self._sum_of(_scaled(e, min(e.rows, e.cols)), Entry(1, 1, 0, 0, 0), 1, 1))
 
-    def _Sum(self, n: ex.Sum) -> Entry:
-        e = self.walk(n.operand)
+    def sum(self, n: ex.Sum, e: Entry) -> Entry:
         if n.axis is None:
             return self.keep(self._sum_of(_scaled(e, e.entries), Entry(1, 1, 0, 0, 0), 1, 1))
         if n.axis == 0:
             return self.keep(self._sum_of(_scaled(e, e.rows), Entry(1, 1, 0, 0, 0), 1, e.cols))
         return self.keep(self._sum_of(_scaled(e, e.cols), Entry(1, 1, 0, 0, 0), e.rows, 1))
-
-    def _MatPow(self, n: ex.MatPow) -> Entry:
-        e = self.walk(n.operand)
-        out = Entry(e.rows, e.rows, 1.0, 0, 0, constant=True)
-        for _ in range(n.k):
-            out = self._product(out, e, e.rows, e.rows, 1 if out.constant else e.rows)
-        return out
 
     # -- determinants -------------------------------------------------------
     def minor_terms(self, n: ex.Expr, e: Entry, k: int) -> float:
@@ -256,22 +272,14 @@ class Estimator:
             self.store(minors, e.degree * k)  # the memo keeps every minor
         return work
 
-    def _Det(self, n: ex.Det) -> Entry:
-        e = self.walk(n.operand)
+    def det(self, n: ex.Det, e: Entry) -> Entry:
         r = e.rows
         self.work += self.laplace(n.operand, e, r)
         out = Entry(1, 1, self.minor_terms(n.operand, e, r), e.degree * r, self.total_vars, dict(e.factors),
                     det_of=tag_of(n.operand), atom_refs=e.atom_refs * r)
         return self.keep(out)
 
-    def _LogDet(self, n: ex.LogDet) -> Entry:
-        det = self._Det(ex.Det(n.operand))
-        self.work += det.terms
-        self.atoms.append((1, det.terms, det.degree, det.variables))
-        return self.keep(Entry(1, 1, atom_refs=1.0))
-
-    def _Inv(self, n: ex.Inv) -> Entry:
-        e = self.walk(n.operand)
+    def inv(self, n: ex.Inv, e: Entry) -> Entry:
         r = e.rows
         det_terms = self.minor_terms(n.operand, e, r)
         cof_terms = self.minor_terms(n.operand, e, r - 1)

@@ -36,8 +36,10 @@ from symderiv.backends.numbers import (
     sub,
     to_mp,
 )
+from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
 from symderiv.core.errors import SymderivError
+from symderiv.ops import Elementwise
 from symderiv.proofs.exact.algebra import Poly, Ratio, Variables
 
 SMALL_VALUES = [Fraction(v) for v in (1, -1, 2, -2, 3, -3)] + [
@@ -94,111 +96,108 @@ def evaluate(vars_: Variables, r: Ratio, point: Point, cache: dict[int, Any] | N
 # The domain: both trees evaluated at the point
 
 
-class PointDomain:
+class PointDomain(Interpreter[NumMatrix]):
     """Raises :class:`OutOfDomain` when a point is outside the domain of any of ``nodes``.
 
-    Each node is evaluated numerically from the values of the instance's bound
-    matrices at the point; a node type without a numeric rule here is evaluated
-    through the instance (exact algebra) and then at the point.
+    A backend of the one tree walk: each node is evaluated numerically from the values of the
+    instance's bound matrices at the point (exactly where it can, else with mpmath); a registered
+    matrix operation through its expansion. A symbol that is not bound, or a constant matrix, is
+    evaluated through the instance (exact algebra) and then at the point. ``values`` holds every
+    node's value after a call.
     """
 
     def __init__(self, instance: Any, nodes: Iterable[ex.Expr]):
+        super().__init__()
         self.instance = instance
         self.nodes = list(nodes)
+        self.values = self.memo
 
     def __call__(self, point: Point) -> None:
         vars_ = self.instance.vars
         cache: dict[int, Any] = {}
         self.point, self.cache = point, cache
-        self.values: dict[ex.Expr, NumMatrix] = {}
+        self.memo = self.values = {}
         for name, m in self.instance.bound.items():
             self.values[ex.Symbol(name)] = [[evaluate(vars_, x, point, cache) for x in row] for row in m]
         for node in self.nodes:
-            self.value(node)
+            self.evaluate(node)
 
     def value(self, node: ex.Expr) -> NumMatrix:
-        found = self.values.get(node)
-        if found is None:
-            self.instance.deadline()
-            method = getattr(self, "_v_" + type(node).__name__, None)
-            found = method(node) if method is not None else self._fallback(node)
-            self.values[node] = found
-        return found
+        """The value of ``node`` at the current point."""
+        return self.evaluate(node)
+
+    def visit(self, node: ex.Expr, args: list[NumMatrix]) -> NumMatrix:
+        self.instance.deadline()
+        return super().visit(node, args)
+
+    def shape(self, node: ex.Expr) -> ex.Shape:
+        m = self.evaluate(node)
+        return len(m), len(m[0])
 
     def _fallback(self, node: ex.Expr) -> NumMatrix:
         m = self.instance.evaluate(node)
         return [[evaluate(self.instance.vars, x, self.point, self.cache) for x in row] for row in m]
 
-    def _v_Number(self, node: ex.Number) -> NumMatrix:
-        return [[Fraction(node.value)]]  # exact: a Number's value is a Fraction (symderiv.core.expr)
-
-    def _v_ConstMatrix(self, node: ex.ConstMatrix) -> NumMatrix:
+    def symbol(self, node: ex.Symbol) -> NumMatrix:
         return self._fallback(node)
 
-    def _broadcast(self, node: ex.Binary, op: Callable[[Any, Any], Any]) -> NumMatrix:
-        a, b = self.value(node.left), self.value(node.right)
-        rows, cols = max(len(a), len(b)), max(len(a[0]), len(b[0]))
-        return [[op(a[i if len(a) > 1 else 0][j if len(a[0]) > 1 else 0],
-                    b[i if len(b) > 1 else 0][j if len(b[0]) > 1 else 0]) for j in range(cols)] for i in range(rows)]
+    def number(self, node: ex.Number) -> NumMatrix:
+        return [[Fraction(node.value)]]  # exact: a Number's value is a Fraction (symderiv.core.expr)
 
-    def _v_Add(self, node: ex.Add) -> NumMatrix:
-        return self._broadcast(node, add)
+    def constant(self, node: ex.ConstMatrix) -> NumMatrix:
+        return self._fallback(node)
 
-    def _v_Sub(self, node: ex.Sub) -> NumMatrix:
-        return self._broadcast(node, sub)
+    def add(self, node: ex.Add, a: NumMatrix, b: NumMatrix) -> NumMatrix:
+        return _broadcast(a, b, add)
 
-    def _v_Mul(self, node: ex.Mul) -> NumMatrix:
-        return self._broadcast(node, mul)
+    def sub(self, node: ex.Sub, a: NumMatrix, b: NumMatrix) -> NumMatrix:
+        return _broadcast(a, b, sub)
 
-    def _v_Div(self, node: ex.Div) -> NumMatrix:
-        return self._broadcast(node, div)
+    def mul(self, node: ex.Mul, a: NumMatrix, b: NumMatrix) -> NumMatrix:
+        return _broadcast(a, b, mul)
 
-    def _v_MatMul(self, node: ex.MatMul) -> NumMatrix:
-        return _matmul(self.value(node.left), self.value(node.right), self.instance.deadline)
+    def div(self, node: ex.Div, a: NumMatrix, b: NumMatrix) -> NumMatrix:
+        return _broadcast(a, b, div)
 
-    def _v_Neg(self, node: ex.Neg) -> NumMatrix:
-        return [[sub(Fraction(0), x) for x in row] for row in self.value(node.operand)]
+    def matmul(self, node: ex.MatMul, a: NumMatrix, b: NumMatrix) -> NumMatrix:
+        return _matmul(a, b, self.instance.deadline)
 
-    def _v_Transpose(self, node: ex.Transpose) -> NumMatrix:
-        return [list(col) for col in zip(*self.value(node.operand), strict=True)]
+    def neg(self, node: ex.Neg, a: NumMatrix) -> NumMatrix:
+        return [[sub(Fraction(0), x) for x in row] for row in a]
 
-    def _v_Power(self, node: ex.Power) -> NumMatrix:
-        return [[power(x, node.exponent) for x in row] for row in self.value(node.operand)]
+    def transpose(self, node: ex.Transpose, a: NumMatrix) -> NumMatrix:
+        return [list(col) for col in zip(*a, strict=True)]
 
-    def _v_Apply(self, node: ex.Apply) -> NumMatrix:
-        return [[apply_fn(node.fn, x) for x in row] for row in self.value(node.operand)]
+    def power(self, node: ex.Power, a: NumMatrix) -> NumMatrix:
+        return [[power(x, node.exponent) for x in row] for row in a]
 
-    def _v_Trace(self, node: ex.Trace) -> NumMatrix:
-        a = self.value(node.operand)
+    def apply(self, node: ex.Apply, row: Elementwise, a: NumMatrix) -> NumMatrix:
+        return [[apply_fn(row.name, x) for x in r] for r in a]
+
+    def trace(self, node: ex.Trace, a: NumMatrix) -> NumMatrix:
         total: Any = Fraction(0)
         for i in range(len(a)):
             total = add(total, a[i][i])
         return [[total]]
 
-    def _v_Sum(self, node: ex.Sum) -> NumMatrix:
-        a = self.value(node.operand)
+    def sum(self, node: ex.Sum, a: NumMatrix) -> NumMatrix:
         if node.axis is None:
             return [[_total(x for row in a for x in row)]]
         if node.axis == 0:
             return [[_total(row[j] for row in a) for j in range(len(a[0]))]]
         return [[_total(row)] for row in a]
 
-    def _v_Det(self, node: ex.Det) -> NumMatrix:
-        return [[_solve(self.value(node.operand), tick=self.instance.deadline)[0]]]
+    def det(self, node: ex.Det, a: NumMatrix) -> NumMatrix:
+        return [[_solve(a, tick=self.instance.deadline)[0]]]
 
-    def _v_LogDet(self, node: ex.LogDet) -> NumMatrix:
-        return [[apply_fn("logabs", _solve(self.value(node.operand), nonsingular=True, tick=self.instance.deadline)[0])]]
+    def inv(self, node: ex.Inv, a: NumMatrix) -> NumMatrix:
+        return _solve(a, nonsingular=True, tick=self.instance.deadline)[1]
 
-    def _v_Inv(self, node: ex.Inv) -> NumMatrix:
-        return _solve(self.value(node.operand), nonsingular=True, tick=self.instance.deadline)[1]
 
-    def _v_MatPow(self, node: ex.MatPow) -> NumMatrix:
-        a = self.value(node.operand)
-        n = len(a)
-        result: NumMatrix = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
-        for _ in range(node.k):
-            result = _matmul(result, a, self.instance.deadline)
-        return result
+def _broadcast(a: NumMatrix, b: NumMatrix, op: Callable[[Any, Any], Any]) -> NumMatrix:
+    rows, cols = max(len(a), len(b)), max(len(a[0]), len(b[0]))
+    return [[op(a[i if len(a) > 1 else 0][j if len(a[0]) > 1 else 0],
+                b[i if len(b) > 1 else 0][j if len(b[0]) > 1 else 0]) for j in range(cols)] for i in range(rows)]
 
 
 def _total(items: Iterable[Any]) -> Any:

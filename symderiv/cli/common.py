@@ -1,0 +1,82 @@
+"""What every subcommand shares: the common options, the exit codes, and printing to a pipe that may close.
+
+>>> parser = argparse.ArgumentParser()
+>>> add_common(parser)
+>>> args = parser.parse_args(["--shape", "W=2,3", "--fn", "phi"])
+>>> shapes_from(args), options_from(args)
+({'W': (2, 3)}, {'functions': ['phi'], 'symmetric': [], 'upstream': 'G'})
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from symderiv.cli.registry import api
+from symderiv.core.status import EXIT_BUG, EXIT_FALSE, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE
+
+__all__ = ["DEFAULT_TIMEOUT", "add_common", "emit", "silence_stdout", "shapes_from", "options_from",
+           "EXIT_OK", "EXIT_FALSE", "EXIT_USAGE", "EXIT_BUG", "EXIT_UNDECIDED"]
+
+#: The command line never runs unannounced for longer than this (the API has no default limit).
+DEFAULT_TIMEOUT = 600.0
+
+
+def add_common(p: argparse.ArgumentParser, *, shapes: bool = True) -> None:
+    """The options every proving subcommand takes: shapes, declarations, the upstream name and the limits."""
+    if shapes:
+        p.add_argument("--shape", action="append", default=[], metavar="NAME=ROWS,COLS",
+                       help="a symbol's shape, e.g. W=H,m or X=2,4 (repeatable)")
+    p.add_argument("--fn", action="append", default=[], metavar="NAME",
+                   help="declare a generic elementwise function such as phi (repeatable)")
+    p.add_argument("--symmetric", action="append", default=[], metavar="NAME",
+                   help="declare a square symbol symmetric (repeatable)")
+    p.add_argument("--upstream", default="G", metavar="NAME", help="name of the upstream gradient ∂L/∂D (default G)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"wall-clock limit of each proof or check (default {DEFAULT_TIMEOUT:g} s)")
+    p.add_argument("--budget", type=_positive_int, default=None, metavar="TERMS",
+                   help="size budget of exact entrywise proofs, in term operations")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, not {text}")
+    return value
+
+
+def emit(text: str) -> None:
+    """Print to stdout; a reader that went away (``symderiv demo | head -1``) silences the rest, quietly."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """Point stdout at devnull so that the flush at exit cannot fail again (Python's documented recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def shapes_from(args: argparse.Namespace) -> dict | None:
+    """The ``--shape`` options as a shapes mapping, or None when there are none."""
+    if not args.shape:
+        return None
+    result = {}
+    for item in args.shape:
+        name, shape = api("syntax.shapes").parse_shape_option(item)
+        result[name] = shape
+    return result
+
+
+def options_from(args: argparse.Namespace) -> dict:
+    """The declarations (``--fn``, ``--symmetric``, ``--upstream``) as keyword arguments of the API."""
+    return {"functions": args.fn, "symmetric": args.symmetric, "upstream": args.upstream}
