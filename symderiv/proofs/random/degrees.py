@@ -21,7 +21,7 @@ from symderiv.syntax.derivatives import ARGUMENT, derivative_tree
 from symderiv.syntax.shapes import Typing
 
 if TYPE_CHECKING:  # pragma: no cover
-    from symderiv.proofs.verification import Problem
+    from symderiv.proofs.problem import Problem
 
 
 class Deg:

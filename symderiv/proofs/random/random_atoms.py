@@ -150,13 +150,14 @@ class FieldWalker(Walker):
         if isinstance(exact, np.ndarray):
             out = np.empty((f.lanes, *shape), dtype=np.uint64)
             for idx, c in np.ndenumerate(exact[0]):
+                at = (slice(None), *idx)
                 folded = fold_function(fn, c)
                 if folded is not None:
-                    out[(slice(None), *idx)] = f.const(folded)[:, 0, 0]
+                    out[at] = f.const(folded)[:, 0, 0]
                 else:
                     num = abs(c.numerator) if elementwise(fn).even else c.numerator
                     key = b"Q" + repr((num, c.denominator)).encode()
-                    out[(slice(None), *idx)] = self._values(fn, [key])[:, 0]
+                    out[at] = self._values(fn, [key])[:, 0]
             return out
         if exact == "costly":
             assert operand is not None

@@ -21,7 +21,7 @@ from symderiv.proofs.random.degrees import Deg, DegreeWalk, Shaped, Shapes, dmul
 from symderiv.syntax.shapes import Typing
 
 if TYPE_CHECKING:  # pragma: no cover
-    from symderiv.proofs.verification import Problem
+    from symderiv.proofs.problem import Problem
 
 
 class Bounds:
@@ -38,7 +38,7 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr, shap
                 ) -> Bounds:
     """Degrees and heights of one entry of ``⟨claim − ∂L/∂W, V⟩``, of atom arguments, and the atom count.
 
-    >>> from symderiv.proofs.verification import prepare, parse_claim
+    >>> from symderiv.proofs.problem import prepare, parse_claim
     >>> pr = prepare("W @ X", ["W"], {"W": (3, 2), "X": (2, 4)})
     >>> b = degree_walk(pr, "W", pr.typing, parse_claim(pr, "G @ X.T"))
     >>> b.num, b.den, b.atoms
@@ -161,7 +161,7 @@ class _Cost(Shaped):
 def field_cost(problem: Problem, typing: Typing, claim: ex.Expr, shapes: Shapes | None = None) -> tuple[int, int]:
     """(operations of one lane, scalar operations of one real evaluation), both rough.
 
-    >>> from symderiv.proofs.verification import prepare, parse_claim
+    >>> from symderiv.proofs.problem import prepare, parse_claim
     >>> pr = prepare("W @ X", ["W"], {"W": (3, 2), "X": (2, 4)})
     >>> field_cost(pr, pr.typing, parse_claim(pr, "G @ X.T"))
     (246, 246)

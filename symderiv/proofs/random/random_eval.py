@@ -15,7 +15,7 @@ registered matrix operation is evaluated generically (:mod:`symderiv.proofs.rand
 
 >>> from fractions import Fraction
 >>> from symderiv.proofs.random.random_real import ExactArith, RealWalker
->>> from symderiv.proofs.verification import prepare
+>>> from symderiv.proofs.problem import prepare
 >>> pr = prepare("W * W", ["W"], {"W": (1, 1)})
 >>> w = RealWalker(pr, "W", pr.typing, ExactArith(), {"W": [[Fraction(3)]]})
 >>> w.direction = w.f.ones(1, 1)
@@ -41,7 +41,7 @@ from symderiv.syntax.shapes import Typing
 
 if TYPE_CHECKING:  # pragma: no cover
     from symderiv.proofs.exact.entrywise import Deadline
-    from symderiv.proofs.verification import Problem
+    from symderiv.proofs.problem import Problem
 
 Array = Any
 

@@ -31,7 +31,7 @@ import math
 import random
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import BudgetError, OptionError, SymderivError
 from symderiv.proofs.exact.entrywise import Deadline
 from symderiv.proofs.exact.prover import Counterexample
+from symderiv.proofs.problem import Problem, ProofRecord, Verdict, concrete_typings, shape_verdict
 from symderiv.proofs.random.degrees import Shapes
 from symderiv.proofs.random.random_atoms import FieldWalker
 from symderiv.proofs.random.random_bound import (
@@ -52,9 +53,6 @@ from symderiv.proofs.random.random_bound import (
 )
 from symderiv.proofs.random.random_confirm import Confirmed, confirm
 from symderiv.syntax.shapes import Typing, format_shape
-
-if TYPE_CHECKING:  # pragma: no cover
-    from symderiv.proofs.verification import Problem, Verdict
 
 #: Target error probability: 2^-TARGET_BITS.
 TARGET_BITS = 60
@@ -100,7 +98,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     ``error ≤ 2^-k``, ``k ≥ 60``); a difference confirmed at a real point is ``refuted``;
     anything else is ``undecided``.
 
-    >>> from symderiv.proofs.verification import prepare, parse_claim
+    >>> from symderiv.proofs.problem import prepare, parse_claim
     >>> pr = prepare("W @ X", ["W"], {"W": (3, 2), "X": (2, 4)})
     >>> v = verify_random(pr, "W", "G @ X.T", parse_claim(pr, "G @ X.T"), seed=1)
     >>> v.holds, v.status, v.proof.error_exponent >= 60
@@ -109,13 +107,11 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     >>> w.holds, w.status, w.counterexample is not None
     (False, 'refuted', True)
     """
-    from symderiv.proofs.verification import ProofRecord, Verdict, _shape_verdict, concrete_typings
-
     _check_options(budget, seed)
     deadline = deadline or Deadline(None)
     expression = problem.text
     typing = problem.typing
-    wrong_shape = _shape_verdict(problem, wrt, claim_text, claim_node)  # the same check as verify()'s
+    wrong_shape = shape_verdict(problem, wrt, claim_text, claim_node)  # the same check as verify()'s
     if wrong_shape is not None:
         return wrong_shape
     base_seed = seed if seed is not None else secrets.randbits(128)
@@ -155,8 +151,6 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
 
 def _refuted(problem: Problem, wrt: str, claim_text: str, found: Confirmed, where: str, located: str,
              record: Any) -> Verdict:
-    from symderiv.proofs.verification import Verdict
-
     i, j = found.entry
     cx = Counterexample((i, j), found.gradient, found.claim, wrt=wrt)
     if found.point:
