@@ -7,6 +7,7 @@ from fractions import Fraction
 import mpmath
 import pytest
 
+from symderiv.core.errors import SymderivError
 from symderiv.ops import elementwise, language_functions
 from symderiv.proofs.random.random_bound import degree_walk
 from symderiv.proofs.random.random_real import ExactArith, IntervalArith, NotRational, OffDomain
@@ -89,3 +90,13 @@ def test_matpow_goes_through_its_expansion():
     assert verify_random(pr, "X", claim, parse_claim(pr, claim), seed=1).status == "probabilistic"
     wrong = verify_random(pr, "X", "G @ X.T @ X.T", parse_claim(pr, "G @ X.T @ X.T"), seed=1)
     assert wrong.status == "refuted"
+
+
+@pytest.mark.parametrize("expr", ["logdet(A - A) * W", "logdet(zeros(2, 2)) * W", "logdet(A @ B) * W"])
+def test_a_log_determinant_that_is_singular_everywhere_is_an_error(expr):
+    """logabs has the domain "nonzero": a determinant that vanishes at every point is no verdict."""
+    shapes = {"A": (2, 1), "B": (1, 2), "W": (2, 2)} if "B" in expr else {"A": (2, 2), "W": (2, 2)}
+    pr = prepare(expr, ["W"], {k: v for k, v in shapes.items() if k in expr})
+    claim = "G * " + expr[: -len(" * W")]
+    with pytest.raises(SymderivError, match="vanishing denominator at every random point"):
+        verify_random(pr, "W", claim, parse_claim(pr, claim), seed=5)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from symderiv.backends.field import Field
+from symderiv.backends.field import Degenerate, Field
 from symderiv.core import expr as ex
 from symderiv.ops import elementwise
 from symderiv.proofs.random.random_bound import field_cost
@@ -170,6 +170,10 @@ class FieldWalker(Walker):
         return self._values(fn, keys).reshape(f.lanes, *shape)
 
     def apply_value(self, node: ex.Apply, u: np.ndarray) -> np.ndarray:
+        if elementwise(node.fn).domain == "nonzero" and np.any(u == 0):
+            # log |det A| of a matrix singular at this point (or modulo this prime) is undefined: draw again, so
+            # that an argument that is 0 everywhere is an error, not a verdict.
+            raise Degenerate(f"{node.fn} at 0 at the random point")
         return self.atom(node.fn, u, node.operand)
 
     def derived(self, fn: str, u: np.ndarray, operand: ex.Expr) -> np.ndarray:
