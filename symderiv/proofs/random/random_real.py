@@ -239,10 +239,9 @@ class IntervalArith(_Arith):
         return all(x.a == 0 and x.b == 0 for x in a.ravel())
 
     def check(self, a: np.ndarray) -> np.ndarray:
-        import mpmath  # type: ignore[import-untyped]
-
+        isfinite = self.mpmath.isfinite
         for x in a.ravel():
-            if not (mpmath.isfinite(x.a) and mpmath.isfinite(x.b)):
+            if not (isfinite(x.a) and isfinite(x.b)):
                 raise OffDomain("a value overflowed")
         return a
 
