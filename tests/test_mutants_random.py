@@ -309,6 +309,14 @@ class _Forward:
             self.memo[n] = self._run(n)
         return self.memo[n]
 
+    def _call(self, n):
+        assert n.op == "matpow", n.op
+        a, da = self.run(n.args[0])
+        power, tangent = sympy.eye(a.rows), sympy.zeros(a.rows, a.cols)
+        for _ in range(int(n.param("k"))):
+            power, tangent = power * a, tangent * a + power * da
+        return power, tangent
+
     def _run(self, n):  # noqa: C901 - one case per node type
         Z = sympy.zeros
         if isinstance(n, ex.Symbol):
@@ -336,6 +344,8 @@ class _Forward:
                 return value, _bcast(_bcast(da, b, lambda x, y: x / y),
                                      _bcast(_bcast(a, db, lambda x, y: x * y), b, lambda x, y: x / y ** 2),
                                      lambda x, y: x - y)
+        if isinstance(n, ex.Call):
+            return self._call(n)
         a, da = self.run(n.operand)
         if isinstance(n, ex.Neg):
             return -a, -da
@@ -370,11 +380,6 @@ class _Forward:
             if isinstance(n, ex.Det):
                 return sympy.Matrix([[det]]), sympy.Matrix([[det * (inv * da).trace()]])
             return inv, -inv * da * inv
-        if isinstance(n, ex.Call) and n.op == "matpow":
-            power, tangent = sympy.eye(a.rows), sympy.zeros(a.rows, a.cols)
-            for _ in range(int(n.param("k"))):
-                power, tangent = power * a, tangent * a + power * da
-            return power, tangent
         raise AssertionError(type(n))
 
 

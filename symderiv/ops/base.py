@@ -50,8 +50,19 @@ class Elementwise:
     fold: Callable[[Fraction], Fraction | None] = field(default=lambda c: None)
     #: Where ``f`` is defined (and real-analytic, apart from ``kink``).
     domain: Domain = "real"
-    #: Whether ``f`` has a kink or jump at 0 (witnesses stay off it).
+    #: Whether ``f`` has a kink or jump at 0 (witnesses stay off it); ``f`` is monotone on each side of it.
     kink: bool = False
+    #: Whether ``f`` jumps at its kink (step, sign): its value at 0 is a convention, no point on it counts.
+    jump: bool = False
+    #: Whether ``f(-z) = f(z)``: atoms at opposite constants are one (log |z|).
+    even: bool = False
+    #: Whether ``f`` is periodic (sin): mpmath reduces far larger arguments than ``limited`` allows elsewhere.
+    periodic: bool = False
+    #: The exact value at any rational point where it is rational, when that is more than ``fold`` knows
+    #: (``sqrt(9/4) = 3/2``); constant folding keeps to ``fold``. None: ``fold``.
+    rational: Callable[[Fraction], Fraction | None] | None = None
+    #: ``f`` on an mpmath interval, ``interval(mpmath.iv, z)``, where ``mpmath`` does not work with ``mpmath.iv``.
+    interval: Callable[[Any, Any], Any] | None = None
     #: Whether arguments beyond a size limit are refused (``exp(2**20)`` has 455,000 digits).
     limited: bool = True
     #: A test for a pole at an mpmath number: ``pole(mpmath, z)`` (tan).

@@ -6,6 +6,7 @@ and randomized provers, index notation, printing) reads it from this table.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from symderiv.ops.base import Elementwise
@@ -17,6 +18,13 @@ def _at_zero(value: Fraction):  # noqa: ANN202 - a fold rule: the value at 0, ra
 
 def _sigmoid_np(np, z):  # noqa: ANN001, ANN202
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def _sqrt_rational(c: Fraction) -> Fraction | None:
+    if c < 0:
+        return None
+    num, den = math.isqrt(c.numerator), math.isqrt(c.denominator)
+    return Fraction(num, den) if num * num == c.numerator and den * den == c.denominator else None
 
 
 def _tan_pole(mpmath, z) -> bool:  # noqa: ANN001
@@ -31,40 +39,43 @@ ROWS: tuple[Elementwise, ...] = (
                 numpy=lambda np, z: np.log(z), mpmath=lambda mp, z: mp.log(z), sympy=lambda sp, z: sp.log(z),
                 fold=lambda c: Fraction(0) if c == 1 else None),
     Elementwise("sqrt", "square root", "1 / (2 * y)", latex=r"\sqrt{{{}}}", domain="positive", limited=False,
+                rational=_sqrt_rational,
                 numpy=lambda np, z: np.sqrt(z), mpmath=lambda mp, z: mp.sqrt(z), sympy=lambda sp, z: sp.sqrt(z),
                 fold=_at_zero(Fraction(0))),
-    Elementwise("abs", "absolute value", "sign(z)", latex=r"\left\lvert {} \right\rvert", kink=True,
+    Elementwise("abs", "absolute value", "sign(z)", latex=r"\left\lvert {} \right\rvert", kink=True, even=True, limited=False,
                 numpy=lambda np, z: np.abs(z), mpmath=lambda mp, z: abs(z), sympy=lambda sp, z: sp.Abs(z),
                 fold=abs),
-    Elementwise("sin", "sine", "cos(z)", latex=r"\sin",
+    Elementwise("sin", "sine", "cos(z)", latex=r"\sin", periodic=True,
                 numpy=lambda np, z: np.sin(z), mpmath=lambda mp, z: mp.sin(z), sympy=lambda sp, z: sp.sin(z),
                 fold=_at_zero(Fraction(0))),
-    Elementwise("cos", "cosine", "-sin(z)", latex=r"\cos",
+    Elementwise("cos", "cosine", "-sin(z)", latex=r"\cos", periodic=True,
                 numpy=lambda np, z: np.cos(z), mpmath=lambda mp, z: mp.cos(z), sympy=lambda sp, z: sp.cos(z),
                 fold=_at_zero(Fraction(1))),
-    Elementwise("tan", "tangent", "1 + y ** 2", latex=r"\tan", pole=_tan_pole,
+    Elementwise("tan", "tangent", "1 + y ** 2", latex=r"\tan", pole=_tan_pole, periodic=True,
                 numpy=lambda np, z: np.tan(z), mpmath=lambda mp, z: mp.tan(z), sympy=lambda sp, z: sp.tan(z),
                 fold=_at_zero(Fraction(0))),
     Elementwise("tanh", "hyperbolic tangent", "1 - y ** 2", latex=r"\tanh",
+                interval=lambda iv, z: 1 - 2 / (iv.exp(2 * z) + 1),
                 numpy=lambda np, z: np.tanh(z), mpmath=lambda mp, z: mp.tanh(z), sympy=lambda sp, z: sp.tanh(z),
                 fold=_at_zero(Fraction(0))),
     Elementwise("sigmoid", "logistic sigmoid 1/(1+exp(-z))", "y * (1 - y)", latex=r"\sigma",
                 numpy=_sigmoid_np, mpmath=lambda mp, z: 1 / (1 + mp.exp(-z)),
                 fold=_at_zero(Fraction(1, 2))),
-    Elementwise("relu", "max(z, 0)", "step(z)", latex=r"\operatorname{relu}", kink=True,
+    Elementwise("relu", "max(z, 0)", "step(z)", latex=r"\operatorname{relu}", kink=True, limited=False,
                 numpy=lambda np, z: np.maximum(z, 0.0), mpmath=lambda mp, z: z if z > 0 else Fraction(0),
                 fold=lambda c: max(c, Fraction(0)), mask="step", mask_numpy="(Z > 0)"),
     Elementwise("step", "Heaviside step, the derivative of relu", None, latex=r"\operatorname{step}", kink=True,
+                jump=True, limited=False,
                 not_differentiable="step (the derivative of relu)",
                 numpy=lambda np, z: np.heaviside(z, 0.5), mpmath=lambda mp, z: Fraction(1) if z > 0 else Fraction(0),
                 sympy=lambda sp, z: sp.Heaviside(z),
                 fold=lambda c: Fraction(1) if c > 0 else Fraction(0) if c < 0 else Fraction(1, 2)),
     Elementwise("sign", "sign of z, the derivative of abs (an extension of the SPEC table)", None,
-                latex=r"\operatorname{sign}", kink=True, not_differentiable="sign (the derivative of abs)",
+                latex=r"\operatorname{sign}", kink=True, jump=True, limited=False, not_differentiable="sign (the derivative of abs)",
                 numpy=lambda np, z: np.sign(z), mpmath=lambda mp, z: Fraction(1) if z > 0 else Fraction(-1),
                 sympy=lambda sp, z: sp.sign(z), fold=lambda c: Fraction((c > 0) - (c < 0))),
     Elementwise("logabs", "log |z|, the atom of logdet", "1 / z", latex=r"\log\left\lvert {} \right\rvert",
-                domain="nonzero", kink=True, limited=False, internal=True, text="log|{}|",
+                domain="nonzero", kink=True, even=True, limited=False, internal=True, text="log|{}|",
                 zero_error="logdet of a matrix whose determinant is identically zero",
                 numpy=lambda np, z: np.log(np.abs(z)), mpmath=lambda mp, z: mp.log(abs(z)),
                 fold=lambda c: Fraction(0) if abs(c) == 1 else None),

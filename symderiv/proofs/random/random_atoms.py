@@ -8,10 +8,11 @@ hash is modelled as a random function. The key says which argument it is:
 
 - a constant argument (no matrix symbol in it) is evaluated **exactly** in rationals
   (:class:`ConstArith`). Where the function has an exact rational value there
-  (``relu(-3) = 0``, ``abs(-3) = 3``, ``exp(0) = 1``, ``log(1) = 0``: the exact
-  prover's table) that value is used; otherwise the key is the exact rational
-  argument, so ``exp(8388593)`` and ``exp(0)`` can never share a value whatever the
-  prime, and two such atoms agree only when their arguments are the same number;
+  (``relu(-3) = 0``, ``exp(0) = 1``: the ``fold`` of its registry row, as the exact
+  prover folds it) that value is used; otherwise the key is the exact rational
+  argument (its absolute value for an ``even`` function), so ``exp(8388593)`` and
+  ``exp(0)`` can never share a value whatever the prime, and two such atoms agree
+  only when their arguments are the same number;
 - any other argument is keyed by its residues in all lanes together: two formally
   distinct arguments then share a value only if they coincide modulo every lane's
   prime, with the probability that :mod:`symderiv.proofs.random.random_bound` counts. A constant argument that is not rational (``exp(exp(2))``) is itself a
@@ -28,10 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from symderiv.backends.field import Field
+from symderiv.backends.field import Degenerate, Field
 from symderiv.core import expr as ex
+from symderiv.ops import elementwise
 from symderiv.proofs.random.random_bound import field_cost
-from symderiv.proofs.random.random_eval import Walker, algebraic_derivative
+from symderiv.proofs.random.random_eval import Walker
 from symderiv.proofs.random.random_real import ExactArith, NotRational, OffDomain, RealWalker
 from symderiv.syntax.constants import fold_function
 
@@ -39,20 +41,11 @@ from symderiv.syntax.constants import fold_function
 MAX_CONSTANT_COST = 200_000
 
 
-def fold_constant(fn: str, c: Fraction) -> Fraction | None:
-    """The exact value of ``fn(c)`` where it is rational, as the exact prover folds it (:func:`fold_function`).
-
-    >>> fold_constant("relu", Fraction(8388592)), fold_constant("exp", Fraction(8388593))
-    (Fraction(8388592, 1), None)
-    """
-    return fold_function(fn, c)
-
-
 class ConstArith(ExactArith):
     """Exact rationals for constant subexpressions: functions fold as in the exact prover, or are not rational."""
 
     def func1(self, fn: str, x: Fraction) -> Fraction:
-        folded = fold_constant(fn, x)
+        folded = fold_function(fn, x)
         if folded is None:
             raise NotRational(f"{fn}({x})")
         return folded
@@ -157,12 +150,14 @@ class FieldWalker(Walker):
         if isinstance(exact, np.ndarray):
             out = np.empty((f.lanes, *shape), dtype=np.uint64)
             for idx, c in np.ndenumerate(exact[0]):
-                folded = fold_constant(fn, c)
+                at = (slice(None), *idx)
+                folded = fold_function(fn, c)
                 if folded is not None:
-                    out[(slice(None), *idx)] = f.const(folded)[:, 0, 0]
+                    out[at] = f.const(folded)[:, 0, 0]
                 else:
-                    key = b"Q" + repr((c.numerator, c.denominator)).encode()
-                    out[(slice(None), *idx)] = self._values(fn, [key])[:, 0]
+                    num = abs(c.numerator) if elementwise(fn).even else c.numerator
+                    key = b"Q" + repr((num, c.denominator)).encode()
+                    out[at] = self._values(fn, [key])[:, 0]
             return out
         if exact == "costly":
             assert operand is not None
@@ -175,30 +170,14 @@ class FieldWalker(Walker):
         return self._values(fn, keys).reshape(f.lanes, *shape)
 
     def apply_value(self, node: ex.Apply, u: np.ndarray) -> np.ndarray:
+        if elementwise(node.fn).domain == "nonzero" and np.any(u == 0):
+            # log |det A| of a matrix singular at this point (or modulo this prime) is undefined: draw again, so
+            # that an argument that is 0 everywhere is an error, not a verdict.
+            raise Degenerate(f"{node.fn} at 0 at the random point")
         return self.atom(node.fn, u, node.operand)
 
-    def logdet_value(self, node: ex.LogDet, det: np.ndarray) -> np.ndarray:
-        exact = self.exact(node.operand)
-        if isinstance(exact, np.ndarray):
-            exact = self.constants.value(ex.Det(node.operand))
-            c = exact[0, 0, 0]
-            folded = fold_constant("logabs", c)
-            if folded is not None:
-                return self.field.const(folded)
-            key = b"Q" + repr((abs(c.numerator), c.denominator)).encode()
-            return self._values("logabs", [key]).reshape(-1, 1, 1)
-        return self.atom("logabs", det, ex.Det(node.operand) if exact == "costly" else None)
-
-    def fprime(self, node: ex.Apply, u: np.ndarray, me: np.ndarray) -> np.ndarray:
-        """fn'(u) by the prover's table of scalar rules (see :func:`symderiv.proofs.exact.algebra._atom_derivative`)."""
-        f, fn = self.field, node.fn
-        known = algebraic_derivative(f, fn, u, me)
-        if known is not None:
-            return known
-        if fn == "cos":
-            return f.neg(self.atom("sin", u, node.operand))
-        derived = {"abs": "sign", "sin": "cos", "relu": "step"}.get(fn, fn + "_prime")
-        return self.atom(derived, u, node.operand)
+    def derived(self, fn: str, u: np.ndarray, operand: ex.Expr) -> np.ndarray:
+        return self.atom(fn, u, operand)
 
 
-__all__ = ["FieldWalker", "ConstArith", "fold_constant", "MAX_CONSTANT_COST"]
+__all__ = ["FieldWalker", "ConstArith", "MAX_CONSTANT_COST"]

@@ -37,6 +37,7 @@ import numpy as np
 from symderiv.backends.field import Degenerate, Field, random_prime
 from symderiv.core import expr as ex
 from symderiv.core.errors import TimeoutError
+from symderiv.proofs.random.calls import expanded_nodes
 from symderiv.proofs.random.random_atoms import FieldWalker
 from symderiv.proofs.random.random_bound import field_cost
 from symderiv.proofs.random.random_real import ExactArith, IntervalArith, NotRational, OffDomain, RealWalker
@@ -136,8 +137,11 @@ def confirm(problem: Any, wrt: str, claim: ex.Expr, typing: Any, first: tuple[in
     rng = random.Random(seed)
     stop = time.monotonic() + CONFIRM_SECONDS
     wrt_shape = tuple(int(x) for x in typing.symbols[wrt])
-    nodes = list(problem.expression.walk()) + list(claim.walk())
-    atom_free = not any(isinstance(n, (ex.Apply, ex.LogDet)) for n in nodes)
+    def shape(node: ex.Expr) -> tuple[int, int]:
+        r, c = typing.shape_of(node, {problem.upstream: typing.shape_of(problem.expression)})
+        return int(r), int(c)
+
+    atom_free = not any(isinstance(n, ex.Apply) for n in expanded_nodes([problem.expression, claim], shape))
     cost = field_cost(problem, typing, claim)[1]
     entries = _entries(wrt_shape, first, rng)  # type: ignore[arg-type]
     while len(entries) > 1 and cost * len(entries) > MAX_REAL_COST:

@@ -5,15 +5,15 @@ Both work on numpy object arrays of shape ``(1, rows, cols)`` with the interface
 values and exact forward-mode tangents with them.
 
 - :class:`ExactArith`: ``Fraction`` entries. Elementwise functions are exact where
-  the value is rational (``relu``, ``abs``, ``step``, ``sign`` away from 0,
-  ``exp(0) = 1``, …); anything else raises :class:`NotRational`.
+  the value is rational (their registry row's ``fold``, or ``rational``: ``relu(-3) = 0``,
+  ``exp(0) = 1``, ``sqrt(9/4) = 3/2``); anything else raises :class:`NotRational`.
 - :class:`IntervalArith`: mpmath ``iv`` intervals at 256 bits. Every result
-  encloses the true value, so a difference whose interval excludes 0 is a real
-  difference.
+  encloses the true value (the row's ``mpmath`` callable, or ``interval``, run on
+  ``mpmath.iv``), so a difference whose interval excludes 0 is a real difference.
 
-A point outside a function's domain (``log`` of a non-positive number, a kink of
-``relu``/``abs``/``step``/``sign``, a zero divisor, a singular matrix, an argument
-too large to evaluate) raises :class:`OffDomain`: the caller tries another point.
+A point outside a function's domain (the row's ``domain``, the jump of a function
+that jumps at its kink, a zero divisor, a singular matrix, an argument too large to
+evaluate) raises :class:`OffDomain`: the caller tries another point.
 
 >>> a = IntervalArith()
 >>> x = a.func("exp", a.const(1))[0, 0, 0]
@@ -33,16 +33,17 @@ import numpy as np
 
 from symderiv.backends.field import Degenerate
 from symderiv.core import expr as ex
-from symderiv.proofs.random.random_eval import Walker, algebraic_derivative
+from symderiv.ops import Elementwise, elementwise
+from symderiv.proofs.random.random_eval import Walker
+from symderiv.syntax.constants import fold_function
 
 #: Working precision of the interval arithmetic, in bits (77 decimal digits).
 PRECISION = 256
-#: Arguments of exp, tanh, sigmoid larger than this in magnitude are not evaluated (the point is skipped);
-#: sin, cos and tan take arguments up to MAX_ARGUMENT**16 (mpmath reduces them with that many extra bits).
+#: Arguments of ``limited`` functions larger than this in magnitude are not evaluated (the point is skipped);
+#: ``periodic`` ones take arguments up to MAX_ARGUMENT**16 (mpmath reduces them with that many extra bits).
 MAX_ARGUMENT = 2**64
 #: Exact rationals whose numerator or denominator has more bits are abandoned for intervals.
 MAX_BITS = 20_000
-_KINKED = ("relu", "step", "abs", "sign")
 
 
 class OffDomain(Degenerate):
@@ -51,11 +52,6 @@ class OffDomain(Degenerate):
 
 class NotRational(ArithmeticError):
     """An exact evaluation met a value that is not rational (``exp(1)``): use intervals."""
-
-
-def generic(fn: str) -> bool:
-    """Whether ``fn`` is a user-declared function (``phi``) or its derivative (``phi_prime``)."""
-    return fn not in ex.ELEMENTWISE and fn != "logabs"
 
 
 class _Arith:
@@ -169,9 +165,6 @@ class _Arith:
         out[0, 0, 0] = det
         return self.check(inv), out
 
-    def sign(self, x: Any) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def func(self, fn: str, u: np.ndarray) -> np.ndarray:
         """``fn`` applied to every entry."""
         out = np.empty(u.shape, dtype=object)
@@ -179,38 +172,8 @@ class _Arith:
             out[idx] = self.func1(fn, x)
         return out
 
-    def func1(self, fn: str, x: Any) -> Any:
-        if fn in _KINKED:
-            s = self.sign(x)
-            zero = self.scalar(0)
-            if s == 0:
-                # relu and abs are continuous: their value at (or around) 0 is exact; step and sign jump there.
-                if fn in ("step", "sign"):
-                    raise OffDomain(f"{fn} at its jump 0")
-                return self.around_zero(fn, x)
-            one = self.scalar(1)
-            return {"relu": x if s > 0 else zero, "step": one if s > 0 else zero, "abs": x if s > 0 else -x,
-                    "sign": one if s > 0 else -one}[fn]
-        return self.transcendental(fn, x)
-
-    def around_zero(self, fn: str, x: Any) -> Any:
-        """relu or abs of a value that is 0 or (an interval) contains 0."""
-        return self.scalar(0)
-
-    def transcendental(self, fn: str, x: Any) -> Any:  # pragma: no cover - abstract
+    def func1(self, fn: str, x: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-def _fraction_fold(fn: str, c: Fraction) -> Fraction | None:
-    """Exact values of the functions at the rational points where they are rational."""
-    if c == 0:
-        return {"exp": Fraction(1), "cos": Fraction(1), "sin": Fraction(0), "tan": Fraction(0),
-                "tanh": Fraction(0), "sqrt": Fraction(0), "sigmoid": Fraction(1, 2)}.get(fn)
-    if c == 1 and fn == "log":
-        return Fraction(0)
-    if fn == "logabs" and abs(c) == 1:
-        return Fraction(0)
-    return None
 
 
 class ExactArith(_Arith):
@@ -229,10 +192,6 @@ class ExactArith(_Arith):
         return abs(x)
 
     @staticmethod
-    def sign(x: Fraction) -> int:
-        return (x > 0) - (x < 0)
-
-    @staticmethod
     def zero(a: np.ndarray) -> bool:
         return all(x == 0 for x in a.ravel())
 
@@ -242,22 +201,15 @@ class ExactArith(_Arith):
                 raise NotRational("the exact rationals grow too long")
         return a
 
-    def transcendental(self, fn: str, x: Fraction) -> Fraction:
-        if fn == "sqrt" and x > 0:
-            num, den = _isqrt_exact(x.numerator), _isqrt_exact(x.denominator)
-            if num is not None and den is not None:
-                return Fraction(num, den)
-        folded = _fraction_fold(fn, x)
-        if folded is None:
+    def func1(self, fn: str, x: Fraction) -> Fraction:
+        """``fn(x)`` exactly: the row's exact value where it is rational; OffDomain on a jump."""
+        row = elementwise(fn)
+        if row.jump and x == 0:
+            raise OffDomain(f"{fn} at its jump 0")
+        value = row.rational(x) if row.rational is not None else fold_function(fn, x)
+        if value is None:
             raise NotRational(f"{fn}({x}) is not rational")
-        return folded
-
-
-def _isqrt_exact(n: int) -> int | None:
-    import math
-
-    r = math.isqrt(n)
-    return r if r * r == n else None
+        return value
 
 
 class IntervalArith(_Arith):
@@ -268,6 +220,7 @@ class IntervalArith(_Arith):
     def __init__(self) -> None:
         import mpmath  # type: ignore[import-untyped]
 
+        self.mpmath = mpmath
         self.iv = mpmath.iv
         self.iv.prec = PRECISION
 
@@ -282,52 +235,40 @@ class IntervalArith(_Arith):
     def magnitude(self, x: Any) -> Any:
         return max(x.a, -x.b, self.iv.mpf(0))  # the smallest |value| in the interval
 
-    def sign(self, x: Any) -> int:
-        return 1 if x.a > 0 else -1 if x.b < 0 else 0
-
-    def around_zero(self, fn: str, x: Any) -> Any:
-        top = max(x.b, -x.a) if fn == "abs" else max(x.b, 0)
-        return self.iv.mpf([0, top])
-
     def zero(self, a: np.ndarray) -> bool:
         return all(x.a == 0 and x.b == 0 for x in a.ravel())
 
     def check(self, a: np.ndarray) -> np.ndarray:
-        import mpmath  # type: ignore[import-untyped]
-
+        isfinite = self.mpmath.isfinite
         for x in a.ravel():
-            if not (mpmath.isfinite(x.a) and mpmath.isfinite(x.b)):
+            if not (isfinite(x.a) and isfinite(x.b)):
                 raise OffDomain("a value overflowed")
         return a
 
-    def transcendental(self, fn: str, x: Any) -> Any:
-        iv = self.iv
-        if fn in ("log", "sqrt", "logabs"):
-            if fn == "logabs":
-                x = x if x.a > 0 else -x
-            if not x.a > 0:
-                raise OffDomain(f"{'log' if fn == 'logabs' else fn} of a value that is not positive")
-            return iv.log(x) if fn != "sqrt" else iv.sqrt(x)
-        cap = MAX_ARGUMENT ** 16 if fn in ("sin", "cos", "tan") else MAX_ARGUMENT
-        if x.b > cap or x.a < -cap:
+    def func1(self, fn: str, x: Any) -> Any:
+        """An enclosure of ``fn`` over the interval ``x``; OffDomain where the interval leaves the domain."""
+        row = elementwise(fn)
+        if not self.nonzero(x):
+            if row.domain != "real" or row.jump:
+                raise OffDomain(f"{fn} of an interval that meets 0")
+            if row.kink:  # monotone on each side of its kink: the hull of the values at the ends and at 0
+                ends = [self._at(row, self.iv.mpf(t)) for t in (x.a, x.b, 0)]
+                return self.iv.mpf([min(e.a for e in ends), max(e.b for e in ends)])
+        elif row.domain == "positive" and not x.a > 0:
+            raise OffDomain(f"{fn} of a value that is not positive")
+        cap = MAX_ARGUMENT ** 16 if row.periodic else MAX_ARGUMENT
+        if row.limited and (x.b > cap or x.a < -cap):
             raise OffDomain(f"{fn} of a number too large to evaluate")
-        if fn == "exp":
-            return iv.exp(x)
-        if fn in ("sin", "cos"):
-            return iv.sin(x) if fn == "sin" else iv.cos(x)
-        if fn == "tan":
-            c = iv.cos(x)
-            if not self.nonzero(c):
-                raise OffDomain("tan at a pole")
-            return iv.sin(x) / c
-        if fn == "tanh":
-            return 1 - 2 / (iv.exp(2 * x) + 1)
-        if fn == "sigmoid":
-            return 1 / (1 + iv.exp(-x))
-        # A generic function is instantiated as strict mode does: phi(z) = sin(z) + z/3.
-        if fn.endswith("_prime"):
-            return iv.cos(x) + self.scalar(Fraction(1, 3))
-        return iv.sin(x) + x * self.scalar(Fraction(1, 3))
+        return self._at(row, x)
+
+    def _at(self, row: Elementwise, x: Any) -> Any:
+        assert row.mpmath is not None
+        value = (row.interval or row.mpmath)(self.iv, x)
+        if isinstance(value, Fraction):
+            return self.scalar(value)
+        if not (self.mpmath.isfinite(value.a) and self.mpmath.isfinite(value.b)):
+            raise OffDomain(f"{row.name} at a pole, or overflowed")
+        return value
 
 
 class RealWalker(Walker):
@@ -345,19 +286,8 @@ class RealWalker(Walker):
     def apply_value(self, node: ex.Apply, u: np.ndarray) -> np.ndarray:
         return self.f.check(self.f.func(node.fn, u))
 
-    def logdet_value(self, node: ex.LogDet, det: np.ndarray) -> np.ndarray:
-        return self.f.func("logabs", det)
-
-    def fprime(self, node: ex.Apply, u: np.ndarray, me: np.ndarray) -> np.ndarray:
-        f, fn = self.f, node.fn
-        known = algebraic_derivative(f, fn, u, me)
-        if known is not None:
-            return known
-        if fn in ("sin", "cos"):
-            return f.func("cos", u) if fn == "sin" else f.neg(f.func("sin", u))
-        if fn in ("relu", "abs"):
-            return f.func("step" if fn == "relu" else "sign", u)
-        return f.func(fn + "_prime", u)
+    def derived(self, fn: str, u: np.ndarray, operand: ex.Expr) -> np.ndarray:
+        return self.f.func(fn, u)
 
 
-__all__ = ["ExactArith", "IntervalArith", "RealWalker", "OffDomain", "NotRational", "generic"]
+__all__ = ["ExactArith", "IntervalArith", "RealWalker", "OffDomain", "NotRational"]

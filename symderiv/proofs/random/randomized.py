@@ -31,7 +31,7 @@ import math
 import random
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from symderiv.backends.field import Degenerate, Field, random_prime
 from symderiv.core import expr as ex
 from symderiv.core.errors import BudgetError, OptionError, SymderivError
 from symderiv.proofs.exact.entrywise import Deadline
+from symderiv.proofs.exact.prover import Counterexample
+from symderiv.proofs.problem import Problem, ProofRecord, Verdict, concrete_typings, shape_verdict
+from symderiv.proofs.random.degrees import Shapes
 from symderiv.proofs.random.random_atoms import FieldWalker
 from symderiv.proofs.random.random_bound import (
     Bounds,
@@ -50,9 +53,6 @@ from symderiv.proofs.random.random_bound import (
 )
 from symderiv.proofs.random.random_confirm import Confirmed, confirm
 from symderiv.syntax.shapes import Typing, format_shape
-
-if TYPE_CHECKING:  # pragma: no cover
-    from symderiv.proofs.verification import Problem, Verdict
 
 #: Target error probability: 2^-TARGET_BITS.
 TARGET_BITS = 60
@@ -98,7 +98,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     ``error ≤ 2^-k``, ``k ≥ 60``); a difference confirmed at a real point is ``refuted``;
     anything else is ``undecided``.
 
-    >>> from symderiv.proofs.verification import prepare, parse_claim
+    >>> from symderiv.proofs.problem import prepare, parse_claim
     >>> pr = prepare("W @ X", ["W"], {"W": (3, 2), "X": (2, 4)})
     >>> v = verify_random(pr, "W", "G @ X.T", parse_claim(pr, "G @ X.T"), seed=1)
     >>> v.holds, v.status, v.proof.error_exponent >= 60
@@ -107,13 +107,11 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     >>> w.holds, w.status, w.counterexample is not None
     (False, 'refuted', True)
     """
-    from symderiv.proofs.verification import ProofRecord, Verdict, _shape_verdict, concrete_typings
-
     _check_options(budget, seed)
     deadline = deadline or Deadline(None)
     expression = problem.text
     typing = problem.typing
-    wrong_shape = _shape_verdict(problem, wrt, claim_text, claim_node)  # the same check as verify()'s
+    wrong_shape = shape_verdict(problem, wrt, claim_text, claim_node)  # the same check as verify()'s
     if wrong_shape is not None:
         return wrong_shape
     base_seed = seed if seed is not None else secrets.randbits(128)
@@ -153,9 +151,6 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
 
 def _refuted(problem: Problem, wrt: str, claim_text: str, found: Confirmed, where: str, located: str,
              record: Any) -> Verdict:
-    from symderiv.proofs.exact.prover import Counterexample
-    from symderiv.proofs.verification import Verdict
-
     i, j = found.entry
     cx = Counterexample((i, j), found.gradient, found.claim, wrt=wrt)
     if found.point:
@@ -169,7 +164,8 @@ def _refuted(problem: Problem, wrt: str, claim_text: str, found: Confirmed, wher
 
 def _check_one(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, budget: int | None,
                deadline: Deadline, seed: str) -> tuple[Any, ...]:
-    bounds = degree_walk(problem, wrt, typing, claim)
+    shapes: Shapes = {}  # shared by the walks below
+    bounds = degree_walk(problem, wrt, typing, claim, shapes)
     lanes, sample_bits = lanes_needed(bounds), FULL_BITS
     # Without atoms, coordinates below 2^21 make the products of inputs one float64 product instead of
     # nine; they need more lanes (Schwartz–Zippel over a smaller set), which pays off up to twice as many.
@@ -179,14 +175,14 @@ def _check_one(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, budge
     if lanes is None:
         return ("undecided", f"the degree bound ({bounds.num}) is too large for a randomized test to reach an "
                              f"error bound of 2^-{TARGET_BITS} within {MAX_LANES} primes")
-    lane_cost = field_cost(problem, typing, claim)[0]
+    lane_cost = field_cost(problem, typing, claim, shapes)[0]
     limit = DEFAULT_RANDOM_BUDGET if budget is None else budget
     if lanes * lane_cost > limit:
         raise BudgetError(
             f"the randomized check needs about {lanes * lane_cost:.3g} field operations ({lanes} random primes and "
             f"points), over the budget of {limit:.3g}",
             hint="raise it with budget= (CLI --budget), or prove for all shapes by leaving the sizes symbolic")
-    memory = memory_estimate(problem, typing, claim, lanes, bounds.atoms)
+    memory = memory_estimate(problem, typing, claim, lanes, bounds.atoms, shapes)
     if memory > MAX_RANDOM_MEMORY:
         raise BudgetError(
             f"the randomized check would hold about {memory / 1e9:.2g} GB of values ({lanes} random primes and "
