@@ -173,7 +173,7 @@ class Sum(Unary):
 @dataclass(frozen=True)
 class Call(Expr):
     """An operation of the registry (:mod:`symderiv.ops`) applied to matrices, with constant parameters:
-    ``logdet(X)`` is ``Call("logdet", (X,))``, ``matpow(X, 3)`` is ``Call("matpow", (X,), (("k", 3),))``.
+    ``matpow(X, 3)`` is ``Call("matpow", (X,), (("k", 3),))``.
     The primitives above are what every backend implements; a ``Call`` is defined by its registry entry.
     """
 

@@ -5,10 +5,10 @@ Every module of this package registers its entries when imported (``ROWS`` of el
 look entries up with :func:`elementwise` and :func:`matrix_op`; an unknown name is an error
 everywhere, never a silent fallback.
 
->>> elementwise("tanh").derivative
-'1 - y ** 2'
->>> matrix_op("logdet").scalar
-True
+>>> elementwise("sqrt").derivative
+'1 / (2 * y)'
+>>> matrix_op("matpow").scalar
+False
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def matrix_op(name: str) -> MatrixOp:
 def language_functions() -> dict[str, str]:
     """The elementwise functions a user may call, with a word on each.
 
-    >>> "tanh" in language_functions(), "logabs" in language_functions()
+    >>> "sqrt" in language_functions(), "logabs" in language_functions()
     (True, False)
     """
     return {r.name: r.description for r in _ELEMENTWISE.values() if not r.internal}

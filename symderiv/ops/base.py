@@ -2,17 +2,17 @@
 
 Two kinds of entries, each holding in one place everything the engines need:
 
-* :class:`Elementwise`, one row per elementwise function (``exp``, ``tanh``, ...). Its derivative is
+* :class:`Elementwise`, one row per elementwise function (``exp``, ``sqrt``, ...). Its derivative is
   written once, as text in the expression language over ``z`` (the argument) and ``y`` (the value
-  ``f(z)``): ``"1 - y ** 2"`` for tanh. Every engine evaluates that text its own way.
-* :class:`MatrixOp`, an operation on whole matrices that is not a primitive (``logdet``, ``matpow``).
+  ``f(z)``): ``"1 / (2 * y)"`` for sqrt. Every engine evaluates that text its own way.
+* :class:`MatrixOp`, an operation on whole matrices that is not a primitive (``matpow``, ...).
   Its value is a macro over the primitives (``expand``), so every backend evaluates it without
   knowing it; its backward rule (``vjp``), shape rule, printing and prose sit beside it.
 
 The primitives, which every backend implements, are the node classes of :mod:`symderiv.core.expr`
 (``@``, ``+``, ``-``, ``*``, ``/``, unary ``-``, ``.T``, ``**``, elementwise application, ``trace``,
 ``det``, ``inv``, ``sum``, constants). This module imports only :mod:`symderiv.core`: numeric
-libraries reach an entry as the first argument of its callables (``lambda np, z: np.tanh(z)``).
+libraries reach an entry as the first argument of its callables (``lambda np, z: np.exp(z)``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Elementwise:
     derivative: str | None
     #: Why ``f`` cannot be differentiated (used when ``derivative`` is None).
     not_differentiable: str = ""
-    #: LaTeX: a macro written before a bracketed argument (``\\tanh``), or a template with ``{}``.
+    #: LaTeX: a macro written before a bracketed argument (``\\exp``), or a template with ``{}``.
     latex: str = ""
     #: ``f`` on NumPy arrays: ``numpy(np, z)``.
     numpy: Callable[[Any, Any], Any] | None = None
@@ -67,7 +67,7 @@ class Elementwise:
     limited: bool = True
     #: A test for a pole at an mpmath number: ``pole(mpmath, z)`` (tan).
     pole: Callable[[Any, Any], bool] | None = None
-    #: Internal functions (``logabs``, the atom of logdet) are not names of the language.
+    #: Internal functions (``logabs``, the atom of the log-determinant) are not names of the language.
     internal: bool = False
     #: A generic function declared by the user (``phi``), or its derivative (``phi_prime``).
     generic: bool = False

@@ -74,11 +74,6 @@ ROWS: tuple[Elementwise, ...] = (
                 latex=r"\operatorname{sign}", kink=True, jump=True, limited=False, not_differentiable="sign (the derivative of abs)",
                 numpy=lambda np, z: np.sign(z), mpmath=lambda mp, z: Fraction(1) if z > 0 else Fraction(-1),
                 sympy=lambda sp, z: sp.sign(z), fold=lambda c: Fraction((c > 0) - (c < 0))),
-    Elementwise("logabs", "log |z|, the atom of logdet", "1 / z", latex=r"\log\left\lvert {} \right\rvert",
-                domain="nonzero", kink=True, even=True, limited=False, internal=True, text="log|{}|",
-                zero_error="logdet of a matrix whose determinant is identically zero",
-                numpy=lambda np, z: np.log(np.abs(z)), mpmath=lambda mp, z: mp.log(abs(z)),
-                fold=lambda c: Fraction(0) if abs(c) == 1 else None),
 )
 
 

@@ -7,9 +7,10 @@ which every backend evaluates), its backward rule, its printing and its noun in 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 from symderiv.core import expr as ex
-from symderiv.ops.base import LatexPrinter, MatrixOp, Param, Params, ShapeRule, call
+from symderiv.ops.base import Elementwise, LatexPrinter, MatrixOp, Param, Params, ShapeRule, call
 
 #: The largest k of matpow(A, k).
 MAX_MATPOW = 64
@@ -28,6 +29,17 @@ def _logdet_vjp(node: ex.Call, g: ex.Expr) -> tuple[ex.Expr | None, ...]:
 def _logdet_latex(p: LatexPrinter, node: ex.Call) -> tuple[str, int]:
     return rf"\log\left\lvert\det {p.wrap(node.args[0], p.POSTFIX)}\right\rvert", p.POSTFIX
 
+
+#: log |z|, the atom of logdet: internal (not a name of the language), with its own row so that every engine
+#: evaluates and differentiates it like any elementwise function.
+LOGABS = Elementwise(
+    "logabs", "log |z|, the atom of logdet", "1 / z", latex=r"\log\left\lvert {} \right\rvert",
+    domain="nonzero", kink=True, even=True, limited=False, internal=True, text="log|{}|",
+    zero_error="logdet of a matrix whose determinant is identically zero",
+    numpy=lambda np, z: np.log(np.abs(z)), mpmath=lambda mp, z: mp.log(abs(z)),
+    fold=lambda c: Fraction(0) if abs(c) == 1 else None)
+
+ROWS = (LOGABS,)
 
 LOGDET = MatrixOp(
     "logdet", "log |det A|, the log-determinant", arity=1, params=(),
@@ -87,4 +99,4 @@ MATPOW = MatrixOp(
 
 OPS = (LOGDET, MATPOW)
 
-__all__ = ["LOGDET", "MATPOW", "MAX_MATPOW", "OPS"]
+__all__ = ["LOGABS", "LOGDET", "ROWS", "MATPOW", "MAX_MATPOW", "OPS"]
