@@ -32,7 +32,7 @@ WORD_CONSTANTS = (2**23, 8388593, 8388592, 8388594, 2**31, 2**31 - 1, 2**32, 2**
                   2**64 + 1)
 
 DIMS = ("n", "m", "p")
-SMOOTH = ("exp", "tanh", "sigmoid", "sin", "cos")
+SMOOTH = ("exp", "tanh", "sigmoid", "sin", "cos", "softplus")
 ALL_UNARY = SMOOTH + ("relu", "abs", "tan", "log", "sqrt", "phi")
 LETTERS = "ABCDEFHJKMNPQRSTUVWYZ"
 

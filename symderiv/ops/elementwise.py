@@ -61,6 +61,8 @@ ROWS: tuple[Elementwise, ...] = (
     Elementwise("sigmoid", "logistic sigmoid 1/(1+exp(-z))", "y * (1 - y)", latex=r"\sigma",
                 numpy=_sigmoid_np, mpmath=lambda mp, z: 1 / (1 + mp.exp(-z)),
                 fold=_at_zero(Fraction(1, 2))),
+    Elementwise("softplus", "log(1 + exp(z)), a smooth relu", "sigmoid(z)", latex=r"\operatorname{softplus}",
+                numpy=lambda np, z: np.logaddexp(0.0, z), mpmath=lambda mp, z: mp.log(1 + mp.exp(z))),
     Elementwise("relu", "max(z, 0)", "step(z)", latex=r"\operatorname{relu}", kink=True, limited=False,
                 numpy=lambda np, z: np.maximum(z, 0.0), mpmath=lambda mp, z: z if z > 0 else Fraction(0),
                 fold=lambda c: max(c, Fraction(0)), mask="step", mask_numpy="(Z > 0)"),
