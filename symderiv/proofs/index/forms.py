@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from symderiv.core import expr as ex
+from symderiv.proofs.index.orient import self_transposed
 
 # ---------------------------------------------------------------------------
 # Data
@@ -231,7 +232,7 @@ def _index_key(i: Index, names: Mapping[Idx, str]) -> str:
 def _factor_key(f: Factor, names: Mapping[Idx, str], symmetric: frozenset[str]) -> tuple:
     if isinstance(f, Ent):
         idx = [_index_key(f.row, names), _index_key(f.col, names)]
-        if isinstance(f.expr, ex.Symbol) and f.expr.name in symmetric:
+        if self_transposed(f.expr, symmetric):
             idx.sort()
         return ("E", repr(f.expr), tuple(idx))
     if isinstance(f, Delta):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import ShapeError, SymderivError, UnsupportedError
 from symderiv.proofs.concrete import prove_concrete
 from symderiv.proofs.index.engine import IndexEngine
 from symderiv.proofs.index.forms import Ent, Index, IndexSum, bind, canonical
+from symderiv.proofs.index.lemmas import Normaliser
 from symderiv.proofs.problem import Problem
 
 
@@ -19,6 +20,8 @@ class AllShapesProof:
     gradient: IndexSum
     claim: IndexSum
     equal: bool
+    #: the rules used (``"jacobi"``, ``"inverse"``, ``"det-product"``, ...; see :mod:`~symderiv.proofs.index.lemmas`)
+    lemmas: list[str] = field(default_factory=list)
 
 
 def gradient_entry(engine: IndexEngine, expression: ex.Expr, wrt: str, upstream: str, d: Index, c: Index,
@@ -49,7 +52,11 @@ def prove_index(problem: Problem, wrt: str, claim_node: ex.Expr) -> AllShapesPro
     at = (c, d) if problem.layout == "numerator" else (d, c)
     claim = engine.collapse(engine.entry(claim_node, *at))
     sym = frozenset(typing.symmetric)
-    return AllShapesProof(grad, claim, canonical(grad, sym) == canonical(claim, sym))
+    if canonical(grad, sym) == canonical(claim, sym):
+        return AllShapesProof(grad, claim, True, list(engine.rules))
+    norm = Normaliser(engine.shape, engine.fresh, sym)
+    grad, claim = norm.normalise(grad), norm.normalise(claim)
+    return AllShapesProof(grad, claim, canonical(grad, sym) == canonical(claim, sym), engine.rules + norm.used)
 
 
 def prove_all_shapes(problem: Problem, wrt: str, claim_node: ex.Expr, *, refute: bool = True) -> bool | None:
