@@ -17,6 +17,7 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import NameKindError, OptionError, ShapeError, UnsupportedError
 from symderiv.core.status import Status, exit_code, headline
 from symderiv.proofs.exact.prover import Counterexample
+from symderiv.proofs.sizes import sensible_assignments
 from symderiv.syntax.language import check_identifier, parse
 from symderiv.syntax.shapes import Typing, format_shape, infer_shapes
 
@@ -182,11 +183,12 @@ class Verdict:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 
-def concrete_typings(typing: Typing) -> list[Typing]:
-    """The typing itself when concrete, else two small assignments of distinct sizes."""
+def concrete_typings(typing: Typing, nodes: Iterable[ex.Expr] = ()) -> list[Typing]:
+    """The typing itself when concrete, else two small assignments of distinct sizes (under which the
+    matrices of ``nodes`` that are inverted can be invertible: :func:`~symderiv.proofs.sizes.sensible_assignments`)."""
     if typing.is_concrete:
         return [typing]
-    return [typing.substitute(a) for a in typing.assignments(2)]
+    return [typing.substitute(a) for a in sensible_assignments(typing, nodes, 2)]
 
 
 def check_options(method: str, strict: bool, budget: int | None) -> None:

@@ -79,8 +79,10 @@ def verify(
     if method == "random":
         return _at_sample_sizes(problem, _random(problem, wrt, claim, claim_node, budget, deadline))
     if not problem.typing.is_concrete:
-        if index.prove_all_shapes(problem, wrt, claim_node, refute=False) is True:
-            return _second_opinion(problem, wrt, claim, claim_node, method, strict, budget, deadline)
+        proved, lemmas = index.prove_all_shapes_with_lemmas(problem, wrt, claim_node, refute=False)
+        if proved is True:
+            verdict = _second_opinion(problem, wrt, claim, claim_node, method, strict, budget, deadline)
+            return _naming_lemmas(verdict, lemmas)
     return _concrete_check(problem, wrt, claim, claim_node, method, strict, budget, deadline)
 
 
@@ -106,7 +108,7 @@ def _concrete_check(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr,
                     budget: int | None, deadline: Deadline) -> Verdict:
     """The exact entrywise check on each concrete typing; past the budget, ``auto`` runs the randomized test."""
     record = ProofRecord("exact", strict=strict)
-    for concrete in concrete_typings(problem.typing):
+    for concrete in concrete_typings(problem.typing, (problem.expression, claim_node)):
         try:
             with gc_paused():  # one pause for the whole proof: see entrywise.gc_paused
                 outcome = prove_concrete(problem, wrt, claim_node, concrete, strict=strict, budget=budget,
@@ -130,6 +132,15 @@ def _concrete_check(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr,
               "proof for all shapes (the all-shapes engine could not prove it); for a proof, give concrete shapes "
               "or write the claim in a form the all-shapes engine handles")
     return Verdict(False, Status.UNDECIDED, reason, problem.text, wrt, claim, None, record, checked_at_sizes=True)
+
+
+def _naming_lemmas(verdict: Verdict, lemmas: list[str]) -> Verdict:
+    """The all-shapes verdict names the lemmas it rests on ("from Jacobi's formula and the derivative of the inverse")."""
+    said = index.describe_lemmas(lemmas)
+    head = "proved for all shapes (index notation"
+    if not said or not verdict.reason.startswith(head):
+        return verdict
+    return replace(verdict, reason=f"{head}, {said}" + verdict.reason[len(head):])
 
 
 def _second_opinion(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr, method: str, strict: bool,

@@ -41,13 +41,21 @@ from symderiv.proofs.index.forms import (
     substitute,
     term_indices,
 )
-from symderiv.proofs.index.prove import AllShapesProof, entry_indices, gradient_entry, prove_all_shapes, prove_index
+from symderiv.proofs.index.lemmas import LEMMA_NAMES, Normaliser, describe_lemmas
+from symderiv.proofs.index.prove import (
+    AllShapesProof,
+    entry_indices,
+    gradient_entry,
+    prove_all_shapes,
+    prove_all_shapes_with_lemmas,
+    prove_index,
+)
 from symderiv.proofs.index.recognise import tidy
 
 #: The old private name of :func:`~symderiv.proofs.index.forms.bind`.
 _bind = bind
 
-__all__ = ["ONE_SUM", "ZERO_SUM", "AllShapesProof", "Delta", "Ent", "Factor", "Idx", "Index", "IndexEngine",
+__all__ = ["LEMMA_NAMES", "ONE_SUM", "ZERO_SUM", "AllShapesProof", "Normaliser", "describe_lemmas", "Delta", "Ent", "Factor", "Idx", "Index", "IndexEngine",
            "IndexSum", "Partial", "Term", "bind", "canonical", "canonical_term", "collapse_term", "contains",
            "elementwise_derivative", "entry_indices", "factor_indices", "gradient_entry", "is_opaque", "merge_terms",
-           "prove_all_shapes", "prove_index", "substitute", "term_indices", "tidy"]
+           "prove_all_shapes", "prove_all_shapes_with_lemmas", "prove_index", "substitute", "term_indices", "tidy"]

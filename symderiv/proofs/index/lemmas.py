@@ -89,9 +89,9 @@ class Normaliser:
         return Term(t.coeff, tuple(sums), tuple(factors))
 
     # -- M M⁻¹ = I ------------------------------------------------------------------
-    def _cancel(self, t: Term) -> Term:
+    def _cancel(self, t: Term | None) -> Term | None:
         changed = True
-        while changed:
+        while changed and t is not None:
             changed = False
             for k in t.sums:
                 where = [(n, f) for n, f in enumerate(t.factors) if k in (getattr(f, "row", None), getattr(f, "col", None))
@@ -101,7 +101,7 @@ class Normaliser:
                     continue
                 (n1, n2), delta = pair
                 rest = tuple(f for n, f in enumerate(t.factors) if n not in (n1, n2)) + (delta,)
-                t = Term(t.coeff, tuple(i for i in t.sums if i != k), rest)
+                t = collapse_term(Term(t.coeff, tuple(i for i in t.sums if i != k), rest))
                 self._note("inverse-cancel")
                 changed = True
                 break
@@ -175,7 +175,7 @@ class Normaliser:
         """Every term rewritten by the lemmas, δ collapsed, equal terms merged."""
         out: list[Term] = []
         for t in s.terms:
-            t1 = collapse_term(self._cancel(self._inverses(t)))
+            t1 = self._cancel(collapse_term(self._inverses(t)))
             t2 = None if t1 is None else self._powers(t1)
             if t2 is not None:
                 out.append(t2)

@@ -11,6 +11,7 @@ from symderiv.proofs.index.engine import IndexEngine
 from symderiv.proofs.index.forms import Ent, Index, IndexSum, bind, canonical
 from symderiv.proofs.index.lemmas import Normaliser
 from symderiv.proofs.problem import Problem
+from symderiv.proofs.sizes import sensible_assignments
 
 
 @dataclass
@@ -73,27 +74,40 @@ def prove_all_shapes(problem: Problem, wrt: str, claim_node: ex.Expr, *, refute:
     >>> prove_all_shapes(p, "W", parse_claim(p, "G @ X.T")), prove_all_shapes(p, "W", parse_claim(p, "2 * G @ X.T"))
     (True, False)
     """
+    return prove_all_shapes_with_lemmas(problem, wrt, claim_node, refute=refute)[0]
+
+
+def prove_all_shapes_with_lemmas(problem: Problem, wrt: str, claim_node: ex.Expr, *,
+                                 refute: bool = True) -> tuple[bool | None, list[str]]:
+    """:func:`prove_all_shapes`, and the lemmas the proof rests on (``"jacobi"``, ``"inverse"``, ...).
+
+    >>> from symderiv.proofs.problem import prepare, parse_claim
+    >>> p = prepare("log(det(X))", ["X"], {"X": ("n", "n")})
+    >>> prove_all_shapes_with_lemmas(p, "X", parse_claim(p, "inv(X).T"))
+    (True, ['elementwise:log', 'delta', 'jacobi'])
+    """
     try:
         want = problem.typing.symbols[wrt]
         want = (want[1], want[0]) if problem.layout == "numerator" else want
         extra = {} if problem.scalar else {problem.upstream: problem.result_shape}
         if problem.typing.shape_of(claim_node, extra) != want:
-            return False  # a claim of the wrong shape does not hold (SPEC section 1)
+            return False, []  # a claim of the wrong shape does not hold (SPEC section 1)
         proof = prove_index(problem, wrt, claim_node)
     except ShapeError:
-        return False  # a claim of the wrong shape does not hold (SPEC section 1)
+        return False, []  # a claim of the wrong shape does not hold (SPEC section 1)
     except (UnsupportedError, RecursionError):
-        return None
+        return None, []
     if proof.equal:
-        return True
+        return True, proof.lemmas
     if not refute:
-        return None
-    typing = problem.typing.substitute(problem.typing.assignments(1)[0])
+        return None, []
+    typing = problem.typing.substitute(sensible_assignments(problem.typing, (problem.expression, claim_node), 1)[0])
     try:
         outcome = prove_concrete(problem, wrt, claim_node, typing)
     except SymderivError:
-        return None
-    return False if outcome.status in ("refuted", "shape") else None
+        return None, []
+    return (False if outcome.status in ("refuted", "shape") else None), []
 
 
-__all__ = ["AllShapesProof", "entry_indices", "gradient_entry", "prove_all_shapes", "prove_index"]
+__all__ = ["AllShapesProof", "entry_indices", "gradient_entry", "prove_all_shapes", "prove_all_shapes_with_lemmas",
+           "prove_index"]

@@ -118,7 +118,7 @@ def verify_random(problem: Problem, wrt: str, claim_text: str, claim_node: ex.Ex
     record = ProofRecord("random")
     worst = -math.inf
     undecided: list[str] = []
-    for index, concrete in enumerate(concrete_typings(typing)):
+    for index, concrete in enumerate(concrete_typings(typing, (problem.expression, claim_node))):
         outcome = _check_one(problem, wrt, claim_node, concrete, budget, deadline, f"{base_seed}:{index}")
         record.shapes.append(dict(concrete.symbols))
         where = "{" + ", ".join(f"{n}: {format_shape(s)}" for n, s in concrete.symbols.items()) + "}"
