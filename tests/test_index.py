@@ -96,10 +96,12 @@ def test_wrong_shape_is_refuted():
 
 
 def test_a_true_claim_spelled_differently_is_undecided_not_refuted():
-    # 0.5 / sqrt(W) and 1 / (2 sqrt(W)) are equal but not equal as index forms.
+    # 1 / (sqrt(W) + sqrt(W)) and 1 / (2 sqrt(W)) are equal but not equal as index forms (a sum is one atom).
+    # (0.5 / sqrt(W) was the example here; the normal form of powers now proves it: test_identities_all_shapes.)
     problem = prepare("sqrt(W)", ["W"], None)
-    assert prove_all_shapes(problem, "W", parse_claim(problem, "G * 0.5 / sqrt(W)")) is None
-    verdict = symderiv.verify("sqrt(W)", wrt="W", claim="G * 0.5 / sqrt(W)")
+    assert prove_all_shapes(problem, "W", parse_claim(problem, "G * 0.5 / sqrt(W)")) is True
+    assert prove_all_shapes(problem, "W", parse_claim(problem, "G / (sqrt(W) + sqrt(W))")) is None
+    verdict = symderiv.verify("sqrt(W)", wrt="W", claim="G / (sqrt(W) + sqrt(W))")
     # Checked at sample sizes only: undecided, not proved (SPEC section 6).
     assert verdict.status == "undecided" and not verdict.holds and verdict.checked_at_sizes
     assert not verdict.proof.all_shapes

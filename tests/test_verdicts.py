@@ -93,7 +93,7 @@ def test_a_claim_true_at_the_sample_sizes_only_is_undecided():
 def test_symbolic_shapes_proved_versus_undecided():
     proved = verify("W @ X", "W", "G @ X.T", {"W": ("H", "m"), "X": ("m", "n")})
     assert proved.status == "proved" and proved.proof.all_shapes
-    undecided = verify("sqrt(W)", "W", "G * 0.5 / sqrt(W)")
+    undecided = verify("sqrt(W)", "W", "G / (sqrt(W) + sqrt(W))")
     assert undecided.status == "undecided" and not undecided.proof.all_shapes
 
 
@@ -143,7 +143,8 @@ def test_an_all_shapes_proof_stands_when_the_second_opinion_is_over_budget():
 def test_a_confirmed_concrete_refutation_overrides_an_all_shapes_proof(monkeypatch):
     import symderiv.proofs.index
 
-    monkeypatch.setattr(symderiv.proofs.index, "prove_all_shapes", lambda *args, **kwargs: True)  # a broken engine
+    # a broken engine (verify asks for the proof and the lemmas it rests on)
+    monkeypatch.setattr(symderiv.proofs.index, "prove_all_shapes_with_lemmas", lambda *args, **kwargs: (True, []))
     v = verify("W @ X", "W", "2 * G @ X.T", {"W": ("H", "m"), "X": ("m", "n")})
     assert v.status == "refuted" and "engines disagree" in v.reason
 
