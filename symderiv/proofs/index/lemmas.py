@@ -20,7 +20,18 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from symderiv.core import expr as ex
-from symderiv.proofs.index.forms import Delta, Ent, Factor, Idx, Index, IndexSum, Term, collapse_term, merge_terms
+from symderiv.proofs.index.forms import (
+    Delta,
+    Ent,
+    Factor,
+    Idx,
+    Index,
+    IndexSum,
+    Term,
+    collapse_term,
+    factor_indices,
+    merge_terms,
+)
 from symderiv.proofs.index.orient import chain, oriented, self_transposed
 
 #: What the proof record and the verdict say each lemma is.
@@ -94,8 +105,7 @@ class Normaliser:
         while changed and t is not None:
             changed = False
             for k in t.sums:
-                where = [(n, f) for n, f in enumerate(t.factors) if k in (getattr(f, "row", None), getattr(f, "col", None))
-                         or (isinstance(f, Delta) and k in (f.a, f.b))]
+                where = [(n, f) for n, f in enumerate(t.factors) if k in factor_indices(f)]
                 pair = _inverse_pair(where, k)
                 if pair is None:
                     continue
@@ -124,7 +134,8 @@ class Normaliser:
             return c1 * c2, _add_powers(m1, m2)
         if isinstance(e, ex.Power):
             c, m = self._monomial(e.operand)
-            return c ** e.exponent, {k: v * e.exponent for k, v in m.items()}
+            if c or e.exponent > 0:
+                return c ** e.exponent, {k: v * e.exponent for k, v in m.items()}
         if isinstance(e, ex.Apply) and e.fn == "sqrt":
             c, m = self._monomial(e.operand)
             if c == 1 and len(m) == 1 and all(not (v.denominator == 1 and v.numerator % 2 == 0) for v in m.values()):
