@@ -145,7 +145,11 @@ class Normaliser:
         return Fraction(1), {e: Fraction(1)}
 
     def _det(self, operand: ex.Expr) -> dict[ex.Expr, Fraction]:
-        """``det(operand)`` as a product of determinants: ``det(AB) = det A det B``, ``det Aᵀ = det A``."""
+        """``det(operand)`` as a product of determinants: ``det(AB) = det A det B``, ``det Aᵀ = det A``,
+        ``det A⁻¹ = 1 / det A``."""
+        if isinstance(operand, ex.Inv):
+            self._note("det-product")
+            return {k: -v for k, v in self._det(operand.operand).items()}
         e, _, _ = oriented(operand, self.sym)
         factors = self._squarechain(e)
         if factors is None:
