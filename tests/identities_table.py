@@ -1,7 +1,7 @@
 """A table of matrix-calculus identities with symbolic shapes (Matrix Cookbook 2.1-2.5, deep-learning rules).
 
 Each row: (expression, wrt, claim, shapes, symmetric, dropped), where ``dropped`` is the claim with one term
-left out (None when the claim has one term). Every claim holds for all shapes where the expression is defined.
+left out (None when the claim has one term; for a zero claim, another wrong claim). Every claim holds for all shapes where the expression is defined.
 """
 
 from symderiv.syntax.language import parse
@@ -54,7 +54,7 @@ IDENTITIES = [
     ("trace(inv(X) @ A @ inv(X))", "X", "-(inv(X) @ A @ inv(X) @ inv(X) + inv(X) @ inv(X) @ A @ inv(X)).T", SQAB, (),
      "-(inv(X) @ A @ inv(X) @ inv(X)).T"),
     ("inv(X) @ a", "X", "-inv(X).T @ G @ a.T @ inv(X).T", VEC, (), None),
-    ("trace(X @ inv(X))", "X", "zeros(n, n)", SQ, (), None),
+    ("trace(X @ inv(X))", "X", "zeros(n, n)", SQ, (), "inv(X).T"),
     ("inv(X)", "X", "-inv(X).T @ G @ inv(X).T", SQ, (), None),
     ("inv(A @ X)", "X", "-A.T @ inv(A @ X).T @ G @ inv(A @ X).T", SQAB, (), None),
     ("a.T @ inv(X) @ a", "a", "(inv(X) + inv(X).T) @ a", VEC, (), "inv(X) @ a"),
