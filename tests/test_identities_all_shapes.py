@@ -137,3 +137,32 @@ def test_all_shapes_proofs_are_fast_when_warm():
         assert prove_all_shapes(p, wrt, node, refute=False) is True
         times.append(time.perf_counter() - start)
     assert sum(times) / len(times) < 0.05  # the target is < 50 ms each; the mean leaves room for a busy machine
+
+
+# -- an independent numeric check: NumPy central finite differences --------------------------------------
+
+@pytest.mark.parametrize("row", IDENTITIES, ids=IDS)
+def test_the_table_agrees_with_finite_differences(row):
+    np = pytest.importorskip("numpy")
+    from symderiv.backends.numeric import evaluate, finite_difference_gradient
+    from symderiv.proofs.sizes import sensible_assignments
+    from symderiv.syntax.language import parse
+
+    expression, wrt, claim, shapes, symmetric, _ = row
+    problem = prepare(expression, [wrt], declared(expression, shapes), symmetric=symmetric)
+    typing = problem.typing.substitute(sensible_assignments(problem.typing, [problem.expression], 1)[0])
+    rng = np.random.default_rng(15)
+    env = {}
+    for name, (r, c) in typing.symbols.items():
+        if r == c and r > 1:  # square: near 2I, invertible with a positive determinant
+            value = 2 * np.eye(r) + 0.3 * rng.normal(size=(r, c))
+            env[name] = (value + value.T) / 2 if name in symmetric else value
+        else:  # positive entries keep column sums and quotients away from 0
+            env[name] = rng.uniform(0.5, 1.5, size=(r, c))
+    node = parse(expression)
+    rows, cols = typing.shape_of(node)
+    upstream = None if (rows, cols) == (1, 1) else rng.normal(size=(rows, cols))
+    fd = finite_difference_gradient(node, wrt, env, upstream)
+    claimed = evaluate(parse(claim, allow_upstream=True), {**env, **({"G": upstream} if upstream is not None else {})},
+                       sizes=dict(typing.sizes))
+    assert np.allclose(np.broadcast_to(claimed, fd.shape), fd, rtol=1e-4, atol=1e-6)
