@@ -9,9 +9,11 @@ numbers; a dimension of size 1 has the single index ``0``, written as the int ``
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import lru_cache
 
 from symderiv.core import expr as ex
 from symderiv.proofs.index.orient import self_transposed
@@ -229,28 +231,42 @@ def _index_key(i: Index, names: Mapping[Idx, str]) -> str:
     return str(i)
 
 
+@lru_cache(maxsize=8192)
+def _expr_key(node: ex.Expr) -> str:
+    return repr(node)
+
+
 def _factor_key(f: Factor, names: Mapping[Idx, str], symmetric: frozenset[str]) -> tuple:
     if isinstance(f, Ent):
         idx = [_index_key(f.row, names), _index_key(f.col, names)]
         if self_transposed(f.expr, symmetric):
             idx.sort()
-        return ("E", repr(f.expr), tuple(idx))
+        return ("E", _expr_key(f.expr), tuple(idx))
     if isinstance(f, Delta):
         return ("D", tuple(sorted((_index_key(f.a, names), _index_key(f.b, names)))))
     return ("P", repr(f))
+
+
+def _namings(bound: list[Idx]) -> Iterable[dict[Idx, str]]:
+    """Every renaming of the summed indices to ``#dim:n`` that keeps each index's range (at most 720 of them; past
+    that, one fixed order: it may miss equalities, never invents them)."""
+    groups: dict[str, list[Idx]] = {}
+    for i in bound:
+        groups.setdefault(str(i.dim), []).append(i)
+    keys = sorted(groups)
+    count = 1
+    for k in keys:
+        count *= math.factorial(len(groups[k]))
+    options = [list(itertools.permutations(groups[k])) if count <= 720 else [tuple(groups[k])] for k in keys]
+    for choice in itertools.product(*options):
+        yield {idx: f"#{k}:{n}" for k, perm in zip(keys, choice, strict=True) for n, idx in enumerate(perm)}
 
 
 def canonical_term(t: Term, symmetric: frozenset[str] = frozenset()) -> tuple:
     """A key equal for terms that differ only in the names of summed indices and the order of factors."""
     bound = list(dict.fromkeys(t.sums))
     best: tuple | None = None
-    perms: Iterable[tuple[Idx, ...]]
-    if len(bound) <= 6:
-        perms = itertools.permutations(bound)
-    else:  # too many to try all: a fixed order (may miss equalities, never invents them)
-        perms = [tuple(bound)]
-    for perm in perms:
-        names = {idx: f"#{n}" for n, idx in enumerate(perm)}
+    for names in _namings(bound):
         key = tuple(sorted(_factor_key(f, names, symmetric) for f in t.factors))
         if best is None or key < best:
             best = key
