@@ -166,3 +166,31 @@ def test_the_table_agrees_with_finite_differences(row):
     claimed = evaluate(parse(claim, allow_upstream=True), {**env, **({"G": upstream} if upstream is not None else {})},
                        sizes=dict(typing.sizes))
     assert np.allclose(np.broadcast_to(claimed, fd.shape), fd, rtol=1e-4, atol=1e-6)
+
+
+def test_sensible_assignments():
+    from symderiv.proofs.sizes import sensible_assignments
+    from symderiv.syntax.language import parse
+    from symderiv.syntax.shapes import infer_shapes
+
+    def pick(expression, shapes):
+        node = parse(expression)
+        return sensible_assignments(infer_shapes(node, shapes), [node])
+
+    # nothing inverted: the usual rotations
+    node = parse("X @ W")
+    typing = infer_shapes(node, {"X": ("m", "n")})
+    assert sensible_assignments(typing, [node]) == typing.assignments(2)
+    # X @ X.T invertible needs n >= m: the first rotation is kept, the second replaced
+    typing = infer_shapes(parse("inv(X @ X.T)"), {"X": ("m", "n")})
+    assert sensible_assignments(typing, [parse("inv(X @ X.T)")]) == typing.assignments(2)[:1] + [{"m": 3, "n": 4}]
+    # X.T @ X invertible needs m >= n: every assignment chosen has it, each name gets a new size
+    chosen = pick("log(det(X.T @ X))", {"X": ("m", "n")})
+    assert all(a["m"] >= a["n"] for a in chosen) and chosen[0]["m"] != chosen[1]["m"]
+    # three names: A (k×m) @ B (m×n) @ C (n×k) is invertible only when m and n are at least k
+    chosen = pick("inv(A @ B @ C)", {"A": ("k", "m"), "B": ("m", "n")})
+    assert len(chosen) == 2 and all(a["m"] >= a["k"] and a["n"] >= a["k"] for a in chosen)
+    # identically singular at every size (X is n×1): the usual rotations, so the check reports it
+    node = parse("inv(x @ x.T)")
+    typing = infer_shapes(node, {"x": ("n", 1)})
+    assert sensible_assignments(typing, [node]) == typing.assignments(2)
