@@ -56,10 +56,11 @@ def test_latex_prose_is_escaped():
     assert escape("2×3") == "2$\\times$3"
 
 
-def test_markdown_uses_dollar_inline_and_bracket_display(source):
+def test_markdown_uses_dollar_inline_and_dollar_display_blocks(source):
     md = source.to_markdown()
     assert md.startswith("# Derivation of $")
-    assert md.count("\\[\n\\begin{aligned}") == 6 and md.count("\\end{aligned}\n\\]") == 6
+    assert md.count("\n$$\n\\begin{aligned}") == 6 and md.count("\\end{aligned}\n$$\n") == 6
+    assert "\\[" not in md
     assert "$W_{dc}$" in md and "**Step 1.**" in md
     assert source._repr_markdown_() == md
 
