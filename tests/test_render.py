@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+import symderiv
 from symderiv.core.errors import OptionError
 from symderiv.explain.derivation import derive
 from symderiv.render import FORMATS, render
@@ -134,3 +135,12 @@ def test_the_source_latex_compiles(source, tmp_path):
     log = (tmp_path / "wx.log").read_text(encoding="utf-8", errors="replace")
     assert "Undefined control sequence" not in log
     assert (tmp_path / "wx.pdf").exists()
+
+
+def test_text_follows_the_width_it_is_given():
+    d = symderiv.derive("W2 @ relu(W1 @ X + b1) + b2", "W1", shapes={"b1": ("H", 1), "b2": ("O", 1)})
+    default, narrow = d.to_text(), d.to_text(width=60)
+    assert max(map(len, default.splitlines())) > 60
+    prose = [line for line in narrow.splitlines() if not line.startswith("    ")]
+    assert max(map(len, prose)) <= 60
+    assert d.to_text(width=10) == d.to_text(width=40)  # a floor of 40 columns

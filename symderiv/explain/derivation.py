@@ -73,8 +73,8 @@ class Derivation(Document):
     def to_html(self) -> str:
         return render(self, "html")
 
-    def to_text(self) -> str:
-        return render(self, "text")
+    def to_text(self, width: int | None = None) -> str:
+        return render(self, "text", width=width)
 
     def __str__(self) -> str:
         return self.to_text()

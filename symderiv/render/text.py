@@ -135,11 +135,14 @@ class TextPrinter:
 class TextDerivationPrinter(DocumentPrinter):
     """The derivation as plain text: numbered steps, equations indented, long chains one side a line."""
 
-    width = 100
+    #: The default line width; the command line passes the terminal's.
+    WIDTH = 100
 
-    def __init__(self, derivation: Document) -> None:
+    def __init__(self, derivation: Document, width: int | None = None) -> None:
         super().__init__(derivation)
         self.math = TextPrinter(derivation.upstreams)
+        # Narrower than 40 columns, prose would wrap word by word: keep 40 as a floor.
+        self.width = max(40, width) if width else self.WIDTH
 
     def heading(self, prose: tuple, level: int = 2) -> str:
         text = self.math.prose(prose)
