@@ -144,3 +144,10 @@ def test_text_follows_the_width_it_is_given():
     prose = [line for line in narrow.splitlines() if not line.startswith("    ")]
     assert max(map(len, prose)) <= 60
     assert d.to_text(width=10) == d.to_text(width=40)  # a floor of 40 columns
+
+
+def test_html_aligns_the_equals_signs_with_css():
+    page = symderiv.derive("W @ X", "W").to_html()
+    assert 'mtd columnalign="right"' in page and 'mtd columnalign="left"' in page
+    assert 'mtd[columnalign="right"] { text-align: right; }' in page
+    assert 'mtd[columnalign="left"] { text-align: left; }' in page
