@@ -67,7 +67,8 @@ def gradient_report(verdict: Verdict, shapes: Mapping[str, Any] | None = None, *
         lines = [f"∂L/∂{wrt} = {verdict.claim} does not hold for L = {verdict.expression}"]
     try:
         problem = prepare(verdict.expression, [wrt], shapes, functions=options.get("functions", ()),
-                          symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"))
+                          symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"),
+                          assume=options.get("assume"))
         lines.append("  shapes:     " + ", ".join(f"{k}: {format_shape(s)}" for k, s in problem.typing.symbols.items()))
     except SymderivError:
         pass
@@ -129,7 +130,7 @@ def assert_gradient(expr: str, wrt: str, claim: str, shapes: Mapping[str, Any] |
     """Assert ``∂L/∂wrt == claim``; on failure raise ``AssertionError`` with a readable report.
 
     ``options`` are those of :func:`symderiv.verify` (``functions``, ``symmetric``,
-    ``upstream``, ``layout``, ``budget``, ...). Returns the verdict when it holds
+    ``upstream``, ``layout``, ``budget``, ``assume``, ``symmetric_convention``, ...). Returns the verdict when it holds
     (``proved`` or ``probabilistic``); an ``undecided`` verdict fails too, with a note
     on how to get a proof.
 
