@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from symderiv import ops
@@ -223,10 +224,8 @@ def check_backward(
                                               shapes, functions, upstream, rtol, atol,
                                               _position(returned, ref.name, wrt_names)))
         if failures:
-            def agrees(assumed: Mapping[str, str]) -> bool:
-                return _agrees(fn, problem, refs, concrete, sizes, order, seed + 7919 * (trial + 1), assumed,
-                               positive, fn_name, wrt_names, rtol, atol)
-
+            agrees = partial(_agrees, fn, problem, refs, concrete, sizes, order, seed + 7919 * (trial + 1),
+                             positive=positive, fn_name=fn_name, wrt=wrt_names, rtol=rtol, atol=atol)
             failures += [f"    diagnosis: {sentence}" for sentence in backward_assumptions(
                 {n: _concrete(concrete.symbols[n], sizes) for n in problem.expression.symbols()}, wrt_names,
                 problem.assume, agrees)]
@@ -256,7 +255,7 @@ def _run(fn: Callable[..., Any], problem: Any, concrete: Any, sizes: dict[str, i
 
 
 def _agrees(fn: Callable[..., Any], problem: Any, refs: list[_Reference], concrete: Any, sizes: dict[str, int],
-            order: list[str], seed: int, assume: Mapping[str, str], positive: bool, fn_name: str, wrt: list[str],
+            order: list[str], seed: int, assume: Mapping[str, str], *, positive: bool, fn_name: str, wrt: list[str],
             rtol: float, atol: float) -> bool:
     """Whether ``fn`` agrees with every reference on inputs drawn with ``assume`` (twice, for evidence)."""
     import numpy as np

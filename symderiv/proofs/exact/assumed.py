@@ -17,7 +17,8 @@ reached.
   stays sound when an atom's argument contains a parameter.
 - ``diagonal``: the entries off the diagonal are the constant 0.
 - ``positive``: free entries (a polynomial or rational identity that holds on an open set holds everywhere),
-  with witnesses drawn positive.
+  with witnesses drawn positive; ``abs``, ``relu``, ``sign`` and ``step`` of a positive multiple of a product of
+  such entries are evaluated (``abs(P) = P``).
 - ``symmetric`` is the ``symmetric=[...]`` declaration (one variable for ``S[i,j]`` and ``S[j,i]``).
 
 Witness points respect the assumption (:func:`constrain`): one-hot parameters are set to a one-hot pattern, the
@@ -143,6 +144,16 @@ class Structure:
         for v in params:
             last[(v,)] = -1
         return [Ratio.var(v) for v in params] + [Ratio(last)]
+
+    def positive_value(self, fn: str, x: Ratio) -> Ratio | None:
+        """``abs``, ``relu``, ``sign`` or ``step`` of a certainly positive ``x`` (a positive multiple of a product of
+        entries assumed positive): ``x``, ``x``, 1 and 1; None otherwise."""
+        if not self.positive or fn not in ("abs", "relu", "sign", "step") or x.fac is not None or len(x.num) != 1:
+            return None
+        ((mono, coeff),) = x.num.items()
+        if coeff <= 0 or not mono or any(v not in self.positive for v in mono):
+            return None
+        return x if fn in ("abs", "relu") else Ratio.const(1)
 
     # ------------------------------------------------------------------
     # The one-hot normal form

@@ -197,6 +197,9 @@ class Instance:
             if folded is not None:
                 return Ratio.const(folded)
             _check_domain(row or elementwise(fn), c)
+        known = self.structure.positive_value(fn, x)  # abs(P) = P for an entry assumed positive
+        if known is not None:
+            return known
         return Ratio.var(self.vars.atom(fn, x))
 
 
