@@ -138,6 +138,8 @@ def test_bad_assumptions_are_refused():
         symderiv.verify(CE, "X", "Y", SHAPES, assume={"X": "positive"})
     with pytest.raises(SymderivError, match="randomized test"):
         symderiv.verify(CE, "X", SOFTMAX_MINUS_Y, SHAPES, assume={"Y": "onehot_rows"}, method="random")
+    with pytest.raises(SymderivError, match="strict mode"):
+        symderiv.verify(CE, "X", SOFTMAX_MINUS_Y, SHAPES, assume={"Y": "onehot_rows"}, strict=True)
     with pytest.raises(SymderivError, match="derive does not yet"):
         symderiv.derive(CE, "X", SHAPES, assume={"Y": "onehot_rows"})
 

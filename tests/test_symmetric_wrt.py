@@ -55,6 +55,9 @@ def test_both_conventions_proved_and_the_other_refuted(expression, shapes, proje
         assert symderiv.verify(expression, "S", other, shapes, symmetric=["S"],
                                symmetric_convention=convention).status == "refuted"
         assert np.allclose(_fd(expression, env, convention), evaluate(parse(claim), env), atol=1e-5)
+        strict = symderiv.verify(expression, "S", claim, shapes, symmetric=["S"], symmetric_convention=convention,
+                                 strict=True)
+        assert strict.status == "proved", strict.reason  # SymPy's own chain rule agrees
         g = symderiv.gradient(expression, "S", shapes, symmetric=["S"], symmetric_convention=convention)
         assert g.proof_status == "proved"
         assert np.allclose(evaluate(g.expr, env), evaluate(parse(claim), env))

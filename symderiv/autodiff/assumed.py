@@ -83,7 +83,8 @@ class AssumedRewriter:
             return None
         if isinstance(node, ex.Transpose):
             found = self._kind(node.operand)
-            if found and found[1] in ("diagonal", "symmetric"):
+            rows, cols = self.shape(node.operand)
+            if found and found[1] in ("diagonal", "symmetric") and rows == cols:
                 self._note(f"{found[0]}.T = {found[0]}, since {found[0]} is {found[1]}")
                 return node.operand
             return None

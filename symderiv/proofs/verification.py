@@ -84,6 +84,9 @@ def verify(
         raise OptionError("verify takes one wrt name", hint="call verify once per matrix")
     problem = prepare(expression, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, assume=assume, symmetric_convention=symmetric_convention)
+    if strict and problem.structured:
+        raise OptionError(f"strict mode lets SymPy differentiate plain matrix entries; it cannot prove a claim "
+                          f"{problem.assumptions_text()}", hint="drop strict=True (the exact proof uses the assumptions)")
     claim_node = parse_claim(problem, claim)
     deadline = Deadline(timeout)  # also validates it: positive and finite
     wrong_shape = shape_verdict(problem, wrt, claim, claim_node)
