@@ -210,7 +210,8 @@ class Identity:
         return verdict
 
 
-_ROW_KEYS = {"expr", "wrt", "claim", "shapes", "id", "holds", "functions", "symmetric", "upstream", "layout"}
+_OPTION_KEYS = ("functions", "symmetric", "upstream", "layout", "assume", "symmetric_convention")
+_ROW_KEYS = {"expr", "wrt", "claim", "shapes", "id", "holds", *_OPTION_KEYS}
 
 
 def _row(raw: Any, where: str) -> Identity:
@@ -228,7 +229,7 @@ def _row(raw: Any, where: str) -> Identity:
     shapes = raw.get("shapes")
     if shapes is not None:
         shapes = {k: tuple(v) for k, v in shapes.items()}
-    options = {k: raw[k] for k in ("functions", "symmetric", "upstream", "layout") if k in raw}
+    options = {k: raw[k] for k in _OPTION_KEYS if k in raw}
     return Identity(str(raw["expr"]), str(raw["wrt"]), str(raw["claim"]), shapes, raw.get("id"),
                     bool(raw.get("holds", True)), options)
 
