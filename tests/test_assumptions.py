@@ -195,3 +195,39 @@ def test_command_line(capsys):
     assert main(args + ["--assume", "Y=unit"]) == 2
     assert main(["gradient", CE, "--wrt", "X", "--shape", "X=N,C", "--assume", "Y=onehot_rows"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == SOFTMAX_MINUS_Y
+
+
+SOUNDNESS_EXPRESSIONS = [
+    CE,
+    "sum(Y * Y * X)",
+    "sum((Y @ ones(3, 1)) * (X @ ones(3, 1)))",
+    "sum(exp(X) * (ones(1, 2) @ Y))",
+    "sum(Y * X * X) + sum(sum(Y, axis=0) * sum(X, axis=0))",
+]
+SOUNDNESS_KINDS = ["onehot_rows", "stochastic_rows", "onehot_cols", "stochastic_cols", "positive", "diagonal"]
+
+
+@pytest.mark.parametrize("expression", SOUNDNESS_EXPRESSIONS)
+def test_no_false_proof_under_any_assumption(expression):
+    """Every verdict under every kind against finite differences on inputs drawn with that kind: a proof must agree
+    with them, a refutation must have a witness with the structure at which the two sides differ."""
+    shapes = {"X": (2, 3), "Y": (2, 3)}
+    claims = {"Y", "Y * Y", "ones(2, 3)", "2 * Y"}
+    for kind in [None, *SOUNDNESS_KINDS]:
+        assume = {"Y": kind} if kind else None
+        claims.add(symderiv.gradient(expression, "X", shapes, assume=assume, check=False).formula)
+    rng = np.random.default_rng(7)
+    for kind in SOUNDNESS_KINDS:
+        for claim in sorted(claims):
+            v = symderiv.verify(expression, "X", claim, shapes, assume={"Y": kind})
+            if v.status == "proved":
+                for _ in range(3):
+                    env = {"X": rng.standard_normal((2, 3)), "Y": draw(kind, (2, 3), rng)}
+                    assert np.allclose(_gradient_fd(expression, "X", env), evaluate(parse(claim), env, sizes={"C": 3}),
+                                       atol=1e-5), (kind, claim)
+            elif v.status == "refuted" and v.counterexample is not None and v.counterexample.gradient_value is not None:
+                env = {n: _numbers(v.counterexample.values[n]) for n in ("X", "Y")}
+                assert _has(kind, env["Y"]), (kind, claim, env["Y"])
+                fd = _gradient_fd(expression, "X", env)
+                i, j = v.counterexample.entry
+                assert abs(fd[i, j] - evaluate(parse(claim), env, sizes={"C": 3})[i, j]) > 1e-4, (kind, claim)
