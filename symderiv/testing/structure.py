@@ -13,6 +13,7 @@ from typing import Any
 from symderiv.core.errors import SymderivError
 from symderiv.proofs.exact.assumed import KINDS
 from symderiv.proofs.verification import verify
+from symderiv.syntax.language import parse
 
 #: The kinds tried when a claim or a backward pass fails without them, the weaker ones first.
 CANDIDATE_KINDS = ("stochastic_rows", "onehot_rows", "stochastic_cols", "onehot_cols", "symmetric", "diagonal",
@@ -61,10 +62,17 @@ def fits(kind: str, shape: tuple[Any, Any]) -> bool:
     return True
 
 
-def candidates(symbols: Mapping[str, tuple[Any, Any]], wrt: list[str], assume: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``(name, kind)`` pairs worth trying: symbols held fixed and not yet assumed anything, kinds that fit."""
+#: Functions whose value the ``positive`` assumption changes (abs(P) = P): without them it cannot make a claim hold.
+SIGN_FUNCTIONS = frozenset({"abs", "relu", "sign", "step"})
+
+
+def candidates(symbols: Mapping[str, tuple[Any, Any]], wrt: list[str], assume: Mapping[str, str],
+               functions: set[str] | frozenset[str] = SIGN_FUNCTIONS) -> list[tuple[str, str]]:
+    """``(name, kind)`` pairs worth trying: symbols held fixed and not yet assumed anything, kinds that fit
+    (``positive`` only when the expression applies one of :data:`SIGN_FUNCTIONS`, given as ``functions``)."""
     return [(name, kind) for name, shape in symbols.items() if name not in wrt and name not in assume
-            for kind in CANDIDATE_KINDS if fits(kind, shape)]
+            for kind in CANDIDATE_KINDS if fits(kind, shape)
+            and (kind != "positive" or functions & SIGN_FUNCTIONS)]
 
 
 def advice(found: list[tuple[str, str]]) -> str:
@@ -89,7 +97,9 @@ def missing_assumptions(expression: str, wrt: str, claim: str, shapes: Mapping[s
     """The diagnosis of a claim that holds only under an assumption on a symbol it does not differentiate."""
     assume = dict(options.get("assume") or {})
     found: list[tuple[str, str]] = []
-    for name, kind in candidates(symbols, [wrt], assume):
+    applied = parse(expression, functions=tuple(options.get("functions", ())),
+                    upstream=options.get("upstream", "G")).functions()
+    for name, kind in candidates(symbols, [wrt], assume, applied):
         if kind == "symmetric":
             continue  # diagnosis.symmetric says this one in its own words
         try:
