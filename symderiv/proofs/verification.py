@@ -71,7 +71,7 @@ def verify(
     >>> verify(ce, "X", claim, {"X": (2, 3), "Y": (2, 3)}).status
     'refuted'
     >>> verify(ce, "X", claim, {"X": (2, 3), "Y": (2, 3)}, assume={"Y": "onehot_rows"}).reason
-    'proved entrywise on {X: 2×3, Y: 2×3} under the assumption Y onehot_rows'
+    'proved entrywise on {Y: 2×3, X: 2×3} under the assumption Y onehot_rows'
 
     >>> v = verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": (3, 2), "X": (2, 4)})
     >>> v.holds, v.reason
