@@ -30,7 +30,7 @@ from typing import Any
 
 from symderiv.autodiff.backprop import Gradient
 from symderiv.core import expr as ex
-from symderiv.core.errors import SymderivError
+from symderiv.core.errors import SymderivError, UnsupportedError
 from symderiv.proofs.gradient import gradient
 from symderiv.proofs.index import prove_all_shapes
 from symderiv.proofs.problem import Problem, prepare
@@ -98,6 +98,8 @@ def derive(
     layout: str = "denominator",
     check: bool = True,
     timeout: float | None = None,
+    assume: Mapping[str, str] | None = None,
+    symmetric_convention: str = "projection",
 ) -> Derivation:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
@@ -115,7 +117,15 @@ def derive(
     if not isinstance(wrt, str):
         raise SymderivError("derive takes one wrt name", hint="call derive once per matrix")
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
-                      layout=layout)
+                      layout=layout, assume=assume, symmetric_convention=symmetric_convention)
+    if problem.structured or wrt in problem.typing.symmetric:
+        # The steps derive the plain gradient in index notation; the rewrite under assumptions and the symmetric
+        # conventions are not steps yet, so the derivation refuses rather than end on a different formula.
+        what = (problem.assumptions_text() if problem.structured else
+                f"with respect to the symmetric `{wrt}` (symmetric_convention={symmetric_convention!r})")
+        raise UnsupportedError(f"derive does not yet explain a gradient {what}",
+                               hint="symderiv gradient / verify (symderiv.gradient, symderiv.verify) take the same "
+                                    "options and prove the result; docs/assumptions.md, docs/symmetric.md")
     builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose))
     text = TextPrinter(builder.upstreams)
     blocks = builder.blocks(check)
