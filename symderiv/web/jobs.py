@@ -23,8 +23,8 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, SymderivError
 from symderiv.explain.compare import relation, transposed_picture
 from symderiv.explain.derivation import Derivation, derive
-from symderiv.proofs.index import tidy
 from symderiv.proofs.gradient import gradient
+from symderiv.proofs.index import tidy
 from symderiv.proofs.verification import verify
 from symderiv.render.html import HtmlDerivationPrinter, mathml
 from symderiv.syntax.language import parse
@@ -196,7 +196,11 @@ def _compare(req: _Request) -> Any:
         second = derive(second_text, wrt, second_shapes, timeout=req.timeout, **req.options())
     except SymderivError as err:
         raise _field(err, "second", second_text) from None
-    return {"first": derivation_dict(first), "second": derivation_dict(second), "relation": relation(first, second)}
+    # relation() recognises the transposed picture with its transposes outside; picture() only moved them inside
+    # elementwise functions (f(A)ᵀ = f(Aᵀ)), so the second is read in that spelling; its result is still verified
+    transposed = transposed_picture(first.source)
+    seen = replace(second, source=transposed) if picture(transposed) == picture(second.source) else second
+    return {"first": derivation_dict(first), "second": derivation_dict(second), "relation": relation(first, seen)}
 
 
 JOBS: dict[str, Callable[[_Request], Any]] = {

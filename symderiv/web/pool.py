@@ -62,8 +62,12 @@ class _Worker:
 class Pool:
     """``size`` worker processes; each job gets at most ``limit`` seconds of wall-clock time."""
 
-    def __init__(self, size: int = 2, limit: float = 10.0, queue_wait: float = 30.0) -> None:
+    def __init__(self, size: int = 2, limit: float = 10.0, queue_wait: float = 30.0, *,
+                 job_timeout: float | None = None, grace: float = 1.0) -> None:
         self.limit = limit
+        #: The API's own ``timeout=`` inside the worker (default the limit); the kill comes ``grace`` s after the limit.
+        self.job_timeout = limit if job_timeout is None else job_timeout
+        self.grace = grace
         self.queue_wait = queue_wait
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.lock = threading.Lock()
@@ -73,7 +77,7 @@ class Pool:
             self._add()
 
     def _add(self) -> None:
-        worker = _Worker(self.limit)
+        worker = _Worker(self.job_timeout)
         with self.lock:
             self.workers.append(worker)
         self.idle.put(worker)
@@ -93,8 +97,8 @@ class Pool:
             raise Busy from None
         try:
             worker.conn.send((kind, body))
-            # the API's own timeout fires first; the kill is the backstop (a second of grace to answer)
-            if worker.conn.poll(self.limit + 1.0):
+            # the API's own timeout fires first; the kill is the backstop
+            if worker.conn.poll(self.limit + self.grace):
                 answer: tuple[int, Any] = worker.conn.recv()
                 self.idle.put(worker)
                 return answer
