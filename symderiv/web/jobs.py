@@ -143,7 +143,12 @@ def _strip_h2(text: str) -> str:
 
 
 def derivation_dict(d: Derivation) -> dict[str, Any]:
-    """A derivation as JSON: the result (the command line's builder), MathML, its HTML fragment and exports."""
+    """A derivation as JSON: the result (the command line's builder), MathML, its HTML fragment and exports.
+
+    >>> d = derivation_dict(derive("W @ X", "W"))
+    >>> d["result"]["formula"], d["html"].startswith("<details open"), "documentclass" in d["latex"][:20]
+    ('G @ X.T', True, True)
+    """
     g = d.result
     return {"wrt": d.wrt, "expression": d.expression, "layout": d.layout, "result": g.to_dict(),
             "mathml": mathml(f"{g.lhs_latex} = {g.latex}", display=True),

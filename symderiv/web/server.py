@@ -135,7 +135,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 def make_server(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 2, limit: float = 10.0,
                 quiet: bool = False) -> ThreadingHTTPServer:
-    """A server (not yet serving) with its worker pool; ``port=0`` picks a free port."""
+    """A server (not yet serving) with its worker pool; ``port=0`` picks a free port.
+
+    >>> server = make_server(port=0, workers=1, quiet=True)
+    >>> server.server_address[0], server.app.loopback_only
+    ('127.0.0.1', True)
+    >>> server.server_close(); server.app.pool.close()
+    """
     app = App(Pool(size=workers, limit=limit), loopback_only=host in ("127.0.0.1", "localhost", "::1"))
     handler = type("Handler", (_Handler,), {"app": app, "quiet": quiet})
     server = ThreadingHTTPServer((host, port), handler)

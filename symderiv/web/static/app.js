@@ -133,10 +133,7 @@
     try {
       const result = await api("gradient", state);
       const list = Array.isArray(result) ? result : [result];
-      list.forEach((g) => {
-        grads.appendChild(math(el("div", "result-math"), "")); // placeholder order
-        grads.lastChild.replaceWith(gradientBox(g));
-      });
+      list.forEach((g) => grads.appendChild(gradientBox(g)));
       $("results").hidden = false;
       for (const wrt of list.map((g) => g.wrt)) {
         const section = el("section", "wrt");
