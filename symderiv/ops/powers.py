@@ -48,7 +48,8 @@ def _pow_vjp(node: ex.Call, g: ex.Expr) -> tuple[ex.Expr | None, ...]:
 def _pow_latex(p: LatexPrinter, node: ex.Call) -> tuple[str, int]:
     value = Fraction(node.param("p") or 0)
     text = number_text(value).strip("()")
-    return p.superscript(node.args[0], text)
+    # An elementwise power of a matrix is a Hadamard power, A^{∘p}, as for integer powers.
+    return p.superscript(node.args[0], text if isinstance(node.args[0], ex.Number) else rf"\circ {text}")
 
 
 POW = MatrixOp(

@@ -131,7 +131,9 @@ NORM = MatrixOp(
     expand=lambda args, shapes, params: ex.Apply(ex.Sum(ex.Power(args[0], exponent=2)), fn="sqrt"),
     vjp=lambda node, g: (ex.Mul(g, ex.Div(node.args[0], node)),),
     latex=lambda p, node: (rf"\left\lVert {p.doprint(node.args[0])} \right\rVert_{{F}}", p.POSTFIX + 1),
-    noun="the Frobenius norm", scalar=True,
+    # Not ``scalar``: the randomized engine differentiates scalar ops by their vjp, and this one names the
+    # node itself (A / norm(A)); through the expansion it is a root of a sum like any other.
+    noun="the Frobenius norm",
     numpy=lambda np, args, params: np.array([[np.linalg.norm(args[0])]]),
 )
 
