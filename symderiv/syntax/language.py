@@ -16,17 +16,17 @@ from fractions import Fraction
 from symderiv.core import expr as ex
 from symderiv.core.errors import NameKindError, ParseError
 from symderiv.core.literals import LiteralError, read_literal
-from symderiv.ops import Param, language_functions, matrix_op, matrix_ops
-from symderiv.syntax.constants import check_constants, constant_value
+from symderiv.ops import language_functions, matrix_ops
+from symderiv.syntax.constants import check_constants
 from symderiv.syntax.lexical import (
     MAX_DIM_VALUE,
     MAX_NODES,
-    MAX_POWER,
     MAX_TREE_DEPTH,
     check_identifier,
     is_identifier,
     prescan,
 )
+from symderiv.syntax.parameters import ParameterReader
 
 _OPERATOR_HINTS = {
     ast.BitXor: "`^` is not a power here; write `A ** k` (elementwise) or `matpow(A, k)`",
@@ -39,7 +39,7 @@ _OPERATOR_HINTS = {
 }
 
 
-class _Parser:
+class _Parser(ParameterReader):
     def __init__(self, text: str, functions: Iterable[str], upstream: str | None, allow_upstream: bool):
         self.text = text
         self.generic = set(functions)
@@ -141,27 +141,6 @@ class _Parser:
             return read_literal(self.source(node))
         except LiteralError as err:
             raise self.fail(node, err.message, err.hint) from None
-
-    def exponent(self, node: ast.AST) -> Fraction:
-        """The exponent of ``**``: an integer literal (the primitive power), or any other rational constant
-        (``0.5``, ``-1.5``, ``(1/3)``); ``2.0`` is refused with the hint to write ``2``."""
-        what, hint = "the exponent of `**`", "`A ** p` takes a constant p: 2, 0.5, -1.5 or (1/3)"
-        inner = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) \
-            else node
-        if isinstance(inner, ast.Constant) and isinstance(inner.value, int) or (
-                isinstance(inner, ast.Constant) and self.number(inner).denominator == 1):
-            return Fraction(self.int_literal(node, what, lo=-MAX_POWER, hi=MAX_POWER, hint=hint))
-        return self.constant(node, what, MAX_POWER, hint)
-
-    def constant(self, node: ast.AST, what: str, limit: int, hint: str) -> Fraction:
-        """A rational constant (``0.5``, ``-3/2``, ``2 ** -1``) of absolute value at most ``limit``."""
-        value = constant_value(self.convert(node))
-        if value is None:
-            raise self.fail(node, f"{what} must be a constant number (an integer literal, a decimal or a fraction), "
-                            f"not `{self.source(node)}`", hint)
-        if abs(value) > limit:
-            raise self.fail(node, f"{what} must be between {-limit} and {limit}", hint)
-        return value
 
     def int_literal(self, node: ast.AST, what: str, lo: int, hi: int, hint: str | None = None) -> int:
         sign = 1
@@ -283,38 +262,6 @@ class _Parser:
             return ex.ConstMatrix("eye", n, n, span=span)
         return ex.ConstMatrix(fn, self.dim(node.args[0], "the row count"),
                               self.dim(node.args[1], "the column count"), span=span)
-
-    def matrix_op(self, node: ast.Call, fn: str, span: tuple[int, int]) -> ex.Expr:
-        """A call of a registered matrix operation: its matrix arguments, then its constant parameters
-        (positional or ``name=``, as the registry entry declares; optional ones may be left out)."""
-        op = matrix_op(fn)
-        positional = [p for p in op.params if p.positional]
-        form = op.form or f"{fn}(" + ", ".join(["A"] * op.arity + [p.name for p in positional]) + ")"
-        least = op.arity + sum(1 for p in positional if not p.optional)
-        if not least <= len(node.args) <= op.arity + len(positional):
-            count = op.arity + len(positional)
-            count_text = f"{least} to {count}" if least != count else str(count)
-            raise self.fail(node, f"{fn}(...) takes {count_text} argument{'s' if count != 1 else ''}, "
-                            f"not {len(node.args)}", f"write {form}")
-        args = tuple(self.convert(a) for a in node.args[: op.arity])
-        values = dict(zip([p.name for p in positional], node.args[op.arity:], strict=False))
-        values.update({kw.arg: kw.value for kw in node.keywords if kw.arg is not None})
-        missing = next((p for p in op.params if not p.optional and p.name not in values), None)
-        if missing is not None:
-            raise self.fail(node, f"{fn}(...) needs {missing.name}" + ("=" if not missing.positional else ""),
-                            f"write {form}" + (f"; {missing.hint}" if missing.hint else ""))
-        params = tuple((p.name, self.param(values[p.name], p, fn, form)) for p in op.params if p.name in values)
-        return ex.Call(fn, args, params, span=span)
-
-    def param(self, node: ast.AST, p: Param, fn: str, form: str) -> int | Fraction:
-        """The value of one constant parameter of a registry operation, by its kind."""
-        what, hint = p.what or f"the {p.name} of {fn}", p.hint or f"write {form}"
-        if p.kind == "number":
-            return self.constant(node, what, p.hi, hint)
-        if p.kind == "axis":
-            return self.int_literal(node, what, lo=-2, hi=1, hint=hint) % 2
-        return self.int_literal(node, what, lo=p.lo, hi=p.hi, hint=hint)
-
 
 #: Names of functions and constructors: never names of matrices.
 RESERVED = frozenset(language_functions()) | frozenset(matrix_ops()) | {"trace", "det", "inv", "sum", "ones", "zeros",
