@@ -127,3 +127,20 @@ def test_strict_mode_agrees_on_softmax_and_powers():
     ]:
         verdict = symderiv.verify(expression, wrt=wrt, claim=right, shapes=shapes, strict=True)
         assert verdict.status == "proved", verdict.reason
+
+
+@pytest.mark.parametrize("expression, claim, status", [
+    ("W * 2 ** 0.5", "2 ** 0.5 * G", "proved"),
+    ("W * 2 ** 0.5", "sqrt(2) * G", "proved"),
+    ("W * 2 ** 0.5", "1.4142135623730951 * G", "refuted"),  # the float is not the root
+    ("pow(W, 2)", "2 * G * W", "proved"),  # an integer p written as a call is the primitive power
+    ("(-W) ** 0.5", "-0.5 * G * (-W) ** -0.5", "proved"),  # the domain is where -W > 0
+    ("(-W) ** 0.5", "0.5 * G * (-W) ** -0.5", "refuted"),
+    ("W ** 0.5 * W ** 0.5", "G", "proved"),
+    ("W ** 0.5 * W ** 0.5", "2 * G", "refuted"),
+    ("W ** 0.5", "0.5 * G / sqrt(W)", "proved"),
+    ("W ** 0.5", "0.5 * G * sqrt(W)", "refuted"),
+])
+def test_powers_meet_roots_and_constants_exactly(expression, claim, status):
+    verdict = symderiv.verify(expression, wrt="W", claim=claim, shapes={"W": (2, 1)})
+    assert verdict.status == status, verdict.reason

@@ -34,6 +34,8 @@ def power(a: ex.Expr, p: Fraction) -> ex.Expr:
 
 def _pow_expand(args: Sequence[ex.Expr], shapes: Sequence[ex.Shape], params: Params) -> ex.Expr:
     a, p = args[0], Fraction(params["p"])
+    if p.denominator == 1:  # pow(A, 2), written as a call: the primitive, for every sign of the entries
+        return power(a, p)
     q = math.floor(p)
     root = ex.Apply(ex.Mul(ex.Number(p - q), ex.Apply(a, fn="log")), fn="exp")
     return root if q == 0 else ex.Mul(ex.Power(a, exponent=q), root)
