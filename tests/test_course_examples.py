@@ -109,3 +109,23 @@ def test_the_command_line_derives_and_verifies_the_new_operations():
     assert proc.returncode == 1, proc.stdout + proc.stderr
     proc = run("verify", "softmax(X)", "--wrt", "X", "--claim", "G")
     assert proc.returncode == 2 and "needs axis=" in proc.stderr and "hint" in proc.stderr
+
+
+def test_check_backward_on_a_softmax_layer():
+    from symderiv.testing import check_backward
+
+    def softmax_rows(x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def right(G, X):
+        s = softmax_rows(X)
+        return s * (G - (G * s).sum(axis=1, keepdims=True))
+
+    def wrong_axis(G, X):
+        s = softmax_rows(X)
+        return s * (G - (G * s).sum(axis=0, keepdims=True))
+
+    check_backward(right, "softmax(X, axis=1)", wrt="X", shapes={"X": (3, 4)})
+    with pytest.raises(AssertionError):
+        check_backward(wrong_axis, "softmax(X, axis=1)", wrt="X", shapes={"X": (3, 4)})
