@@ -332,6 +332,11 @@ def _takes_square(op, n: int) -> bool:
                 raise ValueError(what)
             return shape[0]
 
+        def column(self, shape, what):
+            if shape[1] != 1:
+                raise ValueError(what)
+            return shape[0]
+
     try:
         op.shape(Strict(), [(n, n)] * op.arity, {p.name: p.lo for p in op.params})
     except ValueError:

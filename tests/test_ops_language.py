@@ -106,7 +106,7 @@ def test_shapes(text, shapes, expected):
 
 @pytest.mark.parametrize("text, shapes, fragment", [
     ("diag(A)", {"A": (2, 3)}, "square"),
-    ("diagflat(x)", {"x": (3, 2)}, "diagflat"),
+    ("diagflat(x)", {"x": (3, 2)}, "diagflat needs a column n×1, but its argument is 3×2"),
 ])
 def test_shape_refusals(text, shapes, fragment):
     with pytest.raises(ShapeError) as info:

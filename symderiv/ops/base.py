@@ -90,6 +90,9 @@ class ShapeRule(Protocol):
     def square(self, shape: ex.Shape, what: str) -> ex.Dim:
         """Require a square shape; its size."""
 
+    def column(self, shape: ex.Shape, what: str) -> ex.Dim:
+        """Require a column ``n×1``; its length."""
+
 
 class LatexPrinter(Protocol):
     """What a :class:`MatrixOp`'s LaTeX rule may ask of the printer."""

@@ -17,9 +17,8 @@ def _diag_shape(rule: ShapeRule, shapes: Sequence[ex.Shape], params: Params) -> 
 
 
 def _diagflat_shape(rule: ShapeRule, shapes: Sequence[ex.Shape], params: Params) -> ex.Shape:
-    # A column vector: its column count must be 1 (the one unification the rule offers, read as such).
-    rule.square((shapes[0][1], 1), "diagflat (whose argument is a column n×1: the number of columns)")
-    return (shapes[0][0], shapes[0][0])
+    n = rule.column(shapes[0], "diagflat")
+    return (n, n)
 
 
 def _diag_expand(args: Sequence[ex.Expr], shapes: Sequence[ex.Shape], params: Params) -> ex.Expr:
