@@ -1,0 +1,270 @@
+"""``symderiv.hvp`` and ``symderiv.hessian``: second derivatives as matrix formulas, proved entrywise.
+
+The formula comes from :mod:`symderiv.autodiff.second` (the gradient formula differentiated once more);
+the proof compares it entry by entry with the second-order oracle :mod:`symderiv.proofs.exact.second`
+on concrete shapes, as :func:`symderiv.verify` does for gradients: equal entries are a proof, a differing
+entry is refuted with numbers that witness it. With dimension names the comparison runs at two small
+sizes, which is a check (``checked``; a claim's verdict is ``undecided``), not a proof for all shapes.
+
+``claim=`` turns either function into a verification of the user's formula, returning a
+:class:`SecondVerdict` (a :class:`~symderiv.proofs.problem.Verdict`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from symderiv.autodiff.backprop import Gradient
+from symderiv.autodiff.second import (
+    SecondTyping,
+    check_hessian,
+    hessian_expression,
+    hvp_expression,
+    name_softplus,
+    second_typing,
+)
+from symderiv.core import expr as ex
+from symderiv.core.errors import DerivationError, NameKindError, ShapeError
+from symderiv.core.meter import metered
+from symderiv.core.status import Status, headline
+from symderiv.proofs.concrete import MEMORY_FLOOR
+from symderiv.proofs.exact.cost import DEFAULT_BUDGET, DEFAULT_MEMORY
+from symderiv.proofs.exact.entrywise import Deadline, Instance, check_budget, describe_shapes, estimate_cost
+from symderiv.proofs.exact.prover import compare
+from symderiv.proofs.exact.second import hessian_matrix, hvp_matrix
+from symderiv.proofs.exact.witness import PointDomain
+from symderiv.proofs.problem import (
+    Problem,
+    ProofRecord,
+    Verdict,
+    check_options,
+    concrete_typings,
+    describe_shape_list,
+    prepare,
+)
+from symderiv.syntax.language import parse
+from symderiv.syntax.printing import _name_latex, to_text
+from symderiv.syntax.shapes import format_shape
+
+__all__ = ["SecondDerivative", "SecondVerdict", "hessian", "hvp"]
+
+
+def _label(kind: str, wrt: str, direction: str) -> str:
+    return f"∂²L/∂{wrt}²[{direction}]" if kind == "hvp" else f"∂²L/∂{wrt}²"
+
+
+@dataclass(frozen=True)
+class SecondDerivative(Gradient):
+    """A Hessian-vector product (``kind="hvp"``, along ``direction``) or a Hessian (``kind="hessian"``).
+
+    Like a :class:`~symderiv.autodiff.backprop.Gradient`: ``.formula``, ``.latex``, ``.shape`` and the proof record.
+
+    >>> h = hvp("x.T @ A @ x", wrt="x", shapes={"x": (2, 1)})
+    >>> h.formula, h.shape, h.proof_status, h.kind
+    ('(A.T + A) @ V', (2, 1), 'proved', 'hvp')
+    """
+
+    kind: str = "hvp"
+    direction: str = "V"
+
+    @property
+    def lhs_latex(self) -> str:
+        w = _name_latex(self.wrt)
+        second = rf"\frac{{\partial^2 L}}{{\partial {w}^2}}"
+        return second + (rf"[{_name_latex(self.direction)}]" if self.kind == "hvp" else "")
+
+    def _repr_markdown_(self) -> str:
+        return f"$${self.lhs_latex} = {self.latex}$$\n\n`{_label(self.kind, self.wrt, self.direction)} = {self.formula}`"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "kind": self.kind, "direction": self.direction if self.kind == "hvp" else None}
+
+
+@dataclass(frozen=True)
+class SecondVerdict(Verdict):
+    """The verdict on a claimed HVP or Hessian; its report names the second derivative it is about."""
+
+    kind: str = "hvp"
+    direction: str = "V"
+
+    def report(self) -> str:
+        label = _label(self.kind, self.wrt, self.direction)
+        lines = [f"{headline(Status.of(self.status))}  {label} = {self.claim}  for L = {self.expression}", self.reason]
+        if self.counterexample is not None:
+            lines.append(self.counterexample.describe().replace(f"∂L/∂{self.wrt}[", f"{label}["))
+        return "\n".join(line for line in lines if line)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "kind": self.kind, "direction": self.direction if self.kind == "hvp" else None}
+
+
+@dataclass(frozen=True)
+class _Request:
+    problem: Problem
+    node: ex.Expr  # the expression, log(1 + exp(u)) read as softplus(u)
+    wrt: str
+    kind: str
+    second: SecondTyping
+
+
+def _request(expr: str, wrt: str, kind: str, direction: str, shapes: Mapping[str, Any] | None,
+             functions: Iterable[str], symmetric: Iterable[str], upstream: str) -> _Request:
+    symmetric = (symmetric,) if isinstance(symmetric, str) else tuple(symmetric)
+    problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream)
+    node = name_softplus(problem.expression)
+    return _Request(problem, node, wrt, kind, second_typing(node, problem.typing, wrt, direction, upstream))
+
+
+def _parse_claim(request: _Request, claim: str) -> ex.Expr:
+    problem, second = request.problem, request.second
+    node = name_softplus(parse(claim, functions=problem.functions, upstream=problem.upstream, allow_upstream=True))
+    known = set(problem.typing.symbols) | ({second.direction} if request.kind == "hvp" else set())
+    if not second.scalar:
+        known.add(problem.upstream)
+    for name in node.symbols():
+        if name not in known:
+            raise NameKindError(f"the claim uses `{name}`, which is not a name of the expression"
+                                + (f", the direction `{second.direction}`" if request.kind == "hvp" else "")
+                                + (f" or the upstream `{problem.upstream}`" if not second.scalar else ""),
+                                text=claim, hint="claims may use " + ", ".join(sorted(known)))
+    return node
+
+
+def _want_shape(request: _Request) -> ex.Shape:
+    rows, cols = request.problem.typing.symbols[request.wrt]
+    return (rows, cols) if request.kind == "hvp" else (rows, rows)
+
+
+def _shape_verdict(request: _Request, claim: str, claim_node: ex.Expr) -> SecondVerdict | None:
+    want = _want_shape(request)
+    what = _label(request.kind, request.wrt, request.second.direction)
+    try:
+        got = request.second.typing.shape_of(claim_node, text=claim)
+    except ShapeError as err:
+        return _verdict(request, claim, Status.REFUTED, f"shape: the claim is not well-shaped ({err.message}), while "
+                        f"{what} is {format_shape(want)}")
+    if got != want:
+        return _verdict(request, claim, Status.REFUTED, f"shape: the claim is {format_shape(got)} but {what} is "
+                        f"{format_shape(want)}")
+    return None
+
+
+def _verdict(request: _Request, claim: str, status: Status, reason: str, **more: Any) -> SecondVerdict:
+    return SecondVerdict(False, status, reason, request.problem.text, request.wrt, claim, kind=request.kind,
+                         direction=request.second.direction, **more)
+
+
+def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | None, timeout: float | None
+           ) -> SecondVerdict:
+    """Compare the claim with the oracle entry by entry on each concrete typing (two sample sizes if symbolic)."""
+    deadline = Deadline(timeout)
+    record = ProofRecord("exact")
+    problem = request.problem
+    for concrete in concrete_typings(problem.typing):
+        rows, cols = concrete.symbols[request.wrt]
+        # The oracle differentiates each entry of the gradient once more: about one gradient per entry of wrt.
+        cost = (estimate_cost(request.node, concrete) * (1 + int(rows) * int(cols))  # type: ignore[arg-type]
+                + estimate_cost(claim_node, concrete, _claim_names(request, concrete)))  # type: ignore[arg-type]
+        check_budget(cost, budget, f"the second derivative of `{problem.text}` on {describe_shapes(concrete)}")
+        limit = DEFAULT_BUDGET if budget is None else budget
+        memory = max(MEMORY_FLOOR, int(DEFAULT_MEMORY * limit / DEFAULT_BUDGET))
+        with metered(deadline, what=f"on {describe_shapes(concrete)} ", work_cap=2 * limit, memory_cap=memory):
+            instance = Instance(concrete, deadline=deadline)
+            if request.kind == "hvp":
+                oracle = hvp_matrix(instance, request.node, request.wrt, problem.upstream, request.second.direction)
+            else:
+                oracle = hessian_matrix(instance, request.node, request.wrt)
+            claimed = instance.evaluate(claim_node)
+            outcome = compare(instance, oracle, claimed, request.wrt,
+                              domain=PointDomain(instance, [request.node, claim_node]))
+        record.shapes.append(dict(concrete.symbols))
+        if outcome.status != "proved":
+            where = "on {" + describe_shapes(concrete) + "}"
+            status = Status.REFUTED if outcome.status in ("refuted", "shape") else Status.UNDECIDED
+            return _verdict(request, claim, status, f"{outcome.detail} {where}", counterexample=outcome.counterexample,
+                            proof=record)
+    if problem.typing.is_concrete:
+        return _verdict(request, claim, Status.PROVED, f"proved entrywise on {describe_shape_list(record.shapes)}",
+                        proof=record)
+    return _verdict(request, claim, Status.UNDECIDED,
+                    f"undecided: holds at the sample sizes {describe_shape_list(record.shapes)}, but that is a check, "
+                    "not a proof for all shapes; give concrete shapes for a proof", proof=record, checked_at_sizes=True)
+
+
+def _claim_names(request: _Request, concrete: Any) -> dict[str, ex.Shape]:
+    """The shapes of the direction and the upstream on one concrete typing."""
+    names = {request.second.direction: concrete.symbols[request.wrt]}
+    if not request.second.scalar:
+        names[request.problem.upstream] = concrete.shape_of(request.node)
+    return names
+
+
+def _result(request: _Request, formula: ex.Expr, check: bool, budget: int | None, timeout: float | None
+            ) -> SecondDerivative:
+    problem = request.problem
+    text = to_text(formula)
+    result = SecondDerivative(text, formula, request.wrt, _want_shape(request), problem.text, "denominator",
+                              problem.upstream, request.second.scalar, kind=request.kind,
+                              direction=request.second.direction)
+    if not check:
+        return result
+    verdict = _check(request, text, formula, budget, timeout)
+    if not verdict.holds and not verdict.checked_at_sizes:
+        how = "refuted it" if verdict.status == "refuted" else "could not confirm it"
+        raise DerivationError(f"symderiv derived {_label(request.kind, request.wrt, request.second.direction)} = "
+                              f"{text} for `{problem.text}`, but the prover {how} ({verdict.reason}). This is a bug "
+                              "in symderiv; please report it.", hint="check=False returns the unproved formula")
+    status = "checked" if verdict.checked_at_sizes else Status.of(verdict.status).value
+    return result.with_proof(status, verdict.proof.shapes if verdict.proof else [], verdict.reason)  # type: ignore[return-value]
+
+
+def hvp(expr: str, wrt: str, direction: str = "V", shapes: Mapping[str, Any] | None = None, *,
+        claim: str | None = None, functions: Iterable[str] = (), symmetric: Iterable[str] = (), upstream: str = "G",
+        check: bool = True, budget: int | None = None, timeout: float | None = None
+        ) -> SecondDerivative | SecondVerdict:
+    """The Hessian of ``L`` applied to ``direction`` (shaped like ``wrt``): the derivative of ∂L/∂wrt along it.
+
+    For a matrix-valued ``expr``, ``L = ⟨G, expr⟩`` with the upstream ``G`` held constant. The formula is
+    proved entrywise against the second-order oracle (``proof_status``). With ``claim=`` the claimed
+    formula is verified instead and a :class:`SecondVerdict` returned.
+
+    >>> hvp("logdet(X)", wrt="X", shapes={"X": (2, 2)}).formula
+    '-inv(X).T @ V.T @ inv(X).T'
+    >>> hvp("sum((X @ w - y) ** 2)", "w", shapes={"w": (2, 1), "y": (3, 1)}, claim="2 * X.T @ X @ V").status
+    <Status.PROVED: 'proved'>
+    """
+    check_options("exact", False, budget)
+    request = _request(expr, wrt, "hvp", direction, shapes, functions, symmetric, upstream)
+    if claim is not None:
+        return _verify(request, claim, budget, timeout)
+    formula, _ = hvp_expression(request.node, request.problem.typing, wrt, direction, upstream)
+    return _result(request, formula, check, budget, timeout)
+
+
+def hessian(expr: str, wrt: str, shapes: Mapping[str, Any] | None = None, *, claim: str | None = None,
+            functions: Iterable[str] = (), symmetric: Iterable[str] = (), check: bool = True,
+            budget: int | None = None, timeout: float | None = None) -> SecondDerivative | SecondVerdict:
+    """The ``n×n`` Hessian of a scalar ``expr`` with respect to a column vector ``wrt`` (``n×1``), proved entrywise.
+
+    With ``claim=`` the claimed Hessian is verified instead and a :class:`SecondVerdict` returned.
+
+    >>> hessian("x.T @ A @ x", wrt="x", shapes={"x": (3, 1)}).formula
+    'A.T + A'
+    >>> hessian("x.T @ A @ x", wrt="x", shapes={"x": (3, 1)}, claim="2 * A").holds
+    False
+    """
+    check_options("exact", False, budget)
+    request = _request(expr, wrt, "hessian", "V", shapes, functions, symmetric, "G")
+    if claim is not None:
+        check_hessian(request.node, request.problem.typing, wrt)
+        return _verify(request, claim, budget, timeout)
+    formula = hessian_expression(request.node, request.problem.typing, wrt)
+    return _result(request, formula, check, budget, timeout)
+
+
+def _verify(request: _Request, claim: str, budget: int | None, timeout: float | None) -> SecondVerdict:
+    claim_node = _parse_claim(request, claim)
+    wrong = _shape_verdict(request, claim, claim_node)
+    return wrong if wrong is not None else _check(request, claim, claim_node, budget, timeout)
