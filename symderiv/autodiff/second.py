@@ -16,6 +16,7 @@ independent oracle (:mod:`symderiv.proofs.exact.second`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -83,7 +84,7 @@ def hvp_expression(expression: ex.Expr, typing: Typing, wrt: str, direction: str
     return differentiate(pairing, second.typing, [wrt], upstream=unused)[0].expr, second
 
 
-def column_separable(node: ex.Expr, direction: str, shape: ex.Shape) -> bool:
+def column_separable(node: ex.Expr, direction: str, shape: Callable[[ex.Expr], ex.Shape]) -> bool:
     """Whether ``node`` (linear in the direction, every direction-dependent part a column or ``1×1``)
     maps the columns of a matrix put in place of the direction one by one.
 
@@ -101,7 +102,7 @@ def column_separable(node: ex.Expr, direction: str, shape: ex.Shape) -> bool:
 
 
 class _Separable:
-    def __init__(self, direction: str, shape: object) -> None:
+    def __init__(self, direction: str, shape: Callable[[ex.Expr], ex.Shape]) -> None:
         self.direction = direction
         self.shape = shape
 
@@ -109,7 +110,7 @@ class _Separable:
         return self.direction in node.symbols()
 
     def column(self, node: ex.Expr) -> bool:
-        return self.shape(node)[1] == 1  # type: ignore[operator]
+        return self.shape(node)[1] == 1
 
     def check(self, node: ex.Expr) -> bool:
         if not self.depends(node):
