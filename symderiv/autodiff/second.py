@@ -24,10 +24,15 @@ from symderiv.autodiff.backprop import differentiate
 from symderiv.autodiff.simplify import Simplifier
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, UnsupportedError
-from symderiv.syntax.shapes import Typing
+from symderiv.syntax.shapes import Typing, format_shape
 
-__all__ = ["SecondTyping", "check_hessian", "column_separable", "hessian_expression", "hvp_expression", "name_softplus",
+__all__ = ["SECOND_HINT", "SecondTyping", "check_hessian", "column_separable", "hessian_expression", "hvp_expression", "name_softplus",
            "second_typing"]
+
+
+#: What to do when a function is differentiable only once.
+SECOND_HINT = ("second derivatives need functions differentiable twice; relu, abs and a generic phi are "
+               "differentiable only once (their derivatives step, sign and phi_prime jump or are unknown)")
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,12 @@ def hvp_expression(expression: ex.Expr, typing: Typing, wrt: str, direction: str
     unused = upstream + "_"
     while unused in second.typing.symbols:
         unused += "_"
-    return differentiate(pairing, second.typing, [wrt], upstream=unused)[0].expr, second
+    try:
+        hvp = differentiate(pairing, second.typing, [wrt], upstream=unused)[0].expr
+    except UnsupportedError as err:  # the gradient holds a function without a derivative (step, phi_prime ...)
+        raise UnsupportedError(f"no second derivative with respect to {wrt}: ∂L/∂{wrt} = {gradient.formula}, and "
+                               f"{err.message}", hint=SECOND_HINT) from None
+    return hvp, second
 
 
 def column_separable(node: ex.Expr, direction: str, shape: Callable[[ex.Expr], ex.Shape]) -> bool:
@@ -189,9 +199,12 @@ def check_hessian(expression: ex.Expr, typing: Typing, wrt: str) -> ex.Dim:
     hint: use hvp for the Hessian applied to a direction V of any shape
     """
     rows, cols = typing.symbols[wrt]
-    if typing.shape_of(expression) != (1, 1):
-        raise OptionError("the Hessian is defined here for a scalar (1×1) expression",
-                          hint="for a matrix-valued expression use hvp, which pairs it with the upstream G")
+    shape = typing.shape_of(expression)
+    if shape != (1, 1):
+        raise OptionError(f"the Hessian is defined here for a scalar (1×1) expression; this one is "
+                          f"{format_shape(shape)}",
+                          hint="declare vectors as such (a shape n×1, e.g. --shape x=n,1); for a matrix-valued "
+                               "expression use hvp, which pairs it with the upstream G")
     if cols != 1:
         raise OptionError(f"the Hessian is defined here for a column vector; `{wrt}` is {rows}×{cols}",
                           hint="use hvp for the Hessian applied to a direction V of any shape")

@@ -16,7 +16,7 @@ import platform
 import sys
 from collections.abc import Sequence
 
-from symderiv.cli import demo, derive, gradient, verify  # noqa: F401 - each registers its subcommands
+from symderiv.cli import demo, derive, gradient, hvp, verify  # noqa: F401 - each registers its subcommands
 from symderiv.cli.common import (
     DEFAULT_TIMEOUT,
     EXIT_BUG,

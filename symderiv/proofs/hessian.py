@@ -232,8 +232,8 @@ def hvp(expr: str, wrt: str, direction: str = "V", shapes: Mapping[str, Any] | N
 
     >>> hvp("logdet(X)", wrt="X", shapes={"X": (2, 2)}).formula
     '-inv(X).T @ V.T @ inv(X).T'
-    >>> hvp("sum((X @ w - y) ** 2)", "w", shapes={"w": (2, 1), "y": (3, 1)}, claim="2 * X.T @ X @ V").status
-    <Status.PROVED: 'proved'>
+    >>> hvp("sum((X @ w - y) ** 2)", "w", shapes={"w": (2, 1), "y": (3, 1)}, claim="2 * X.T @ X @ V").status.value
+    'proved'
     """
     check_options("exact", False, budget)
     request = _request(expr, wrt, "hvp", direction, shapes, functions, symmetric, upstream)

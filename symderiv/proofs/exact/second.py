@@ -15,6 +15,7 @@ derivation does, so the two meet only in the comparison.
 
 from __future__ import annotations
 
+from symderiv.autodiff.second import SECOND_HINT
 from symderiv.core import expr as ex
 from symderiv.core.errors import UnsupportedError
 from symderiv.proofs.exact.algebra import NotDifferentiable, Ratio, gradient_of
@@ -49,9 +50,7 @@ def second_derivatives(instance: Instance, expression: ex.Expr, wrt: str, upstre
             second = [[gradient_of(instance.vars, entry, wanted, instance.deadline) for entry in row]
                       for row in gradient]
         except NotDifferentiable as err:
-            raise UnsupportedError(f"no second derivative with respect to {wrt}: {err}",
-                                   hint="second derivatives need twice-differentiable functions; relu, abs "
-                                        "and generic functions are differentiable only once") from None
+            raise UnsupportedError(f"no second derivative with respect to {wrt}: {err}", hint=SECOND_HINT) from None
     return ids, second
 
 
