@@ -179,6 +179,7 @@ def hessian_expression(expression: ex.Expr, typing: Typing, wrt: str, direction:
 
     if direction not in hvp.symbols():
         return ex.ConstMatrix("zeros", rows, rows)
+    hvp = _Columns(direction, shape).normalise(hvp)
     if not column_separable(hvp, direction, shape):
         raise UnsupportedError("the Hessian-vector product has no column-by-column form symderiv can turn into "
                                "a Hessian matrix",
@@ -209,6 +210,48 @@ def check_hessian(expression: ex.Expr, typing: Typing, wrt: str) -> ex.Dim:
         raise OptionError(f"the Hessian is defined here for a column vector; `{wrt}` is {rows}×{cols}",
                           hint="use hvp for the Hessian applied to a direction V of any shape")
     return rows
+
+
+class _Columns(_Separable):
+    """Value-preserving rewrites that bring the direction to the right of products, so that every part that
+    depends on it is a column or ``1×1``: ``(A @ B) @ C → A @ (B @ C)``, ``(A + B) @ C → A @ C + B @ C``,
+    ``a.T @ b → b.T @ a`` for a ``1×1`` product with the direction in ``a``, ``v @ s → s * v`` for a ``1×1``
+    direction-free ``s``, and ``t.T → t`` for a ``1×1`` ``t``."""
+
+    def normalise(self, node: ex.Expr) -> ex.Expr:
+        for _ in range(_PASSES):
+            new = self.rewrite(node)
+            if new == node:
+                break
+            node = new
+        return node
+
+    def rewrite(self, node: ex.Expr) -> ex.Expr:
+        if not self.depends(node) or isinstance(node, ex.Symbol):
+            return node
+        node = ex.with_children(node, [self.rewrite(child) for child in node.children()])
+        if isinstance(node, ex.Transpose) and self.shape(node) == (1, 1):
+            return node.operand
+        if isinstance(node, ex.MatMul):
+            return self._product(node.left, node.right)
+        return node
+
+    def _product(self, a: ex.Expr, b: ex.Expr) -> ex.Expr:
+        if isinstance(a, ex.MatMul):
+            return ex.MatMul(a.left, ex.MatMul(a.right, b))
+        if isinstance(a, ex.Add | ex.Sub) and self.depends(a):
+            return type(a)(ex.MatMul(a.left, b), ex.MatMul(a.right, b))
+        if isinstance(a, ex.Neg):
+            return ex.Neg(ex.MatMul(a.operand, b))
+        if isinstance(a, ex.Transpose) and self.depends(a) and self.shape(ex.MatMul(a, b)) == (1, 1):
+            return ex.MatMul(ex.Transpose(b), a.operand)
+        if self.depends(a) and not self.depends(b) and self.shape(b) == (1, 1):
+            return ex.Mul(b, a)
+        return ex.MatMul(a, b)
+
+
+#: Passes of :class:`_Columns` at most (each moves the direction one step; expressions are small).
+_PASSES = 25
 
 
 class _Outer(_Separable):
