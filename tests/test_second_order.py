@@ -18,6 +18,8 @@ from symderiv.cli import main
 from symderiv.core.errors import NameKindError, OptionError, UnsupportedError
 from symderiv.proofs.exact.entrywise import Instance
 from symderiv.proofs.exact.second import hessian_matrix, hvp_matrix
+from symderiv.proofs.hessian_all import prove_for_all_shapes
+from symderiv.proofs.problem import prepare
 from symderiv.syntax.language import parse
 from symderiv.syntax.shapes import infer_shapes
 
@@ -218,12 +220,35 @@ def test_the_oracle_hessian_is_not_symmetrised_by_construction():
 
 # -- symbolic shapes, errors, the command line ----------------------------------------------------------------
 
-def test_symbolic_shapes_are_checked_at_sample_sizes_not_proved():
+def test_symbolic_shapes_are_proved_for_all_shapes_from_two_gradient_proofs():
     result = symderiv.hvp(QUAD, "x", shapes={"x": ("n", 1)})
-    assert result.formula == "(A.T + A) @ V" and result.proof_status == "checked"
+    assert result.formula == "(A.T + A) @ V" and result.proof_status == "proved"
+    assert result.proof_reason.startswith("proved for all shapes (index notation): ∂L/∂x = (A + A.T) @ x")
+    assert "checked entrywise on {" in result.proof_reason
     verdict = symderiv.hvp(QUAD, "x", shapes={"x": ("n", 1)}, claim="(A + A.T) @ V")
+    assert verdict.status == "proved" and verdict.proof.all_shapes
+    hessian = symderiv.hessian(LSQ, "w", shapes={"w": ("n", 1), "y": ("m", 1)})
+    assert (hessian.formula, hessian.proof_status) == ("2 * X.T @ X", "proved")
+    network = symderiv.hvp("W2 @ tanh(W1 @ X)", "W1")
+    assert network.proof_status == "proved" and "G" in network.expr.symbols()
+    assert symderiv.hvp(LOGISTIC, "w", shapes={"w": ("n", 1), "y": ("m", 1)}).proof_status == "proved"
+
+
+def test_symbolic_shapes_the_index_engine_cannot_prove_are_only_checked():
+    expr, shapes = "x.T @ x / (b.T @ x)", {"x": ("n", 1), "b": ("n", 1)}
+    result = symderiv.hvp(expr, "x", shapes=shapes)
+    assert result.proof_status == "checked" and "sample sizes" in result.proof_reason
+    verdict = symderiv.hvp(expr, "x", shapes=shapes, claim=result.formula)
     assert verdict.status == "undecided" and verdict.checked_at_sizes and verdict.exit_code == 4
-    assert symderiv.hessian(LSQ, "w", shapes={"w": ("n", 1), "y": ("m", 1)}).formula == "2 * X.T @ X"
+    assert symderiv.hvp(expr, "x", shapes=shapes, claim=f"2 * ({result.formula})").status == "refuted"
+
+
+def test_the_all_shapes_route_proves_only_the_right_claim():
+    problem = prepare(QUAD, ["x"], {"x": ("n", 1)})
+    assert prove_for_all_shapes(problem, problem.expression, "x", "V", parse("(A + A.T) @ V"), False)
+    assert prove_for_all_shapes(problem, problem.expression, "x", "V", parse("2 * A @ V"), False) is None
+    assert prove_for_all_shapes(problem, problem.expression, "x", "V", parse("A + A.T"), True)
+    assert prove_for_all_shapes(problem, problem.expression, "x", "V", parse("2 * A.T"), True) is None
 
 
 @pytest.mark.parametrize(("call", "error", "words"), [
@@ -254,8 +279,16 @@ def test_cli_exit_codes_and_json(capsys):
     assert capsys.readouterr().out.strip() == "2 * X.T @ X @ V"
     assert main(["hessian", QUAD, "--wrt", "x", "--shape", "x=2,1", "--claim", "2 * A"]) == 1
     assert capsys.readouterr().out.startswith("NOT PROVED  ∂²L/∂x² = 2 * A")
-    assert main(["hessian", QUAD, "--wrt", "x", "--shape", "x=n,1", "--claim", "A + A.T"]) == 4
+    assert main(["hessian", QUAD, "--wrt", "x", "--shape", "x=n,1", "--claim", "A + A.T"]) == 0
+    assert "proved for all shapes" in capsys.readouterr().out
+    quotient = ["hvp", "x.T @ x / (b.T @ x)", "--wrt", "x", "--shape", "x=n,1", "--shape", "b=n,1", "--claim"]
+    derived = symderiv.hvp("x.T @ x / (b.T @ x)", "x", shapes={"x": ("n", 1), "b": ("n", 1)}).formula
+    assert main([*quotient, derived]) == 4
     assert capsys.readouterr().out.startswith("UNDECIDED")
+    # the same HVP written by hand, in a form the all-shapes engine proves
+    assert main([*quotient, "2 / (b.T @ x) * V - 2 * (x.T @ V) / (b.T @ x) ** 2 * b - 2 * (b.T @ V) / (b.T @ x) ** 2 * x"
+                 " + 2 * (b.T @ V) * (x.T @ x) / (b.T @ x) ** 3 * b"]) == 0
+    assert "proved for all shapes" in capsys.readouterr().out
     assert main(["hvp", "sum(relu(X @ w))", "--wrt", "w"]) == 2
     assert "step" in capsys.readouterr().err
     assert main(["hvp", "logdet(X)", "--wrt", "X", "--shape", "X=2,2", "--json"]) == 0

@@ -36,7 +36,7 @@ __all__ = ["main", "emit", "build_parser", "EXIT_OK", "EXIT_FALSE", "EXIT_USAGE"
            "DEFAULT_TIMEOUT", "options_from", "shapes_from"]
 
 #: The order of the subcommands in ``symderiv --help`` (any other registered one follows).
-HELP_ORDER = ("derive", "compare", "gradient", "verify", "demo")
+HELP_ORDER = ("derive", "compare", "gradient", "verify", "hvp", "hessian", "demo")
 
 
 class _Parser(argparse.ArgumentParser):

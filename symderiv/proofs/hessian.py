@@ -35,6 +35,7 @@ from symderiv.proofs.exact.entrywise import Deadline, Instance, check_budget, de
 from symderiv.proofs.exact.prover import compare
 from symderiv.proofs.exact.second import hessian_matrix, hvp_matrix
 from symderiv.proofs.exact.witness import PointDomain
+from symderiv.proofs.hessian_all import prove_for_all_shapes
 from symderiv.proofs.problem import (
     Problem,
     ProofRecord,
@@ -189,6 +190,12 @@ def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | Non
     if problem.typing.is_concrete:
         return _verdict(request, claim, Status.PROVED, f"proved entrywise on {describe_shape_list(record.shapes)}",
                         proof=record)
+    reason = prove_for_all_shapes(problem, request.node, request.wrt, request.second.direction, claim_node,
+                                  request.kind == "hessian")
+    if reason is not None:
+        record.all_shapes = True
+        return _verdict(request, claim, Status.PROVED, f"{reason}; checked entrywise on "
+                        f"{describe_shape_list(record.shapes)}", proof=record)
     return _verdict(request, claim, Status.UNDECIDED,
                     f"undecided: holds at the sample sizes {describe_shape_list(record.shapes)}, but that is a check, "
                     "not a proof for all shapes; give concrete shapes for a proof", proof=record, checked_at_sizes=True)
