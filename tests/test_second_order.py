@@ -301,3 +301,25 @@ def test_cli_exit_codes_and_json(capsys):
 def test_latex_names_the_second_derivative():
     result = symderiv.hvp(QUAD, "x", shapes=QUAD_SHAPES)
     assert r"\partial^2 L" in result._repr_latex_() and "[V]" in result._repr_latex_()
+
+
+def test_numerator_layout_is_the_transpose_of_the_hvp():
+    result = symderiv.hvp("logdet(X)", "X", shapes={"X": (3, 3)}, layout="numerator")
+    assert (result.formula, result.proof_status, result.layout) == ("-inv(X) @ V @ inv(X)", "proved", "numerator")
+    assert r"[V]^{\top}" in result.lhs_latex
+    assert symderiv.hvp("logdet(X)", "X", layout="numerator", claim="-inv(X) @ V @ inv(X)").status == "proved"
+    wrong = symderiv.hvp("logdet(X)", "X", shapes={"X": (2, 2)}, layout="numerator", claim="-(inv(X) @ V @ inv(X)).T")
+    assert wrong.status == "refuted" and "∂²L/∂X²[V]ᵀ" in wrong.report()
+    network = symderiv.hvp(NET, "W1", shapes=NET_SHAPES, layout="numerator")
+    assert network.shape == (2, 3) and network.proof_status == "proved"
+    shape = symderiv.hvp(NET, "W1", shapes=NET_SHAPES, layout="numerator", claim="zeros(3, 2)")
+    assert shape.reason == "shape: the claim is 3×2 but ∂²L/∂W1²[V]ᵀ is 2×3"
+    assert symderiv.hessian(QUAD, "x", shapes=QUAD_SHAPES, layout="numerator").formula == "A.T + A"
+
+
+def test_method_random_is_refused_and_the_cli_takes_layout_and_method(capsys):
+    with pytest.raises(OptionError, match="no randomized engine"):
+        symderiv.hvp(QUAD, "x", method="random")
+    assert main(["hvp", "logdet(X)", "--wrt", "X", "--shape", "X=2,2", "--layout", "numerator", "--method",
+                 "exact"]) == 0
+    assert capsys.readouterr().out.strip() == "-inv(X) @ V @ inv(X)"

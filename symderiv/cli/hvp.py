@@ -27,6 +27,10 @@ def _shared(p: argparse.ArgumentParser) -> None:
     output.add_argument("--json", action="store_true", help="print a machine-readable result")
     output.add_argument("--latex", action="store_true", help="print LaTeX instead of the formula")
     p.add_argument("--no-check", action="store_true", help="skip the entrywise proof of the result")
+    p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator",
+                   help="denominator (default): an HVP has the shape of wrt; numerator: its transpose")
+    p.add_argument("--method", choices=("auto", "exact"), default="auto",
+                   help="how the result is proved: exact (auto is the same; there is no randomized engine here)")
 
 
 def hvp_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,6 +62,7 @@ def run_hvp(args: argparse.Namespace) -> int:
     """Derive and prove (or verify ``--claim``) the Hessian-vector product; print it."""
     result = api("proofs.hessian").hvp(args.expression, args.wrt, direction=args.direction, shapes=shapes_from(args),
                                        claim=args.claim, check=not args.no_check, budget=args.budget,
+                                       layout=args.layout, method=args.method,
                                        timeout=args.timeout, **options_from(args))
     return _print(result, args)
 
@@ -68,7 +73,7 @@ def run_hessian(args: argparse.Namespace) -> int:
     options.pop("upstream")  # a Hessian is of a scalar expression: there is no upstream
     result = api("proofs.hessian").hessian(args.expression, args.wrt, shapes=shapes_from(args), claim=args.claim,
                                            check=not args.no_check, budget=args.budget, timeout=args.timeout,
-                                           **options)
+                                           layout=args.layout, method=args.method, **options)
     return _print(result, args)
 
 

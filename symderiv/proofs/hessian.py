@@ -25,13 +25,21 @@ from symderiv.autodiff.second import (
     name_softplus,
     second_typing,
 )
+from symderiv.autodiff.simplify import Simplifier
 from symderiv.core import expr as ex
-from symderiv.core.errors import DerivationError, NameKindError, ShapeError
+from symderiv.core.errors import DerivationError, NameKindError, OptionError, ShapeError
 from symderiv.core.meter import metered
 from symderiv.core.status import Status, headline
 from symderiv.proofs.concrete import MEMORY_FLOOR
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, DEFAULT_MEMORY
-from symderiv.proofs.exact.entrywise import Deadline, Instance, check_budget, describe_shapes, estimate_cost
+from symderiv.proofs.exact.entrywise import (
+    Deadline,
+    Instance,
+    check_budget,
+    describe_shapes,
+    estimate_cost,
+    transpose,
+)
 from symderiv.proofs.exact.prover import compare
 from symderiv.proofs.exact.second import hessian_matrix, hvp_matrix
 from symderiv.proofs.exact.witness import PointDomain
@@ -52,8 +60,10 @@ from symderiv.syntax.shapes import format_shape
 __all__ = ["SecondDerivative", "SecondVerdict", "hessian", "hvp"]
 
 
-def _label(kind: str, wrt: str, direction: str) -> str:
-    return f"∂²L/∂{wrt}²[{direction}]" if kind == "hvp" else f"∂²L/∂{wrt}²"
+def _label(kind: str, wrt: str, direction: str, layout: str = "denominator") -> str:
+    if kind != "hvp":
+        return f"∂²L/∂{wrt}²"
+    return f"∂²L/∂{wrt}²[{direction}]" + ("ᵀ" if layout == "numerator" else "")
 
 
 @dataclass(frozen=True)
@@ -74,10 +84,12 @@ class SecondDerivative(Gradient):
     def lhs_latex(self) -> str:
         w = _name_latex(self.wrt)
         second = rf"\frac{{\partial^2 L}}{{\partial {w}^2}}"
-        return second + (rf"[{_name_latex(self.direction)}]" if self.kind == "hvp" else "")
+        if self.kind != "hvp":
+            return second
+        return second + rf"[{_name_latex(self.direction)}]" + (r"^{\top}" if self.layout == "numerator" else "")
 
     def _repr_markdown_(self) -> str:
-        return f"$${self.lhs_latex} = {self.latex}$$\n\n`{_label(self.kind, self.wrt, self.direction)} = {self.formula}`"
+        return f"$${self.lhs_latex} = {self.latex}$$\n\n`{_label(self.kind, self.wrt, self.direction, self.layout)} = {self.formula}`"
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "kind": self.kind, "direction": self.direction if self.kind == "hvp" else None}
@@ -89,9 +101,10 @@ class SecondVerdict(Verdict):
 
     kind: str = "hvp"
     direction: str = "V"
+    layout: str = "denominator"
 
     def report(self) -> str:
-        label = _label(self.kind, self.wrt, self.direction)
+        label = _label(self.kind, self.wrt, self.direction, self.layout)
         lines = [f"{headline(Status.of(self.status))}  {label} = {self.claim}  for L = {self.expression}", self.reason]
         if self.counterexample is not None:
             lines.append(self.counterexample.describe().replace(f"∂L/∂{self.wrt}[", f"{label}["))
@@ -108,14 +121,25 @@ class _Request:
     wrt: str
     kind: str
     second: SecondTyping
+    layout: str = "denominator"
+
+    @property
+    def transposed(self) -> bool:
+        """Numerator layout of an HVP: the transpose (a Hessian is symmetric, the same in both layouts)."""
+        return self.layout == "numerator" and self.kind == "hvp"
 
 
 def _request(expr: str, wrt: str, kind: str, direction: str, shapes: Mapping[str, Any] | None,
-             functions: Iterable[str], symmetric: Iterable[str], upstream: str) -> _Request:
+             functions: Iterable[str], symmetric: Iterable[str], upstream: str, layout: str, method: str,
+             budget: int | None) -> _Request:
+    check_options(method, False, budget)
+    if method == "random":
+        raise OptionError("second derivatives are proved exactly; there is no randomized engine for them yet",
+                          hint="use method='exact' (or 'auto'), with a larger budget if needed")
     symmetric = (symmetric,) if isinstance(symmetric, str) else tuple(symmetric)
-    problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream)
+    problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream, layout=layout)
     node = name_softplus(problem.expression)
-    return _Request(problem, node, wrt, kind, second_typing(node, problem.typing, wrt, direction, upstream))
+    return _Request(problem, node, wrt, kind, second_typing(node, problem.typing, wrt, direction, upstream), layout)
 
 
 def _parse_claim(request: _Request, claim: str) -> ex.Expr:
@@ -135,12 +159,14 @@ def _parse_claim(request: _Request, claim: str) -> ex.Expr:
 
 def _want_shape(request: _Request) -> ex.Shape:
     rows, cols = request.problem.typing.symbols[request.wrt]
-    return (rows, cols) if request.kind == "hvp" else (rows, rows)
+    if request.kind == "hessian":
+        return (rows, rows)
+    return (cols, rows) if request.transposed else (rows, cols)
 
 
 def _shape_verdict(request: _Request, claim: str, claim_node: ex.Expr) -> SecondVerdict | None:
     want = _want_shape(request)
-    what = _label(request.kind, request.wrt, request.second.direction)
+    what = _label(request.kind, request.wrt, request.second.direction, request.layout)
     try:
         got = request.second.typing.shape_of(claim_node, text=claim)
     except ShapeError as err:
@@ -154,7 +180,7 @@ def _shape_verdict(request: _Request, claim: str, claim_node: ex.Expr) -> Second
 
 def _verdict(request: _Request, claim: str, status: Status, reason: str, **more: Any) -> SecondVerdict:
     return SecondVerdict(False, status, reason, request.problem.text, request.wrt, claim, kind=request.kind,
-                         direction=request.second.direction, **more)
+                         direction=request.second.direction, layout=request.layout, **more)
 
 
 def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | None, timeout: float | None
@@ -176,6 +202,8 @@ def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | Non
             instance = Instance(concrete, deadline=deadline)
             if request.kind == "hvp":
                 oracle = hvp_matrix(instance, request.node, request.wrt, problem.upstream, request.second.direction)
+                if request.transposed:
+                    oracle = transpose(oracle)
             else:
                 oracle = hessian_matrix(instance, request.node, request.wrt)
             claimed = instance.evaluate(claim_node)
@@ -190,7 +218,8 @@ def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | Non
     if problem.typing.is_concrete:
         return _verdict(request, claim, Status.PROVED, f"proved entrywise on {describe_shape_list(record.shapes)}",
                         proof=record)
-    reason = prove_for_all_shapes(problem, request.node, request.wrt, request.second.direction, claim_node,
+    reason = prove_for_all_shapes(problem, request.node, request.wrt, request.second.direction,
+                                  ex.Transpose(claim_node) if request.transposed else claim_node,
                                   request.kind == "hessian")
     if reason is not None:
         record.all_shapes = True
@@ -205,7 +234,7 @@ def _result(request: _Request, formula: ex.Expr, check: bool, budget: int | None
             ) -> SecondDerivative:
     problem = request.problem
     text = to_text(formula)
-    result = SecondDerivative(text, formula, request.wrt, _want_shape(request), problem.text, "denominator",
+    result = SecondDerivative(text, formula, request.wrt, _want_shape(request), problem.text, request.layout,
                               problem.upstream, request.second.scalar, kind=request.kind,
                               direction=request.second.direction)
     if not check:
@@ -213,7 +242,7 @@ def _result(request: _Request, formula: ex.Expr, check: bool, budget: int | None
     verdict = _check(request, text, formula, budget, timeout)
     if not verdict.holds and not verdict.checked_at_sizes:
         how = "refuted it" if verdict.status == "refuted" else "could not confirm it"
-        raise DerivationError(f"symderiv derived {_label(request.kind, request.wrt, request.second.direction)} = "
+        raise DerivationError(f"symderiv derived {_label(request.kind, request.wrt, request.second.direction, request.layout)} = "
                               f"{text} for `{problem.text}`, but the prover {how} ({verdict.reason}). This is a bug "
                               "in symderiv; please report it.", hint="check=False returns the unproved formula")
     status = "checked" if verdict.checked_at_sizes else Status.of(verdict.status).value
@@ -222,8 +251,8 @@ def _result(request: _Request, formula: ex.Expr, check: bool, budget: int | None
 
 def hvp(expr: str, wrt: str, direction: str = "V", shapes: Mapping[str, Any] | None = None, *,
         claim: str | None = None, functions: Iterable[str] = (), symmetric: Iterable[str] = (), upstream: str = "G",
-        check: bool = True, budget: int | None = None, timeout: float | None = None
-        ) -> SecondDerivative | SecondVerdict:
+        layout: str = "denominator", check: bool = True, method: str = "auto", budget: int | None = None,
+        timeout: float | None = None) -> SecondDerivative | SecondVerdict:
     """The Hessian of ``L`` applied to ``direction`` (shaped like ``wrt``): the derivative of ∂L/∂wrt along it.
 
     For a matrix-valued ``expr``, ``L = ⟨G, expr⟩`` with the upstream ``G`` held constant. The formula is
@@ -235,17 +264,20 @@ def hvp(expr: str, wrt: str, direction: str = "V", shapes: Mapping[str, Any] | N
     >>> hvp("sum((X @ w - y) ** 2)", "w", shapes={"w": (2, 1), "y": (3, 1)}, claim="2 * X.T @ X @ V").status.value
     'proved'
     """
-    check_options("exact", False, budget)
-    request = _request(expr, wrt, "hvp", direction, shapes, functions, symmetric, upstream)
+    request = _request(expr, wrt, "hvp", direction, shapes, functions, symmetric, upstream, layout, method, budget)
     if claim is not None:
         return _verify(request, claim, budget, timeout)
-    formula, _ = hvp_expression(request.node, request.problem.typing, wrt, direction, upstream)
+    formula, second = hvp_expression(request.node, request.problem.typing, wrt, direction, upstream)
+    if request.transposed:
+        formula = Simplifier(lambda node: second.typing.shape_of(node), second.typing.symmetric).simplify(
+            ex.Transpose(formula))
     return _result(request, formula, check, budget, timeout)
 
 
 def hessian(expr: str, wrt: str, shapes: Mapping[str, Any] | None = None, *, claim: str | None = None,
-            functions: Iterable[str] = (), symmetric: Iterable[str] = (), check: bool = True,
-            budget: int | None = None, timeout: float | None = None) -> SecondDerivative | SecondVerdict:
+            functions: Iterable[str] = (), symmetric: Iterable[str] = (), layout: str = "denominator", check: bool = True,
+            method: str = "auto", budget: int | None = None, timeout: float | None = None
+            ) -> SecondDerivative | SecondVerdict:
     """The ``n×n`` Hessian of a scalar ``expr`` with respect to a column vector ``wrt`` (``n×1``), proved entrywise.
 
     With ``claim=`` the claimed Hessian is verified instead and a :class:`SecondVerdict` returned.
@@ -255,8 +287,7 @@ def hessian(expr: str, wrt: str, shapes: Mapping[str, Any] | None = None, *, cla
     >>> hessian("x.T @ A @ x", wrt="x", shapes={"x": (3, 1)}, claim="2 * A").holds
     False
     """
-    check_options("exact", False, budget)
-    request = _request(expr, wrt, "hessian", "V", shapes, functions, symmetric, "G")
+    request = _request(expr, wrt, "hessian", "V", shapes, functions, symmetric, "G", layout, method, budget)
     if claim is not None:
         check_hessian(request.node, request.problem.typing, wrt)
         return _verify(request, claim, budget, timeout)
@@ -267,4 +298,6 @@ def hessian(expr: str, wrt: str, shapes: Mapping[str, Any] | None = None, *, cla
 def _verify(request: _Request, claim: str, budget: int | None, timeout: float | None) -> SecondVerdict:
     claim_node = _parse_claim(request, claim)
     wrong = _shape_verdict(request, claim, claim_node)
-    return wrong if wrong is not None else _check(request, claim, claim_node, budget, timeout)
+    if wrong is not None:
+        return wrong
+    return _check(request, claim, claim_node, budget, timeout)
