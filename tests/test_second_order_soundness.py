@@ -94,3 +94,39 @@ def test_hvp_of_random_expressions_is_proved_and_matches_finite_differences(case
 
 def test_counts_are_reported():
     print("second-order soundness:", COUNTS)
+
+
+SYMBOLIC = {"cases": 0, "proved for all shapes": 0, "checked": 0, "refused": 0, "corruptions not proved": 0}
+
+
+@settings(max_examples=max(EXAMPLES // 3, 10), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@given(case=strategies.cases(max_depth=2, max_size=2))
+def test_hvp_with_symbolic_shapes_never_proves_a_wrong_claim(case):
+    """The all-shapes route (two index-notation gradient proofs and the Hessian's symmetry) on random expressions:
+    the derived HVP is proved or checked, never refuted; a corrupted claim is never proved."""
+    SYMBOLIC["cases"] += 1
+    direction = _direction_name(case)
+    options = {"direction": direction, "shapes": case.symbolic_shapes, "functions": case.functions, "timeout": 10}
+    try:
+        result = symderiv.hvp(case.symbolic_text, case.wrt, **options)
+    except DerivationError:
+        raise
+    except SymderivError:
+        SYMBOLIC["refused"] += 1
+        return
+    assert result.proof_status in ("proved", "checked"), (case.symbolic_text, result.proof_reason)
+    SYMBOLIC["proved for all shapes" if result.proof_status == "proved" else "checked"] += 1
+    if direction not in result.expr.symbols() or "zeros" in result.formula:  # a zero HVP may equal twice itself
+        return
+    for wrong in (f"2 * ({result.formula})", f"({result.formula}) + {direction}"):
+        try:
+            verdict = symderiv.hvp(case.symbolic_text, case.wrt, claim=wrong, **options)
+        except SymderivError:
+            continue
+        assert verdict.status != "proved", (case.symbolic_text, wrong, verdict.reason)
+        SYMBOLIC["corruptions not proved"] += 1
+
+
+def test_symbolic_counts_are_reported():
+    print("second-order soundness, symbolic shapes:", SYMBOLIC)
