@@ -38,6 +38,9 @@ def hvp_arguments(p: argparse.ArgumentParser) -> None:
     _shared(p)
     p.add_argument("--direction", default="V", metavar="NAME",
                    help="the name of the direction, a matrix shaped like --wrt (default V)")
+    p.add_argument("--derive", choices=("text", "markdown"), metavar="FORMAT",
+                   help="explain the HVP step by step (text or markdown): the gradient formula differentiated "
+                        "along V, block by block")
     add_common(p)
 
 
@@ -58,8 +61,34 @@ def _print(result: object, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _explain(args: argparse.Namespace) -> int:
+    """The HVP as the gradient of ``sum((∂L/∂w) * V)``, derived by :func:`symderiv.derive` block by block."""
+    options = options_from(args)
+    paired = api("proofs.hessian").hvp_pairing(args.expression, args.wrt, direction=args.direction,
+                                               shapes=shapes_from(args), **options)
+    derivation = api("explain.derivation").derive(
+        paired.text, args.wrt, shapes=paired.shapes, functions=options["functions"], symmetric=options["symmetric"],
+        layout=args.layout, timeout=args.timeout)
+    q = "`" if args.derive == "markdown" else ""  # formulas as code spans in Markdown
+
+    def code(text: str) -> str:
+        return f"{q}{text}{q}"
+
+    w, v = args.wrt, args.direction
+    intro = (f"The Hessian-vector product along {code(v)} is the derivative of the gradient "
+             f"{code(f'∂L/∂{w} = {paired.gradient}')} along {code(v)}. A Hessian is symmetric, so it is the gradient "
+             f"of the scalar {code(f'sum((∂L/∂{w}) * {v})')} with respect to {code(w)}, derived below block by block.")
+    if paired.constant is not None:
+        intro += f" There {code(paired.constant)} is the upstream {code(args.upstream)}, a constant."
+    body = derivation.to_markdown() if args.derive == "markdown" else derivation.to_text()
+    emit(f"{intro}\n\n{body}")
+    return EXIT_OK
+
+
 def run_hvp(args: argparse.Namespace) -> int:
     """Derive and prove (or verify ``--claim``) the Hessian-vector product; print it."""
+    if args.derive:
+        return _explain(args)
     result = api("proofs.hessian").hvp(args.expression, args.wrt, direction=args.direction, shapes=shapes_from(args),
                                        claim=args.claim, check=not args.no_check, budget=args.budget,
                                        layout=args.layout, method=args.method,

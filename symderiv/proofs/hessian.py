@@ -43,7 +43,7 @@ from symderiv.proofs.exact.entrywise import (
 from symderiv.proofs.exact.prover import compare
 from symderiv.proofs.exact.second import hessian_matrix, hvp_matrix
 from symderiv.proofs.exact.witness import PointDomain
-from symderiv.proofs.hessian_all import prove_for_all_shapes
+from symderiv.proofs.hessian_all import Pairing, pairing, prove_for_all_shapes
 from symderiv.proofs.problem import (
     Problem,
     ProofRecord,
@@ -57,7 +57,7 @@ from symderiv.syntax.language import parse
 from symderiv.syntax.printing import _name_latex, to_text
 from symderiv.syntax.shapes import format_shape
 
-__all__ = ["SecondDerivative", "SecondVerdict", "hessian", "hvp"]
+__all__ = ["Pairing", "SecondDerivative", "SecondVerdict", "hessian", "hvp", "hvp_pairing"]
 
 
 def _label(kind: str, wrt: str, direction: str, layout: str = "denominator") -> str:
@@ -301,3 +301,15 @@ def _verify(request: _Request, claim: str, budget: int | None, timeout: float | 
     if wrong is not None:
         return wrong
     return _check(request, claim, claim_node, budget, timeout)
+
+
+def hvp_pairing(expr: str, wrt: str, direction: str = "V", shapes: Mapping[str, Any] | None = None, *,
+                functions: Iterable[str] = (), symmetric: Iterable[str] = (), upstream: str = "G") -> Pairing:
+    """The scalar ``sum((∂L/∂wrt) * V)`` whose gradient is the HVP, for :func:`symderiv.derive` to explain.
+
+    >>> hvp_pairing("x.T @ A @ x", "x", shapes={"x": ("n", 1)}).text
+    'sum(((A + A.T) @ x) * V)'
+    """
+    request = _request(expr, wrt, "hvp", direction, shapes, functions, symmetric, upstream, "denominator", "auto",
+                       None)
+    return pairing(request.problem, request.node, wrt, direction)

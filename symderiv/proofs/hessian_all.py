@@ -18,6 +18,7 @@ less leaves the verdict at what the sample sizes gave.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from symderiv.autodiff.backprop import differentiate
 from symderiv.core import expr as ex
@@ -27,7 +28,7 @@ from symderiv.proofs.problem import Problem, Verdict
 from symderiv.proofs.verification import verify
 from symderiv.syntax.printing import to_text
 
-__all__ = ["prove_for_all_shapes"]
+__all__ = ["Pairing", "pairing", "prove_for_all_shapes"]
 
 
 def _rename(node: ex.Expr, old: str, new: str) -> ex.Expr:
@@ -48,6 +49,38 @@ def _all_shapes(verdict: Verdict) -> bool:
     return verdict.status is Status.PROVED and verdict.proof is not None and verdict.proof.all_shapes
 
 
+@dataclass(frozen=True)
+class Pairing:
+    """The scalar ``sum(g * V)`` whose gradient is the HVP: its text, shapes, the gradient ``g`` and the name
+    the upstream takes in it (``None`` for a scalar expression)."""
+
+    text: str
+    shapes: dict[str, ex.Shape]
+    gradient: str
+    constant: str | None
+
+
+def pairing(problem: Problem, node: ex.Expr, wrt: str, direction: str) -> Pairing:
+    """``sum((∂L/∂wrt) * direction)``, with the upstream renamed to a plain symbol (a constant there).
+
+    >>> from symderiv.proofs.problem import prepare
+    >>> problem = prepare("W @ X", ["W"], None)
+    >>> p = pairing(problem, problem.expression, "W", "V")
+    >>> p.text, p.constant, p.shapes["Gc"]
+    ('sum((Gc @ X.T) * V)', 'Gc', ('n', 'p'))
+    """
+    symbols: dict[str, ex.Shape] = dict(problem.typing.symbols)
+    gradient = differentiate(node, problem.typing, [wrt], upstream=problem.upstream)[0]
+    shapes = {**symbols, direction: symbols[wrt]}
+    constant = None
+    expr = gradient.expr
+    if not gradient.scalar:
+        constant = _fresh(problem.upstream + "c", set(symbols) | {direction})
+        shapes[constant] = problem.typing.shape_of(node)
+        expr = _rename(expr, problem.upstream, constant)
+    return Pairing(f"sum(({to_text(expr)}) * {direction})", shapes, gradient.formula, constant)
+
+
 def prove_for_all_shapes(problem: Problem, node: ex.Expr, wrt: str, direction: str, claim: ex.Expr,
                          hessian: bool) -> str | None:
     """The reason of a proof for all shapes of the claimed HVP (or Hessian, ``hessian=True``), or None.
@@ -61,27 +94,21 @@ def prove_for_all_shapes(problem: Problem, node: ex.Expr, wrt: str, direction: s
     >>> prove_for_all_shapes(problem, problem.expression, "x", "V", parse("(A + A.T) @ V"), False)[:30]
     'proved for all shapes (index n'
     """
-    symbols: dict[str, ex.Shape] = dict(problem.typing.symbols)
     options: Mapping[str, object] = {"functions": problem.functions, "symmetric": sorted(problem.typing.symmetric)}
     try:
-        gradient = differentiate(node, problem.typing, [wrt], upstream=problem.upstream)[0]
-        first = verify(to_text(node), wrt, claim=gradient.formula, shapes=symbols, upstream=problem.upstream,
-                       method="exact", **options)  # type: ignore[arg-type]
+        paired = pairing(problem, node, wrt, direction)
+        first = verify(to_text(node), wrt, claim=paired.gradient, shapes=problem.typing.symbols,
+                       upstream=problem.upstream, method="exact", **options)  # type: ignore[arg-type]
         if not _all_shapes(first):
             return None
-        constant = _fresh(problem.upstream + "c", set(symbols) | {direction})
-        shapes = {**symbols, direction: symbols[wrt]}
-        if not gradient.scalar:
-            shapes[constant] = problem.typing.shape_of(node)
-        g = to_text(_rename(gradient.expr, problem.upstream, constant))
-        c = to_text(_rename(claim, problem.upstream, constant))
-        second = verify(f"sum(({g}) * {direction})", wrt, claim=f"({c}) @ {direction}" if hessian else c,
-                        shapes=shapes, upstream=_fresh("U", set(shapes)), method="exact", **options)  # type: ignore[arg-type]
+        c = to_text(claim if paired.constant is None else _rename(claim, problem.upstream, paired.constant))
+        second = verify(paired.text, wrt, claim=f"({c}) @ {direction}" if hessian else c, shapes=paired.shapes,
+                        upstream=_fresh("U", set(paired.shapes)), method="exact", **options)  # type: ignore[arg-type]
     except SymderivError:
         return None
     if not _all_shapes(second):
         return None
     what = "Hessian" if hessian else "HVP"
-    return (f"proved for all shapes (index notation): ∂L/∂{wrt} = {gradient.formula}, and the {what} is the gradient "
+    return (f"proved for all shapes (index notation): ∂L/∂{wrt} = {paired.gradient}, and the {what} is the gradient "
             f"of sum((∂L/∂{wrt}) * {direction}), which is the Hessian applied to {direction} because a Hessian is "
             "symmetric")
