@@ -4,7 +4,9 @@ The formula comes from :mod:`symderiv.autodiff.second` (the gradient formula dif
 the proof compares it entry by entry with the second-order oracle :mod:`symderiv.proofs.exact.second`
 on concrete shapes, as :func:`symderiv.verify` does for gradients: equal entries are a proof, a differing
 entry is refuted with numbers that witness it. With dimension names the comparison runs at two small
-sizes, which is a check (``checked``; a claim's verdict is ``undecided``), not a proof for all shapes.
+sizes, and the proof for all shapes comes from :mod:`symderiv.proofs.hessian_all` (two gradient identities
+proved in index notation, and the symmetry of the Hessian); when that engine cannot prove them, the
+sample sizes are only a check (``checked``; a claim's verdict is ``undecided``).
 
 ``claim=`` turns either function into a verification of the user's formula, returning a
 :class:`SecondVerdict` (a :class:`~symderiv.proofs.problem.Verdict`).
