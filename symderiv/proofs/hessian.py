@@ -14,6 +14,7 @@ sample sizes are only a check (``checked``; a claim's verdict is ``undecided``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -222,7 +223,7 @@ def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | Non
                         proof=record)
     reason = prove_for_all_shapes(problem, request.node, request.wrt, request.second.direction,
                                   ex.Transpose(claim_node) if request.transposed else claim_node,
-                                  request.kind == "hessian")
+                                  request.kind == "hessian", _left(deadline))
     if reason is not None:
         record.all_shapes = True
         return _verdict(request, claim, Status.PROVED, f"{reason}; checked entrywise on "
@@ -230,6 +231,12 @@ def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | Non
     return _verdict(request, claim, Status.UNDECIDED,
                     f"undecided: holds at the sample sizes {describe_shape_list(record.shapes)}, but that is a check, "
                     "not a proof for all shapes; give concrete shapes for a proof", proof=record, checked_at_sizes=True)
+
+
+def _left(deadline: Deadline) -> float | None:
+    """The seconds left before ``deadline`` (None: no limit); a spent one raises its TimeoutError."""
+    deadline()
+    return None if deadline.end is None else max(deadline.end - time.monotonic(), 1e-3)
 
 
 def _result(request: _Request, formula: ex.Expr, check: bool, budget: int | None, timeout: float | None

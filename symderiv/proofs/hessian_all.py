@@ -82,11 +82,11 @@ def pairing(problem: Problem, node: ex.Expr, wrt: str, direction: str) -> Pairin
 
 
 def prove_for_all_shapes(problem: Problem, node: ex.Expr, wrt: str, direction: str, claim: ex.Expr,
-                         hessian: bool) -> str | None:
+                         hessian: bool, timeout: float | None = None) -> str | None:
     """The reason of a proof for all shapes of the claimed HVP (or Hessian, ``hessian=True``), or None.
 
     ``node`` is the expression as derived (``log(1 + exp(u))`` read as ``softplus(u)``); ``claim`` is over
-    the expression's names, the direction and the upstream.
+    the expression's names, the direction and the upstream. ``timeout`` bounds each of the two proofs.
 
     >>> from symderiv.proofs.problem import prepare
     >>> from symderiv.syntax.language import parse
@@ -98,12 +98,12 @@ def prove_for_all_shapes(problem: Problem, node: ex.Expr, wrt: str, direction: s
     try:
         paired = pairing(problem, node, wrt, direction)
         first = verify(to_text(node), wrt, claim=paired.gradient, shapes=problem.typing.symbols,
-                       upstream=problem.upstream, method="exact", **options)  # type: ignore[arg-type]
+                       upstream=problem.upstream, method="exact", timeout=timeout, **options)  # type: ignore[arg-type]
         if not _all_shapes(first):
             return None
         c = to_text(claim if paired.constant is None else _rename(claim, problem.upstream, paired.constant))
         second = verify(paired.text, wrt, claim=f"({c}) @ {direction}" if hessian else c, shapes=paired.shapes,
-                        upstream=_fresh("U", set(paired.shapes)), method="exact", **options)  # type: ignore[arg-type]
+                        upstream=_fresh("U", set(paired.shapes)), method="exact", timeout=timeout, **options)  # type: ignore[arg-type]
     except SymderivError:
         return None
     if not _all_shapes(second):
