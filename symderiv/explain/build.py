@@ -20,7 +20,7 @@ from symderiv.syntax.derivatives import substitute
 
 from . import prose as say
 from .blocks import BlockDeriver, BlockSpec
-from .check import Checker, concrete
+from .check import Checker, concrete, small_sizes
 from .plan import Plan, expand_names, plan_blocks
 from .steps import Draft, Equation, Grad, Matrix, Prose, StepKind
 
@@ -83,6 +83,8 @@ class Builder:
             sym = self.up_of[name]
             if sym is not None:
                 self.shapes_all[sym] = self.shapes_all[name]
+        #: Large concrete sizes replaced by small ones of the same structure, for the checks.
+        self.small = small_sizes(typing, problem.expression)
         self.engine = IndexEngine(typing, self.shapes_all, reserved=set(self.shapes_all) | {"L"})
 
     def describe(self, draft: Draft) -> str:
@@ -132,9 +134,9 @@ class Builder:
         claim = expand_names(rhs.expr, values, len(plan.order) + 1)
         claim = expand_names(claim, mapping, len(plan.order))
         loss = expand_names(plan.definitions[plan.root], mapping, len(plan.order))
-        typing, symbols = concrete(problem.typing, self.shapes_all)
+        typing, symbols = concrete(problem.typing, self.shapes_all, self.small)
         checker = Checker(typing, symbols, {}, loss, None if problem.scalar else problem.upstream, self.describe,
-                          self.timeout)
+                          self.timeout, self.small)
         checker.check(Draft(draft.kind, Equation((draft.equation.lhs, Matrix(claim))), draft.prose))
 
     # -- putting it together ----------------------------------------------------
@@ -177,15 +179,15 @@ class Builder:
     # -- checks ---------------------------------------------------------------------
     def check_shapes(self) -> dict[str, ex.Shape]:
         """The concrete shapes of the expression's symbols that the checks use."""
-        _, symbols = concrete(self.problem.typing, self.shapes_all)
+        _, symbols = concrete(self.problem.typing, self.shapes_all, self.small)
         return {k: symbols[k] for k in self.problem.typing.symbols}
 
     def check_blocks(self, blocks: Blocks) -> None:
         """Check every step of every block (accumulate steps were checked when made)."""
-        typing, symbols = concrete(self.problem.typing, self.shapes_all)
+        typing, symbols = concrete(self.problem.typing, self.shapes_all, self.small)
         for spec, drafts in blocks.derived:
             checker = Checker(typing, symbols, {spec.name: self.plan.definitions[spec.name]}, ex.Symbol(spec.name),
-                              spec.upstream, self.describe, self.timeout)
+                              spec.upstream, self.describe, self.timeout, self.small)
             for draft in drafts:
                 if draft.kind is not StepKind.ACCUMULATE:
                     checker.check(draft)
@@ -195,10 +197,10 @@ class Builder:
         if not final:
             return ""
         problem = self.problem
-        typing, symbols = concrete(problem.typing, self.shapes_all)
+        typing, symbols = concrete(problem.typing, self.shapes_all, self.small)
         binds = {n: self.full[n] for n in reversed(self.plan.inner)}
         checker = Checker(typing, symbols, binds, problem.expression, None if problem.scalar else problem.upstream,
-                          self.describe, self.timeout)
+                          self.describe, self.timeout, self.small)
         # The final formulas against one another: evaluation only, no derivative, so always affordable.
         forms = [s.equation.rhs for s in final]
         for draft, (a, b) in zip(final[1:], zip(forms, forms[1:], strict=False), strict=True):

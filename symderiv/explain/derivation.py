@@ -131,7 +131,8 @@ def derive(
     if check:
         builder.check_blocks(blocks)
         note = builder.check_final(final, all_shapes)
-        status = "proved" if all_shapes == "canonical" or problem.typing.is_concrete else "checked"
+        exact = problem.typing.is_concrete and not builder.small  # checked at the very shapes asked for
+        status = "proved" if all_shapes == "canonical" or exact else "checked"
         result = result.with_proof(status, [builder.check_shapes()], result.proof_reason)
 
     def made(draft: Draft, note: str = "") -> Step:
@@ -142,7 +143,7 @@ def derive(
     return Derivation(
         expression=expr, source=problem.expression, wrt=wrt, layout=layout, upstreams=builder.upstreams,
         intro=say.intro(problem.typing.symbols, problem.expression, wrt, upstream, problem.scalar, plan.definitions,
-                        plan.order),
+                        plan.order, builder.check_shapes() if check else None),
         blocks=tuple(Block(spec.number, spec.name, spec.definition, spec.wrt, spec.upstream, spec.partial,
                            tuple(made(d) for d in drafts)) for spec, drafts in blocks.derived),
         final=tuple(made(d, note) for d in final),

@@ -243,10 +243,12 @@ CANONICAL: Prose = ("Collecting terms gives symderiv's canonical formula:",)
 
 
 def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: str, scalar: bool,
-          definitions: Mapping[str, ex.Expr], order: Sequence[str]) -> tuple[Prose, ...]:
+          definitions: Mapping[str, ex.Expr], order: Sequence[str],
+          instance: Mapping[str, ex.Shape] | None = None) -> tuple[Prose, ...]:
     """The shapes, the loss, the names of the blocks and the entry we differentiate by.
 
-    ``order`` is the backprop order of the block names, the root first.
+    ``order`` is the backprop order of the block names, the root first; ``instance`` the shapes the steps
+    are checked at (None: not checked).
     """
     items: list[Any] = []
     for n, (name, shape) in enumerate(shapes.items()):
@@ -274,8 +276,15 @@ def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: s
                       f". We go backwards from the loss, one block per node, ending at {wrt}."))
     rows, cols = shapes[wrt]
     entry_v = Ent(ex.Symbol(wrt), 0 if rows == 1 else Idx("d", rows), 0 if cols == 1 else Idx("c", cols))
-    paras.append(("We pick one entry ", entry_v, " and find ", IndexSum.of(Partial(None, entry_v)),
-                  "; every step below is checked exactly on a small instance."))
+    head: list[Any] = ["We pick one entry ", entry_v, " and find ", IndexSum.of(Partial(None, entry_v))]
+    if instance is None:
+        paras.append((*head, "."))
+    else:
+        at: list[Any] = []
+        for n, (name, shape) in enumerate(instance.items()):
+            at += [", " if n else "", symbol(name), " ", Dims(shape)]
+        paras.append((*head, "; every step below is checked exactly on a small instance of the same structure (",
+                      *at, ")."))
     return tuple(paras)
 
 
