@@ -10,10 +10,13 @@ final steps (:meth:`Builder.final`), then check every draft (:meth:`Builder.chec
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
+from symderiv.core.errors import TimeoutError
+from symderiv.proofs.exact.entrywise import Deadline
 from symderiv.proofs.index import IndexEngine, contains, tidy
 from symderiv.proofs.problem import Problem
 from symderiv.syntax.derivatives import substitute
@@ -58,6 +61,8 @@ class Builder:
         self.problem = problem
         self.wrt = wrt
         self.timeout = timeout
+        #: One limit for the whole derivation: every phase gets what is left of it.
+        self.end = None if timeout is None else time.monotonic() + Deadline(timeout).seconds  # validated
         self._describe = describe
         self.symmetric = frozenset(problem.typing.symmetric)
         typing = problem.typing
@@ -87,6 +92,18 @@ class Builder:
         self.small = small_sizes(typing, problem.expression)
         self.engine = IndexEngine(typing, self.shapes_all, reserved=set(self.shapes_all) | {"L"})
 
+    def left(self) -> float | None:
+        """The seconds left of the timeout (None: no limit); raises TimeoutError once it has run out.
+
+        Called between phases and before each check, so the whole derivation stops near its limit."""
+        if self.end is None:
+            return None
+        rest = self.end - time.monotonic()
+        if rest <= 0:
+            raise TimeoutError(f"the derivation stopped after the time limit of {self.timeout:g} s",
+                               hint="raise --timeout, or derive with check=False")
+        return rest
+
     def describe(self, draft: Draft) -> str:
         """A draft's sentence in plain text."""
         return self._describe(self.upstreams, draft.prose)
@@ -103,6 +120,7 @@ class Builder:
             if contains(definition, self.wrt):
                 inputs.append(self.wrt)
             for target in inputs:
+                self.left()
                 partial = sum(contains(plan.definitions[n], target) for n in plan.order) > 1
                 spec = BlockSpec(len(out.derived) + 1, name, definition, target, self.up_of[name], partial)
                 drafts, matrix = BlockDeriver(self.engine, self.symmetric, self.problem.text, spec).run()
@@ -136,7 +154,7 @@ class Builder:
         loss = expand_names(plan.definitions[plan.root], mapping, len(plan.order))
         typing, symbols = concrete(problem.typing, self.shapes_all, self.small)
         checker = Checker(typing, symbols, {}, loss, None if problem.scalar else problem.upstream, self.describe,
-                          self.timeout, self.small)
+                          self.left(), self.small)
         checker.check(Draft(draft.kind, Equation((draft.equation.lhs, Matrix(claim))), draft.prose))
 
     # -- putting it together ----------------------------------------------------
@@ -187,7 +205,7 @@ class Builder:
         typing, symbols = concrete(self.problem.typing, self.shapes_all, self.small)
         for spec, drafts in blocks.derived:
             checker = Checker(typing, symbols, {spec.name: self.plan.definitions[spec.name]}, ex.Symbol(spec.name),
-                              spec.upstream, self.describe, self.timeout, self.small)
+                              spec.upstream, self.describe, self.left(), self.small)
             for draft in drafts:
                 if draft.kind is not StepKind.ACCUMULATE:
                     checker.check(draft)
@@ -200,7 +218,7 @@ class Builder:
         typing, symbols = concrete(problem.typing, self.shapes_all, self.small)
         binds = {n: self.full[n] for n in reversed(self.plan.inner)}
         checker = Checker(typing, symbols, binds, problem.expression, None if problem.scalar else problem.upstream,
-                          self.describe, self.timeout, self.small)
+                          self.describe, self.left(), self.small)
         # The final formulas against one another: evaluation only, no derivative, so always affordable.
         forms = [s.equation.rhs for s in final]
         for draft, (a, b) in zip(final[1:], zip(forms, forms[1:], strict=False), strict=True):

@@ -164,6 +164,7 @@ class Checker:
         bound = list(dict.fromkeys(t.sums))
         total = Ratio({})
         for values in itertools.product(*(range(self.size(k.dim)) for k in bound)):
+            self.deadline()
             local = dict(env)
             local.update(zip(bound, values, strict=True))
             prod = Ratio.const(1)
@@ -187,7 +188,7 @@ class Checker:
             return self.loss_gradient(den.expr.name)[r][c]
         value = self.factor(f.num, env) if isinstance(f.num, Ent) else self.side(f.num, env)
         var = self.var(den.expr.name, r, c)
-        return gradient_of(self.instance.vars, value, {var}).get(var, Ratio({}))
+        return gradient_of(self.instance.vars, value, {var}, self.deadline).get(var, Ratio({}))
 
     def equal(self, a: Ratio, b: Ratio) -> bool:
         return a.equals(b) or _sympy_equal(self.instance.vars, a, b)
@@ -208,6 +209,7 @@ class Checker:
         idx = list(free)
         for values in itertools.product(*(range(self.size(i.dim)) for i in idx)):
             env = dict(zip(idx, values, strict=True))
+            self.deadline()
             first = self.side(sides[0], env)
             for s in sides[1:]:
                 if not self.equal(first, self.side(s, env)):

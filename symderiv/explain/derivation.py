@@ -124,9 +124,11 @@ def derive(
     result = gradient(expr, wrt, shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, check=False)
     assert isinstance(result, Gradient)
+    builder.left()
     final, expanded = builder.final(composed, result.expr, layout, blocks)
     # the final identity for all shapes: symderiv's canonical spelling, else the derivation's own form
     all_shapes = _all_shapes(problem, wrt, result.expr, expanded)
+    builder.left()
     note = ""
     if check:
         builder.check_blocks(blocks)
