@@ -158,7 +158,7 @@ class BlockDeriver:
             raise UnsupportedError(f"the entries of ∂L/∂{P} in `{self.text}` are not a product, elementwise "
                                    "product or sum that symderiv can write as a matrix formula",
                                    hint="symderiv.gradient gives the formula without the steps")
-        self.step(StepKind.MATRIX_FORM, [Grad(P), Matrix(matrix)], say.matrix_form(matrix, d, c), [d, c])
+        self.step(StepKind.MATRIX_FORM, [Grad(P), Matrix(matrix)], say.matrix_form(matrix, d, c, eng.shape), [d, c])
         return self.drafts, matrix
 
     def _through_upstream(self, ve: Ent, lhs: IndexSum, upstream: str) -> IndexSum:
@@ -190,8 +190,10 @@ class BlockDeriver:
                   self._differentiate_prose(name, at_i, at_j, form, ve, log),
                   [d, c, at_i, at_j, *form.terms[0].sums] if form.terms else [d, c])
         together = IndexSum.of(Ent(up, at_i, at_j), sums=left) * col
-        total = self._collapse(together, [])
-        self.step(StepKind.SUBSTITUTE, [lhs, together, total], say.substitute(bool(pins), outer), [d, c, *left])
+        killed: list[Index] = []
+        total = self._collapse(together, killed)
+        gone = list(dict.fromkeys(k for k in killed if isinstance(k, Idx)))
+        self.step(StepKind.SUBSTITUTE, [lhs, together, total], say.substitute(bool(pins), gone), [d, c, *left])
         return total
 
     def _scalar_loss(self, ve: Ent, lhs: IndexSum) -> IndexSum:
@@ -211,22 +213,32 @@ class BlockDeriver:
     def _differentiate_prose(self, name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve: Ent,
                              log: Sequence[Index]) -> Prose:
         killed = list(dict.fromkeys(k for k in log if isinstance(k, Idx)))
-        return say.differentiate(name, a, b, form, ve, self.eng.shape(ve.expr), self.eng.rules, killed)
+        taken = set(self.eng.reserved) | {x.name for x in (a, b) if isinstance(x, Idx)}
+        return say.differentiate(name, a, b, form, ve, self.eng.shape(ve.expr), self.eng.rules, killed, taken)
 
     # -- helpers -----------------------------------------------------------------
     def _readable(self, s: IndexSum, keep: set[Index]) -> IndexSum:
         """Rename summed indices in order of first appearance (k, l, p, ...), as one would by hand."""
         taken = {x.name for x in keep if isinstance(x, Idx)}
+        ranges: dict[str, ex.Dim] = {}  # a letter means one range in the whole sum
         out = []
         for t in s.terms:
             order = [i for i in dict.fromkeys(i for f in t.factors for i in factor_indices(f)) if i in t.sums]
             order += [i for i in t.sums if i not in order]
-            fresh = [n for n in _READABLE if n not in taken and n not in self.eng.reserved]
+            fresh: list[str] = []
+            for i in order:
+                assert isinstance(i, Idx)
+                pick = next((n for n in _READABLE if n not in taken and n not in self.eng.reserved
+                             and n not in fresh and ranges.get(n, i.dim) == i.dim), None)
+                if pick is None:
+                    break
+                fresh.append(pick)
             if len(fresh) < len(order):
                 out.append(t)
                 continue
+            ranges.update((n, i.dim) for n, i in zip(fresh, order, strict=True) if isinstance(i, Idx))
             out.append(self._renamed(t, order, fresh))
-            self.eng.used.update(fresh[:len(order)])
+            self.eng.used.update(fresh)
         return IndexSum(tuple(out))
 
     @staticmethod
