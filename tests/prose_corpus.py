@@ -68,6 +68,12 @@ _COURSE: list[Case] = [
     ("x.T @ inv(A) @ x", "A", {"x": ("n", 1)}, {}),
     ("exp(x) / sum(exp(x))", "x", {"x": ("n", 1)}, {}),
     ("W @ X", "W", {"W": (64, 32), "X": (32, 128)}, {}),
+    # beyond products and sums: blocks whose matrix form is the node's backward rule, checked
+    ("(X - sum(X, axis=0) * 0.25) ** 2", "X", None, {}),
+    ("exp(Z) / sum(exp(Z), axis=0)", "Z", None, {}),
+    ("-sum(Y * log(exp(Z) / sum(exp(Z), axis=0)))", "Z", None, {}),
+    ("(exp(Q @ K.T) / sum(exp(Q @ K.T), axis=1)) @ V", "Q", None, {}),
+    ("(X - sum(X, axis=0) / 4) / sqrt(sum((X - sum(X, axis=0) / 4) ** 2, axis=0) / 4 + 1)", "X", None, {}),
 ]
 
 CASES: list[Case] = [(e.expression, e.wrt, dict(e.shapes) or None, {}) for e in EXAMPLES] + _COURSE

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from symderiv.autodiff.backprop import differentiate
 from symderiv.core import expr as ex
-from symderiv.core.errors import UnsupportedError
+from symderiv.core.errors import SymderivError, UnsupportedError
 from symderiv.proofs.index import (
     Delta,
     Ent,
@@ -29,6 +30,7 @@ from symderiv.proofs.index import (
     merge_terms,
 )
 from symderiv.proofs.index import substitute as substitute_index
+from symderiv.syntax.shapes import Typing
 
 from . import prose as say
 from .steps import Draft, Equation, Grad, Matrix, Prose, Side, StepKind
@@ -155,11 +157,28 @@ class BlockDeriver:
                       [d, c, *[k for t in oriented.terms for k in t.sums]])
         matrix = eng.recognise(oriented, d, c, self.sym)
         if matrix is None:
-            raise UnsupportedError(f"the entries of ∂L/∂{P} in `{self.text}` are not a product, elementwise "
-                                   "product or sum that symderiv can write as a matrix formula",
-                                   hint="symderiv.gradient gives the formula without the steps")
+            # Not a pattern of products and sums: the node's backward rule (VJP) as a lemma, checked like every step.
+            matrix = self._vjp()
+            self.step(StepKind.MATRIX_FORM, [Grad(P), Matrix(matrix)],
+                      say.vjp_lemma(ex.Symbol(self.spec.name), self.spec.definition, matrix, d, c), [d, c])
+            return self.drafts, matrix
         self.step(StepKind.MATRIX_FORM, [Grad(P), Matrix(matrix)], say.matrix_form(matrix, d, c, eng.shape), [d, c])
         return self.drafts, matrix
+
+    def _vjp(self) -> ex.Expr:
+        """``∂L/∂wrt`` of this block by the backward rules of its nodes (symderiv's VJP sweep)."""
+        typing = self.eng.typing
+        shapes = {**typing.symbols, **self.eng.extra}
+        names = set(self.spec.definition.symbols()) | ({self.spec.upstream} if self.spec.upstream else set())
+        local = Typing({k: v for k, v in shapes.items() if k in names}, typing.symmetric, None, dict(typing.sizes),
+                       dict(typing.aliases))
+        try:
+            (grad,) = differentiate(self.spec.definition, local, [self.spec.wrt], upstream=self.spec.upstream or "G")
+        except SymderivError as err:  # pragma: no cover - gradient() refuses these too
+            raise UnsupportedError(f"the entries of ∂L/∂{self.spec.wrt} in `{self.text}` have no matrix formula "
+                                   f"that symderiv can write ({err.message})",
+                                   hint="symderiv.gradient gives the formula without the steps") from None
+        return grad.expr
 
     def _through_upstream(self, ve: Ent, lhs: IndexSum, upstream: str) -> IndexSum:
         """Chain rule, sparsity, differentiate, substitute: ``Σ_ij ∂L/∂D_ij ∂D_ij/∂V_dc`` collapsed."""

@@ -62,7 +62,8 @@ class Builder:
         self.wrt = wrt
         self.timeout = timeout
         #: One limit for the whole derivation: every phase gets what is left of it.
-        self.end = None if timeout is None else time.monotonic() + Deadline(timeout).seconds  # validated
+        seconds = Deadline(timeout).seconds  # validated: a positive, finite number or None
+        self.end = None if seconds is None else time.monotonic() + seconds
         self._describe = describe
         self.symmetric = frozenset(problem.typing.symmetric)
         typing = problem.typing

@@ -250,6 +250,18 @@ def matrix_form(matrix: ex.Expr, d: Index, c: Index, shape: Callable[[ex.Expr], 
     return tuple(head) + (tail,)
 
 
+def vjp_lemma(name: ex.Symbol, definition: ex.Expr, matrix: ex.Expr, d: Index, c: Index) -> Prose:
+    """The block's matrix form taken from the backward rules of its nodes, when the entries above are not a
+    pattern of products and sums that reads off as a matrix formula."""
+    free = [x for x in (d, c) if isinstance(x, Idx)]
+    head: list[Any] = ["These entries are not a plain pattern of products and sums; the backward rule of ",
+                       Equation((Matrix(name), Matrix(definition))),
+                       " (the chain rule through each of its operations, in matrix form) gives the same entries"]
+    if free:
+        head += [" for every "] + index_list(free)
+    return (*head, ", as the exact check of this step confirms:")
+
+
 # ---------------------------------------------------------------------------
 # The whole derivation
 
@@ -336,4 +348,4 @@ def conclusion(wrt: str, layout: str, formula: ex.Expr, formula_text: str, all_s
 
 __all__ = ["accumulate", "and_list", "assemble", "chain_rule", "conclusion", "differentiate", "in_original_names",
            "index_form", "index_list", "intro", "lemma_equation", "matrix_form", "sparsity", "substitute",
-           "transpose"]
+           "transpose", "vjp_lemma"]
