@@ -137,8 +137,8 @@ def _delta_sentence(ve: Ent, pshape: ex.Shape, taken: set[str]) -> list[Any]:
     """``∂V_ab/∂V_dc = δ_ad δ_bc``, with ``a``, ``b`` letters that are no matrix's name and no index in use."""
     taken = taken | {x.name for x in (ve.row, ve.col) if isinstance(x, Idx)} | {str(ve.expr)}
     free = [x for x in _GENERIC if x not in taken]
-    ga = Idx(free[0], pshape[0]) if pshape[0] != 1 else 0
-    gb = Idx(free[1], pshape[1]) if pshape[1] != 1 else 0
+    ga = Idx(free.pop(0), pshape[0]) if pshape[0] != 1 else 0
+    gb = Idx(free.pop(0), pshape[1]) if pshape[1] != 1 else 0
     deltas = tuple(x for x in (Delta(ga, ve.row), Delta(gb, ve.col)) if x.a != x.b)
     if not deltas:  # a scalar: ∂Z/∂Z = 1, nothing to match
         return ["with ", Equation((IndexSum.of(Partial(Ent(ve.expr, ga, gb), ve)), IndexSum.of()))]
