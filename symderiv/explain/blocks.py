@@ -30,6 +30,7 @@ from symderiv.proofs.index import (
     merge_terms,
 )
 from symderiv.proofs.index import substitute as substitute_index
+from symderiv.syntax.derivatives import derivative_of
 from symderiv.syntax.shapes import Typing
 
 from . import prose as say
@@ -204,8 +205,12 @@ class BlockDeriver:
         raw = eng.differentiate(form, P, d, c)
         log: list[Index] = []
         col = self._collapse(raw, log)
-        self.step(StepKind.DIFFERENTIATE,
-                  [IndexSum.of(Partial(Ent(name, at_i, at_j), ve)), IndexSum.of(Partial(form, ve)), raw, col],
+        sides = [IndexSum.of(Partial(Ent(name, at_i, at_j), ve)), IndexSum.of(Partial(form, ve)), raw, col]
+        if isinstance(E, ex.Apply) and E.operand == ex.Symbol(P) and {at_i, at_j} <= {d, c}:
+            # f'(Z) at one entry as the registry writes it, with the block's name: A ⊙ (1 − A), not σ(Z) − σ(Z)·σ(Z)
+            col = IndexSum.of(Ent(derivative_of(E.fn, E.operand, name), at_i, at_j))
+            sides.append(col)
+        self.step(StepKind.DIFFERENTIATE, sides,
                   self._differentiate_prose(name, at_i, at_j, form, ve, log),
                   [d, c, at_i, at_j, *form.terms[0].sums] if form.terms else [d, c])
         together = IndexSum.of(Ent(up, at_i, at_j), sums=left) * col

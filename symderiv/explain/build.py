@@ -180,15 +180,15 @@ class Builder:
         original names."""
         number = len(blocks.derived) + 1
         plan, wrt = self.plan, self.wrt
-        inner = plan.inner
-        expanded = tidy(substitute(composed, {n: self.full[n] for n in inner}), self.symmetric)
+        expanded = tidy(substitute(composed, {n: self.full[n] for n in plan.order}), self.symmetric)
         final: list[Draft] = []
         lhs = Grad(wrt, layout)
         if len(blocks.derived) > 1 or layout == "numerator":
             final.append(Draft(StepKind.ASSEMBLE, Equation((lhs, Matrix(composed))),
                                say.assemble(plan.root, self.problem.scalar, layout), (), number))
-        if inner and expanded != composed:
-            final.append(Draft(StepKind.RESULT, Equation((lhs, Matrix(expanded))), say.in_original_names(inner),
+        named = [n for n in plan.order if contains(composed, n)]
+        if named and expanded != composed:
+            final.append(Draft(StepKind.RESULT, Equation((lhs, Matrix(expanded))), say.in_original_names(named),
                                (), number))
         rhs = final[-1].equation.rhs if final else blocks.derived[-1][1][-1].equation.rhs
         if isinstance(rhs, Matrix) and rhs.expr != canonical:
@@ -217,7 +217,7 @@ class Builder:
             return ""
         problem = self.problem
         typing, symbols = concrete(problem.typing, self.shapes_all, self.small)
-        binds = {n: self.full[n] for n in reversed(self.plan.inner)}
+        binds = {n: self.full[n] for n in reversed(self.plan.order)}  # the root too: a block's f'(Z) may use it
         checker = Checker(typing, symbols, binds, problem.expression, None if problem.scalar else problem.upstream,
                           self.describe, self.left(), self.small)
         # The final formulas against one another: evaluation only, no derivative, so always affordable.
