@@ -57,13 +57,14 @@ class Builder:
     """The shared state of one derivation of ``∂L/∂wrt``."""
 
     def __init__(self, problem: Problem, wrt: str, upstream: str, timeout: float | None,
-                 describe: Describe) -> None:
+                 describe: Describe, started: float | None = None) -> None:
         self.problem = problem
         self.wrt = wrt
         self.timeout = timeout
         #: One limit for the whole derivation: every phase gets what is left of it.
         seconds = Deadline(timeout).seconds  # validated: a positive, finite number or None
-        self.end = None if seconds is None else time.monotonic() + seconds
+        # from ``started`` (time.monotonic() when the caller began: parsing counts too)
+        self.end = None if seconds is None else (time.monotonic() if started is None else started) + seconds
         self._describe = describe
         self.symmetric = frozenset(problem.typing.symmetric)
         typing = problem.typing

@@ -105,7 +105,7 @@ class Checker:
         self.deadline = Deadline(seconds)
         self.instance = Instance(self.typing, deadline=self.deadline)
         for name, definition in bind.items():  # innermost first
-            self.instance.bind(name, self.instance.evaluate(definition))
+            self.instance.bind(name, self.instance.evaluate(self.shrunk(definition)))
         self.loss = loss
         self.upstream = upstream
         self.describe = describe
@@ -115,10 +115,20 @@ class Checker:
     def size(self, dim: ex.Dim) -> int:
         return self.remap.get(dim, dim) if isinstance(dim, int) else self.typing.sizes[dim]
 
+    def shrunk(self, node: ex.Expr) -> ex.Expr:
+        """``node`` with the sizes written in it (``ones(64, 1)`` of a derived formula) replaced by the small ones."""
+        if not self.remap:
+            return node
+        if isinstance(node, ex.ConstMatrix):
+            rows, cols = (self.remap.get(d, d) if isinstance(d, int) else d for d in (node.rows, node.cols))
+            return ex.ConstMatrix(node.kind, rows, cols)
+        children = node.children()
+        return ex.with_children(node, [self.shrunk(c) for c in children]) if children else node
+
     def matrix(self, node: ex.Expr) -> Entries:
         found = self._values.get(node)
         if found is None:
-            found = self.instance.evaluate(node)
+            found = self.instance.evaluate(self.shrunk(node))
             self._values[node] = found
         return found
 
@@ -191,7 +201,10 @@ class Checker:
         return gradient_of(self.instance.vars, value, {var}, self.deadline).get(var, Ratio({}))
 
     def equal(self, a: Ratio, b: Ratio) -> bool:
-        return a.equals(b) or _sympy_equal(self.instance.vars, a, b)
+        if a.equals(b):
+            return True
+        self.deadline()  # SymPy's simplification cannot be interrupted: the limit is checked before each call
+        return _sympy_equal(self.instance.vars, a, b)
 
     # -- checking -------------------------------------------------------------
     def check(self, draft: Draft) -> None:

@@ -24,6 +24,7 @@ Markdown, HTML or text, and this module puts it together.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -112,11 +113,13 @@ def derive(
     >>> print(d.steps[0].equation_text)
     ∂L/∂W_dc = Σ_{i,j} ∂L/∂D_ij · ∂D_ij/∂W_dc
     """
+    started = time.monotonic()
     if not isinstance(wrt, str):
         raise SymderivError("derive takes one wrt name", hint="call derive once per matrix")
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout)
-    builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose))
+    builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
+                      started)
     text = TextPrinter(builder.upstreams)
     blocks = builder.blocks(check)
     composed = builder.compose(blocks, layout)
