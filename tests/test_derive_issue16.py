@@ -145,3 +145,18 @@ def test_the_timeout_covers_the_whole_derivation():
     with pytest.raises(TimeoutError):
         derive("W @ X + b @ ones(1, 128)", "W", {"W": (64, 32), "X": (32, 128)}, timeout=1)
     assert time.perf_counter() - start < 3.0
+
+
+def test_sizes_written_in_derived_formulas_shrink_with_the_instance():
+    """The backward rule of a centring writes ones(64, 1); the check runs at the small instance all the same."""
+    d = derive("(X - sum(X, axis=0) * 0.25) ** 2", "X", {"X": (64, 32)})
+    assert "ones(64, 1)" in d.result.formula and all(s.checked for s in d.steps)
+    assert d.result.proof == [{"X": (3, 2)}]
+
+
+def test_index_names_option(capsys):
+    assert main(["derive", "W @ X", "--wrt", "W", "--indices", "a,b,r,s,t"]) == 0
+    out = capsys.readouterr().out
+    assert "∂L/∂W_ab = Σ_{r,s} ∂L/∂D_rs · ∂D_rs/∂W_ab" in out and "Σ_t W_at · X_ts" in out
+    for bad in ("a,b,r", "a,W,r,s", "a,a,r,s", "a,b,r,s1"):
+        assert main(["derive", "W @ X", "--wrt", "W", "--indices", bad]) == 2

@@ -38,6 +38,8 @@ from .steps import Draft, Equation, Grad, Matrix, Prose, Side, StepKind
 
 #: Names for summed indices, in order of first appearance, as one would write them by hand.
 _READABLE = ("k", "l", "p", "q", "r", "s", "t", "u", "v")
+#: The default index names: the entry ``V_dc`` we differentiate by, the entry ``D_ij`` of a block, then summed ones.
+INDICES = ("d", "c", "i", "j", *_READABLE)
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,10 @@ def _pins(s: IndexSum, outer: Sequence[Idx], targets: tuple[Index, Index]) -> di
 class BlockDeriver:
     """Derives one block: :meth:`run` gives its drafts and its matrix contribution to ``∂L/∂wrt``."""
 
-    def __init__(self, engine: IndexEngine, symmetric: frozenset[str], text: str, spec: BlockSpec) -> None:
+    def __init__(self, engine: IndexEngine, symmetric: frozenset[str], text: str, spec: BlockSpec,
+                 indices: Sequence[str] = INDICES) -> None:
+        self.names = tuple(indices) + tuple(n for n in INDICES[4:] if n not in indices) if len(indices) >= 4 \
+            else INDICES
         self.eng = engine
         self.sym = symmetric
         self.text = text
@@ -145,7 +150,7 @@ class BlockDeriver:
         eng.reset_names()
         eng.rules = []
         pshape = eng.shape(ex.Symbol(P))
-        d, c = eng.fresh(pshape[0], "d"), eng.fresh(pshape[1], "c")
+        d, c = eng.fresh(pshape[0], self.names[0]), eng.fresh(pshape[1], self.names[1])
         ve = Ent(ex.Symbol(P), d, c)
         lhs = IndexSum.of(Partial(None, ve))
         if self.spec.upstream is not None:
@@ -186,7 +191,7 @@ class BlockDeriver:
         eng, P, d, c = self.eng, self.spec.wrt, ve.row, ve.col
         E, name = self.spec.definition, ex.Symbol(self.spec.name)
         rows, cols = eng.shape(E)
-        i, j = eng.fresh(rows, "i"), eng.fresh(cols, "j")
+        i, j = eng.fresh(rows, self.names[2]), eng.fresh(cols, self.names[3])
         outer = [x for x in (i, j) if isinstance(x, Idx)]
         up = ex.Symbol(upstream)
         chain = IndexSum.of(Ent(up, i, j), Partial(Ent(name, i, j), ve), sums=outer)
@@ -252,7 +257,7 @@ class BlockDeriver:
             fresh: list[str] = []
             for i in order:
                 assert isinstance(i, Idx)
-                pick = next((n for n in _READABLE if n not in taken and n not in self.eng.reserved
+                pick = next((n for n in self.names[4:] if n not in taken and n not in self.eng.reserved
                              and n not in fresh and ranges.get(n, i.dim) == i.dim), None)
                 if pick is None:
                     break
@@ -291,4 +296,4 @@ class BlockDeriver:
         return merge_terms(out, self.sym)
 
 
-__all__ = ["BlockDeriver", "BlockSpec", "orient"]
+__all__ = ["INDICES", "BlockDeriver", "BlockSpec", "orient"]

@@ -22,7 +22,7 @@ from symderiv.proofs.problem import Problem
 from symderiv.syntax.derivatives import substitute
 
 from . import prose as say
-from .blocks import BlockDeriver, BlockSpec
+from .blocks import INDICES, BlockDeriver, BlockSpec
 from .check import Checker, concrete, small_sizes
 from .plan import Plan, expand_names, plan_blocks
 from .steps import Draft, Equation, Grad, Matrix, Prose, StepKind
@@ -57,8 +57,9 @@ class Builder:
     """The shared state of one derivation of ``∂L/∂wrt``."""
 
     def __init__(self, problem: Problem, wrt: str, upstream: str, timeout: float | None,
-                 describe: Describe, started: float | None = None) -> None:
+                 describe: Describe, started: float | None = None, indices: Sequence[str] = INDICES) -> None:
         self.problem = problem
+        self.indices = tuple(indices)
         self.wrt = wrt
         self.timeout = timeout
         #: One limit for the whole derivation: every phase gets what is left of it.
@@ -125,7 +126,8 @@ class Builder:
                 self.left()
                 partial = sum(contains(plan.definitions[n], target) for n in plan.order) > 1
                 spec = BlockSpec(len(out.derived) + 1, name, definition, target, self.up_of[name], partial)
-                drafts, matrix = BlockDeriver(self.engine, self.symmetric, self.problem.text, spec).run()
+                drafts, matrix = BlockDeriver(self.engine, self.symmetric, self.problem.text, spec,
+                                              self.indices).run()
                 if accumulate is not None:
                     drafts.insert(0, Draft(accumulate.kind, accumulate.equation, accumulate.prose, (), spec.number))
                     accumulate = None

@@ -288,11 +288,11 @@ CANONICAL: Prose = ("Collecting terms gives symderiv's canonical formula:",)
 
 def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: str, scalar: bool,
           definitions: Mapping[str, ex.Expr], order: Sequence[str],
-          instance: Mapping[str, ex.Shape] | None = None) -> tuple[Prose, ...]:
+          instance: Mapping[str, ex.Shape] | None = None, indices: Sequence[str] = "dcij") -> tuple[Prose, ...]:
     """The shapes, the loss, the names of the blocks and the entry we differentiate by.
 
     ``order`` is the backprop order of the block names, the root first; ``instance`` the shapes the steps
-    are checked at (None: not checked).
+    are checked at (None: not checked); ``indices`` the names of ``V_dc`` and ``D_ij``.
     """
     items: list[Any] = []
     for n, (name, shape) in enumerate(shapes.items()):
@@ -305,8 +305,8 @@ def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: s
                       Equation((symbol("L"), Matrix(definitions[root]))), "."))
     else:
         rows, cols = Typing(dict(shapes)).shape_of(source)
-        entry = IndexSum.of(Ent(ex.Symbol(upstream), 0 if rows == 1 else Idx("i", rows),
-                                0 if cols == 1 else Idx("j", cols)))
+        entry = IndexSum.of(Ent(ex.Symbol(upstream), 0 if rows == 1 else Idx(indices[2], rows),
+                                0 if cols == 1 else Idx(indices[3], cols)))
         paras.append(("Write ", Equation((symbol(root), Matrix(definitions[root]))), " and let ",
                       Equation((symbol("L"), Matrix(ex.Apply(ex.Symbol(root), fn="f")))),
                       " for an arbitrary scalar function f of all entries. The upstream gradient ",
@@ -319,7 +319,8 @@ def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: s
         paras.append(("Name the intermediate results ", *defs,
                       f". We go backwards from the loss, one block per node, ending at {wrt}."))
     rows, cols = shapes[wrt]
-    entry_v = Ent(ex.Symbol(wrt), 0 if rows == 1 else Idx("d", rows), 0 if cols == 1 else Idx("c", cols))
+    entry_v = Ent(ex.Symbol(wrt), 0 if rows == 1 else Idx(indices[0], rows),
+                  0 if cols == 1 else Idx(indices[1], cols))
     head: list[Any] = ["We pick one entry ", entry_v, " and find ", IndexSum.of(Partial(None, entry_v))]
     if instance is None:
         paras.append((*head, "."))
