@@ -11,7 +11,8 @@ final steps (:meth:`Builder.final`), then check every draft (:meth:`Builder.chec
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
@@ -106,6 +107,15 @@ class Builder:
             raise TimeoutError(f"the derivation stopped after the time limit of {self.timeout:g} s",
                                hint="raise --timeout, or derive with check=False")
         return rest
+
+    @contextmanager
+    def limited(self) -> Iterator[None]:
+        """Any phase's TimeoutError reported with the derivation's own limit (not the part left of it)."""
+        try:
+            yield
+        except TimeoutError:
+            raise TimeoutError(f"the derivation stopped after the time limit of {self.timeout:g} s",
+                               hint="raise --timeout, or derive with check=False") from None
 
     def describe(self, draft: Draft) -> str:
         """A draft's sentence in plain text."""

@@ -127,7 +127,8 @@ def derive(
     builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
                       started, names)
     text = TextPrinter(builder.upstreams)
-    blocks = builder.blocks(check)
+    with builder.limited():
+        blocks = builder.blocks(check)
     composed = builder.compose(blocks, layout)
     # The derivation checks its own steps and proves the result below, so gradient()'s proof is not repeated.
     result = gradient(expr, wrt, shapes, functions=functions, symmetric=symmetric, upstream=upstream,
@@ -140,8 +141,9 @@ def derive(
     builder.left()
     note = ""
     if check:
-        builder.check_blocks(blocks)
-        note = builder.check_final(final, all_shapes)
+        with builder.limited():
+            builder.check_blocks(blocks)
+            note = builder.check_final(final, all_shapes)
         exact = problem.typing.is_concrete and not builder.small  # checked at the very shapes asked for
         status = "proved" if all_shapes == "canonical" or exact else "checked"
         result = result.with_proof(status, [builder.check_shapes()], result.proof_reason)
