@@ -160,3 +160,12 @@ def test_index_names_option(capsys):
     assert "∂L/∂W_ab = Σ_{r,s} ∂L/∂D_rs · ∂D_rs/∂W_ab" in out and "Σ_t W_at · X_ts" in out
     for bad in ("a,b,r", "a,W,r,s", "a,a,r,s", "a,b,r,s1"):
         assert main(["derive", "W @ X", "--wrt", "W", "--indices", bad]) == 2
+
+
+def test_asides_can_be_left_out(capsys):
+    assert main(["derive", "W @ X", "--wrt", "W", "--no-asides"]) == 0
+    out = capsys.readouterr().out
+    assert "Result: ∂L/∂W = (∂L/∂D) @ X.T." in out
+    assert "symderiv's language" not in out and "checked" not in out
+    assert main(["derive", "W @ X", "--wrt", "W"]) == 0
+    assert "symderiv's language" in capsys.readouterr().out

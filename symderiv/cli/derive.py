@@ -27,6 +27,8 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
     p.add_argument("--indices", default="", metavar="d,c,i,j,k",
                    help="index names: the entry V_dc, a block's entry D_ij, then the summed indices")
+    p.add_argument("--no-asides", dest="asides", action="store_false",
+                   help="leave out the notes on how each step is checked and the result in symderiv's language")
     add_common(p)
 
 
@@ -61,7 +63,8 @@ def run_derive(args: argparse.Namespace) -> int:
     texts = []
     for wrt in names:
         d = api("explain.derivation").derive(args.expression, wrt, shapes_from(args), layout=args.layout,
-                                             timeout=args.timeout, indices=args.indices, **options_from(args))
+                                             timeout=args.timeout, indices=args.indices, asides=args.asides,
+                                             **options_from(args))
         texts.append({"text": d.to_text, "latex": d.to_latex, "markdown": d.to_markdown,
                       "html": d.to_html}[args.format]())
     rule = "\n---\n\n" if args.format == "markdown" else "\n" + "=" * 72 + "\n\n"

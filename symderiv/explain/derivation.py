@@ -101,6 +101,7 @@ def derive(
     check: bool = True,
     timeout: float | None = None,
     indices: str | Sequence[str] = (),
+    asides: bool = True,
 ) -> Derivation:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
@@ -108,6 +109,7 @@ def derive(
     ``n×m``); give ``shapes={"W": ("H", "m"), "X": ("m", "n")}`` for the source's.
     ``check=False`` skips the entrywise checks (for speed; the result is then
     not proved). ``timeout`` (seconds) bounds the whole derivation; past it a TimeoutError is raised.
+    ``asides=False`` leaves out the notes on how each step is checked and the result in symderiv's language.
     ``indices`` names the indices (``"a,b,r,s,t"``: ``V_ab``, the block entry ``D_rs``, then the summed ones).
 
     >>> d = derive("W @ X", wrt="W", shapes={"W": ("H", "m"), "X": ("m", "n")})
@@ -156,11 +158,11 @@ def derive(
     return Derivation(
         expression=expr, source=problem.expression, wrt=wrt, layout=layout, upstreams=builder.upstreams,
         intro=say.intro(problem.typing.symbols, problem.expression, wrt, upstream, problem.scalar, plan.definitions,
-                        plan.order, builder.check_shapes() if check else None, names),
+                        plan.order, builder.check_shapes() if check and asides else None, names),
         blocks=tuple(Block(spec.number, spec.name, spec.definition, spec.wrt, spec.upstream, spec.partial,
                            tuple(made(d) for d in drafts)) for spec, drafts in blocks.derived),
         final=tuple(made(d, note) for d in final),
-        conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check),
+        conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check, asides),
         shapes=dict(problem.typing.symbols), result=result)
 
 

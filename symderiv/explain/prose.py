@@ -334,8 +334,13 @@ def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: s
 
 
 def conclusion(wrt: str, layout: str, formula: ex.Expr, formula_text: str, all_shapes: str | None,
-               checked: bool) -> Prose:
-    """The result, and how far it is proved: for all shapes (``all_shapes``), and step by step (``checked``)."""
+               checked: bool, asides: bool = True) -> Prose:
+    """The result, and how far it is proved: for all shapes (``all_shapes``), and step by step (``checked``).
+
+    ``asides=False``: the result alone, without the formula in symderiv's language and the note on the proof.
+    """
+    if not asides:
+        return ("Result: ", Equation((Grad(wrt, layout), Matrix(formula))), ".")
     head: Prose = ("Result: ", Equation((Grad(wrt, layout), Matrix(formula))),
                    f" ({formula_text} in symderiv's language)")
     how = "checked step by step entrywise" if checked else "not checked entrywise (check=False)"
