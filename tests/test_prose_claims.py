@@ -120,14 +120,7 @@ def test_every_sentence_is_true_of_its_equation(n):
             assert i.name not in names, f"{where}: index {i.name} is also a matrix's name"
 
 
-#: render/text.py prints the entry of a transposed upstream symbol by its internal name (``dL_dZ1ᵀ_j``);
-#: the fix belongs to the printers (issue 16, section 3), and this mark fails once it lands.
-_TEXT_LEAK = {n for n, (e, *_) in enumerate(CASES) if e.startswith("sum(Y * log(sigmoid(w.T @ X))")}
-
-
-@pytest.mark.parametrize("n", [pytest.param(n, marks=pytest.mark.xfail(n in _TEXT_LEAK, strict=True,
-                                                                       reason="render/text.py: (∂L/∂Z)ᵀ entries"))
-                               for n in range(len(CASES))], ids=IDS)
+@pytest.mark.parametrize("n", range(len(CASES)), ids=IDS)
 def test_no_internal_name_is_printed(n):
     d = _derived(n)
     for text in (d.to_text(), d.to_markdown(), d.to_latex(), d.to_html()):

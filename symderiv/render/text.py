@@ -73,7 +73,8 @@ class TextPrinter:
                 return f"∂L/∂{self.upstreams[node.name]}{idx}"
             return node.name + idx
         if isinstance(node, ex.Transpose) and isinstance(node.operand, ex.Symbol):
-            return f"{node.operand.name}ᵀ{idx}"
+            name = node.operand.name
+            return f"(∂L/∂{self.upstreams[name]})ᵀ{idx}" if name in self.upstreams else f"{name}ᵀ{idx}"
         if isinstance(node, ex.Apply) and isinstance(node.operand, ex.Symbol) and idx:
             return f"{_fn(node.fn)}({node.operand.name}{idx})"
         return f"({self.matrix_printer.doprint(node)}){idx}" if idx else self.matrix_printer.doprint(node)
