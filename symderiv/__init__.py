@@ -36,6 +36,9 @@ _LAZY = {
     "Derivation": ("explain.derivation", "Derivation"),
     "Step": ("explain.derivation", "Step"),
     "parse": ("syntax.language", "parse"),
+    "hvp": ("proofs.hessian", "hvp"),
+    "hessian": ("proofs.hessian", "hessian"),
+    "SecondDerivative": ("proofs.hessian", "SecondDerivative"),
 }
 
 __all__ = [

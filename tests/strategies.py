@@ -7,7 +7,8 @@ so every case is well-shaped by construction. Dimensions are names (``n``, ``m``
 ``log``/``sqrt`` get positive arguments, ``inv``/``det``/``logdet`` apply to a
 symbol plus a multiple of the identity (or a transpose or product of such), and
 step/sign (not differentiable) are left to the claims. Powers go up to 5, and a
-negated base gets odd powers too (``(-A) ** 3``).
+negated base gets odd powers too (``(-A) ** 3``); non-integer powers (``** 0.5``, ``** (1/3)``) apply to
+``1 + B ** 2``. softmax, log_softmax, logsumexp, mean, norm, diag and diagflat are drawn too (issue 14).
 
 The hostile patterns of issue 10 are drawn by their own strategies, for the
 differential suite (tests/test_differential.py): literals near float precision,
@@ -51,8 +52,9 @@ class Case:
 
 
 class _Builder:
-    def __init__(self, draw, sizes: dict[str, int], max_depth: int, square_ops: bool):
+    def __init__(self, draw, sizes: dict[str, int], max_depth: int, square_ops: bool, course_ops: bool = False):
         self.draw = draw
+        self.course_ops = course_ops
         self.sizes = sizes
         self.max_depth = max_depth
         self.square_ops = square_ops
@@ -83,7 +85,12 @@ class _Builder:
             kinds += ["sum_axis"]
         if r == c and self.square_ops:
             kinds += ["inv", "matpow"]
+        if self.course_ops:
+            # at the root three times in four, so that most cases have one; below it, one kind among the others
+            kinds = ["course"] * (3 * len(kinds) if depth == 0 else 1) + kinds
         kind = draw(st.sampled_from(kinds))
+        if kind == "course":
+            return self.course(shape, depth)
         sub = lambda s: self.build(s, depth + 1)  # noqa: E731
         if kind == "matmul":
             k = self.dim()
@@ -140,6 +147,38 @@ class _Builder:
             return f"matpow({sub(shape)}, 2)"
         raise AssertionError(kind)
 
+    def course(self, shape: tuple[object, object], depth: int) -> str:
+        """One of the operations of deep-learning courses (issue 14) that yields ``shape``: softmax,
+        log_softmax, logsumexp, mean, norm, diag, diagflat, or a non-integer power of a positive base."""
+        r, c = shape
+        sub = lambda s: self.build(s, depth + 1)  # noqa: E731
+        forms = ["softmax", "log_softmax", "pow"]
+        if shape == (1, 1):
+            forms += ["logsumexp", "mean", "norm"]
+        if c == 1 and r != 1:
+            forms += ["reduce_rows", "diag"]
+        if r == 1 and c != 1:
+            forms += ["reduce_cols"]
+        if r == c and r != 1 and self.square_ops:
+            forms += ["diagflat"]
+        form = self.draw(st.sampled_from(forms))
+        if form in ("softmax", "log_softmax"):
+            return f"{form}({sub(shape)}, axis={self.draw(st.sampled_from([0, 1]))})"
+        if form == "pow":
+            p = self.draw(st.sampled_from(["0.5", "-0.5", "1.5", "(1/3)", "-1.5"]))
+            return f"((1 + {self._atomic(sub(shape))} ** 2) ** {p})"
+        if form in ("logsumexp", "mean"):
+            return f"{form}({sub((self.dim(), self.dim()))})"
+        if form == "norm":
+            return f"norm({sub((self.dim(), self.dim()))})"
+        if form == "reduce_rows":
+            return f"{self.draw(st.sampled_from(['logsumexp', 'mean']))}({sub((r, self.dim()))}, axis=1)"
+        if form == "reduce_cols":
+            return f"{self.draw(st.sampled_from(['logsumexp', 'mean']))}({sub((self.dim(), c))}, axis=0)"
+        if form == "diag":
+            return f"diag({sub((r, r))})"
+        return f"diagflat({sub((r, 1))})"
+
     def invertible(self, k: object, depth: int) -> str:
         """A k×k matrix that is invertible at the test points: a symbol plus 3·I, its transpose, or a product
         (products only of 2×2 matrices, at the top or near the leaves: larger or deeper, their inverses make the
@@ -162,17 +201,21 @@ class _Builder:
 
 
 @st.composite
-def cases(draw, max_depth: int = 3, square_ops: bool = True, max_size: int = 3, distinct_sizes: bool = False) -> Case:
+def cases(draw, max_depth: int = 3, square_ops: bool = True, max_size: int = 3, distinct_sizes: bool = False,
+          course_ops: bool = False) -> Case:
     """A random well-shaped expression with concrete and symbolic shapes and a wrt that occurs in it.
 
     ``distinct_sizes``: the dimension names get pairwise different sizes (2, 3, 4 in some order), so a claim
-    that mixes two dimensions up is not well-shaped by accident.
+    that mixes two dimensions up is not well-shaped by accident. ``course_ops``: draw the operations of
+    deep-learning courses too (softmax, logsumexp, mean, norm, diag, diagflat, non-integer powers); off by
+    default, so that the fixed-seed examples of the older suites stay the same (tests/test_course_soundness.py
+    runs the soundness and differential checks with them on).
     """
     if distinct_sizes:
         sizes = dict(zip(DIMS, draw(st.permutations([2, 3, 4])), strict=True))
     else:
         sizes = {d: draw(st.integers(2, max_size)) for d in DIMS}
-    builder = _Builder(draw, sizes, max_depth, square_ops)
+    builder = _Builder(draw, sizes, max_depth, square_ops, course_ops)
     shape = (draw(st.sampled_from(DIMS + (1,))), draw(st.sampled_from(DIMS + (1,))))
     text = builder.build(shape, 0)
     if not builder.symbols:

@@ -81,4 +81,4 @@ def test_the_help_lists_every_registered_subcommand_in_order():
     """The subcommands come from the registry (symderiv/cli/registry.py), in the order of HELP_ORDER."""
     result = run("--help")
     listed = [line.split()[0] for line in result.stdout.splitlines() if line[:4] == "    " and line[4:5].strip()]
-    assert listed == ["derive", "compare", "gradient", "verify", "demo"]
+    assert listed == ["derive", "compare", "gradient", "verify", "hvp", "hessian", "demo", "serve"]

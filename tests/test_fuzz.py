@@ -17,7 +17,9 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import importlib
 import os
+import pkgutil
 import random
 import sys
 import time
@@ -41,13 +43,25 @@ SEED = int(os.environ.get("SYMDERIV_SEED", "20240607"))
 import sympy  # noqa: E402
 import sympy.parsing.sympy_parser as sympy_parser  # noqa: E402
 
-import symderiv.backends.to_sympy  # noqa: E402,F401
-import symderiv.explain.derivation  # noqa: E402,F401
-import symderiv.proofs.exact.entrywise  # noqa: E402,F401
-import symderiv.proofs.exact.prover  # noqa: E402,F401
 import symderiv.proofs.gradient  # noqa: E402,F401 - gradient() lives here
-import symderiv.proofs.strict  # noqa: E402,F401
 import symderiv.proofs.verification  # noqa: E402,F401
+
+
+def _import_every_module() -> None:
+    # Importing a module compiles it (and pytest's assertion rewriting does, for a registered plugin's package):
+    # every module symderiv may load lazily during a call (the randomized engine, on a budget fallback) is loaded
+    # here, before the tripwires. A module behind a missing optional extra is skipped; any other failure fails.
+    for info in pkgutil.walk_packages(symderiv.__path__, "symderiv."):
+        if info.name.endswith("__main__"):  # running it is the command line, not an import
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ModuleNotFoundError as err:
+            if err.name is None or err.name.startswith("symderiv"):
+                raise
+
+
+_import_every_module()
 
 # Both entry points are part of the package: a failed import must fail the suite, not silently skip it
 # (an ``except ImportError`` here once hid a renamed module, and gradient() went unfuzzed).

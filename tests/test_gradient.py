@@ -149,7 +149,10 @@ def test_the_autodiff_layer_derives_without_proving():
     ({"expr": "W @ X", "wrt": []}, OptionError),
     ({"expr": "W @ X", "wrt": "W", "layout": "sideways"}, OptionError),
     ({"expr": "W @ ", "wrt": "W"}, ParseError),
-    ({"expr": "x.T @ S @ x", "wrt": "S", "symmetric": ["S"], "shapes": {"x": ("n", 1)}}, UnsupportedError),
+    # 0.2: a symmetric wrt follows symmetric_convention (tests/test_symmetric_wrt.py); an unknown one is refused
+    ({"expr": "x.T @ S @ x", "wrt": "S", "symmetric": ["S"], "shapes": {"x": ("n", 1)},
+      "symmetric_convention": "plain"}, OptionError),
+    ({"expr": "sum(Y * X)", "wrt": "X", "assume": {"X": "positive"}}, UnsupportedError),
 ])
 def test_bad_input_raises_symderiv_errors(kwargs, error):
     with pytest.raises(error):

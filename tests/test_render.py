@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+import symderiv
 from symderiv.core.errors import OptionError
 from symderiv.explain.derivation import derive
 from symderiv.render import FORMATS, render
@@ -56,10 +57,11 @@ def test_latex_prose_is_escaped():
     assert escape("2×3") == "2$\\times$3"
 
 
-def test_markdown_uses_dollar_inline_and_bracket_display(source):
+def test_markdown_uses_dollar_inline_and_dollar_display_blocks(source):
     md = source.to_markdown()
     assert md.startswith("# Derivation of $")
-    assert md.count("\\[\n\\begin{aligned}") == 6 and md.count("\\end{aligned}\n\\]") == 6
+    assert md.count("\n$$\n\\begin{aligned}") == 6 and md.count("\\end{aligned}\n$$\n") == 6
+    assert "\\[" not in md
     assert "$W_{dc}$" in md and "**Step 1.**" in md
     assert source._repr_markdown_() == md
 
@@ -133,3 +135,19 @@ def test_the_source_latex_compiles(source, tmp_path):
     log = (tmp_path / "wx.log").read_text(encoding="utf-8", errors="replace")
     assert "Undefined control sequence" not in log
     assert (tmp_path / "wx.pdf").exists()
+
+
+def test_text_follows_the_width_it_is_given():
+    d = symderiv.derive("W2 @ relu(W1 @ X + b1) + b2", "W1", shapes={"b1": ("H", 1), "b2": ("O", 1)})
+    default, narrow = d.to_text(), d.to_text(width=60)
+    assert max(map(len, default.splitlines())) > 60
+    prose = [line for line in narrow.splitlines() if not line.startswith("    ")]
+    assert max(map(len, prose)) <= 60
+    assert d.to_text(width=10) == d.to_text(width=40)  # a floor of 40 columns
+
+
+def test_html_aligns_the_equals_signs_with_css():
+    page = symderiv.derive("W @ X", "W").to_html()
+    assert 'mtd columnalign="right"' in page and 'mtd columnalign="left"' in page
+    assert 'mtd[columnalign="right"] { text-align: right; }' in page
+    assert 'mtd[columnalign="left"] { text-align: left; }' in page

@@ -184,15 +184,23 @@ def corruptions(right: ex.Expr, upstream: str = "G") -> dict[str, ex.Expr]:
 # The suite
 
 
+#: Registry operations of a square argument.
+_SQUARE_CALLS = ("logdet", "matpow", "diag")
+
+
 def _claim_shape_probe(claim_node, case, upstream_shape):
     """The claim's NumPy shape at random values (a shape error counts as "not the gradient's shape")."""
     env, upstream = _random_env(case, np.random.default_rng(0), upstream_shape)
     try:
         # NumPy's trace (and friends, through broadcasting) accept non-square operands the language refuses.
         for sub in claim_node.walk():
-            if isinstance(sub, (ex.Trace, ex.Det, ex.Inv, ex.Call)):
-                rows, cols = np.shape(_claim_value(sub.operand, env, case.sizes, upstream))
+            if isinstance(sub, (ex.Trace, ex.Det, ex.Inv)) or isinstance(sub, ex.Call) and sub.op in _SQUARE_CALLS:
+                operand = sub.args[0] if isinstance(sub, ex.Call) else sub.operand
+                rows, cols = np.shape(_claim_value(operand, env, case.sizes, upstream))
                 if rows != cols:
+                    return np.zeros((0, 0))
+            if isinstance(sub, ex.Call) and sub.op == "diagflat":  # NumPy flattens what the language refuses
+                if np.shape(_claim_value(sub.args[0], env, case.sizes, upstream))[1] != 1:
                     return np.zeros((0, 0))
         return _claim_value(claim_node, env, case.sizes, upstream)
     except (ValueError, KeyError, np.linalg.LinAlgError):

@@ -131,9 +131,13 @@ def test_symmetric_inputs_share_entries():
     assert not symderiv.verify("x.T @ A @ x", wrt="x", claim="2 * A @ x", shapes={"x": (3, 1)}).holds
 
 
-def test_wrt_symmetric_is_refused_with_a_reason():
-    with pytest.raises(UnsupportedError, match="two conventions"):
-        symderiv.verify("trace(S @ A)", wrt="S", claim="A.T", symmetric=["S"])
+def test_wrt_symmetric_follows_a_convention_not_the_plain_gradient():
+    # 0.2: no longer refused; the plain gradient A.T is neither convention's (tests/test_symmetric_wrt.py)
+    shapes = {"S": (3, 3), "A": (3, 3)}
+    for convention in ("projection", "entries"):
+        assert symderiv.verify("trace(S @ A)", wrt="S", claim="A.T", shapes=shapes, symmetric=["S"],
+                               symmetric_convention=convention).status == "refuted"
+    assert symderiv.verify("trace(S @ A)", wrt="S", claim="(A + A.T) / 2", shapes=shapes, symmetric=["S"]).holds
 
 
 def test_generic_functions():

@@ -137,8 +137,11 @@ def _inv(node: ex.Inv, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
 
 
 def _call(node: ex.Call, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:
-    # An operation of the registry brings its own backward rule.
-    return matrix_op(node.op).vjp(node, g)
+    # An operation of the registry brings its own backward rule (given the shapes when it needs them).
+    op = matrix_op(node.op)
+    if op.vjp_shaped is not None:
+        return op.vjp_shaped(node, g, [ctx.shape(a) for a in node.args])
+    return op.vjp(node, g)
 
 
 def _sum(node: ex.Sum, g: ex.Expr, ctx: Context) -> tuple[Contribution, ...]:

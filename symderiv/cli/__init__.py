@@ -16,7 +16,7 @@ import platform
 import sys
 from collections.abc import Sequence
 
-from symderiv.cli import demo, derive, gradient, verify  # noqa: F401 - each registers its subcommands
+from symderiv.cli import demo, derive, gradient, hvp, serve, verify  # noqa: F401 - each registers its subcommands
 from symderiv.cli.common import (
     DEFAULT_TIMEOUT,
     EXIT_BUG,
@@ -36,7 +36,7 @@ __all__ = ["main", "emit", "build_parser", "EXIT_OK", "EXIT_FALSE", "EXIT_USAGE"
            "DEFAULT_TIMEOUT", "options_from", "shapes_from"]
 
 #: The order of the subcommands in ``symderiv --help`` (any other registered one follows).
-HELP_ORDER = ("derive", "compare", "gradient", "verify", "demo")
+HELP_ORDER = ("derive", "compare", "gradient", "verify", "hvp", "hessian", "demo", "serve")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,9 +14,10 @@ import os
 import sys
 
 from symderiv.cli.registry import api
+from symderiv.core.errors import OptionError
 from symderiv.core.status import EXIT_BUG, EXIT_FALSE, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE
 
-__all__ = ["DEFAULT_TIMEOUT", "add_common", "emit", "silence_stdout", "shapes_from", "options_from",
+__all__ = ["DEFAULT_TIMEOUT", "add_common", "assumptions_from", "emit", "silence_stdout", "shapes_from", "options_from",
            "EXIT_OK", "EXIT_FALSE", "EXIT_USAGE", "EXIT_BUG", "EXIT_UNDECIDED"]
 
 #: The command line never runs unannounced for longer than this (the API has no default limit).
@@ -32,6 +33,12 @@ def add_common(p: argparse.ArgumentParser, *, shapes: bool = True) -> None:
                    help="declare a generic elementwise function such as phi (repeatable)")
     p.add_argument("--symmetric", action="append", default=[], metavar="NAME",
                    help="declare a square symbol symmetric (repeatable)")
+    p.add_argument("--assume", action="append", default=[], metavar="NAME=KIND",
+                   help="structure of a symbol held fixed, e.g. Y=onehot_rows; kinds: symmetric, diagonal, "
+                        "onehot_rows, onehot_cols, stochastic_rows, stochastic_cols, positive (repeatable)")
+    p.add_argument("--symmetric-convention", choices=("projection", "entries"), default="projection",
+                   help="gradient with respect to a symmetric matrix: projection (default, (Gs + Gs.T)/2) or "
+                        "entries (Gs + Gs.T - diag(Gs)); see docs/symmetric.md")
     p.add_argument("--upstream", default="G", metavar="NAME", help="name of the upstream gradient ∂L/∂D (default G)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"wall-clock limit of each proof or check (default {DEFAULT_TIMEOUT:g} s)")
@@ -78,5 +85,43 @@ def shapes_from(args: argparse.Namespace) -> dict | None:
 
 
 def options_from(args: argparse.Namespace) -> dict:
-    """The declarations (``--fn``, ``--symmetric``, ``--upstream``) as keyword arguments of the API."""
-    return {"functions": args.fn, "symmetric": args.symmetric, "upstream": args.upstream}
+    """The declarations (``--fn``, ``--symmetric``, ``--upstream``; ``--assume`` and ``--symmetric-convention`` when
+    given) as keyword arguments of the API.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_common(parser)
+    >>> options_from(parser.parse_args(["--assume", "Y=onehot_rows", "--symmetric-convention", "entries"]))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'functions': [], 'symmetric': [], 'upstream': 'G', 'assume': {'Y': 'onehot_rows'},
+     'symmetric_convention': 'entries'}
+    """
+    options = {"functions": args.fn, "symmetric": args.symmetric, "upstream": args.upstream}
+    assume = assumptions_from(getattr(args, "assume", []))
+    if assume:
+        options["assume"] = assume
+    convention = getattr(args, "symmetric_convention", "projection")
+    if convention != "projection":
+        options["symmetric_convention"] = convention
+    return options
+
+
+def assumptions_from(items: list[str]) -> dict[str, str]:
+    """``--assume Y=onehot_rows`` options as the API's ``assume`` mapping; a malformed one is an OptionError.
+
+    >>> assumptions_from(["Y=onehot_rows", "P = positive"])
+    {'Y': 'onehot_rows', 'P': 'positive'}
+    >>> assumptions_from(["Y"])
+    Traceback (most recent call last):
+    symderiv.core.errors.OptionError: --assume takes NAME=KIND, not 'Y'
+    hint: for example --assume Y=onehot_rows
+    """
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, kind = item.partition("=")
+        name, kind = name.strip(), kind.strip()
+        if not sep or not name or not kind:
+            raise OptionError(f"--assume takes NAME=KIND, not {item!r}", hint="for example --assume Y=onehot_rows")
+        if name in out and out[name] != kind:
+            raise OptionError(f"--assume gives `{name}` two structures ({out[name]} and {kind})")
+        out[name] = kind
+    return out

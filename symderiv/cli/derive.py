@@ -20,10 +20,15 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
     2
     """
     p.add_argument("expression")
-    p.add_argument("--wrt", required=True, metavar="NAME")
+    p.add_argument("--wrt", required=True, action="append", metavar="NAME",
+                   help="the matrix to differentiate by (repeatable: one derivation after the other)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
+    p.add_argument("--indices", default="", metavar="d,c,i,j,k",
+                   help="index names: the entry V_dc, a block's entry D_ij, then the summed indices")
+    p.add_argument("--no-asides", dest="asides", action="store_false",
+                   help="leave out the notes on how each step is checked and the result in symderiv's language")
     add_common(p)
 
 
@@ -32,6 +37,7 @@ def compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("first")
     c.add_argument("second")
     c.add_argument("--wrt", required=True, metavar="NAME")
+    c.add_argument("--format", choices=("text", "markdown"), default="text", help="output format (default text)")
     c.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     add_common(c)
 
@@ -49,23 +55,47 @@ def _emit(text: str, path: str | None) -> None:
 
 
 def run_derive(args: argparse.Namespace) -> int:
-    """Derive and print in the chosen format."""
-    d = api("explain.derivation").derive(args.expression, args.wrt, shapes_from(args), layout=args.layout, timeout=args.timeout,
-               **options_from(args))
-    text = {"text": d.to_text, "latex": d.to_latex, "markdown": d.to_markdown, "html": d.to_html}[args.format]()
-    _emit(text, args.output)
+    """Derive (for each ``--wrt``, one after the other) and print in the chosen format."""
+    names = list(dict.fromkeys(args.wrt))
+    if len(names) > 1 and args.format in ("latex", "html"):
+        raise SymderivError(f"several --wrt names in one {args.format} document are not supported yet",
+                            hint="use --format text or markdown, or run derive once per name")
+    texts = []
+    for wrt in names:
+        d = api("explain.derivation").derive(args.expression, wrt, shapes_from(args), layout=args.layout,
+                                             timeout=args.timeout, indices=args.indices, asides=args.asides,
+                                             **options_from(args))
+        texts.append({"text": d.to_text, "latex": d.to_latex, "markdown": d.to_markdown,
+                      "html": d.to_html}[args.format]())
+    rule = "\n---\n\n" if args.format == "markdown" else "\n" + "=" * 72 + "\n\n"
+    _emit(rule.join(t.rstrip("\n") + "\n" for t in texts), args.output)
     return EXIT_OK
+
+
+def _own_shapes(shapes: dict | None, expression: str) -> dict | None:
+    """The ``--shape`` entries of the symbols that ``expression`` uses (compare's two share the options)."""
+    if not shapes:
+        return None
+    used = set(api("syntax.language").parse(expression).symbols())
+    return {k: v for k, v in shapes.items() if k in used} or None
 
 
 def run_compare(args: argparse.Namespace) -> int:
     """Both derivations in text, then the note on how they relate."""
     derive = api("explain.derivation").derive
-    first = derive(args.first, args.wrt, **options_from(args), shapes=None, timeout=args.timeout)
-    second = derive(args.second, args.wrt, **options_from(args), shapes=None, timeout=args.timeout)
-    rule = "=" * 72
+    shapes = shapes_from(args)
+    first = derive(args.first, args.wrt, **options_from(args), shapes=_own_shapes(shapes, args.first),
+                   timeout=args.timeout)
+    second = derive(args.second, args.wrt, **options_from(args), shapes=_own_shapes(shapes, args.second),
+                    timeout=args.timeout)
     note = api("explain.compare").relation(first, second)
-    text = "\n".join([first.to_text(), rule, "", second.to_text(), rule, "", "How the two results relate",
-                      "--------------------------", "", textwrap.fill(note, 100, break_long_words=False), ""])
+    if args.format == "markdown":
+        text = "\n".join([first.to_markdown(), "---", "", second.to_markdown(), "---", "",
+                          "## How the two results relate", "", note, ""])
+    else:
+        rule = "=" * 72
+        text = "\n".join([first.to_text(), rule, "", second.to_text(), rule, "", "How the two results relate",
+                          "--------------------------", "", textwrap.fill(note, 100, break_long_words=False), ""])
     _emit(text, args.output)
     return EXIT_OK
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from symderiv.autodiff.backprop import differentiate
 from symderiv.core import expr as ex
-from symderiv.core.errors import UnsupportedError
+from symderiv.core.errors import SymderivError, UnsupportedError
 from symderiv.proofs.index import (
     Delta,
     Ent,
@@ -29,12 +30,16 @@ from symderiv.proofs.index import (
     merge_terms,
 )
 from symderiv.proofs.index import substitute as substitute_index
+from symderiv.syntax.derivatives import derivative_of
+from symderiv.syntax.shapes import Typing
 
 from . import prose as say
 from .steps import Draft, Equation, Grad, Matrix, Prose, Side, StepKind
 
 #: Names for summed indices, in order of first appearance, as one would write them by hand.
 _READABLE = ("k", "l", "p", "q", "r", "s", "t", "u", "v")
+#: The default index names: the entry ``V_dc`` we differentiate by, the entry ``D_ij`` of a block, then summed ones.
+INDICES = ("d", "c", "i", "j", *_READABLE)
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,10 @@ def _pins(s: IndexSum, outer: Sequence[Idx], targets: tuple[Index, Index]) -> di
 class BlockDeriver:
     """Derives one block: :meth:`run` gives its drafts and its matrix contribution to ``∂L/∂wrt``."""
 
-    def __init__(self, engine: IndexEngine, symmetric: frozenset[str], text: str, spec: BlockSpec) -> None:
+    def __init__(self, engine: IndexEngine, symmetric: frozenset[str], text: str, spec: BlockSpec,
+                 indices: Sequence[str] = INDICES) -> None:
+        self.names = tuple(indices) + tuple(n for n in INDICES[4:] if n not in indices) if len(indices) >= 4 \
+            else INDICES
         self.eng = engine
         self.sym = symmetric
         self.text = text
@@ -142,7 +150,7 @@ class BlockDeriver:
         eng.reset_names()
         eng.rules = []
         pshape = eng.shape(ex.Symbol(P))
-        d, c = eng.fresh(pshape[0], "d"), eng.fresh(pshape[1], "c")
+        d, c = eng.fresh(pshape[0], self.names[0]), eng.fresh(pshape[1], self.names[1])
         ve = Ent(ex.Symbol(P), d, c)
         lhs = IndexSum.of(Partial(None, ve))
         if self.spec.upstream is not None:
@@ -155,18 +163,35 @@ class BlockDeriver:
                       [d, c, *[k for t in oriented.terms for k in t.sums]])
         matrix = eng.recognise(oriented, d, c, self.sym)
         if matrix is None:
-            raise UnsupportedError(f"the entries of ∂L/∂{P} in `{self.text}` are not a product, elementwise "
-                                   "product or sum that symderiv can write as a matrix formula",
-                                   hint="symderiv.gradient gives the formula without the steps")
-        self.step(StepKind.MATRIX_FORM, [Grad(P), Matrix(matrix)], say.matrix_form(matrix, d, c), [d, c])
+            # Not a pattern of products and sums: the node's backward rule (VJP) as a lemma, checked like every step.
+            matrix = self._vjp()
+            self.step(StepKind.MATRIX_FORM, [Grad(P), Matrix(matrix)],
+                      say.vjp_lemma(ex.Symbol(self.spec.name), self.spec.definition, matrix, d, c), [d, c])
+            return self.drafts, matrix
+        self.step(StepKind.MATRIX_FORM, [Grad(P), Matrix(matrix)], say.matrix_form(matrix, d, c, eng.shape), [d, c])
         return self.drafts, matrix
+
+    def _vjp(self) -> ex.Expr:
+        """``∂L/∂wrt`` of this block by the backward rules of its nodes (symderiv's VJP sweep)."""
+        typing = self.eng.typing
+        shapes = {**typing.symbols, **self.eng.extra}
+        names = set(self.spec.definition.symbols()) | ({self.spec.upstream} if self.spec.upstream else set())
+        local = Typing({k: v for k, v in shapes.items() if k in names}, typing.symmetric, None, dict(typing.sizes),
+                       dict(typing.aliases))
+        try:
+            (grad,) = differentiate(self.spec.definition, local, [self.spec.wrt], upstream=self.spec.upstream or "G")
+        except SymderivError as err:  # pragma: no cover - gradient() refuses these too
+            raise UnsupportedError(f"the entries of ∂L/∂{self.spec.wrt} in `{self.text}` have no matrix formula "
+                                   f"that symderiv can write ({err.message})",
+                                   hint="symderiv.gradient gives the formula without the steps") from None
+        return grad.expr
 
     def _through_upstream(self, ve: Ent, lhs: IndexSum, upstream: str) -> IndexSum:
         """Chain rule, sparsity, differentiate, substitute: ``Σ_ij ∂L/∂D_ij ∂D_ij/∂V_dc`` collapsed."""
         eng, P, d, c = self.eng, self.spec.wrt, ve.row, ve.col
         E, name = self.spec.definition, ex.Symbol(self.spec.name)
         rows, cols = eng.shape(E)
-        i, j = eng.fresh(rows, "i"), eng.fresh(cols, "j")
+        i, j = eng.fresh(rows, self.names[2]), eng.fresh(cols, self.names[3])
         outer = [x for x in (i, j) if isinstance(x, Idx)]
         up = ex.Symbol(upstream)
         chain = IndexSum.of(Ent(up, i, j), Partial(Ent(name, i, j), ve), sums=outer)
@@ -185,13 +210,19 @@ class BlockDeriver:
         raw = eng.differentiate(form, P, d, c)
         log: list[Index] = []
         col = self._collapse(raw, log)
-        self.step(StepKind.DIFFERENTIATE,
-                  [IndexSum.of(Partial(Ent(name, at_i, at_j), ve)), IndexSum.of(Partial(form, ve)), raw, col],
+        sides = [IndexSum.of(Partial(Ent(name, at_i, at_j), ve)), IndexSum.of(Partial(form, ve)), raw, col]
+        if isinstance(E, ex.Apply) and E.operand == ex.Symbol(P) and {at_i, at_j} <= {d, c}:
+            # f'(Z) at one entry as the registry writes it, with the block's name: A ⊙ (1 − A), not σ(Z) − σ(Z)·σ(Z)
+            col = IndexSum.of(Ent(derivative_of(E.fn, E.operand, name), at_i, at_j))
+            sides.append(col)
+        self.step(StepKind.DIFFERENTIATE, sides,
                   self._differentiate_prose(name, at_i, at_j, form, ve, log),
                   [d, c, at_i, at_j, *form.terms[0].sums] if form.terms else [d, c])
         together = IndexSum.of(Ent(up, at_i, at_j), sums=left) * col
-        total = self._collapse(together, [])
-        self.step(StepKind.SUBSTITUTE, [lhs, together, total], say.substitute(bool(pins), outer), [d, c, *left])
+        killed: list[Index] = []
+        total = self._collapse(together, killed)
+        gone = list(dict.fromkeys(k for k in killed if isinstance(k, Idx)))
+        self.step(StepKind.SUBSTITUTE, [lhs, together, total], say.substitute(bool(pins), gone), [d, c, *left])
         return total
 
     def _scalar_loss(self, ve: Ent, lhs: IndexSum) -> IndexSum:
@@ -211,22 +242,32 @@ class BlockDeriver:
     def _differentiate_prose(self, name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve: Ent,
                              log: Sequence[Index]) -> Prose:
         killed = list(dict.fromkeys(k for k in log if isinstance(k, Idx)))
-        return say.differentiate(name, a, b, form, ve, self.eng.shape(ve.expr), self.eng.rules, killed)
+        taken = set(self.eng.reserved) | {x.name for x in (a, b) if isinstance(x, Idx)}
+        return say.differentiate(name, a, b, form, ve, self.eng.shape(ve.expr), self.eng.rules, killed, taken)
 
     # -- helpers -----------------------------------------------------------------
     def _readable(self, s: IndexSum, keep: set[Index]) -> IndexSum:
         """Rename summed indices in order of first appearance (k, l, p, ...), as one would by hand."""
         taken = {x.name for x in keep if isinstance(x, Idx)}
+        ranges: dict[str, ex.Dim] = {}  # a letter means one range in the whole sum
         out = []
         for t in s.terms:
             order = [i for i in dict.fromkeys(i for f in t.factors for i in factor_indices(f)) if i in t.sums]
             order += [i for i in t.sums if i not in order]
-            fresh = [n for n in _READABLE if n not in taken and n not in self.eng.reserved]
+            fresh: list[str] = []
+            for i in order:
+                assert isinstance(i, Idx)
+                pick = next((n for n in self.names[4:] if n not in taken and n not in self.eng.reserved
+                             and n not in fresh and ranges.get(n, i.dim) == i.dim), None)
+                if pick is None:
+                    break
+                fresh.append(pick)
             if len(fresh) < len(order):
                 out.append(t)
                 continue
+            ranges.update((n, i.dim) for n, i in zip(fresh, order, strict=True) if isinstance(i, Idx))
             out.append(self._renamed(t, order, fresh))
-            self.eng.used.update(fresh[:len(order)])
+            self.eng.used.update(fresh)
         return IndexSum(tuple(out))
 
     @staticmethod
@@ -255,4 +296,4 @@ class BlockDeriver:
         return merge_terms(out, self.sym)
 
 
-__all__ = ["BlockDeriver", "BlockSpec", "orient"]
+__all__ = ["INDICES", "BlockDeriver", "BlockSpec", "orient"]

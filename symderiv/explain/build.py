@@ -10,17 +10,21 @@ final steps (:meth:`Builder.final`), then check every draft (:meth:`Builder.chec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
+from symderiv.core.errors import TimeoutError
+from symderiv.proofs.exact.entrywise import Deadline
 from symderiv.proofs.index import IndexEngine, contains, tidy
 from symderiv.proofs.problem import Problem
 from symderiv.syntax.derivatives import substitute
 
 from . import prose as say
-from .blocks import BlockDeriver, BlockSpec
-from .check import Checker, concrete
+from .blocks import INDICES, BlockDeriver, BlockSpec
+from .check import Checker, concrete, small_sizes
 from .plan import Plan, expand_names, plan_blocks
 from .steps import Draft, Equation, Grad, Matrix, Prose, StepKind
 
@@ -54,10 +58,15 @@ class Builder:
     """The shared state of one derivation of ``∂L/∂wrt``."""
 
     def __init__(self, problem: Problem, wrt: str, upstream: str, timeout: float | None,
-                 describe: Describe) -> None:
+                 describe: Describe, started: float | None = None, indices: Sequence[str] = INDICES) -> None:
         self.problem = problem
+        self.indices = tuple(indices)
         self.wrt = wrt
         self.timeout = timeout
+        #: One limit for the whole derivation: every phase gets what is left of it.
+        seconds = Deadline(timeout).seconds  # validated: a positive, finite number or None
+        # from ``started`` (time.monotonic() when the caller began: parsing counts too)
+        self.end = None if seconds is None else (time.monotonic() if started is None else started) + seconds
         self._describe = describe
         self.symmetric = frozenset(problem.typing.symmetric)
         typing = problem.typing
@@ -83,7 +92,30 @@ class Builder:
             sym = self.up_of[name]
             if sym is not None:
                 self.shapes_all[sym] = self.shapes_all[name]
+        #: Large concrete sizes replaced by small ones of the same structure, for the checks.
+        self.small = small_sizes(typing, problem.expression)
         self.engine = IndexEngine(typing, self.shapes_all, reserved=set(self.shapes_all) | {"L"})
+
+    def left(self) -> float | None:
+        """The seconds left of the timeout (None: no limit); raises TimeoutError once it has run out.
+
+        Called between phases and before each check, so the whole derivation stops near its limit."""
+        if self.end is None:
+            return None
+        rest = self.end - time.monotonic()
+        if rest <= 0:
+            raise TimeoutError(f"the derivation stopped after the time limit of {self.timeout:g} s",
+                               hint="raise --timeout, or derive with check=False")
+        return rest
+
+    @contextmanager
+    def limited(self) -> Iterator[None]:
+        """Any phase's TimeoutError reported with the derivation's own limit (not the part left of it)."""
+        try:
+            yield
+        except TimeoutError:
+            raise TimeoutError(f"the derivation stopped after the time limit of {self.timeout:g} s",
+                               hint="raise --timeout, or derive with check=False") from None
 
     def describe(self, draft: Draft) -> str:
         """A draft's sentence in plain text."""
@@ -101,9 +133,11 @@ class Builder:
             if contains(definition, self.wrt):
                 inputs.append(self.wrt)
             for target in inputs:
+                self.left()
                 partial = sum(contains(plan.definitions[n], target) for n in plan.order) > 1
                 spec = BlockSpec(len(out.derived) + 1, name, definition, target, self.up_of[name], partial)
-                drafts, matrix = BlockDeriver(self.engine, self.symmetric, self.problem.text, spec).run()
+                drafts, matrix = BlockDeriver(self.engine, self.symmetric, self.problem.text, spec,
+                                              self.indices).run()
                 if accumulate is not None:
                     drafts.insert(0, Draft(accumulate.kind, accumulate.equation, accumulate.prose, (), spec.number))
                     accumulate = None
@@ -132,9 +166,9 @@ class Builder:
         claim = expand_names(rhs.expr, values, len(plan.order) + 1)
         claim = expand_names(claim, mapping, len(plan.order))
         loss = expand_names(plan.definitions[plan.root], mapping, len(plan.order))
-        typing, symbols = concrete(problem.typing, self.shapes_all)
+        typing, symbols = concrete(problem.typing, self.shapes_all, self.small)
         checker = Checker(typing, symbols, {}, loss, None if problem.scalar else problem.upstream, self.describe,
-                          self.timeout)
+                          self.left(), self.small)
         checker.check(Draft(draft.kind, Equation((draft.equation.lhs, Matrix(claim))), draft.prose))
 
     # -- putting it together ----------------------------------------------------
@@ -159,15 +193,15 @@ class Builder:
         original names."""
         number = len(blocks.derived) + 1
         plan, wrt = self.plan, self.wrt
-        inner = plan.inner
-        expanded = tidy(substitute(composed, {n: self.full[n] for n in inner}), self.symmetric)
+        expanded = tidy(substitute(composed, {n: self.full[n] for n in plan.order}), self.symmetric)
         final: list[Draft] = []
         lhs = Grad(wrt, layout)
         if len(blocks.derived) > 1 or layout == "numerator":
             final.append(Draft(StepKind.ASSEMBLE, Equation((lhs, Matrix(composed))),
                                say.assemble(plan.root, self.problem.scalar, layout), (), number))
-        if inner and expanded != composed:
-            final.append(Draft(StepKind.RESULT, Equation((lhs, Matrix(expanded))), say.in_original_names(inner),
+        named = [n for n in plan.order if contains(composed, n)]
+        if named and expanded != composed:
+            final.append(Draft(StepKind.RESULT, Equation((lhs, Matrix(expanded))), say.in_original_names(named),
                                (), number))
         rhs = final[-1].equation.rhs if final else blocks.derived[-1][1][-1].equation.rhs
         if isinstance(rhs, Matrix) and rhs.expr != canonical:
@@ -177,15 +211,15 @@ class Builder:
     # -- checks ---------------------------------------------------------------------
     def check_shapes(self) -> dict[str, ex.Shape]:
         """The concrete shapes of the expression's symbols that the checks use."""
-        _, symbols = concrete(self.problem.typing, self.shapes_all)
+        _, symbols = concrete(self.problem.typing, self.shapes_all, self.small)
         return {k: symbols[k] for k in self.problem.typing.symbols}
 
     def check_blocks(self, blocks: Blocks) -> None:
         """Check every step of every block (accumulate steps were checked when made)."""
-        typing, symbols = concrete(self.problem.typing, self.shapes_all)
+        typing, symbols = concrete(self.problem.typing, self.shapes_all, self.small)
         for spec, drafts in blocks.derived:
             checker = Checker(typing, symbols, {spec.name: self.plan.definitions[spec.name]}, ex.Symbol(spec.name),
-                              spec.upstream, self.describe, self.timeout)
+                              spec.upstream, self.describe, self.left(), self.small)
             for draft in drafts:
                 if draft.kind is not StepKind.ACCUMULATE:
                     checker.check(draft)
@@ -195,10 +229,10 @@ class Builder:
         if not final:
             return ""
         problem = self.problem
-        typing, symbols = concrete(problem.typing, self.shapes_all)
-        binds = {n: self.full[n] for n in reversed(self.plan.inner)}
+        typing, symbols = concrete(problem.typing, self.shapes_all, self.small)
+        binds = {n: self.full[n] for n in reversed(self.plan.order)}  # the root too: a block's f'(Z) may use it
         checker = Checker(typing, symbols, binds, problem.expression, None if problem.scalar else problem.upstream,
-                          self.describe, self.timeout)
+                          self.describe, self.left(), self.small)
         # The final formulas against one another: evaluation only, no derivative, so always affordable.
         forms = [s.equation.rhs for s in final]
         for draft, (a, b) in zip(final[1:], zip(forms, forms[1:], strict=False), strict=True):

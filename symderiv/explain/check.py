@@ -26,19 +26,66 @@ Entries = list[list[Ratio]]
 Env = Mapping[Idx, int]
 
 
-def concrete(typing: Typing, shapes: Mapping[str, ex.Shape]) -> tuple[Typing, dict[str, ex.Shape]]:
+def concrete(typing: Typing, shapes: Mapping[str, ex.Shape],
+             sizes: Mapping[int, int] | None = None) -> tuple[Typing, dict[str, ex.Shape]]:
     """The first small concrete assignment of the dimensions, and ``shapes`` under it.
+
+    ``sizes`` replaces concrete sizes by others (see :func:`small_sizes`).
 
     >>> from symderiv.syntax.shapes import infer_shapes
     >>> from symderiv.syntax.language import parse
     >>> typing = infer_shapes(parse("W @ X"), {"W": ("H", "m")})
     >>> concrete(typing, {"D": ("H", "n")})[1]
     {'D': (2, 4)}
+    >>> typing = infer_shapes(parse("W @ X"), {"W": (64, 32), "X": (32, 128)})
+    >>> concrete(typing, {"D": (64, 128)}, small_sizes(typing, parse("W @ X")))[1]
+    {'D': (3, 4)}
     """
     small = typing.substitute(typing.assignments(1)[0])
-    sizes = small.sizes
-    return small, {k: tuple(sizes.get(x, x) if isinstance(x, str) else x for x in v)  # type: ignore[misc]
-                   for k, v in shapes.items()}
+    named = small.sizes
+    remap = dict(sizes or {})
+
+    def dim(x: ex.Dim) -> ex.Dim:
+        if isinstance(x, str):
+            x = named.get(x, x)
+        return remap.get(x, x) if isinstance(x, int) else x
+
+    if remap:
+        small = Typing({k: (dim(r), dim(c)) for k, (r, c) in small.symbols.items()}, small.symmetric, small.text,
+                       {k: remap.get(v, v) for k, v in small.sizes.items()},
+                       {k: dim(v) for k, v in small.aliases.items()})
+    return small, {k: (dim(v[0]), dim(v[1])) for k, v in shapes.items()}
+
+
+#: Concrete sizes up to this are checked as they are.
+SMALL = 5
+
+
+def small_sizes(typing: Typing, expression: ex.Expr) -> dict[int, int]:
+    """Smaller sizes for the large concrete ones, keeping the structure (which sizes are equal, which are 1).
+
+    A derivation in index notation does not depend on the sizes, so each step is checked on a small
+    instance of the same structure. Sizes written in the expression itself (``ones(64, 1)``) keep
+    every size as it is.
+
+    >>> from symderiv.syntax.shapes import infer_shapes
+    >>> from symderiv.syntax.language import parse
+    >>> small_sizes(infer_shapes(parse("W @ X"), {"W": (64, 32), "X": (32, 128)}), parse("W @ X"))
+    {32: 2, 64: 3, 128: 4}
+    >>> small_sizes(infer_shapes(parse("W @ X"), {"W": (3, 2), "X": (2, 4)}), parse("W @ X"))
+    {}
+    """
+    for node in expression.walk():
+        if isinstance(node, ex.ConstMatrix) and any(isinstance(d, int) and d > 1 for d in (node.rows, node.cols)):
+            return {}
+    used = sorted({d for shape in typing.symbols.values() for d in shape if isinstance(d, int) and d > 1}
+                  | {v for v in typing.aliases.values() if isinstance(v, int) and v > 1})
+    if not used or max(used) <= SMALL:
+        return {}
+    names = typing.dim_names
+    # after the named dimensions' sizes (2, 3, ...), so no concrete size meets a named one by accident
+    start = 2 + len(names)
+    return {size: start + n for n, size in enumerate(used)}
 
 
 class Checker:
@@ -46,17 +93,19 @@ class Checker:
 
     ``bind`` gives the names to evaluate first (innermost first); ``loss`` is the expression whose
     gradient ``∂L/∂V`` stands for, with ``upstream`` the symbol of ``∂L/∂loss`` (None: a scalar loss).
-    ``describe`` gives a draft's sentence, for the error message.
+    ``describe`` gives a draft's sentence, for the error message; ``sizes`` the small sizes that stand for
+    large concrete ones (the dimensions of the index sums' indices).
     """
 
     def __init__(self, typing: Typing, symbols: Mapping[str, ex.Shape], bind: Mapping[str, ex.Expr],
                  loss: ex.Expr, upstream: str | None, describe: Callable[[Draft], str],
-                 seconds: float | None = None) -> None:
+                 seconds: float | None = None, sizes: Mapping[int, int] | None = None) -> None:
+        self.remap = dict(sizes or {})
         self.typing = Typing(dict(symbols), typing.symmetric, None, dict(typing.sizes))
         self.deadline = Deadline(seconds)
         self.instance = Instance(self.typing, deadline=self.deadline)
         for name, definition in bind.items():  # innermost first
-            self.instance.bind(name, self.instance.evaluate(definition))
+            self.instance.bind(name, self.instance.evaluate(self.shrunk(definition)))
         self.loss = loss
         self.upstream = upstream
         self.describe = describe
@@ -64,12 +113,22 @@ class Checker:
         self._grads: dict[str, Entries] = {}
 
     def size(self, dim: ex.Dim) -> int:
-        return dim if isinstance(dim, int) else self.typing.sizes[dim]
+        return self.remap.get(dim, dim) if isinstance(dim, int) else self.typing.sizes[dim]
+
+    def shrunk(self, node: ex.Expr) -> ex.Expr:
+        """``node`` with the sizes written in it (``ones(64, 1)`` of a derived formula) replaced by the small ones."""
+        if not self.remap:
+            return node
+        if isinstance(node, ex.ConstMatrix):
+            rows, cols = (self.remap.get(d, d) if isinstance(d, int) else d for d in (node.rows, node.cols))
+            return ex.ConstMatrix(node.kind, rows, cols)
+        children = node.children()
+        return ex.with_children(node, [self.shrunk(c) for c in children]) if children else node
 
     def matrix(self, node: ex.Expr) -> Entries:
         found = self._values.get(node)
         if found is None:
-            found = self.instance.evaluate(node)
+            found = self.instance.evaluate(self.shrunk(node))
             self._values[node] = found
         return found
 
@@ -115,6 +174,7 @@ class Checker:
         bound = list(dict.fromkeys(t.sums))
         total = Ratio({})
         for values in itertools.product(*(range(self.size(k.dim)) for k in bound)):
+            self.deadline()
             local = dict(env)
             local.update(zip(bound, values, strict=True))
             prod = Ratio.const(1)
@@ -138,10 +198,13 @@ class Checker:
             return self.loss_gradient(den.expr.name)[r][c]
         value = self.factor(f.num, env) if isinstance(f.num, Ent) else self.side(f.num, env)
         var = self.var(den.expr.name, r, c)
-        return gradient_of(self.instance.vars, value, {var}).get(var, Ratio({}))
+        return gradient_of(self.instance.vars, value, {var}, self.deadline).get(var, Ratio({}))
 
     def equal(self, a: Ratio, b: Ratio) -> bool:
-        return a.equals(b) or _sympy_equal(self.instance.vars, a, b)
+        if a.equals(b):
+            return True
+        self.deadline()  # SymPy's simplification cannot be interrupted: the limit is checked before each call
+        return _sympy_equal(self.instance.vars, a, b)
 
     # -- checking -------------------------------------------------------------
     def check(self, draft: Draft) -> None:
@@ -159,6 +222,7 @@ class Checker:
         idx = list(free)
         for values in itertools.product(*(range(self.size(i.dim)) for i in idx)):
             env = dict(zip(idx, values, strict=True))
+            self.deadline()
             first = self.side(sides[0], env)
             for s in sides[1:]:
                 if not self.equal(first, self.side(s, env)):
@@ -184,4 +248,4 @@ class Checker:
             "this derivation is wrong and is not printed. This is a bug in symderiv; please report it.")
 
 
-__all__ = ["Checker", "concrete"]
+__all__ = ["Checker", "SMALL", "concrete", "small_sizes"]

@@ -38,14 +38,52 @@ def _transposed_symbols(node: ex.Expr) -> ex.Expr:
     return substitute(node, {n: ex.Transpose(ex.Symbol(n)) for n in node.symbols()})
 
 
+def _norm(node: ex.Expr) -> ex.Expr:
+    """Every transpose pushed down to the symbols (through products, entrywise operations, elementwise
+    functions, powers and axis sums), double transposes cancelled."""
+    if isinstance(node, ex.Transpose):
+        return _tr(node.operand)
+    return ex.with_children(node, [_norm(c) for c in node.children()])
+
+
+def _tr(node: ex.Expr) -> ex.Expr:
+    """``_norm(node.T)``."""
+    if isinstance(node, ex.Transpose):
+        return _norm(node.operand)
+    if isinstance(node, ex.MatMul):
+        return ex.MatMul(_tr(node.right), _tr(node.left))
+    if isinstance(node, (ex.Add, ex.Sub, ex.Mul, ex.Div)):  # entrywise: (A + B)ᵀ = Aᵀ + Bᵀ
+        return type(node)(_tr(node.left), _tr(node.right))
+    if isinstance(node, ex.Neg):
+        return ex.Neg(_tr(node.operand))
+    if isinstance(node, ex.Apply):
+        return ex.Apply(_tr(node.operand), fn=node.fn)
+    if isinstance(node, ex.Power):
+        return ex.Power(_tr(node.operand), exponent=node.exponent)
+    if isinstance(node, ex.Sum) and node.axis is not None:
+        return ex.Sum(_tr(node.operand), axis=1 - node.axis)
+    if isinstance(node, (ex.Number, ex.Sum, ex.Trace, ex.Det)):  # scalars
+        return _norm(node)
+    if isinstance(node, ex.ConstMatrix):
+        return ex.ConstMatrix(node.kind, node.cols, node.rows)
+    return ex.Transpose(_norm(node))
+
+
+def _through(node: ex.Expr) -> ex.Expr:
+    return tidy(_norm(node))
+
+
 def transposed_picture(node: ex.Expr) -> ex.Expr:
-    """The same computation with every matrix transposed: ``W @ X`` → ``X @ W``.
+    """The same computation with every matrix transposed: ``W @ X`` → ``X @ W``, through elementwise
+    functions and biases: ``sigmoid(W @ X + b)`` → ``sigmoid(X @ W + b)``.
 
     >>> from symderiv.syntax.language import parse
     >>> to_text(transposed_picture(parse("W @ X")))
     'X @ W'
+    >>> to_text(transposed_picture(parse("relu(W @ X + b)")))
+    'relu(X @ W + b)'
     """
-    return tidy(ex.Transpose(_transposed_symbols(node)))
+    return _through(ex.Transpose(_transposed_symbols(node)))
 
 
 def relation(first: Derived, second: Derived) -> str:
@@ -59,7 +97,7 @@ def relation(first: Derived, second: Derived) -> str:
     f1, f2 = first.result.formula, second.result.formula
     if e1 == e2:
         return "The two expressions are the same, and so are the derivations."
-    if tidy(transposed_picture(e1)) == tidy(e2):
+    if _through(transposed_picture(e1)) == _through(e2):
         claim = to_text(transposed_picture(first.result.expr))
         try:
             holds = verify(second.expression, wrt=second.wrt, claim=claim, upstream=second.result.upstream).holds

@@ -24,13 +24,14 @@ Markdown, HTML or text, and this module puts it together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from symderiv.autodiff.backprop import Gradient
 from symderiv.core import expr as ex
-from symderiv.core.errors import SymderivError
+from symderiv.core.errors import OptionError, SymderivError, UnsupportedError
 from symderiv.proofs.gradient import gradient
 from symderiv.proofs.index import prove_all_shapes
 from symderiv.proofs.problem import Problem, prepare
@@ -38,6 +39,7 @@ from symderiv.render import jupyter, render
 from symderiv.render.text import TextPrinter
 
 from . import prose as say
+from .blocks import INDICES
 from .build import Builder
 from .steps import Block, Document, Draft, Equation, Grad, Matrix, Step, StepKind
 
@@ -73,8 +75,8 @@ class Derivation(Document):
     def to_html(self) -> str:
         return render(self, "html")
 
-    def to_text(self) -> str:
-        return render(self, "text")
+    def to_text(self, width: int | None = None) -> str:
+        return render(self, "text", width=width)
 
     def __str__(self) -> str:
         return self.to_text()
@@ -98,40 +100,64 @@ def derive(
     layout: str = "denominator",
     check: bool = True,
     timeout: float | None = None,
+    assume: Mapping[str, str] | None = None,
+    symmetric_convention: str = "projection",
+    indices: str | Sequence[str] = (),
+    asides: bool = True,
 ) -> Derivation:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
     With no shapes the dimensions are the inferred names (``W @ X``: ``W`` is
     ``n×m``); give ``shapes={"W": ("H", "m"), "X": ("m", "n")}`` for the source's.
     ``check=False`` skips the entrywise checks (for speed; the result is then
-    not proved). ``timeout`` (seconds) bounds each check; past it a TimeoutError is raised.
+    not proved). ``timeout`` (seconds) bounds the whole derivation; past it a TimeoutError is raised.
+    ``asides=False`` leaves out the notes on how each step is checked and the result in symderiv's language.
+    ``indices`` names the indices (``"a,b,r,s,t"``: ``V_ab``, the block entry ``D_rs``, then the summed ones).
 
     >>> d = derive("W @ X", wrt="W", shapes={"W": ("H", "m"), "X": ("m", "n")})
     >>> len(d.steps), d.result.formula, d.steps[0].checked
     (6, 'G @ X.T', True)
     >>> print(d.steps[0].equation_text)
     ∂L/∂W_dc = Σ_{i,j} ∂L/∂D_ij · ∂D_ij/∂W_dc
+    >>> print(derive("W @ X", wrt="W", indices="a,b,r,s,t", check=False).steps[0].equation_text)
+    ∂L/∂W_ab = Σ_{r,s} ∂L/∂D_rs · ∂D_rs/∂W_ab
     """
+    started = time.monotonic()
     if not isinstance(wrt, str):
         raise SymderivError("derive takes one wrt name", hint="call derive once per matrix")
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
-                      layout=layout)
-    builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose))
+                      layout=layout, assume=assume, symmetric_convention=symmetric_convention)
+    if problem.structured or wrt in problem.typing.symmetric:
+        # The steps derive the plain gradient in index notation; the rewrite under assumptions and the symmetric
+        # conventions are not steps yet, so the derivation refuses rather than end on a different formula.
+        what = (problem.assumptions_text() if problem.structured else
+                f"with respect to the symmetric `{wrt}` (symmetric_convention={symmetric_convention!r})")
+        raise UnsupportedError(f"derive does not yet explain a gradient {what}",
+                               hint="symderiv gradient / verify (symderiv.gradient, symderiv.verify) take the same "
+                                    "options and prove the result; docs/assumptions.md, docs/symmetric.md")
+    names = _index_names(indices, problem)
+    builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
+                      started, names)
     text = TextPrinter(builder.upstreams)
-    blocks = builder.blocks(check)
+    with builder.limited():
+        blocks = builder.blocks(check)
     composed = builder.compose(blocks, layout)
     # The derivation checks its own steps and proves the result below, so gradient()'s proof is not repeated.
     result = gradient(expr, wrt, shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, check=False)
     assert isinstance(result, Gradient)
+    builder.left()
     final, expanded = builder.final(composed, result.expr, layout, blocks)
     # the final identity for all shapes: symderiv's canonical spelling, else the derivation's own form
     all_shapes = _all_shapes(problem, wrt, result.expr, expanded)
+    builder.left()
     note = ""
     if check:
-        builder.check_blocks(blocks)
-        note = builder.check_final(final, all_shapes)
-        status = "proved" if all_shapes == "canonical" or problem.typing.is_concrete else "checked"
+        with builder.limited():
+            builder.check_blocks(blocks)
+            note = builder.check_final(final, all_shapes)
+        exact = problem.typing.is_concrete and not builder.small  # checked at the very shapes asked for
+        status = "proved" if all_shapes == "canonical" or exact else "checked"
         result = result.with_proof(status, [builder.check_shapes()], result.proof_reason)
 
     def made(draft: Draft, note: str = "") -> Step:
@@ -142,12 +168,26 @@ def derive(
     return Derivation(
         expression=expr, source=problem.expression, wrt=wrt, layout=layout, upstreams=builder.upstreams,
         intro=say.intro(problem.typing.symbols, problem.expression, wrt, upstream, problem.scalar, plan.definitions,
-                        plan.order),
+                        plan.order, builder.check_shapes() if check and asides else None, names),
         blocks=tuple(Block(spec.number, spec.name, spec.definition, spec.wrt, spec.upstream, spec.partial,
                            tuple(made(d) for d in drafts)) for spec, drafts in blocks.derived),
         final=tuple(made(d, note) for d in final),
-        conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check),
+        conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check, asides),
         shapes=dict(problem.typing.symbols), result=result)
+
+
+def _index_names(indices: str | Sequence[str], problem: Problem) -> tuple[str, ...]:
+    """The index names asked for, checked: at least four distinct letters or words, none a matrix's or a
+    dimension's name (the defaults when none are given)."""
+    names = tuple(n.strip() for n in (indices.split(",") if isinstance(indices, str) else indices) if n.strip())
+    if not names:
+        return INDICES
+    taken = set(problem.typing.symbols) | set(problem.typing.dim_names) | {"L", problem.upstream}
+    bad = [n for n in names if not n.isalpha() or not n.isascii() or n in taken]
+    if bad or len(set(names)) != len(names) or len(names) < 4:
+        raise OptionError(f"index names must be at least four distinct letters, none a matrix's or dimension's "
+                          f"name; got {','.join(names)!r}", hint="for example --indices d,c,i,j,k")
+    return names
 
 
 def _all_shapes(problem: Problem, wrt: str, canonical: ex.Expr, expanded: ex.Expr) -> str | None:

@@ -160,7 +160,10 @@ def plan_blocks(expression: ex.Expr, wrt: str, scalar: bool, taken: Collection[s
         return ex.with_children(node, [lower(c, False) for c in node.children()])
 
     definitions = {name: lower(node, True) for node, name in names.items()}
-    return Plan(names, definitions, _order(names, cutter.consumers), names[expression])
+    # who uses whom, read off the definitions: a block met inside another before it was cut is used there too
+    consumers = {node: {other for other, o in names.items() if o != name and contains(definitions[o], name)}
+                 for node, name in names.items()}
+    return Plan(names, definitions, _order(names, consumers), names[expression])
 
 
 def expand_names(node: ex.Expr, definitions: Mapping[str, ex.Expr], depth: int) -> ex.Expr:

@@ -10,11 +10,13 @@ from its ``vjp``, and its name in prose from its ``noun``.
 ['W', ', ', 'X', ' and ', 'b']
 >>> index_list([Idx("i", "n"), Idx("j", "m")])
 [Idx(name='i', dim='n'), ' and ', Idx(name='j', dim='m')]
+>>> len(index_list([Idx("k", "n"), Idx("l", "n"), Idx("p", "n")]))  # k, l and p
+5
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -43,13 +45,8 @@ def and_list(items: Sequence[Any]) -> list[Any]:
 
 
 def index_list(idx: Iterable[Idx]) -> list[Any]:
-    """``i and j`` (each index a piece of math)."""
-    out: list[Any] = []
-    for n, k in enumerate(idx):
-        if n:
-            out.append(" and ")
-        out.append(k)
-    return out
+    """``i and j``, ``k, l and p`` (each index a piece of math)."""
+    return and_list(list(idx))
 
 
 # ---------------------------------------------------------------------------
@@ -57,6 +54,10 @@ def index_list(idx: Iterable[Idx]) -> list[Any]:
 
 
 def chain_rule(ve: Ent, name: ex.Symbol, i: Index, j: Index, outer: Sequence[Idx]) -> Prose:
+    """The chain rule over every entry of ``name`` (``outer``: its indices; none when it is a scalar)."""
+    if not outer:
+        return ("By the chain rule, ", Partial(None, ve).den, " changes ", Ent(ex.Symbol("L"), 0, 0),
+                " only through the scalar ", Matrix(name), ":")
     return ("By the chain rule, ", Partial(None, ve).den, " changes ", Ent(ex.Symbol("L"), 0, 0),
             " through every entry ", Ent(name, i, j), " of ", Matrix(name), ", so we sum over ", *index_list(outer),
             ":")
@@ -94,8 +95,12 @@ def sparsity(name: ex.Symbol, form: IndexSum, i: Index, j: Index, ve: Ent, pins:
 
 
 def differentiate(name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve: Ent, pshape: ex.Shape,
-                  rules: Sequence[str], killed: Sequence[Idx]) -> Prose:
-    """Differentiating term by term, with the lemmas the index engine used and the deltas it collapsed."""
+                  rules: Sequence[str], killed: Sequence[Idx], taken: Iterable[str] = ()) -> Prose:
+    """Differentiating term by term, with the lemmas the index engine used and the deltas it collapsed.
+
+    ``killed``: the summed indices a Kronecker delta removed (each from a term that had it); ``taken``: the
+    names that the generic indices of ``∂V_ab/∂V_dc`` must not take (matrices' names, indices in use).
+    """
     prose: list[Any] = []
     if name is not None:
         prose += ["Expanding ", Equation((IndexSum.of(Ent(name, a, b)), form)), " and differentiating"]
@@ -104,7 +109,9 @@ def differentiate(name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve
     prose += [" term by term"]
     sentences: list[list[Any]] = []
     if "delta" in rules:
-        sentences.append(_delta_sentence(ve, pshape))
+        in_use = {k.name for t in form.terms for k in t.sums if isinstance(k, Idx)}
+        in_use |= {k.name for k in form.free_indices()} | killed_names(killed)
+        sentences.append(_delta_sentence(ve, pshape, set(taken) | in_use))
     for rule in rules:
         sentence = _rule_sentence(rule)
         if sentence is not None and sentence not in sentences:
@@ -112,17 +119,30 @@ def differentiate(name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve
     for n, s in enumerate(sentences):
         prose += [", " if n == 0 else "; "] + s
     if killed:
-        prose += ["; each Kronecker delta collapses the sum over "] + index_list(killed)
+        prose += ["; each Kronecker delta collapses the sum over " if len(killed) == 1 else
+                  "; the Kronecker deltas collapse the sums over "] + index_list(killed)
     prose += [":"]
     return tuple(prose)
 
 
-def _delta_sentence(ve: Ent, pshape: ex.Shape) -> list[Any]:
-    ga = Idx("a", pshape[0]) if pshape[0] != 1 else 0
-    gb = Idx("b", pshape[1]) if pshape[1] != 1 else 0
+def killed_names(killed: Iterable[Idx]) -> set[str]:
+    return {k.name for k in killed}
+
+
+#: Letters for the generic entry ``V_ab`` of ``∂V_ab/∂V_dc``, in order of preference.
+_GENERIC = "abefghopqrstuvwxyz"
+
+
+def _delta_sentence(ve: Ent, pshape: ex.Shape, taken: set[str]) -> list[Any]:
+    """``∂V_ab/∂V_dc = δ_ad δ_bc``, with ``a``, ``b`` letters that are no matrix's name and no index in use."""
+    taken = taken | {x.name for x in (ve.row, ve.col) if isinstance(x, Idx)} | {str(ve.expr)}
+    free = [x for x in _GENERIC if x not in taken]
+    ga = Idx(free.pop(0), pshape[0]) if pshape[0] != 1 else 0
+    gb = Idx(free.pop(0), pshape[1]) if pshape[1] != 1 else 0
     deltas = tuple(x for x in (Delta(ga, ve.row), Delta(gb, ve.col)) if x.a != x.b)
-    return ["with ", Equation((IndexSum.of(Partial(Ent(ve.expr, ga, gb), ve)),
-                               IndexSum.of(*deltas) if deltas else IndexSum.of())),
+    if not deltas:  # a scalar: ∂Z/∂Z = 1, nothing to match
+        return ["with ", Equation((IndexSum.of(Partial(Ent(ve.expr, ga, gb), ve)), IndexSum.of()))]
+    return ["with ", Equation((IndexSum.of(Partial(Ent(ve.expr, ga, gb), ve)), IndexSum.of(*deltas))),
             " (1 when the indices match, else 0)"]
 
 
@@ -174,11 +194,14 @@ def lemma_equation(op: ops.MatrixOp) -> Equation:
     return Equation((IndexSum.of(Partial(Ent(node, 0, 0), Ent(_M, _P, _Q))), rhs))
 
 
-def substitute(pinned: bool, outer: Sequence[Idx]) -> Prose:
+def substitute(pinned: bool, killed: Sequence[Idx]) -> Prose:
+    """The pieces put together; ``killed``: the sums that a Kronecker delta removed on the way."""
+    if killed:
+        return ("Substituting into the chain rule, the Kronecker deltas collapse the "
+                + ("sum over " if len(killed) == 1 else "sums over "), *index_list(killed), ":")
     if pinned:
         return ("Putting the pieces together:",)
-    return ("Substituting into the chain rule, the Kronecker deltas collapse the sums over ", *index_list(outer),
-            ":")
+    return ("Substituting into the chain rule:",)
 
 
 def transpose(rewrites: Sequence[tuple[Ent, Ent]], oriented: IndexSum) -> Prose:
@@ -198,24 +221,45 @@ def transpose(rewrites: Sequence[tuple[Ent, Ent]], oriented: IndexSum) -> Prose:
     return tuple(prose)
 
 
-def matrix_form(matrix: ex.Expr, d: Index, c: Index) -> Prose:
-    """Which patterns of indices became which matrix operations."""
+def matrix_form(matrix: ex.Expr, d: Index, c: Index, shape: Callable[[ex.Expr], ex.Shape]) -> Prose:
+    """Which patterns of indices became which matrix operations (``shape`` gives a node's shape)."""
     nodes = list(matrix.walk())
     kinds = {type(n) for n in nodes}
     parts = []
     if ex.MatMul in kinds:
         parts.append("a sum over a shared index is a matrix product")
-    if any(isinstance(n, ex.Mul) and not isinstance(n.left, ex.Number) for n in nodes):
+    products = [(shape(n.left), shape(n.right)) for n in nodes if isinstance(n, ex.Mul)
+                and not isinstance(n.left, ex.Number)]
+    if any(a == b and a != (1, 1) for a, b in products):
         parts.append("entries at the same position multiply elementwise (the Hadamard product)")
+    if any(a != b and (1, 1) in (a, b) for a, b in products):
+        parts.append("a scalar factor multiplies every entry")
+    if any(a != b and (1, 1) not in (a, b) for a, b in products):
+        parts.append("a factor constant along a row or column is broadcast")
     if ex.Sum in kinds:
         parts.append("a sum over one index alone is a row or column sum")
     if ex.Trace in kinds:
         parts.append("a sum along the diagonal is a trace")
     if any(isinstance(n, ex.ConstMatrix) and n.kind == "eye" for n in nodes):
         parts.append("a Kronecker delta between the two entry indices is the identity matrix")
-    head: list[Any] = ["This holds for every "] + index_list([x for x in (d, c) if isinstance(x, Idx)])
+    free = [x for x in (d, c) if isinstance(x, Idx)]
+    if not free:
+        return (("In matrix form (" + "; ".join(parts) + "):") if parts else "In matrix form:",)
+    head: list[Any] = ["This holds for every "] + index_list(free)
     tail = (": " + "; ".join(parts) + ", so in matrix form:") if parts else ", so in matrix form:"
     return tuple(head) + (tail,)
+
+
+def vjp_lemma(name: ex.Symbol, definition: ex.Expr, matrix: ex.Expr, d: Index, c: Index) -> Prose:
+    """The block's matrix form taken from the backward rules of its nodes, when the entries above are not a
+    pattern of products and sums that reads off as a matrix formula."""
+    free = [x for x in (d, c) if isinstance(x, Idx)]
+    head: list[Any] = ["These entries are not a plain pattern of products and sums; the backward rule of ",
+                       Equation((Matrix(name), Matrix(definition))),
+                       " (the chain rule through each of its operations, in matrix form) gives the same entries"]
+    if free:
+        head += [" for every "] + index_list(free)
+    return (*head, ", as the exact check of this step confirms:")
 
 
 # ---------------------------------------------------------------------------
@@ -243,10 +287,12 @@ CANONICAL: Prose = ("Collecting terms gives symderiv's canonical formula:",)
 
 
 def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: str, scalar: bool,
-          definitions: Mapping[str, ex.Expr], order: Sequence[str]) -> tuple[Prose, ...]:
+          definitions: Mapping[str, ex.Expr], order: Sequence[str],
+          instance: Mapping[str, ex.Shape] | None = None, indices: Sequence[str] = "dcij") -> tuple[Prose, ...]:
     """The shapes, the loss, the names of the blocks and the entry we differentiate by.
 
-    ``order`` is the backprop order of the block names, the root first.
+    ``order`` is the backprop order of the block names, the root first; ``instance`` the shapes the steps
+    are checked at (None: not checked); ``indices`` the names of ``V_dc`` and ``D_ij``.
     """
     items: list[Any] = []
     for n, (name, shape) in enumerate(shapes.items()):
@@ -259,8 +305,8 @@ def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: s
                       Equation((symbol("L"), Matrix(definitions[root]))), "."))
     else:
         rows, cols = Typing(dict(shapes)).shape_of(source)
-        entry = IndexSum.of(Ent(ex.Symbol(upstream), 0 if rows == 1 else Idx("i", rows),
-                                0 if cols == 1 else Idx("j", cols)))
+        entry = IndexSum.of(Ent(ex.Symbol(upstream), 0 if rows == 1 else Idx(indices[2], rows),
+                                0 if cols == 1 else Idx(indices[3], cols)))
         paras.append(("Write ", Equation((symbol(root), Matrix(definitions[root]))), " and let ",
                       Equation((symbol("L"), Matrix(ex.Apply(ex.Symbol(root), fn="f")))),
                       " for an arbitrary scalar function f of all entries. The upstream gradient ",
@@ -273,15 +319,28 @@ def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: s
         paras.append(("Name the intermediate results ", *defs,
                       f". We go backwards from the loss, one block per node, ending at {wrt}."))
     rows, cols = shapes[wrt]
-    entry_v = Ent(ex.Symbol(wrt), 0 if rows == 1 else Idx("d", rows), 0 if cols == 1 else Idx("c", cols))
-    paras.append(("We pick one entry ", entry_v, " and find ", IndexSum.of(Partial(None, entry_v)),
-                  "; every step below is checked exactly on a small instance."))
+    entry_v = Ent(ex.Symbol(wrt), 0 if rows == 1 else Idx(indices[0], rows),
+                  0 if cols == 1 else Idx(indices[1], cols))
+    head: list[Any] = ["We pick one entry ", entry_v, " and find ", IndexSum.of(Partial(None, entry_v))]
+    if instance is None:
+        paras.append((*head, "."))
+    else:
+        at: list[Any] = []
+        for n, (name, shape) in enumerate(instance.items()):
+            at += [", " if n else "", symbol(name), " ", Dims(shape)]
+        paras.append((*head, "; every step below is checked exactly on a small instance of the same structure (",
+                      *at, ")."))
     return tuple(paras)
 
 
 def conclusion(wrt: str, layout: str, formula: ex.Expr, formula_text: str, all_shapes: str | None,
-               checked: bool) -> Prose:
-    """The result, and how far it is proved: for all shapes (``all_shapes``), and step by step (``checked``)."""
+               checked: bool, asides: bool = True) -> Prose:
+    """The result, and how far it is proved: for all shapes (``all_shapes``), and step by step (``checked``).
+
+    ``asides=False``: the result alone, without the formula in symderiv's language and the note on the proof.
+    """
+    if not asides:
+        return ("Result: ", Equation((Grad(wrt, layout), Matrix(formula))), ".")
     head: Prose = ("Result: ", Equation((Grad(wrt, layout), Matrix(formula))),
                    f" ({formula_text} in symderiv's language)")
     how = "checked step by step entrywise" if checked else "not checked entrywise (check=False)"
@@ -295,4 +354,4 @@ def conclusion(wrt: str, layout: str, formula: ex.Expr, formula_text: str, all_s
 
 __all__ = ["accumulate", "and_list", "assemble", "chain_rule", "conclusion", "differentiate", "in_original_names",
            "index_form", "index_list", "intro", "lemma_equation", "matrix_form", "sparsity", "substitute",
-           "transpose"]
+           "transpose", "vjp_lemma"]

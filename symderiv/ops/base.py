@@ -90,6 +90,9 @@ class ShapeRule(Protocol):
     def square(self, shape: ex.Shape, what: str) -> ex.Dim:
         """Require a square shape; its size."""
 
+    def column(self, shape: ex.Shape, what: str) -> ex.Dim:
+        """Require a column ``n×1``; its length."""
+
 
 class LatexPrinter(Protocol):
     """What a :class:`MatrixOp`'s LaTeX rule may ask of the printer."""
@@ -111,7 +114,11 @@ Params = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class Param:
-    """A constant parameter of a matrix operation: an integer literal, positional or ``name=``."""
+    """A constant parameter of a matrix operation: an integer literal, positional or ``name=``.
+
+    >>> Param("axis", 0, 1, positional=False, kind="axis", optional=True).default is None
+    True
+    """
 
     name: str
     lo: int
@@ -119,6 +126,14 @@ class Param:
     positional: bool = True
     #: How error messages name it (``the power of matpow``).
     what: str = ""
+    #: ``"int"``: an integer literal in ``[lo, hi]``; ``"axis"``: ``0`` or ``1`` (``-1``, ``-2`` as in NumPy);
+    #: ``"number"``: any rational constant (``0.5``, ``-3/2``) of absolute value at most ``hi``.
+    kind: Literal["int", "axis", "number"] = "int"
+    #: Whether the parameter may be left out; the node then has no entry for it and the op reads ``default``.
+    optional: bool = False
+    default: int | Fraction | None = None
+    #: A hint for a bad value (``axis is 0 (down each column) or 1 (along each row)``).
+    hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +171,25 @@ class MatrixOp:
     form: str = ""
     #: How much larger than its argument the op can make a constant (``matpow(c, k)``: ``k`` times the digits).
     growth: Callable[[Params], int] = field(default=lambda p: 1)
+    #: A backward rule that needs the arguments' shapes (``mean`` divides by the count); the sweep uses it
+    #: instead of ``vjp`` when set: ``vjp_shaped(node, g, shapes)``.
+    vjp_shaped: Callable[[ex.Call, ex.Expr, Sequence[ex.Shape]], tuple[ex.Expr | None, ...]] | None = None
+    #: An infix operator the call is written with in the language (``**``: ``pow(A, p)`` is ``A ** p``),
+    #: its one parameter on the right; empty: ``name(A, ...)``.
+    infix: str = ""
+
+    def value(self, node: ex.Call, name: str) -> Any:
+        """A parameter of a call of this operation, or its default when the call leaves it out.
+
+        >>> op = MatrixOp("f", "", 1, (Param("axis", 0, 1, optional=True),), shape=lambda r, s, p: (1, 1),
+        ...               expand=lambda a, s, p: a[0], vjp=lambda n, g: (g,), latex=lambda p, n: ("", 0), noun="f")
+        >>> op.value(call("f", ex.Symbol("A")), "axis") is None
+        True
+        """
+        given = dict(node.params)
+        if name in given:
+            return given[name]
+        return next(p.default for p in self.params if p.name == name)
 
 
 def call(op: str, *args: ex.Expr, **params: Any) -> ex.Call:

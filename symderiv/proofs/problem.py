@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symderiv.core import expr as ex
-from symderiv.core.errors import NameKindError, OptionError, ShapeError, UnsupportedError
+from symderiv.core.errors import NameKindError, OptionError, ShapeError
 from symderiv.core.status import Status, exit_code, headline
+from symderiv.proofs.exact.assumed import check_against, describe, normalise
 from symderiv.proofs.exact.prover import Counterexample
 from symderiv.proofs.sizes import sensible_assignments
 from symderiv.syntax.language import check_identifier, parse
 from symderiv.syntax.shapes import Typing, format_shape, infer_shapes
 
 LAYOUTS = ("denominator", "numerator")
+#: How a gradient with respect to a symmetric matrix is defined (SPEC section 6; docs/symmetric.md).
+SYMMETRIC_CONVENTIONS = ("projection", "entries")
 METHODS = ("auto", "exact", "random")
 
 
@@ -35,6 +38,21 @@ class Problem:
     upstream: str
     functions: tuple[str, ...]
     layout: str
+    #: structure of symbols that are held fixed (``assume={"Y": "onehot_rows"}``), symmetric ones included
+    assume: dict[str, str] = field(default_factory=dict)
+    symmetric_convention: str = "projection"
+
+    @property
+    def structured(self) -> dict[str, str]:
+        """The assumptions other than symmetry (which every engine knows)."""
+        return {k: v for k, v in self.assume.items() if v != "symmetric"}
+
+    def assumptions_text(self) -> str:
+        """``under the assumption Y onehot_rows``, or the empty string."""
+        structured = self.structured
+        if not structured:
+            return ""
+        return f"under the assumption{'s' if len(structured) > 1 else ''} {describe(structured)}"
 
     @property
     def result_shape(self) -> ex.Shape:
@@ -46,33 +64,45 @@ class Problem:
 
 
 def prepare(expression: str, wrt: Iterable[str], shapes: Mapping[str, Any] | None, *, functions: Iterable[str] = (),
-            symmetric: Iterable[str] = (), upstream: str = "G", layout: str = "denominator") -> Problem:
+            symmetric: Iterable[str] = (), upstream: str = "G", layout: str = "denominator",
+            assume: Mapping[str, str] | None = None, symmetric_convention: str = "projection") -> Problem:
     """Parse, type and check the common options of every entry point.
+
+    ``assume`` maps symbols to kinds of structure (:data:`symderiv.proofs.exact.assumed.KINDS`); ``symmetric`` is
+    the shorthand for the kind ``symmetric``. A gradient with respect to a symmetric matrix follows
+    ``symmetric_convention`` (``projection`` or ``entries``, docs/symmetric.md).
 
     >>> prepare("W @ X", ["W"], {"W": ("H", "m")}).typing.symbols
     {'W': ('H', 'm'), 'X': ('m', 'n')}
+    >>> prepare("sum(Y * X)", ["X"], None, assume={"Y": "onehot_rows"}).assumptions_text()
+    'under the assumption Y onehot_rows'
     """
     check_identifier(upstream, "upstream")
     if layout not in LAYOUTS:
         raise OptionError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    if symmetric_convention not in SYMMETRIC_CONVENTIONS:
+        raise OptionError(f"symmetric_convention must be one of {', '.join(SYMMETRIC_CONVENTIONS)}, not "
+                          f"{symmetric_convention!r}", hint="see docs/symmetric.md")
     functions = tuple(functions)
-    if isinstance(symmetric, str):
-        symmetric = [symmetric]
+    symmetric = [symmetric] if isinstance(symmetric, str) else list(symmetric)
+    assumed = normalise(assume)
+    for name in symmetric:
+        if assumed.get(name, "symmetric") != "symmetric":
+            raise OptionError(f"`{name}` is declared symmetric and assumed {assumed[name]}; give it one structure")
+        assumed[name] = "symmetric"
     node = parse(expression, functions=functions, upstream=upstream)
-    typing = infer_shapes(node, shapes, symmetric=symmetric, text=expression)
+    typing = infer_shapes(node, shapes, symmetric=[n for n, k in assumed.items() if k == "symmetric"],
+                          text=expression)
     names = node.symbols()
+    wrt = list(wrt)
     for name in wrt:
         if not isinstance(name, str):
             raise OptionError(f"wrt must name a matrix of the expression, not {name!r}")
         if name not in names:
             raise OptionError(f"`{name}` does not appear in the expression `{expression}`",
                               hint="wrt is one of " + ", ".join(names))
-        if name in typing.symmetric:
-            raise UnsupportedError(
-                f"differentiating with respect to the symmetric matrix `{name}` has two conventions "
-                "(the plain gradient, or G + G.T - diag(G)); symderiv refuses rather than pick one",
-                hint="leave it unsymmetric to get the plain gradient, then symmetrise it as your convention says")
-    return Problem(expression, node, typing, upstream, functions, layout)
+    check_against(assumed, typing.symbols, wrt, upstream)
+    return Problem(expression, node, typing, upstream, functions, layout, assumed, symmetric_convention)
 
 
 def parse_claim(problem: Problem, claim: str) -> ex.Expr:
@@ -228,5 +258,5 @@ def shape_verdict(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr) -
 
 
 
-__all__ = ["LAYOUTS", "METHODS", "Problem", "ProofRecord", "Status", "Verdict", "check_options", "concrete_typings",
+__all__ = ["LAYOUTS", "METHODS", "SYMMETRIC_CONVENTIONS", "Problem", "ProofRecord", "Status", "Verdict", "check_options", "concrete_typings",
            "describe_shape_list", "parse_claim", "prepare", "shape_verdict"]

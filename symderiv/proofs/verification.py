@@ -51,6 +51,8 @@ def verify(
     method: str = "auto",
     budget: int | None = None,
     timeout: float | None = None,
+    assume: Mapping[str, str] | None = None,
+    symmetric_convention: str = "projection",
 ) -> Verdict:
     """Prove ``∂L/∂wrt == claim``, or refute it with the failing entry and a witness of the domain.
 
@@ -59,6 +61,17 @@ def verify(
     (status ``probabilistic``). With dimension names the all-shapes (index) engine
     proves it for every size; when it cannot, a check at sample sizes is only
     ``undecided`` (or ``refuted`` when it fails).
+
+    ``assume={"Y": "onehot_rows"}`` proves the claim for every ``Y`` with that structure (docs/assumptions.md),
+    and a refutation's witness has it. A ``wrt`` declared symmetric follows ``symmetric_convention``
+    (``"projection"``, the default, or ``"entries"``; docs/symmetric.md).
+
+    >>> ce = "-sum(Y * X) + sum(sum(Y, axis=1) * log(sum(exp(X), axis=1)))"
+    >>> claim = "exp(X) / (sum(exp(X), axis=1) @ ones(1, 3)) - Y"
+    >>> verify(ce, "X", claim, {"X": (2, 3), "Y": (2, 3)}).status
+    'refuted'
+    >>> verify(ce, "X", claim, {"X": (2, 3), "Y": (2, 3)}, assume={"Y": "onehot_rows"}).reason
+    'proved entrywise on {Y: 2×3, X: 2×3} under the assumption Y onehot_rows'
 
     >>> v = verify("W @ X", wrt="W", claim="G @ X.T", shapes={"W": (3, 2), "X": (2, 4)})
     >>> v.holds, v.reason
@@ -70,15 +83,25 @@ def verify(
     if not isinstance(wrt, str):
         raise OptionError("verify takes one wrt name", hint="call verify once per matrix")
     problem = prepare(expression, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
-                      layout=layout)
+                      layout=layout, assume=assume, symmetric_convention=symmetric_convention)
+    if strict and problem.structured:
+        raise OptionError(f"strict mode lets SymPy differentiate plain matrix entries; it cannot prove a claim "
+                          f"{problem.assumptions_text()}", hint="drop strict=True (the exact proof uses the assumptions)")
     claim_node = parse_claim(problem, claim)
     deadline = Deadline(timeout)  # also validates it: positive and finite
     wrong_shape = shape_verdict(problem, wrt, claim, claim_node)
     if wrong_shape is not None:
         return wrong_shape
+    return _named(problem, wrt, _verify(problem, wrt, claim, claim_node, method, strict, budget, deadline))
+
+
+def _verify(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr, method: str, strict: bool,
+            budget: int | None, deadline: Deadline) -> Verdict:
     if method == "random":
         return _at_sample_sizes(problem, _random(problem, wrt, claim, claim_node, budget, deadline))
-    if not problem.typing.is_concrete:
+    # The index engine proves the plain gradient: an identity in general also holds under assumptions, but a
+    # symmetric wrt has its own convention, which only the entrywise proof implements.
+    if not problem.typing.is_concrete and wrt not in problem.typing.symmetric:
         proved, lemmas = index.prove_all_shapes_with_lemmas(problem, wrt, claim_node, refute=False)
         if proved is True:
             verdict = _second_opinion(problem, wrt, claim, claim_node, method, strict, budget, deadline)
@@ -86,8 +109,24 @@ def verify(
     return _concrete_check(problem, wrt, claim, claim_node, method, strict, budget, deadline)
 
 
+def _named(problem: Problem, wrt: str, verdict: Verdict) -> Verdict:
+    """The verdict's reason names the assumptions and the symmetric convention it used."""
+    notes = [problem.assumptions_text()]
+    if wrt in problem.typing.symmetric:
+        notes.append(f"with `{wrt}` symmetric (symmetric_convention={problem.symmetric_convention!r})")
+    extra = " ".join(n for n in notes if n)
+    return replace(verdict, reason=f"{verdict.reason} {extra}") if extra else verdict
+
+
 def _random(problem: Problem, wrt: str, claim: str, claim_node: ex.Expr, budget: int | None,
             deadline: Deadline) -> Verdict:
+    if problem.structured or wrt in problem.typing.symmetric:
+        # A BudgetError, so that method="auto" past the exact budget says what each route would need.
+        what = (problem.assumptions_text() if problem.structured else
+                f"a gradient with respect to the symmetric `{wrt}`")
+        raise BudgetError(f"the randomized test does not implement proofs {what}" if problem.structured else
+                          f"the randomized test does not implement {what}",
+                          hint="use method='exact' on smaller shapes")
     # Loaded by name when first needed: the randomized test loads NumPy, which `import symderiv` must not (the
     # performance contract). Looked up on the module each time, so a test may replace verify_random.
     randomized = importlib.import_module("symderiv.proofs.random.randomized")

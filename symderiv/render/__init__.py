@@ -28,10 +28,11 @@ FORMATS: dict[str, type[DocumentPrinter]] = {
 }
 
 
-def render(derivation: Document, fmt: str = "text", *, standalone: bool = True) -> str:
+def render(derivation: Document, fmt: str = "text", *, standalone: bool = True, width: int | None = None) -> str:
     """The derivation as a document in the format ``fmt`` (one of :data:`FORMATS`).
 
-    ``standalone=False`` makes LaTeX a fragment to ``\\input`` instead of an ``article``.
+    ``standalone=False`` makes LaTeX a fragment to ``\\input`` instead of an ``article``. ``width`` is the line
+    width of the text format (default 100; the command line passes the terminal's width).
 
     >>> from symderiv.explain.derivation import derive
     >>> render(derive("W @ X", "W", check=False), "markdown").startswith("# Derivation of $")
@@ -41,6 +42,8 @@ def render(derivation: Document, fmt: str = "text", *, standalone: bool = True) 
         raise OptionError(f"unknown format `{fmt}`", hint="use one of " + ", ".join(FORMATS))
     if fmt == "latex":
         return LatexDerivationPrinter(derivation).document(standalone=standalone)
+    if fmt == "text":
+        return TextDerivationPrinter(derivation, width=width).document()
     return FORMATS[fmt](derivation).document()
 
 

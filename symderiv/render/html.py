@@ -11,12 +11,16 @@ from symderiv.explain.steps import Document
 from symderiv.render.base import DocumentPrinter
 from symderiv.render.latex import LatexPrinter
 
+#: MathML Core (Chromium) ignores the ``columnalign`` attribute that latex2mathml writes for ``aligned``: the CSS
+#: below applies it, so the ``=`` signs of a multi-line equation line up.
 _STYLE = """body { font-family: Georgia, 'Times New Roman', serif; max-width: 46em; margin: 2em auto;
   padding: 0 1em; line-height: 1.5; color: #222; }
 h1, h2 { font-weight: normal; }
 .step { margin: 1.2em 0 0.4em; }
 .num { font-weight: bold; }
-math[display="block"] { margin: 0.6em 0; overflow-x: auto; }"""
+math[display="block"] { margin: 0.6em 0; overflow-x: auto; }
+mtd[columnalign="right"] { text-align: right; }
+mtd[columnalign="left"] { text-align: left; }"""
 
 
 def mathml(latex: str, display: bool = False) -> str:

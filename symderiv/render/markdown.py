@@ -1,4 +1,8 @@
-r"""Markdown for MathJax or KaTeX: ``$...$`` inline, ``\[ \begin{aligned} ... \end{aligned} \]`` display."""
+r"""Markdown for KaTeX or MathJax: ``$...$`` inline, ``$$`` display blocks on lines of their own (SPEC section 6).
+
+CommonMark eats the backslashes of ``\[ ... \]`` and ``\\``; a ``$$`` block on its own lines is left intact by
+markdown-it's dollarmath plugin, GitHub, and KaTeX/MathJax pipelines (tests/test_markdown_pipeline.py).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ class MarkdownDerivationPrinter(DocumentPrinter):
         return f"**Step {number}.** " + self.prose(prose)
 
     def display(self, equation: Any, boxed: bool = False) -> str:
-        return "\\[\n\\begin{aligned}\n" + self.math.align(equation, boxed) + "\n\\end{aligned}\n\\]"
+        return "$$\n\\begin{aligned}\n" + self.math.align(equation, boxed) + "\n\\end{aligned}\n$$"
 
     def document(self) -> str:
         return self.join(self.body()) + "\n"

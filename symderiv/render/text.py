@@ -73,7 +73,8 @@ class TextPrinter:
                 return f"∂L/∂{self.upstreams[node.name]}{idx}"
             return node.name + idx
         if isinstance(node, ex.Transpose) and isinstance(node.operand, ex.Symbol):
-            return f"{node.operand.name}ᵀ{idx}"
+            name = node.operand.name
+            return f"(∂L/∂{self.upstreams[name]})ᵀ{idx}" if name in self.upstreams else f"{name}ᵀ{idx}"
         if isinstance(node, ex.Apply) and isinstance(node.operand, ex.Symbol) and idx:
             return f"{_fn(node.fn)}({node.operand.name}{idx})"
         return f"({self.matrix_printer.doprint(node)}){idx}" if idx else self.matrix_printer.doprint(node)
@@ -135,11 +136,14 @@ class TextPrinter:
 class TextDerivationPrinter(DocumentPrinter):
     """The derivation as plain text: numbered steps, equations indented, long chains one side a line."""
 
-    width = 100
+    #: The default line width; the command line passes the terminal's.
+    WIDTH = 100
 
-    def __init__(self, derivation: Document) -> None:
+    def __init__(self, derivation: Document, width: int | None = None) -> None:
         super().__init__(derivation)
         self.math = TextPrinter(derivation.upstreams)
+        # Narrower than 40 columns, prose would wrap word by word: keep 40 as a floor.
+        self.width = max(40, width) if width else self.WIDTH
 
     def heading(self, prose: tuple, level: int = 2) -> str:
         text = self.math.prose(prose)

@@ -16,17 +16,17 @@ from fractions import Fraction
 from symderiv.core import expr as ex
 from symderiv.core.errors import NameKindError, ParseError
 from symderiv.core.literals import LiteralError, read_literal
-from symderiv.ops import language_functions, matrix_op, matrix_ops
+from symderiv.ops import language_functions, matrix_ops
 from symderiv.syntax.constants import check_constants
 from symderiv.syntax.lexical import (
     MAX_DIM_VALUE,
     MAX_NODES,
-    MAX_POWER,
     MAX_TREE_DEPTH,
     check_identifier,
     is_identifier,
     prescan,
 )
+from symderiv.syntax.parameters import ParameterReader
 
 _OPERATOR_HINTS = {
     ast.BitXor: "`^` is not a power here; write `A ** k` (elementwise) or `matpow(A, k)`",
@@ -39,7 +39,7 @@ _OPERATOR_HINTS = {
 }
 
 
-class _Parser:
+class _Parser(ParameterReader):
     def __init__(self, text: str, functions: Iterable[str], upstream: str | None, allow_upstream: bool):
         self.text = text
         self.generic = set(functions)
@@ -108,9 +108,10 @@ class _Parser:
             raise self.fail(node, f"operator in `{self.source(node)}` is not supported", _OPERATOR_HINTS[op])
         if op is ast.Pow:
             base = self.convert(node.left)
-            k = self.int_literal(node.right, "the exponent of `**`", lo=-MAX_POWER, hi=MAX_POWER,
-                                 hint="`A ** k` takes an integer literal k; use sqrt(A) for a square root")
-            return ex.Power(base, exponent=k, span=span)
+            p = self.exponent(node.right)
+            if p.denominator == 1:
+                return ex.Power(base, exponent=int(p), span=span)
+            return ex.Call("pow", (base,), (("p", p),), span=span)
         left, right = self.convert(node.left), self.convert(node.right)
         cls = {ast.MatMult: ex.MatMul, ast.Add: ex.Add, ast.Sub: ex.Sub, ast.Mult: ex.Mul, ast.Div: ex.Div}.get(op)
         if cls is None:
@@ -207,7 +208,7 @@ class _Parser:
             raise self.fail(starred, "starred arguments are not allowed")
         op = matrix_ops().get(fn)
         self.check_keywords(node, fn, {"axis"} if fn == "sum" else {p.name for p in op.params if not p.positional}
-                            if op else set())
+                            if op else set(), op.form if op else "")
         nargs = len(node.args)
 
         def need(count: int, form: str) -> None:
@@ -240,7 +241,7 @@ class _Parser:
             hint += f"; declare a generic elementwise function with functions=[{fn!r}] / --fn {fn}"
         raise self.fail(node.func, f"unknown function `{fn}`", hint, cls=NameKindError)
 
-    def check_keywords(self, node: ast.Call, fn: str, allowed: set[str]) -> None:
+    def check_keywords(self, node: ast.Call, fn: str, allowed: set[str], form: str = "") -> None:
         """Keyword arguments: only the allowed names, each once, no ``**``."""
         seen: set[str] = set()
         for kw in node.keywords:
@@ -250,8 +251,9 @@ class _Parser:
                 raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is repeated")
             seen.add(kw.arg)
             if kw.arg not in allowed:
-                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is not allowed in {fn}(...)",
-                                "the only keyword is axis=, in sum(A, axis=0|1)")
+                hint = (f"write {form}" if form else "the only keyword is axis=, in sum(A, axis=0|1)") if allowed \
+                    else f"{fn}(...) takes no keyword arguments"
+                raise self.fail(kw.value, f"keyword argument `{kw.arg}=` is not allowed in {fn}(...)", hint)
 
     def constructor(self, node: ast.Call, fn: str, span: tuple[int, int]) -> ex.Expr:
         """``ones(r, c)``, ``zeros(r, c)`` or ``eye(n)``."""
@@ -260,23 +262,6 @@ class _Parser:
             return ex.ConstMatrix("eye", n, n, span=span)
         return ex.ConstMatrix(fn, self.dim(node.args[0], "the row count"),
                               self.dim(node.args[1], "the column count"), span=span)
-
-    def matrix_op(self, node: ast.Call, fn: str, span: tuple[int, int]) -> ex.Expr:
-        """A call of a registered matrix operation: its matrix arguments, then its integer parameters."""
-        op = matrix_op(fn)
-        positional = [p for p in op.params if p.positional]
-        form = op.form or f"{fn}(" + ", ".join(["A"] * op.arity + [p.name for p in positional]) + ")"
-        if len(node.args) != op.arity + len(positional):
-            count = op.arity + len(positional)
-            raise self.fail(node, f"{fn}(...) takes {count} argument{'s' if count != 1 else ''}, not {len(node.args)}",
-                            f"write {form}")
-        args = tuple(self.convert(a) for a in node.args[: op.arity])
-        values = dict(zip([p.name for p in positional], node.args[op.arity:], strict=True))
-        values.update({kw.arg: kw.value for kw in node.keywords if kw.arg is not None})
-        params = tuple((p.name, self.int_literal(values[p.name], p.what or f"the {p.name} of {fn}", lo=p.lo, hi=p.hi))
-                       for p in op.params if p.name in values)
-        return ex.Call(fn, args, params, span=span)
-
 
 #: Names of functions and constructors: never names of matrices.
 RESERVED = frozenset(language_functions()) | frozenset(matrix_ops()) | {"trace", "det", "inv", "sum", "ones", "zeros",

@@ -130,6 +130,10 @@ class TextPrinter(Printer):
         return self._call("sum", node, f"axis={node.axis}")
 
     def _print_Call(self, node: ex.Call) -> tuple[str, int]:
+        if matrix_op(node.op).infix:  # `X ** -0.5`: the one argument, the operator, the one parameter
+            (_, value), = node.params
+            exponent = number_text(value if value is not None else 0)
+            return f"{self._wrap(node.args[0], _POSTFIX)} {matrix_op(node.op).infix} {exponent}", _POW
         positional = {p.name for p in matrix_op(node.op).params if p.positional}
         params = [str(v) if name in positional else f"{name}={v}" for name, v in node.params]
         return f"{node.op}({', '.join([*map(self.doprint, node.args), *params])})", _POSTFIX

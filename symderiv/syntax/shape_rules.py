@@ -105,6 +105,12 @@ class _ShapeWalk:
         except ShapeError:
             raise self.err(node, f"{fn} needs a square matrix, but its argument is {show(self.u, inner)}") from None
 
+    def column(self, node: ex.Expr, inner: ex.Shape, fn: str) -> None:
+        try:
+            self.u.unify(inner[1], 1, node, "")
+        except ShapeError:
+            raise self.err(node, f"{fn} needs a column n×1, but its argument is {show(self.u, inner)}") from None
+
     def _Symbol(self, node: ex.Symbol) -> ex.Shape:
         if node.name not in self.env:
             raise self.err(node, f"unknown matrix `{node.name}`")
@@ -170,7 +176,8 @@ class _ShapeWalk:
 
     def _Call(self, node: ex.Call) -> ex.Shape:
         shapes = [self.of(arg) for arg in node.args]
-        return matrix_op(node.op).shape(_SquareRule(lambda shape, what: self.square(node, shape, what)), shapes,
+        return matrix_op(node.op).shape(_SquareRule(lambda shape, what: self.square(node, shape, what),
+                                                    lambda shape, what: self.column(node, shape, what)), shapes,
                                         dict(node.params))
 
     def _Sum(self, node: ex.Sum) -> ex.Shape:
@@ -183,11 +190,16 @@ class _ShapeWalk:
 class _SquareRule:
     """The shape checker as a registry entry's shape rule sees it."""
 
-    def __init__(self, square: Callable[[ex.Shape, str], None]) -> None:
+    def __init__(self, square: Callable[[ex.Shape, str], None], column: Callable[[ex.Shape, str], None]) -> None:
         self._square = square
+        self._column = column
 
     def square(self, shape: ex.Shape, what: str) -> ex.Dim:
         self._square(shape, what)
+        return shape[0]
+
+    def column(self, shape: ex.Shape, what: str) -> ex.Dim:
+        self._column(shape, what)
         return shape[0]
 
 

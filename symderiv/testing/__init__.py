@@ -67,7 +67,8 @@ def gradient_report(verdict: Verdict, shapes: Mapping[str, Any] | None = None, *
         lines = [f"∂L/∂{wrt} = {verdict.claim} does not hold for L = {verdict.expression}"]
     try:
         problem = prepare(verdict.expression, [wrt], shapes, functions=options.get("functions", ()),
-                          symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"))
+                          symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"),
+                          assume=options.get("assume"))
         lines.append("  shapes:     " + ", ".join(f"{k}: {format_shape(s)}" for k, s in problem.typing.symbols.items()))
     except SymderivError:
         pass
@@ -129,7 +130,7 @@ def assert_gradient(expr: str, wrt: str, claim: str, shapes: Mapping[str, Any] |
     """Assert ``∂L/∂wrt == claim``; on failure raise ``AssertionError`` with a readable report.
 
     ``options`` are those of :func:`symderiv.verify` (``functions``, ``symmetric``,
-    ``upstream``, ``layout``, ``budget``, ...). Returns the verdict when it holds
+    ``upstream``, ``layout``, ``budget``, ``assume``, ``symmetric_convention``, ...). Returns the verdict when it holds
     (``proved`` or ``probabilistic``); an ``undecided`` verdict fails too, with a note
     on how to get a proof.
 
@@ -209,7 +210,8 @@ class Identity:
         return verdict
 
 
-_ROW_KEYS = {"expr", "wrt", "claim", "shapes", "id", "holds", "functions", "symmetric", "upstream", "layout"}
+_OPTION_KEYS = ("functions", "symmetric", "upstream", "layout", "assume", "symmetric_convention")
+_ROW_KEYS = {"expr", "wrt", "claim", "shapes", "id", "holds", *_OPTION_KEYS}
 
 
 def _row(raw: Any, where: str) -> Identity:
@@ -227,7 +229,7 @@ def _row(raw: Any, where: str) -> Identity:
     shapes = raw.get("shapes")
     if shapes is not None:
         shapes = {k: tuple(v) for k, v in shapes.items()}
-    options = {k: raw[k] for k in ("functions", "symmetric", "upstream", "layout") if k in raw}
+    options = {k: raw[k] for k in _OPTION_KEYS if k in raw}
     return Identity(str(raw["expr"]), str(raw["wrt"]), str(raw["claim"]), shapes, raw.get("id"),
                     bool(raw.get("holds", True)), options)
 

@@ -11,13 +11,16 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from symderiv import ops
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError
+from symderiv.proofs.exact.assumed import normalise
 from symderiv.proofs.verification import prepare
 from symderiv.syntax.shapes import format_shape
+from symderiv.testing.structure import backward_assumptions, draw
 from symderiv.testing.surgery import (
     MAX_CANDIDATES,
     axis_candidates,
@@ -55,7 +58,8 @@ def _references(problem: Any, expression: str, wrt: list[str], shapes: Mapping[s
                 functions: tuple[str, ...], upstream: str) -> list[_Reference]:
     refs = []
     for name in wrt:
-        derived = derive_gradient(expression, name, shapes, {"functions": functions, "upstream": upstream})
+        derived = derive_gradient(expression, name, shapes, {"functions": functions, "upstream": upstream,
+                                                             "assume": problem.assume})
         if derived is None:
             raise OptionError(f"symderiv cannot derive ∂L/∂{name} for `{expression}`, so there is nothing to "
                               "compare the backward function with")
@@ -149,6 +153,7 @@ def check_backward(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     seed: int = 0,
+    assume: Mapping[str, str] | None = None,
 ) -> BackwardCheck:
     """Check a hand-written NumPy backward pass against the derived gradients.
 
@@ -157,6 +162,9 @@ def check_backward(
     name → array or a tuple in the order of ``wrt``. Dimension names get distinct
     random sizes in each of ``trials`` trials. For a scalar ``expr`` the upstream
     value is ``1.0``. Raises ``AssertionError`` saying which output is wrong and how.
+
+    ``assume={"Y": "onehot_rows"}`` draws ``Y`` with that structure (docs/assumptions.md): a backward pass that is
+    right only for one-hot labels passes with it, and fails without it with a diagnosis naming the assumption.
 
     >>> import numpy as np
     >>> def linear_backward(dY, X, W, b):
@@ -175,7 +183,7 @@ def check_backward(
         raise OptionError("trials must be at least 1")
     wrt_names = [wrt] if isinstance(wrt, str) else list(wrt)
     functions = tuple(functions)
-    problem = prepare(expr, wrt_names, shapes, functions=functions, upstream=upstream)
+    problem = prepare(expr, wrt_names, shapes, functions=functions, upstream=upstream, assume=normalise(assume))
     order = problem.expression.symbols()
     if inputs is not None:
         inputs = list(inputs)
@@ -193,18 +201,9 @@ def check_backward(
         sizes = _sizes_for(dims, rng)
         result.sizes.append(sizes)
         concrete = problem.typing.substitute(sizes)
-        env: dict[str, Any] = {}
-        for name in problem.expression.symbols():
-            shape = concrete.symbols[name]
-            values = rng.standard_normal(_concrete(shape, sizes))
-            env[name] = np.abs(values) + 0.5 if positive else values
+        env, upstream_value, returned, outputs = _run(fn, problem, concrete, sizes, order, rng, problem.assume,
+                                                     positive, fn_name, wrt_names)
         out_shape = _concrete(problem.result_shape, sizes)
-        upstream_value: Any = 1.0 if problem.scalar else rng.standard_normal(out_shape)
-        # The function gets copies: a backward pass that scales its arguments in place (dY *= 0) must not change
-        # the reference, which is computed from the pristine arrays below.
-        given = upstream_value.copy() if isinstance(upstream_value, np.ndarray) else upstream_value
-        returned = fn(given, *[env[n].copy() for n in order])
-        outputs = _call_outputs(returned, wrt_names, fn_name)
         renv = {**env, upstream: np.asarray(upstream_value, dtype=float).reshape(out_shape)}
         evaluate = _evaluate()
 
@@ -225,12 +224,58 @@ def check_backward(
                                               shapes, functions, upstream, rtol, atol,
                                               _position(returned, ref.name, wrt_names)))
         if failures:
+            agrees = partial(_agrees, fn, problem, refs, concrete, sizes, order, seed + 7919 * (trial + 1),
+                             positive=positive, fn_name=fn_name, wrt=wrt_names, rtol=rtol, atol=atol)
+            failures += [f"    diagnosis: {sentence}" for sentence in backward_assumptions(
+                {n: _concrete(concrete.symbols[n], sizes) for n in problem.expression.symbols()}, wrt_names,
+                problem.assume, agrees)]
             where = ", ".join(f"{d}={s}" for d, s in sizes.items())
             head = (f"check_backward: {fn_name} disagrees with the derived gradient of L = {expr}\n"
                     f"  trial {trial + 1} of {trials} (seed {seed})" + (f" with {where}" if where else "")
                     + ("" if problem.scalar else f"; {upstream} is the upstream gradient, {fn_name}'s first argument"))
             raise AssertionError("\n".join([head, *failures]))
     return result
+
+
+def _run(fn: Callable[..., Any], problem: Any, concrete: Any, sizes: dict[str, int], order: list[str], rng: Any,
+         assume: Mapping[str, str], positive: bool, fn_name: str, wrt: list[str]) -> tuple[Any, Any, Any, Any]:
+    """Draw the inputs (with the assumed structures) and the upstream value, and call the user's function."""
+    import numpy as np
+
+    env: dict[str, Any] = {}
+    for name in problem.expression.symbols():
+        env[name] = draw(assume.get(name), _concrete(concrete.symbols[name], sizes), rng, positive=positive)
+    out_shape = _concrete(problem.result_shape, sizes)
+    upstream_value: Any = 1.0 if problem.scalar else rng.standard_normal(out_shape)
+    # The function gets copies: a backward pass that scales its arguments in place (dY *= 0) must not change
+    # the reference, which is computed from the pristine arrays.
+    given = upstream_value.copy() if isinstance(upstream_value, np.ndarray) else upstream_value
+    returned = fn(given, *[env[n].copy() for n in order])
+    return env, upstream_value, returned, _call_outputs(returned, wrt, fn_name)
+
+
+def _agrees(fn: Callable[..., Any], problem: Any, refs: list[_Reference], concrete: Any, sizes: dict[str, int],
+            order: list[str], seed: int, assume: Mapping[str, str], *, positive: bool, fn_name: str, wrt: list[str],
+            rtol: float, atol: float) -> bool:
+    """Whether ``fn`` agrees with every reference on inputs drawn with ``assume`` (twice, for evidence)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for _ in range(2):
+        try:
+            env, upstream_value, _, outputs = _run(fn, problem, concrete, sizes, order, rng, assume, positive,
+                                                   fn_name, wrt)
+        except Exception:  # noqa: BLE001 - a user's function that fails on other inputs is simply not evidence
+            return False
+        out_shape = _concrete(problem.result_shape, sizes)
+        renv = {**env, problem.upstream: np.asarray(upstream_value, dtype=float).reshape(out_shape)}
+        for ref in refs:
+            want = _concrete(ref.shape, sizes)
+            correct = np.broadcast_to(_evaluate()(ref.node, renv, sizes=sizes), want)
+            got, kind = _conform(outputs[ref.name], want)
+            if kind is not None or not np.allclose(got, correct, rtol=rtol, atol=atol):
+                return False
+    return True
 
 
 def _describe_failure(ref: _Reference, got: Any, correct: Any, kind: str | None, sizes: dict[str, int],

@@ -2,7 +2,7 @@
 
 The candidates: the claim transposed, its factors swapped, a sum over the other axis, the claim rescaled by
 the counterexample's ratio, the expression without a function whose derivative is a mask (relu), a square
-symbol declared symmetric. Nothing is read from how the claim is spelled.
+symbol declared symmetric, a structure assumed of a symbol (``assume=``). Nothing is read from how the claim is spelled.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import SymderivError
 from symderiv.core.status import Status
 from symderiv.proofs.verification import Verdict, parse_claim, prepare, verify
+from symderiv.testing.structure import missing_assumptions
 from symderiv.testing.surgery import (
     as_fraction,
     axis_candidates,
@@ -50,6 +51,7 @@ def diagnose(expression: str, wrt: str, claim: str, shapes: Mapping[str, Any] | 
         found += family()
     found += d.scaled(verdict)
     found += d.symmetric()
+    found += missing_assumptions(expression, wrt, claim, shapes, d.problem.typing.symbols, d.limited)
     return found
 
 
@@ -61,7 +63,8 @@ class _Diagnosis:
         self.expression, self.wrt, self.claim, self.shapes, self.options = expression, wrt, claim, shapes, options
         self.problem = prepare(expression, [wrt], shapes, functions=options.get("functions", ()),
                                symmetric=options.get("symmetric", ()), upstream=options.get("upstream", "G"),
-                               layout=options.get("layout", "denominator"))
+                               layout=options.get("layout", "denominator"), assume=options.get("assume"),
+                               symmetric_convention=options.get("symmetric_convention", "projection"))
         self.claim_node = parse_claim(self.problem, claim)
         # A candidate is evidence only; one that the exact engine finds slow is given up on, not waited for.
         self.limited = {**options, "timeout": options.get("timeout") or CANDIDATE_TIMEOUT}

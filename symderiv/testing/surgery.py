@@ -23,7 +23,8 @@ from symderiv.proofs.gradient import gradient
 from symderiv.syntax.printing import to_text
 
 #: Options of ``verify`` that also shape the correct formula (passed on to ``gradient``).
-FORMULA_OPTIONS = ("functions", "symmetric", "upstream", "layout", "budget", "timeout", "method")
+FORMULA_OPTIONS = ("functions", "symmetric", "upstream", "layout", "budget", "timeout", "method", "assume",
+                   "symmetric_convention")
 #: Most candidates tried per diagnosis family, so a long claim cannot make a failure slow.
 MAX_CANDIDATES = 8
 

@@ -21,6 +21,7 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, SymderivError, TimeoutError, UnsupportedError
 from symderiv.ops import Elementwise, elementwise, matrix_op
 from symderiv.proofs.exact.algebra import Coeff, Ratio, Variables
+from symderiv.proofs.exact.assumed import Structure
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost  # noqa: F401 - re-exported
 from symderiv.proofs.exact.linalg import (  # noqa: F401 - matmul, ratio_sum and transpose re-exported
     Matrix,
@@ -124,9 +125,11 @@ class Instance:
     """Evaluates expressions on one concrete typing, sharing one variable registry."""
 
     def __init__(self, typing: Typing, variables: Variables | None = None, deadline: Deadline | None = None,
-                 inverse_atoms: bool = False):
+                 inverse_atoms: bool = False, structure: Structure | None = None):
         self.typing = typing
         self.inverse_atoms = inverse_atoms
+        #: the assumptions (``assume=``): how structured symbols are parametrised, and witness points kept on them
+        self.structure = structure or Structure()
         self.vars = variables or Variables()
         self.deadline = deadline or Deadline(None)
         self.bound: dict[str, Matrix] = {}
@@ -137,6 +140,10 @@ class Instance:
         rows, cols = shape or self.typing.symbols[name]  # type: ignore[misc]
         if not isinstance(rows, int) or not isinstance(cols, int):
             raise SymderivError(f"`{name}` has a symbolic shape here; concrete sizes are needed")
+        structured = self.structure.bind(self.vars, name, rows, cols)
+        if structured is not None:
+            self.bound[name] = structured
+            return structured
         symmetric = name in self.typing.symmetric
         m: Matrix = []
         for i in range(rows):
@@ -151,6 +158,10 @@ class Instance:
             m.append(row)
         self.bound[name] = m
         return m
+
+    def constrain(self, point: dict[int, object]) -> dict[int, object]:
+        """A witness point moved onto the assumptions (one-hot rows one-hot, positive entries positive)."""
+        return self.structure.constrain(point)
 
     def bind(self, name: str, m: Matrix) -> None:
         self.bound[name] = m
@@ -186,6 +197,9 @@ class Instance:
             if folded is not None:
                 return Ratio.const(folded)
             _check_domain(row or elementwise(fn), c)
+        known = self.structure.positive_value(fn, x)  # abs(P) = P for an entry assumed positive
+        if known is not None:
+            return known
         return Ratio.var(self.vars.atom(fn, x))
 
 

@@ -320,6 +320,7 @@ def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None]
         point: Point = {v: rng.choice(SMALL_VALUES) * scale for v in ordered}
         if attempt % 3 == 2:  # every third point all positive: logs and square roots of the inputs need it
             point = {v: abs(x) for v, x in point.items()}
+        point = instance.constrain(point)  # onto the assumptions (assume=): a witness must satisfy them
         try:
             values = _confirm(instance.vars, a, b, point)
             if values is not None and domain is not None:
@@ -370,7 +371,7 @@ def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[P
     for attempt in range(attempts):
         instance.deadline()
         low = 1 if attempt % 2 else -bound  # every other point all positive, for the domains of log and sqrt
-        point: Point = {v: Fraction(rng.randint(low, bound)) for v in ordered}
+        point: Point = instance.constrain({v: Fraction(rng.randint(low, bound)) for v in ordered})
         try:
             exact = evaluate(instance.vars, diff, point)
             if not is_exact(exact) or exact == 0:
