@@ -217,7 +217,7 @@ def test_cli_derive_formats(tmp_path, capsys):
     assert main(["derive", "W @ X", "--wrt", "W"]) == 0
     out = capsys.readouterr().out
     assert "Step 6." in out and "∂L/∂W = (∂L/∂D) @ X.T" in out
-    for fmt, needle in [("latex", "\\documentclass"), ("markdown", "\\["), ("html", "<math")]:
+    for fmt, needle in [("latex", "\\documentclass"), ("markdown", "\n$$\n\\begin{aligned}"), ("html", "<math")]:
         path = tmp_path / f"wx.{fmt}"
         assert main(["derive", "W @ X", "--wrt", "W", "--format", fmt, "-o", str(path)]) == 0
         assert needle in path.read_text(encoding="utf-8")
