@@ -23,8 +23,8 @@ from symderiv.backends.code import TARGETS
 from symderiv.backends.numeric import evaluate, finite_difference_gradient
 from symderiv.core.errors import SymderivError
 from symderiv.docs import EXAMPLES
-from symderiv.ops import language_functions, matrix_ops
 from symderiv.ops import elementwise as row_of
+from symderiv.ops import language_functions, matrix_ops
 from symderiv.ops.linalg import LOGABS
 
 try:
