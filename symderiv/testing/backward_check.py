@@ -18,6 +18,7 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError
 from symderiv.proofs.verification import prepare
 from symderiv.syntax.shapes import format_shape
+from symderiv.testing.convert import call_with, framework_module
 from symderiv.testing.surgery import (
     MAX_CANDIDATES,
     axis_candidates,
@@ -149,6 +150,7 @@ def check_backward(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     seed: int = 0,
+    framework: str = "numpy",
 ) -> BackwardCheck:
     """Check a hand-written NumPy backward pass against the derived gradients.
 
@@ -157,6 +159,7 @@ def check_backward(
     name → array or a tuple in the order of ``wrt``. Dimension names get distinct
     random sizes in each of ``trials`` trials. For a scalar ``expr`` the upstream
     value is ``1.0``. Raises ``AssertionError`` saying which output is wrong and how.
+    ``framework="torch"`` or ``"jax"``: ``fn`` takes and returns float64 tensors of that framework.
 
     >>> import numpy as np
     >>> def linear_backward(dY, X, W, b):
@@ -174,6 +177,7 @@ def check_backward(
     if trials < 1:
         raise OptionError("trials must be at least 1")
     wrt_names = [wrt] if isinstance(wrt, str) else list(wrt)
+    framework_module(framework)
     functions = tuple(functions)
     problem = prepare(expr, wrt_names, shapes, functions=functions, upstream=upstream)
     order = problem.expression.symbols()
@@ -203,7 +207,7 @@ def check_backward(
         # The function gets copies: a backward pass that scales its arguments in place (dY *= 0) must not change
         # the reference, which is computed from the pristine arrays below.
         given = upstream_value.copy() if isinstance(upstream_value, np.ndarray) else upstream_value
-        returned = fn(given, *[env[n].copy() for n in order])
+        returned = call_with(fn, framework, given, [env[n].copy() for n in order])
         outputs = _call_outputs(returned, wrt_names, fn_name)
         renv = {**env, upstream: np.asarray(upstream_value, dtype=float).reshape(out_shape)}
         evaluate = _evaluate()
