@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import textwrap
+from typing import Any
 
 from symderiv.cli.common import EXIT_OK, add_common, options_from, shapes_from
 from symderiv.cli.registry import api, register
@@ -24,6 +26,7 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
+    p.add_argument("--json", action="store_true", help="print a machine-readable result (the steps as data)")
     add_common(p)
 
 
@@ -33,6 +36,7 @@ def compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("second")
     c.add_argument("--wrt", required=True, metavar="NAME")
     c.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    c.add_argument("--json", action="store_true", help="print a machine-readable result (both derivations and the note)")
     add_common(c)
 
 
@@ -48,10 +52,22 @@ def _emit(text: str, path: str | None) -> None:
                             hint="choose a file in a directory you can write to") from None
 
 
+def _as_data(d: Any) -> dict[str, Any]:
+    """A derivation as JSON data: the result (as ``gradient --json``), the blocks and the steps."""
+    text = api("syntax.printing").to_text
+    return {"result": d.result.to_dict(), "shapes": {k: list(v) for k, v in d.shapes.items()},
+            "blocks": [{"name": b.name, "definition": text(b.definition), "wrt": b.wrt} for b in d.blocks],
+            "steps": [{"kind": s.kind.value, "equation": s.equation_text, "justification": s.justification,
+                       "checked": s.checked} for s in d.steps]}
+
+
 def run_derive(args: argparse.Namespace) -> int:
     """Derive and print in the chosen format."""
     d = api("explain.derivation").derive(args.expression, args.wrt, shapes_from(args), layout=args.layout, timeout=args.timeout,
                **options_from(args))
+    if args.json:
+        _emit(json.dumps(_as_data(d), ensure_ascii=False, indent=2), args.output)
+        return EXIT_OK
     text = {"text": d.to_text, "latex": d.to_latex, "markdown": d.to_markdown, "html": d.to_html}[args.format]()
     _emit(text, args.output)
     return EXIT_OK
@@ -64,6 +80,10 @@ def run_compare(args: argparse.Namespace) -> int:
     second = derive(args.second, args.wrt, **options_from(args), shapes=None, timeout=args.timeout)
     rule = "=" * 72
     note = api("explain.compare").relation(first, second)
+    if args.json:
+        payload = {"first": _as_data(first), "second": _as_data(second), "relation": note}
+        _emit(json.dumps(payload, ensure_ascii=False, indent=2), args.output)
+        return EXIT_OK
     text = "\n".join([first.to_text(), rule, "", second.to_text(), rule, "", "How the two results relate",
                       "--------------------------", "", textwrap.fill(note, 100, break_long_words=False), ""])
     _emit(text, args.output)

@@ -71,7 +71,10 @@ def to_numpy(value: Any) -> Any:
 def _precision(framework: str) -> Iterator[None]:
     """JAX computes in float32 unless 64-bit types are enabled: enable them for the call."""
     if framework == "jax":
-        with framework_module("jax").enable_x64(True):
+        jax = framework_module("jax")
+        # jax.enable_x64 (newer releases) or jax.experimental.enable_x64 (older ones)
+        enable = getattr(jax, "enable_x64", None) or importlib.import_module("jax.experimental").enable_x64
+        with enable(True):
             yield
     else:
         yield
