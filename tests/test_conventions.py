@@ -122,3 +122,12 @@ def test_shell_completion(tmp_path):
     assert re.split(r"\s+", out.read_text().strip()) == ["gradient"]
     marker = (ROOT / "symderiv" / "cli" / "__init__.py").read_text(encoding="utf-8")[:1024]
     assert "PYTHON_ARGCOMPLETE_OK" in marker  # argcomplete completes only scripts that say so
+
+
+def test_the_documentation_site_builds_without_warnings(tmp_path):
+    pytest.importorskip("mkdocstrings", reason="the docs extra is not installed (pip install '.[docs]')")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    api = (tmp_path / "reference" / "api" / "index.html").read_text(encoding="utf-8")
+    assert "symderiv.proofs.gradient.gradient" in api and "language-pycon" in api  # docstrings and their doctests
