@@ -73,7 +73,9 @@ def _precision(framework: str) -> Iterator[None]:
     if framework == "jax":
         jax = framework_module("jax")
         # jax.enable_x64 (newer releases) or jax.experimental.enable_x64 (older ones)
-        enable = getattr(jax, "enable_x64", None) or importlib.import_module("jax.experimental").enable_x64
+        enable = getattr(jax, "enable_x64", None)
+        if enable is None:
+            enable = importlib.import_module("jax.experimental").enable_x64
         with enable(True):
             yield
     else:
