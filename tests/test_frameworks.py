@@ -1,9 +1,14 @@
 """check_backward on PyTorch/JAX functions and check_autograd: the framework boundary and the diagnoses.
 
-Skipped, with the reason, when torch or jax is not installed (the ``frameworks`` extra).
+torch and jax are loaded only in a subprocess, which tests/test_code_export.py starts for this module and for
+its own torch and JAX targets: a pytest process that has imported them is 1.3 GB larger, and the
+memory tests measure the peak RSS of their children, which inherit the parent's. Skipped, with the reason, when
+torch or jax is not installed (the ``frameworks`` extra).
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +16,13 @@ import pytest
 from symderiv.core.errors import OptionError
 from symderiv.testing import check_autograd, check_backward
 
+FRAMEWORKS_ENV = "SYMDERIV_FRAMEWORK_TESTS"
+IN_SUBPROCESS = os.environ.get(FRAMEWORKS_ENV) == "1"
+
+
+if not IN_SUBPROCESS:
+    pytest.skip("torch and jax are tested in a subprocess (test_code_export.py::test_the_framework_tests_pass_in_a_subprocess)",
+                allow_module_level=True)
 torch = pytest.importorskip("torch", reason="torch is not installed (pip install '.[frameworks]')")
 F = torch.nn.functional
 
