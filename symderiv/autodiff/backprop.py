@@ -11,6 +11,7 @@ in the :class:`Gradient` it builds.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,27 @@ class Gradient:
     #: "proved" (exact), "probabilistic" (the randomized test), "checked" (at sample sizes only) or "unchecked".
     proof_status: str = "unchecked"
     proof_reason: str = ""
+    #: The shapes of the expression and its tree (for :meth:`to_code`); not part of the gradient's identity.
+    typing: Typing | None = field(default=None, compare=False, repr=False)
+    source: ex.Expr | None = field(default=None, compare=False, repr=False)
+
+    def to_code(self, target: str = "numpy", *, forward: bool = False) -> str:
+        """This gradient as a runnable Python function for ``"numpy"``, ``"torch"`` or ``"jax"`` (with the
+        forward function too when ``forward``); :func:`to_code` writes several gradients as one function.
+
+        >>> from symderiv.syntax.language import parse
+        >>> from symderiv.syntax.shapes import infer_shapes
+        >>> node = parse("W @ X")
+        >>> print(differentiate(node, infer_shapes(node), ["W"])[0].to_code("numpy"))
+        import numpy as np
+        <BLANKLINE>
+        <BLANKLINE>
+        def grad_W(G, W, X):
+            \"\"\"∂L/∂W for D = W @ X, L = sum(G * D) (unchecked).\"\"\"
+            return G @ X.T
+        <BLANKLINE>
+        """
+        return to_code([self], target, forward=forward)
 
     def with_proof(self, status: str, shapes: Iterable[dict[str, ex.Shape]], reason: str = "") -> Gradient:
         """This gradient with its proof record: the status, the shapes it was proved on and why."""
@@ -175,8 +197,40 @@ def differentiate(expression: ex.Expr, typing: Typing, wrt: Sequence[str], *, te
     results = []
     for name in wrt:
         total, shape = sweep.total(name, reached[name], layout)
-        results.append(Gradient(to_text(total), total, name, shape, spelled, layout, upstream, sweep.scalar))
+        results.append(Gradient(to_text(total), total, name, shape, spelled, layout, upstream, sweep.scalar,
+                                typing=typing, source=expression))
     return results
 
 
-__all__ = ["Gradient", "UPSTREAM_LATEX", "differentiate"]
+def to_code(grads: Sequence[Gradient], target: str = "numpy", *, forward: bool = False) -> str:
+    """Gradients of one expression as one runnable function (returning a tuple, in order, when there are
+    several), after the forward function when ``forward``. The printer is loaded by name: it needs NumPy.
+
+    >>> from symderiv.syntax.language import parse
+    >>> from symderiv.syntax.shapes import infer_shapes
+    >>> node = parse("X @ W + b")
+    >>> grads = differentiate(node, infer_shapes(node, {"b": (1, "M")}), ["W", "b"])
+    >>> print(to_code(grads, "torch").splitlines()[-1])
+        return X.T @ G, G.sum(dim=0, keepdim=True)
+    """
+    if not grads or any(g.typing is None or g.source is None for g in grads):
+        raise DerivationError("to_code needs gradients made by differentiate or symderiv.gradient")
+    code = importlib.import_module("symderiv.backends.code")
+    first = grads[0]
+    typing, source = first.typing, first.source
+    assert typing is not None and source is not None
+    symbols = dict(typing.symbols)
+    arguments = symbols if first.scalar else {first.upstream: typing.shape_of(source), **symbols}
+    names = [code.python_name(g.wrt) for g in grads]
+    loss = "L = D" if first.scalar else f"L = sum({first.upstream} * D)"
+    statuses = sorted({g.proof_status for g in grads})
+    doc = f"∂L/∂{', ∂L/∂'.join(g.wrt for g in grads)} for D = {first.expression}, {loss} ({', '.join(statuses)})."
+    functions = [code.function_code("grad_" + "_".join(names), [code.Output(g.expr, g.shape) for g in grads],
+                                    typing, target, arguments, doc)]
+    if forward:
+        functions.insert(0, code.function_code("forward", [code.Output(source, typing.shape_of(source))],
+                                               typing, target, symbols, f"D = {first.expression}."))
+    return str(code.module_code(target, functions))
+
+
+__all__ = ["Gradient", "UPSTREAM_LATEX", "differentiate", "to_code"]

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (shell completion: pip install 'symderiv[completion]', README "Shell completion")
 """The ``symderiv`` command line: a thin shell over the public API.
 
 Exit codes: 0 success / the identity holds (proved, or probabilistic); 1 refuted;
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -26,9 +28,11 @@ from symderiv.cli.common import (
     EXIT_USAGE,
     emit,
     options_from,
+    quiet,
     shapes_from,
     silence_stdout,
 )
+from symderiv.cli.help import document
 from symderiv.cli.registry import Subcommand, subcommands
 from symderiv.core.errors import SymderivError
 
@@ -68,19 +72,33 @@ def build_parser() -> argparse.ArgumentParser:
     for entry in _ordered(subcommands()):
         p = sub.add_parser(entry.name, help=entry.help, description=entry.description)
         entry.arguments(p)
+        document(p, entry.name)
         p.set_defaults(run=entry.run)
     return parser
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Shell completion by argcomplete (an optional extra), only when the shell asks for it."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        argcomplete = importlib.import_module("argcomplete")
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0, 1, 2, 3 or 4)."""
     parser = build_parser()
+    _complete(parser)
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "run", None):
             parser.print_help()
             return EXIT_USAGE
-        code = int(args.run(args))
+        with quiet(getattr(args, "quiet", False)):
+            code = int(args.run(args))
         sys.stdout.flush()
         return code
     except BrokenPipeError:  # the reader of our output went away: nothing left to say, and no error

@@ -10,14 +10,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
+from collections.abc import Iterator
 
 from symderiv.cli.registry import api
 from symderiv.core.errors import OptionError
 from symderiv.core.status import EXIT_BUG, EXIT_FALSE, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE
 
-__all__ = ["DEFAULT_TIMEOUT", "add_common", "assumptions_from", "emit", "silence_stdout", "shapes_from", "options_from",
+__all__ = ["DEFAULT_TIMEOUT", "add_common", "assumptions_from", "emit", "quiet", "silence_stdout", "shapes_from", "options_from",
            "EXIT_OK", "EXIT_FALSE", "EXIT_USAGE", "EXIT_BUG", "EXIT_UNDECIDED"]
 
 #: The command line never runs unannounced for longer than this (the API has no default limit).
@@ -44,6 +47,18 @@ def add_common(p: argparse.ArgumentParser, *, shapes: bool = True) -> None:
                    help=f"wall-clock limit of each proof or check (default {DEFAULT_TIMEOUT:g} s)")
     p.add_argument("--budget", type=_positive_int, default=None, metavar="TERMS",
                    help="size budget of exact entrywise proofs, in term operations")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing on standard output: the exit code is the answer (errors still go to stderr)")
+
+
+@contextlib.contextmanager
+def quiet(on: bool) -> Iterator[None]:
+    """Standard output discarded while ``on`` (``-q/--quiet``)."""
+    if not on:
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
 
 
 def _positive_int(text: str) -> int:

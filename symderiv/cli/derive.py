@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
+import sys
 import textwrap
+from typing import Any
 
 from symderiv.cli.common import EXIT_OK, add_common, options_from, shapes_from
 from symderiv.cli.registry import api, register
@@ -29,6 +33,7 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
                    help="index names: the entry V_dc, a block's entry D_ij, then the summed indices")
     p.add_argument("--no-asides", dest="asides", action="store_false",
                    help="leave out the notes on how each step is checked and the result in symderiv's language")
+    p.add_argument("--json", action="store_true", help="print a machine-readable result (the steps as data)")
     add_common(p)
 
 
@@ -39,6 +44,7 @@ def compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--wrt", required=True, metavar="NAME")
     c.add_argument("--format", choices=("text", "markdown"), default="text", help="output format (default text)")
     c.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    c.add_argument("--json", action="store_true", help="print a machine-readable result (both derivations and the note)")
     add_common(c)
 
 
@@ -54,19 +60,38 @@ def _emit(text: str, path: str | None) -> None:
                             hint="choose a file in a directory you can write to") from None
 
 
+def _as_data(d: Any) -> dict[str, Any]:
+    """A derivation as JSON data: the result (as ``gradient --json``), the blocks and the steps."""
+    text = api("syntax.printing").to_text
+    return {"result": d.result.to_dict(), "shapes": {k: list(v) for k, v in d.shapes.items()},
+            "blocks": [{"name": b.name, "definition": text(b.definition), "wrt": b.wrt} for b in d.blocks],
+            "steps": [{"kind": s.kind.value, "equation": s.equation_text, "justification": s.justification,
+                       "checked": s.checked} for s in d.steps]}
+
+
+def _terminal_width(output: str | None) -> int | None:
+    """The terminal's width when text goes to a terminal; None (the default width) for a file or a pipe."""
+    if output is None and sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def run_derive(args: argparse.Namespace) -> int:
-    """Derive (for each ``--wrt``, one after the other) and print in the chosen format."""
+    """Derive (for each ``--wrt``, one after the other) and print in the chosen format, or as JSON."""
     names = list(dict.fromkeys(args.wrt))
-    if len(names) > 1 and args.format in ("latex", "html"):
+    if len(names) > 1 and args.format in ("latex", "html") and not args.json:
         raise SymderivError(f"several --wrt names in one {args.format} document are not supported yet",
                             hint="use --format text or markdown, or run derive once per name")
-    texts = []
-    for wrt in names:
-        d = api("explain.derivation").derive(args.expression, wrt, shapes_from(args), layout=args.layout,
-                                             timeout=args.timeout, indices=args.indices, asides=args.asides,
-                                             **options_from(args))
-        texts.append({"text": d.to_text, "latex": d.to_latex, "markdown": d.to_markdown,
-                      "html": d.to_html}[args.format]())
+    derivations = [api("explain.derivation").derive(args.expression, wrt, shapes_from(args), layout=args.layout,
+                                                    timeout=args.timeout, indices=args.indices, asides=args.asides,
+                                                    **options_from(args)) for wrt in names]
+    if args.json:
+        data = [_as_data(d) for d in derivations]
+        _emit(json.dumps(data[0] if len(data) == 1 else data, ensure_ascii=False, indent=2), args.output)
+        return EXIT_OK
+    width = _terminal_width(args.output)
+    texts = [d.to_text(width=width) if args.format == "text" else
+             {"latex": d.to_latex, "markdown": d.to_markdown, "html": d.to_html}[args.format]() for d in derivations]
     rule = "\n---\n\n" if args.format == "markdown" else "\n" + "=" * 72 + "\n\n"
     _emit(rule.join(t.rstrip("\n") + "\n" for t in texts), args.output)
     return EXIT_OK
@@ -89,6 +114,10 @@ def run_compare(args: argparse.Namespace) -> int:
     second = derive(args.second, args.wrt, **options_from(args), shapes=_own_shapes(shapes, args.second),
                     timeout=args.timeout)
     note = api("explain.compare").relation(first, second)
+    if args.json:
+        payload = {"first": _as_data(first), "second": _as_data(second), "relation": note}
+        _emit(json.dumps(payload, ensure_ascii=False, indent=2), args.output)
+        return EXIT_OK
     if args.format == "markdown":
         text = "\n".join([first.to_markdown(), "---", "", second.to_markdown(), "---", "",
                           "## How the two results relate", "", note, ""])

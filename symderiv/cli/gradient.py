@@ -13,6 +13,7 @@ import json
 
 from symderiv.cli.common import EXIT_OK, add_common, emit, options_from, shapes_from
 from symderiv.cli.registry import api, register
+from symderiv.core.errors import OptionError
 
 __all__ = ["gradient_arguments", "run_gradient"]
 
@@ -27,6 +28,10 @@ def gradient_arguments(p: argparse.ArgumentParser) -> None:
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print a machine-readable result")
     output.add_argument("--latex", action="store_true", help="print LaTeX instead of the formula")
+    output.add_argument("--emit", choices=("numpy", "torch", "jax"), metavar="TARGET",
+                        help="print a runnable Python function for numpy, torch or jax (several --wrt: one "
+                             "function returning a tuple in --wrt order)")
+    p.add_argument("--forward", action="store_true", help="with --emit: also print the forward function")
     p.add_argument("--no-check", action="store_true", help="skip the entrywise proof of the result")
     p.add_argument("--method", choices=("auto", "exact", "random"), default="auto",
                    help="how the result is proved: auto (default; exact, or past the budget randomized), exact, random")
@@ -39,6 +44,11 @@ def run_gradient(args: argparse.Namespace) -> int:
         args.expression, wrt=list(args.wrt), shapes=shapes_from(args), layout=args.layout, check=not args.no_check,
         method=args.method, budget=args.budget, timeout=args.timeout, **options_from(args))
     assert isinstance(results, list)
+    if args.forward and not args.emit:
+        raise OptionError("--forward goes with --emit", hint="for example --emit numpy --forward")
+    if args.emit:
+        emit(api("autodiff.backprop").to_code(results, args.emit, forward=args.forward).rstrip("\n"))
+        return EXIT_OK
     if args.json:
         payload = [g.to_dict() for g in results]
         emit(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))

@@ -82,6 +82,9 @@ class Elementwise:
     text: str = ""
     #: The error for the constant argument 0 of a function whose domain is ``"nonzero"``.
     zero_error: str = ""
+    #: ``f`` in exported code, per target (``"numpy"``, ``"torch"``, ``"jax"``): a call or a bracketed
+    #: expression with ``{}`` for the argument (``"np.exp({})"``). Empty: the function does not export.
+    code: Mapping[str, str] = field(default_factory=dict)
 
 
 class ShapeRule(Protocol):
@@ -171,6 +174,10 @@ class MatrixOp:
     form: str = ""
     #: How much larger than its argument the op can make a constant (``matpow(c, k)``: ``k`` times the digits).
     growth: Callable[[Params], int] = field(default=lambda p: 1)
+    #: The value in exported code, per target: a call with ``{0}``, ``{1}``... for the arguments and ``{name}``
+    #: for the parameters (``"np.linalg.matrix_power({0}, {k})"``), a 0-d value when ``scalar``. A target
+    #: missing here exports the expansion.
+    code: Mapping[str, str] = field(default_factory=dict)
     #: A backward rule that needs the arguments' shapes (``mean`` divides by the count); the sweep uses it
     #: instead of ``vjp`` when set: ``vjp_shaped(node, g, shapes)``.
     vjp_shaped: Callable[[ex.Call, ex.Expr, Sequence[ex.Shape]], tuple[ex.Expr | None, ...]] | None = None

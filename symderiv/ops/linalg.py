@@ -36,6 +36,7 @@ LOGABS = Elementwise(
     "logabs", "log |z|, the atom of logdet", "1 / z", latex=r"\log\left\lvert {} \right\rvert",
     domain="nonzero", kink=True, even=True, limited=False, internal=True, text="log|{}|",
     zero_error="logdet of a matrix whose determinant is identically zero",
+    code={"numpy": "np.log(np.abs({}))", "torch": "torch.log(torch.abs({}))", "jax": "jnp.log(jnp.abs({}))"},
     numpy=lambda np, z: np.log(np.abs(z)), mpmath=lambda mp, z: mp.log(abs(z)),
     fold=lambda c: Fraction(0) if abs(c) == 1 else None)
 
@@ -47,6 +48,8 @@ LOGDET = MatrixOp(
     expand=lambda args, shapes, params: ex.Apply(ex.Det(args[0]), fn="logabs"),
     vjp=_logdet_vjp, latex=_logdet_latex, noun="the log-determinant", scalar=True, index="lemma", lemma="jacobi",
     numpy=lambda np, args, params: np.array([[np.linalg.slogdet(args[0])[1]]]),
+    code={"numpy": "np.linalg.slogdet({0})[1]", "torch": "torch.linalg.slogdet({0})[1]",
+          "jax": "jnp.linalg.slogdet({0})[1]"},
 )
 
 
@@ -95,6 +98,8 @@ MATPOW = MatrixOp(
     latex=lambda p, node: p.superscript(node.args[0], str(node.param("k"))), noun="the matrix power",
     numpy=lambda np, args, params: np.linalg.matrix_power(args[0], int(params["k"])),
     growth=lambda params: max(1, int(params["k"])),
+    code={"numpy": "np.linalg.matrix_power({0}, {k})", "torch": "torch.linalg.matrix_power({0}, {k})",
+          "jax": "jnp.linalg.matrix_power({0}, {k})"},
 )
 
 OPS = (LOGDET, MATPOW)

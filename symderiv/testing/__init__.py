@@ -13,7 +13,9 @@ message that says how to get a proof.
 
 ``check_backward`` (module ``symderiv.testing.backward_check``) runs a user's NumPy backward
 function on random inputs and compares each returned gradient with the derived
-formula evaluated by NumPy.
+formula evaluated by NumPy; ``framework="torch"``/``"jax"`` takes a function of tensors.
+``check_autograd`` (module ``symderiv.testing.autograd``) checks a PyTorch or JAX forward function's
+automatic gradient (or a custom ``torch.autograd.Function``'s backward) the same way.
 
 The pytest plugin (``symderiv.pytest_plugin``) builds on these: see docs/testing.md.
 """
@@ -34,11 +36,12 @@ from symderiv.core.errors import OptionError, SymderivError
 from symderiv.core.status import Status
 from symderiv.proofs.verification import Verdict, prepare, verify
 from symderiv.syntax.shapes import format_shape
+from symderiv.testing.autograd import check_autograd
 from symderiv.testing.backward_check import BackwardCheck, check_backward
 from symderiv.testing.diagnosis import diagnose
 from symderiv.testing.surgery import gradient_formula
 
-__all__ = ["assert_gradient", "check_backward", "diagnose", "BackwardCheck", "Identity", "load_identities",
+__all__ = ["assert_gradient", "check_autograd", "check_backward", "diagnose", "BackwardCheck", "Identity", "load_identities",
            "identity_params", "HOLDS", "Checker", "gradient_report", "verdict_report", "how_to_prove"]
 
 if sys.version_info >= (3, 11):

@@ -20,6 +20,7 @@ from symderiv.core.errors import OptionError
 from symderiv.proofs.exact.assumed import normalise
 from symderiv.proofs.verification import prepare
 from symderiv.syntax.shapes import format_shape
+from symderiv.testing.convert import call_with, framework_module
 from symderiv.testing.structure import backward_assumptions, draw
 from symderiv.testing.surgery import (
     MAX_CANDIDATES,
@@ -154,6 +155,7 @@ def check_backward(
     atol: float = 1e-9,
     seed: int = 0,
     assume: Mapping[str, str] | None = None,
+    framework: str = "numpy",
 ) -> BackwardCheck:
     """Check a hand-written NumPy backward pass against the derived gradients.
 
@@ -162,6 +164,7 @@ def check_backward(
     name → array or a tuple in the order of ``wrt``. Dimension names get distinct
     random sizes in each of ``trials`` trials. For a scalar ``expr`` the upstream
     value is ``1.0``. Raises ``AssertionError`` saying which output is wrong and how.
+    ``framework="torch"`` or ``"jax"``: ``fn`` takes and returns float64 tensors of that framework.
 
     ``assume={"Y": "onehot_rows"}`` draws ``Y`` with that structure (docs/assumptions.md): a backward pass that is
     right only for one-hot labels passes with it, and fails without it with a diagnosis naming the assumption.
@@ -182,6 +185,7 @@ def check_backward(
     if trials < 1:
         raise OptionError("trials must be at least 1")
     wrt_names = [wrt] if isinstance(wrt, str) else list(wrt)
+    framework_module(framework)
     functions = tuple(functions)
     problem = prepare(expr, wrt_names, shapes, functions=functions, upstream=upstream, assume=normalise(assume))
     order = problem.expression.symbols()
@@ -193,7 +197,9 @@ def check_backward(
         order = inputs
     refs = _references(problem, expr, wrt_names, shapes, functions, upstream)
     fn_name = getattr(fn, "__name__", "the backward function")
-    positive = bool(problem.expression.functions() & {"log", "sqrt"})
+    if framework != "numpy":
+        fn = partial(_through_framework, fn, framework)
+    positive = any(ops.elementwise(f).domain != "real" for f in problem.expression.functions())
     rng = np.random.default_rng(seed)
     result = BackwardCheck(wrt_names)
     dims = problem.typing.dim_names
@@ -235,6 +241,11 @@ def check_backward(
                     + ("" if problem.scalar else f"; {upstream} is the upstream gradient, {fn_name}'s first argument"))
             raise AssertionError("\n".join([head, *failures]))
     return result
+
+
+def _through_framework(fn: Callable[..., Any], framework: str, upstream_value: Any, *arrays: Any) -> Any:
+    """The user's function called with tensors of its framework, its results back as NumPy arrays."""
+    return call_with(fn, framework, upstream_value, arrays)
 
 
 def _run(fn: Callable[..., Any], problem: Any, concrete: Any, sizes: dict[str, int], order: list[str], rng: Any,
