@@ -19,24 +19,16 @@ the test suite checks that against the entrywise prover.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from fractions import Fraction
 
+from symderiv.autodiff.canon import ONE as _ONE
+from symderiv.autodiff.canon import Canonical, ShapeFn, Term
 from symderiv.core import expr as ex
-from symderiv.ops import matrix_op
 from symderiv.syntax.constants import constant_value
 from symderiv.syntax.printing import to_text
 
-ShapeFn = Callable[[ex.Expr], "ex.Shape | None"]
-#: One term of a sum: its coefficient and its core (None: the term is a number).
-Term = tuple[Fraction, "ex.Expr | None"]
-
-_ONE = Fraction(1)
 _MAX_PASSES = 25
-
-
-def _is_number(node: ex.Expr | None, value: Fraction | int | None = None) -> bool:
-    return isinstance(node, ex.Number) and (value is None or node.value == value)
 
 
 def _factor_key(node: ex.Expr) -> str:
@@ -47,7 +39,7 @@ def _transpose_count(node: ex.Expr) -> int:
     return sum(isinstance(n, ex.Transpose) for n in node.walk())
 
 
-class Simplifier:
+class Simplifier(Canonical):
     """Rewrites an expression to the canonical form, given an optional shape oracle.
 
     >>> from symderiv.syntax.language import parse
@@ -55,38 +47,6 @@ class Simplifier:
     >>> to_text(Simplifier().simplify(parse("(A @ B.T).T.T + 0")))
     'A @ B.T'
     """
-
-    def __init__(self, shape: ShapeFn | None = None, symmetric: Iterable[str] = ()):
-        self._shape_fn = shape
-        self.symmetric = frozenset(symmetric)
-        self._shapes: dict[ex.Expr, ex.Shape | None] = {}
-
-    # -- shapes ------------------------------------------------------------
-    def shape(self, node: ex.Expr) -> ex.Shape | None:
-        if self._shape_fn is None:
-            return None
-        if node not in self._shapes:
-            self._shapes[node] = self._shape_fn(node)
-        return self._shapes[node]
-
-    def is_scalar(self, node: ex.Expr) -> bool:
-        if isinstance(node, (ex.Number, ex.Trace, ex.Det)):
-            return True
-        if isinstance(node, ex.Call) and matrix_op(node.op).scalar:
-            return True
-        if isinstance(node, ex.Sum) and node.axis is None:
-            return True
-        return self.shape(node) == (1, 1)
-
-    def zeros(self, like: ex.Expr) -> ex.Expr:
-        shape = self.shape(like)
-        if shape is None:
-            return ex.Number(Fraction(0))
-        return ex.ConstMatrix("zeros", shape[0], shape[1])
-
-    @staticmethod
-    def is_zero(node: ex.Expr) -> bool:
-        return _is_number(node, 0) or (isinstance(node, ex.ConstMatrix) and node.kind == "zeros")
 
     # -- driver ------------------------------------------------------------
     def simplify(self, node: ex.Expr) -> ex.Expr:
@@ -110,59 +70,6 @@ class Simplifier:
         if not children or list(node.children()) == children:
             return node  # unchanged: keep the very node, so shape memos keep hitting
         return ex.with_children(node, children)
-
-    # -- numbers in front of products --------------------------------------
-    def split(self, node: ex.Expr) -> tuple[Fraction, ex.Expr | None]:
-        """``node == coefficient * core``, where the core carries no number or sign in front (None: a number)."""
-        if isinstance(node, ex.Number):
-            return node.value, None
-        if isinstance(node, ex.Neg):
-            c, core = self.split(node.operand)
-            return -c, core
-        if isinstance(node, (ex.MatMul, ex.Mul)):
-            ca, ka = self.split(node.left)
-            cb, kb = self.split(node.right)
-            if ka is None or kb is None:
-                return ca * cb, kb if ka is None else ka
-            return ca * cb, type(node)(ka, kb)
-        if isinstance(node, ex.Div):
-            ca, ka = self.split(node.left)
-            cb, kb = self.split(node.right)
-            if cb == 0:
-                return _ONE, node
-            if kb is None:
-                return ca / cb, ka
-            return ca / cb, ex.Div(ka if ka is not None else ex.Number(_ONE), kb)
-        if isinstance(node, (ex.Sum, ex.Trace, ex.Transpose)):
-            c, core = self.split(node.operand)
-            if core is None or c == 1:
-                return _ONE, node
-            return c, self._rebuild(node, [core])
-        return _ONE, node
-
-    def join(self, coefficient: Fraction, core: ex.Expr | None) -> ex.Expr:
-        """The canonical spelling of ``coefficient * core``: the number goes on the first factor."""
-        if core is None:
-            return ex.Number(coefficient)
-        if coefficient == 0:
-            return self.zeros(core)
-        if coefficient == 1:
-            return core
-        return self._attach(coefficient, core)
-
-    def _attach(self, coefficient: Fraction, node: ex.Expr) -> ex.Expr:
-        # Python reads `2 * A @ B` as `(2 * A) @ B` and `-A @ B` as `(-A) @ B`: the number binds to the first factor.
-        if isinstance(node, (ex.MatMul, ex.Mul, ex.Div)):
-            return type(node)(self._attach(coefficient, node.left), node.right)
-        if isinstance(node, ex.Number):
-            return ex.Number(coefficient * node.value)
-        if coefficient == -1:
-            return ex.Neg(node)
-        return ex.Mul(ex.Number(coefficient), node)
-
-    def _canonical_product(self, node: ex.Expr) -> ex.Expr:
-        c, core = self.split(node)
-        return self.join(c, core)
 
     # -- node rules ----------------------------------------------------------
     def _simplify_Neg(self, node: ex.Neg) -> ex.Expr:
