@@ -24,6 +24,7 @@ from fractions import Fraction
 
 from symderiv.autodiff.canon import ONE as _ONE
 from symderiv.autodiff.canon import Canonical, ShapeFn, Term
+from symderiv.autodiff.products import normalise
 from symderiv.core import expr as ex
 from symderiv.syntax.constants import constant_value
 from symderiv.syntax.printing import to_text
@@ -138,6 +139,8 @@ class Simplifier(Canonical):
     def _simplify_Mul(self, node: ex.Mul) -> ex.Expr:
         if self.is_zero(node.left) or self.is_zero(node.right):
             return self.zeros(node)
+        if (normal := normalise(self, node)) is not node:
+            return normal
         c, core = self.split(node)
         if core is not None and isinstance(core, ex.Mul):
             factors = self._hadamard_factors(core)
@@ -163,6 +166,8 @@ class Simplifier(Canonical):
     def _simplify_Div(self, node: ex.Div) -> ex.Expr:
         if self.is_zero(node.left):
             return self.zeros(node)
+        if (normal := normalise(self, node)) is not node:
+            return normal
         return self._canonical_product(node)
 
     def _simplify_Power(self, node: ex.Power) -> ex.Expr:
