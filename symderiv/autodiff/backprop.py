@@ -103,6 +103,8 @@ class _Sweep:
         self.scalar = typing.shape_of(expression) == (1, 1)
         self.extra = {upstream: typing.shape_of(expression)}
         self._shapes: dict[ex.Expr, ex.Shape] = {}
+        # Along the sweep, no recognition: a quotient is matched as a whole only once all its factors are in.
+        self.stepwise = Simplifier(self.shape, typing.symmetric, recognise=False)
         self.simplifier = Simplifier(self.shape, typing.symmetric)
         self.context = Context(shape=self.shape)
 
@@ -129,7 +131,7 @@ class _Sweep:
             for child, contribution in reversed(list(zip(children, contributions, strict=True))):
                 if contribution is not None and wanted.intersection(child.symbols()):
                     # Simplifying as we go keeps the terms small along deep chains.
-                    stack.append((child, self.simplifier.simplify(contribution)))
+                    stack.append((child, self.stepwise.simplify(contribution)))
         return reached
 
     def total(self, name: str, terms: list[ex.Expr], layout: str) -> tuple[ex.Expr, ex.Shape]:

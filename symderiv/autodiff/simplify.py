@@ -24,7 +24,9 @@ from fractions import Fraction
 
 from symderiv.autodiff.canon import ONE as _ONE
 from symderiv.autodiff.canon import Canonical, ShapeFn, Term
+from symderiv.autodiff.chains import cancel_inverse, eye_sum, power_form
 from symderiv.autodiff.products import normalise
+from symderiv.autodiff.recognise import Pattern, patterns, recognise
 from symderiv.core import expr as ex
 from symderiv.syntax.constants import constant_value
 from symderiv.syntax.printing import to_text
@@ -49,9 +51,39 @@ class Simplifier(Canonical):
     'A @ B.T'
     """
 
+    def __init__(self, shape: ShapeFn | None = None, symmetric: Iterable[str] = (), *, recognise: bool = True):
+        super().__init__(shape, symmetric)
+        self._argument = 0
+        self._plain: Simplifier | None = None
+        self._table: list[Pattern] = []
+        if recognise:  # instances of expansions are canonicalised without recognition (no regress)
+            self._plain = Simplifier(shape, symmetric, recognise=False)
+            self._table = patterns(Simplifier(recognise=False).simplify)
+
+    def _recognised(self, node: ex.Expr, in_product: bool = False) -> ex.Expr:
+        """Named functions recognised in each whole product (top-down: a product is matched as a whole)."""
+        product = isinstance(node, (ex.Mul, ex.Div))
+        if isinstance(node, ex.Apply):
+            return node  # not inside a function's argument (see _pass)
+        if product and not in_product:
+            assert self._plain is not None
+            found = recognise(self, node, self._plain.simplify, self._table)
+            if found is not None:
+                return found
+        kids = [self._recognised(c, product) for c in node.children()]
+        return self._rebuild(node, kids)
+
     # -- driver ------------------------------------------------------------
     def simplify(self, node: ex.Expr) -> ex.Expr:
-        """Rewrite until nothing changes (a few passes; each pass is bottom-up)."""
+        """Rewrite until nothing changes (a few passes; each pass is bottom-up), then recognise named functions."""
+        for _ in range(3):
+            node = self._fixpoint(node)
+            if not self._table or (named := self._recognised(node)) == node:
+                return node
+            node = named
+        return node
+
+    def _fixpoint(self, node: ex.Expr) -> ex.Expr:
         for _ in range(_MAX_PASSES):
             new = self._pass(node)
             if new == node:
@@ -60,7 +92,12 @@ class Simplifier(Canonical):
         return node
 
     def _pass(self, node: ex.Expr) -> ex.Expr:
-        node = self._rebuild(node, [self._pass(c) for c in node.children()])
+        # The argument of a function keeps its quotients as written: the prover's atoms are keyed by it.
+        self._argument += isinstance(node, ex.Apply)
+        try:
+            node = self._rebuild(node, [self._pass(c) for c in node.children()])
+        finally:
+            self._argument -= isinstance(node, ex.Apply)
         if isinstance(node, (ex.Div, ex.Power, ex.Apply)) and (value := constant_value(node)) is not None:
             return ex.Number(value)  # exact: 1 / 3, 2 ** -1, f(c) when f's row folds it to a rational
         method = getattr(self, "_simplify_" + type(node).__name__, None)
@@ -129,6 +166,8 @@ class Simplifier(Canonical):
         # Re-associate to the left, `A @ (B @ C) → A @ B @ C`, as one writes a chain.
         if isinstance(right, ex.MatMul):
             return ex.MatMul(ex.MatMul(left, right.left), right.right)
+        if (cancelled := cancel_inverse(self, node)) is not None:
+            return cancelled
         return self._canonical_product(node)
 
     def _hadamard_factors(self, node: ex.Expr) -> list[ex.Expr]:
@@ -139,7 +178,7 @@ class Simplifier(Canonical):
     def _simplify_Mul(self, node: ex.Mul) -> ex.Expr:
         if self.is_zero(node.left) or self.is_zero(node.right):
             return self.zeros(node)
-        if (normal := normalise(self, node)) is not node:
+        if not self._argument and (normal := normalise(self, node)) is not node:
             return normal
         c, core = self.split(node)
         if core is not None and isinstance(core, ex.Mul):
@@ -166,7 +205,7 @@ class Simplifier(Canonical):
     def _simplify_Div(self, node: ex.Div) -> ex.Expr:
         if self.is_zero(node.left):
             return self.zeros(node)
-        if (normal := normalise(self, node)) is not node:
+        if not self._argument and (normal := normalise(self, node)) is not node:
             return normal
         return self._canonical_product(node)
 
@@ -198,6 +237,8 @@ class Simplifier(Canonical):
                 return a
         if self.is_zero(a):
             return self.zeros(node)
+        if (trace := eye_sum(self, node)) is not None:
+            return trace
         return self._canonical_product(node)
 
     def _simplify_Trace(self, node: ex.Trace) -> ex.Expr:
@@ -234,7 +275,10 @@ class Simplifier(Canonical):
             # Hadamard products commute: `A * B` and `B * A` are one term.
             key = core if not isinstance(core, ex.Mul) else ("*", tuple(sorted(
                 _factor_key(f) for f in self._hadamard_factors(core))))
-            first.setdefault(key, core)
+            if isinstance(key, ex.Expr):
+                key = power_form(key)  # X.T @ X.T and matpow(X, 2).T are one term
+            if first.setdefault(key, core) != core and isinstance(key, ex.Expr):
+                first[key] = key
             merged[key] = merged.get(key, Fraction(0)) + c
         return [(c, first[key]) for key, c in merged.items() if c != 0]
 

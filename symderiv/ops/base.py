@@ -82,6 +82,9 @@ class Elementwise:
     text: str = ""
     #: The error for the constant argument 0 of a function whose domain is ``"nonzero"``.
     zero_error: str = ""
+    #: Identities ``f(z) = text``, each written in the language over ``z``; the simplifier writes ``f(u)``
+    #: wherever an expansion appears (``"exp(z) / (1 + exp(z))"`` for sigmoid).
+    expansions: tuple[str, ...] = ()
 
 
 class ShapeRule(Protocol):

@@ -21,6 +21,7 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, SymderivError, TimeoutError, UnsupportedError
 from symderiv.ops import Elementwise, elementwise, matrix_op
 from symderiv.proofs.exact.algebra import Coeff, Ratio, Variables
+from symderiv.proofs.exact.atoms import expansion_rule
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost  # noqa: F401 - re-exported
 from symderiv.proofs.exact.linalg import (  # noqa: F401 - matmul, ratio_sum and transpose re-exported
     Matrix,
@@ -186,6 +187,9 @@ class Instance:
             if folded is not None:
                 return Ratio.const(folded)
             _check_domain(row or elementwise(fn), c)
+        expanded = expansion_rule(fn)
+        if expanded is not None:  # sigmoid(x) = exp(x) / (1 + exp(x)): no atom of its own
+            return expanded(self.vars, x, Ratio.const(0))
         return Ratio.var(self.vars.atom(fn, x))
 
 
