@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from symderiv.autodiff.names import with_names_latex, with_names_text
 from symderiv.autodiff.rules import Context, backward
 from symderiv.autodiff.simplify import Simplifier
 from symderiv.core import expr as ex
@@ -70,6 +71,26 @@ class Gradient:
         return to_latex(self.expr, upstream=self.upstream, upstream_latex=upstream_latex)
 
     @property
+    def formula_with_names(self) -> str:
+        """The formula with each repeated subexpression named once after ``where`` (else just the formula).
+
+        ``formula`` stays one re-parseable expression; this is the form to read.
+
+        >>> from symderiv.syntax.language import parse
+        >>> from symderiv.syntax.shapes import infer_shapes
+        >>> node = parse("sum(sigmoid(X @ w))")
+        >>> differentiate(node, infer_shapes(node, {"w": ("D", 1)}), ["w"])[0].formula_with_names
+        'X.T @ (S * (1 - S)) where S = sigmoid(X @ w)'
+        """
+        return with_names_text(self.expr, [self.wrt, self.upstream])
+
+    @property
+    def latex_with_names(self) -> str:
+        r""":attr:`formula_with_names` in LaTeX (``\text{where } S = ...``)."""
+        return with_names_latex(self.expr, [self.wrt, self.upstream], upstream=self.upstream,
+                                upstream_latex=UPSTREAM_LATEX)
+
+    @property
     def lhs_latex(self) -> str:
         lhs = rf"\frac{{\partial L}}{{\partial {_name_latex(self.wrt)}}}"
         return lhs + (r"^{\top}" if self.layout == "numerator" else "")
@@ -84,7 +105,8 @@ class Gradient:
         return self.formula
 
     def to_dict(self) -> dict[str, Any]:
-        return {"wrt": self.wrt, "formula": self.formula, "latex": self.to_latex(None),
+        return {"wrt": self.wrt, "formula": self.formula, "formula_with_names": self.formula_with_names,
+                "latex": self.to_latex(None),
                 "shape": list(self.shape), "layout": self.layout, "expression": self.expression,
                 "upstream": None if self.scalar else self.upstream, "proof": {
                     "status": self.proof_status, "reason": self.proof_reason, "shapes": [{k: list(v) for k, v in s.items()} for s in self.proof]}}
