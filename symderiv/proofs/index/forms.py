@@ -225,7 +225,7 @@ def collapse_term(t: Term) -> Term | None:
 def _cancel_reciprocals(t: Term) -> Term:
     """``E[r,c] · (1/E)[r,c]`` is 1 wherever the term is defined: both factors go (rational cancellation)."""
     factors = list(t.factors)
-    for pos, f in enumerate(factors):
+    for f in factors:
         if isinstance(f, Ent) and isinstance(f.expr, ex.Div) and f.expr.left == ex.Number(Fraction(1)):
             partner = Ent(f.expr.right, f.row, f.col)
             if partner in factors:
