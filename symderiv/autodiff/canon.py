@@ -68,6 +68,12 @@ class Canonical:
     def is_zero(node: ex.Expr) -> bool:
         return is_number(node, 0) or (isinstance(node, ex.ConstMatrix) and node.kind == "zeros")
 
+    @staticmethod
+    def _rebuild(node: ex.Expr, children: list[ex.Expr]) -> ex.Expr:
+        if not children or list(node.children()) == children:
+            return node  # unchanged: keep the very node, so shape memos keep hitting
+        return ex.with_children(node, children)
+
     # -- numbers in front of products --------------------------------------
     def split(self, node: ex.Expr) -> tuple[Fraction, ex.Expr | None]:
         """``node == coefficient * core``, where the core carries no number or sign in front (None: a number)."""

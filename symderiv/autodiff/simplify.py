@@ -103,12 +103,6 @@ class Simplifier(Canonical):
         method = getattr(self, "_simplify_" + type(node).__name__, None)
         return method(node) if method is not None else node
 
-    @staticmethod
-    def _rebuild(node: ex.Expr, children: list[ex.Expr]) -> ex.Expr:
-        if not children or list(node.children()) == children:
-            return node  # unchanged: keep the very node, so shape memos keep hitting
-        return ex.with_children(node, children)
-
     # -- node rules ----------------------------------------------------------
     def _simplify_Neg(self, node: ex.Neg) -> ex.Expr:
         if isinstance(node.operand, (ex.Add, ex.Sub)):
