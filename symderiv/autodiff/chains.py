@@ -2,90 +2,99 @@
 
 - ``inv(M) @ M = M @ inv(M) = I`` and, transposed, ``inv(M).T @ M.T = M.T @ inv(M).T = I``
   (the simplifier spells ``inv(M.T)`` as ``inv(M).T``), for adjacent factors of a ``@`` chain;
-- a run of equal factors is a matrix power: the *power form* of ``X.T @ X.T`` is ``matpow(X, 2).T``,
-  so like terms of a sum are recognised across the two spellings
-  (``2 * matpow(X, 2).T + X.T @ X.T = 3 * matpow(X, 2).T``);
+- matrix powers are compared written out, so like terms of a sum are recognised across spellings
+  (``2 * matpow(X, 2).T + X.T @ X.T = 3 * matpow(X, 2).T``, the shortest spelling kept);
 - ``sum(eye(n) * A) = trace(A)`` for an ``n×n`` matrix ``A``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from symderiv.autodiff.canon import Canonical
 from symderiv.core import expr as ex
-from symderiv.ops import call
+
+#: The largest power written out to compare spellings.
+_MAX_EXPANDED = 8
 
 
-def _inverse_pair(a: ex.Expr, b: ex.Expr) -> bool:
-    if isinstance(a, ex.Transpose) and isinstance(b, ex.Transpose):
-        a, b = a.operand, b.operand
-    return (isinstance(a, ex.Inv) and a.operand == b) or (isinstance(b, ex.Inv) and b.operand == a)
+Canonicalise = Callable[[ex.Expr], ex.Expr]
 
 
-def cancel_inverse(canon: Canonical, node: ex.MatMul) -> ex.Expr | None:
-    """``P @ inv(M) @ M → P`` (and the other three spellings); None when the last two factors are no such pair.
+def chain(node: ex.Expr) -> list[ex.Expr]:
+    """The factors of a ``@`` chain, left to right.
 
     >>> from symderiv.syntax.language import parse
-    >>> from symderiv.syntax.printing import to_text
-    >>> to_text(cancel_inverse(Canonical(lambda n: ("n", "n")), parse("B @ X.T @ inv(X).T")))
-    'B'
+    >>> len(chain(parse("A @ (B @ C) @ D")))
+    4
     """
-    left = node.left
-    last = left.right if isinstance(left, ex.MatMul) else left
-    if not _inverse_pair(last, node.right):
-        return None
-    if isinstance(left, ex.MatMul):
-        return left.left
-    shape = canon.shape(node.right)
-    if shape is None:
-        return None
-    return ex.ConstMatrix("eye", shape[0], shape[0])
-
-
-def _chain(node: ex.Expr) -> list[ex.Expr]:
     if isinstance(node, ex.MatMul):
-        return _chain(node.left) + _chain(node.right)
+        return chain(node.left) + chain(node.right)
     return [node]
 
 
-def _as_power(node: ex.Expr) -> tuple[ex.Expr, int]:
-    if isinstance(node, ex.Call) and node.op == "matpow" and isinstance(k := node.param("k"), int) and k > 0:
-        return node.args[0], k
-    if isinstance(node, ex.Transpose):
-        base, k = _as_power(node.operand)
-        if k > 1:
-            return ex.Transpose(base), k
-    return node, 1
+def _inverse_of(factor: ex.Expr, canonicalise: Canonicalise) -> list[ex.Expr] | None:
+    """The chain ``M`` (or ``M.T``, canonical) that cancels ``factor`` = ``inv(M)`` (or ``inv(M).T``)."""
+    if isinstance(factor, ex.Inv):
+        return chain(factor.operand)
+    if isinstance(factor, ex.Transpose) and isinstance(factor.operand, ex.Inv):
+        return chain(canonicalise(ex.Transpose(factor.operand.operand)))
+    return None
 
 
-def _spell_power(base: ex.Expr, k: int) -> ex.Expr:
-    if k == 1:
-        return base
-    if isinstance(base, ex.Transpose):
-        return ex.Transpose(call("matpow", base.operand, k=k))
-    return call("matpow", base, k=k)
-
-
-def power_form(node: ex.Expr) -> ex.Expr:
-    """``node`` with each run of equal ``@`` factors written as one matrix power (transposes outside).
+def cancel_inverse(canon: Canonical, node: ex.MatMul, canonicalise: Canonicalise) -> ex.Expr | None:
+    """``P @ inv(M) @ M @ Q → P @ Q`` (also ``M @ inv(M)`` and the transposes, ``M`` itself a chain);
+    None when no inverse meets its matrix.
 
     >>> from symderiv.syntax.language import parse
     >>> from symderiv.syntax.printing import to_text
-    >>> to_text(power_form(parse("A @ X.T @ X.T @ matpow(X, 2).T")))
-    'A @ matpow(X, 4).T'
+    >>> to_text(cancel_inverse(Canonical(lambda n: ("n", "n")), parse("B @ inv(A @ C) @ A @ C @ D"), lambda n: n))
+    'B @ D'
     """
-    if not isinstance(node, (ex.MatMul, ex.Transpose, ex.Call)):
+    factors = chain(node)
+    for i, factor in enumerate(factors):
+        target = _inverse_of(factor, canonicalise)
+        if target is None:
+            continue
+        k = len(target)
+        for lo, hi in ((i + 1, i + 1 + k), (i - k, i)):
+            if lo >= 0 and factors[lo:hi] == target:
+                rest = factors[:min(lo, i)] + factors[max(hi, i + 1):]
+                if rest:
+                    out = rest[0]
+                    for f in rest[1:]:
+                        out = ex.MatMul(out, f)
+                    return out
+                shape = canon.shape(node)
+                return None if shape is None else ex.ConstMatrix("eye", shape[0], shape[0])
+    return None
+
+
+def _expand_powers(node: ex.Expr) -> ex.Expr:
+    if isinstance(node, ex.Call) and node.op == "matpow" and isinstance(k := node.param("k"), int) \
+            and 1 <= k <= _MAX_EXPANDED:
+        base = _expand_powers(node.args[0])
+        out = base
+        for _ in range(k - 1):
+            out = ex.MatMul(out, base)
+        return out
+    kids = node.children()
+    return ex.with_children(node, [_expand_powers(c) for c in kids]) if kids else node
+
+
+def power_key(node: ex.Expr, canonicalise: Canonicalise) -> ex.Expr:
+    """A key equal for two spellings of one product of matrix powers: ``matpow`` written out, canonically
+    (``matpow(X, 2).T`` and ``X.T @ X.T`` have one key); ``node`` itself when it has no ``matpow``.
+
+    >>> from symderiv.syntax.language import parse
+    >>> from symderiv.autodiff.simplify import Simplifier
+    >>> plain = Simplifier(recognise=False).simplify
+    >>> power_key(parse("matpow(A @ B, 2).T"), plain) == power_key(parse("B.T @ A.T @ B.T @ A.T"), plain)
+    True
+    """
+    if not any(isinstance(n, ex.Call) and n.op == "matpow" for n in node.walk()):
         return node
-    runs: list[tuple[ex.Expr, int]] = []
-    for factor in _chain(node):
-        base, k = _as_power(factor)
-        if runs and runs[-1][0] == base:
-            runs[-1] = (base, runs[-1][1] + k)
-        else:
-            runs.append((base, k))
-    out = _spell_power(*runs[0])
-    for base, k in runs[1:]:
-        out = ex.MatMul(out, _spell_power(base, k))
-    return out
+    return canonicalise(_expand_powers(node))
 
 
 def eye_sum(canon: Canonical, node: ex.Sum) -> ex.Expr | None:
@@ -105,4 +114,4 @@ def eye_sum(canon: Canonical, node: ex.Sum) -> ex.Expr | None:
     return None
 
 
-__all__ = ["cancel_inverse", "eye_sum", "power_form"]
+__all__ = ["cancel_inverse", "chain", "eye_sum", "power_key"]

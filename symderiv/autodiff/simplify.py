@@ -24,8 +24,8 @@ from fractions import Fraction
 
 from symderiv.autodiff.canon import ONE as _ONE
 from symderiv.autodiff.canon import Canonical, ShapeFn, Term
-from symderiv.autodiff.chains import cancel_inverse, eye_sum, power_form
-from symderiv.autodiff.products import normalise
+from symderiv.autodiff.chains import cancel_inverse, eye_sum, power_key
+from symderiv.autodiff.products import normalise, size
 from symderiv.autodiff.recognise import Pattern, patterns, recognise
 from symderiv.core import expr as ex
 from symderiv.syntax.constants import constant_value
@@ -57,8 +57,15 @@ class Simplifier(Canonical):
         self._plain: Simplifier | None = None
         self._table: list[Pattern] = []
         if recognise:  # instances of expansions are canonicalised without recognition (no regress)
-            self._plain = Simplifier(shape, symmetric, recognise=False)
             self._table = patterns(Simplifier(recognise=False).simplify)
+
+    def _keyer(self) -> Simplifier:
+        """A simplifier without recognition, for canonical keys and instances (made once)."""
+        if not self._table:
+            return self  # no recognition here already (simplify is re-entrant)
+        if self._plain is None:
+            self._plain = Simplifier(self._shape_fn, self.symmetric, recognise=False)
+        return self._plain
 
     def _recognised(self, node: ex.Expr, in_product: bool = False) -> ex.Expr:
         """Named functions recognised in each whole product (top-down: a product is matched as a whole)."""
@@ -66,8 +73,7 @@ class Simplifier(Canonical):
         if isinstance(node, ex.Apply):
             return node  # not inside a function's argument (see _pass)
         if product and not in_product:
-            assert self._plain is not None
-            found = recognise(self, node, self._plain.simplify, self._table)
+            found = recognise(self, node, self._keyer().simplify, self._table)
             if found is not None:
                 return found
         kids = [self._recognised(c, product) for c in node.children()]
@@ -76,12 +82,16 @@ class Simplifier(Canonical):
     # -- driver ------------------------------------------------------------
     def simplify(self, node: ex.Expr) -> ex.Expr:
         """Rewrite until nothing changes (a few passes; each pass is bottom-up), then recognise named functions."""
-        for _ in range(3):
-            node = self._fixpoint(node)
-            if not self._table or (named := self._recognised(node)) == node:
-                return node
-            node = named
-        return node
+        outer, self._argument = self._argument, 0
+        try:
+            for _ in range(3):
+                node = self._fixpoint(node)
+                if not self._table or (named := self._recognised(node)) == node:
+                    return node
+                node = named
+            return node
+        finally:
+            self._argument = outer
 
     def _fixpoint(self, node: ex.Expr) -> ex.Expr:
         for _ in range(_MAX_PASSES):
@@ -160,7 +170,7 @@ class Simplifier(Canonical):
         # Re-associate to the left, `A @ (B @ C) → A @ B @ C`, as one writes a chain.
         if isinstance(right, ex.MatMul):
             return ex.MatMul(ex.MatMul(left, right.left), right.right)
-        if (cancelled := cancel_inverse(self, node)) is not None:
+        if (cancelled := cancel_inverse(self, node, self._keyer().simplify)) is not None:
             return cancelled
         return self._canonical_product(node)
 
@@ -270,9 +280,10 @@ class Simplifier(Canonical):
             key = core if not isinstance(core, ex.Mul) else ("*", tuple(sorted(
                 _factor_key(f) for f in self._hadamard_factors(core))))
             if isinstance(key, ex.Expr):
-                key = power_form(key)  # X.T @ X.T and matpow(X, 2).T are one term
-            if first.setdefault(key, core) != core and isinstance(key, ex.Expr):
-                first[key] = key
+                key = power_key(key, self._keyer().simplify)  # X.T @ X.T and matpow(X, 2).T are one term
+            kept = first.setdefault(key, core)
+            if kept is not None and core is not None and size(core) < size(kept):
+                first[key] = core  # the shortest spelling
             merged[key] = merged.get(key, Fraction(0)) + c
         return [(c, first[key]) for key, c in merged.items() if c != 0]
 
