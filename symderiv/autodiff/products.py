@@ -87,8 +87,8 @@ def worth_normalising(node: ex.Expr, parts: Factors) -> bool:
     """Whether the normal form can say more: a base cancels or merges, or a quotient sits inside a product."""
     if any(e == 0 for e in parts.values()):
         return True
-    if any(isinstance(n, ex.ConstMatrix) and n.kind == "ones" for n in (node.left, node.right)
-           if isinstance(node, (ex.Mul, ex.Div))):
+    if isinstance(node, (ex.Mul, ex.Div)) and any(isinstance(n, ex.ConstMatrix) and n.kind == "ones"
+                                                  for n in (node.left, node.right)):
         return True  # ones(n, m) / X → 1 / X when X has the shape
     if isinstance(node, ex.Mul) and any(isinstance(n, ex.Div) for n in (node.left, node.right)):
         return True
