@@ -74,6 +74,8 @@ ROWS: list[tuple[str, str, dict | None, tuple[str, ...], str, str]] = [
     ("trace(A @ inv(X) @ B)", "X", None, (), "-inv(X).T @ A.T @ B.T @ inv(X).T", "MC 125"),
     ("a.T @ inv(X) @ b", "X", AB, (), "-inv(X).T @ a @ b.T @ inv(X).T", "MC 61; SymPy"),
     ("inv(X)", "X", None, (), "-inv(X).T @ G @ inv(X).T", "MC 59 (with an upstream G)"),
+    ("log(det(X.T @ X))", "X", {"X": (4, 2)}, (), "2 * X @ inv(X.T @ X)", "MC 55 (X.T @ X symmetric)"),
+    ("log(det(X.T @ A @ X))", "X", {"X": (4, 2)}, ("A",), "2 * A @ X @ inv(X.T @ A @ X)", "MC 55, A symmetric"),
     ("det(X) ** 2", "X", None, (), "2 * det(X) ** 2 * inv(X).T", "MC 49 with the chain rule"),
     ("log(det(X)) + trace(inv(X))", "X", None, (), "inv(X).T - inv(X).T @ inv(X).T", "MC 57, 124"),
     # -- least squares and regression -----------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_P1_a_pure_polynomial_difference_is_refuted():
 
 def test_P1_V1_a_function_identity_the_engine_cannot_decide_is_undecided():
     # tanh(x) = 2 sigmoid(2x) - 1: true, but neither the witness search nor SymPy's simplify decides it
-    # (sigmoid(x) + sigmoid(-x) = 1 is proved since the prover writes sigmoid by its expansion).
+    # (sigmoid(x) + sigmoid(-x) = 1 is proved: SymPy's second chance writes sigmoid by its registry expansion).
     v = symderiv.verify("W", wrt="W", claim="G + (tanh(W) - 2 * sigmoid(2 * W) + 1)", shapes={"W": (1, 2)})
     assert v.status == "undecided" and v.holds is False and not bool(v), v.report()
     assert not v.report().startswith("PROVED")

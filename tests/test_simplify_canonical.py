@@ -111,6 +111,7 @@ ISSUE_ROWS = [
     ("trace(B @ X @ inv(X) @ C)", "X", None, "zeros(m, m)"),
     ("sum(sigmoid(X @ w))", "w", {"w": ("D", 1)}, "X.T @ (sigmoid(X @ w) * (1 - sigmoid(X @ w)))"),
     ("sum(log(X))", "X", None, "1 / X"),
+    ("log(det(X.T @ X))", "X", {"X": (4, 2)}, "2 * X @ inv(X.T @ X)"),
 ]
 
 

@@ -142,7 +142,10 @@ class Simplifier(Canonical):
         return node
 
     def _symmetric_expr(self, node: ex.Expr) -> bool:
-        return isinstance(node, ex.Symbol) and node.name in self.symmetric
+        """A declared symmetric name, or a product/sum equal to its own transpose (``X.T @ X``, ``A + A.T``)."""
+        if isinstance(node, ex.Symbol):
+            return node.name in self.symmetric
+        return isinstance(node, (ex.MatMul, ex.Add, ex.Sub)) and self._keyer().simplify(ex.Transpose(node)) == node
 
     def _simplify_Inv(self, node: ex.Inv) -> ex.Expr:
         if isinstance(node.operand, ex.Transpose):

@@ -7,6 +7,7 @@ from symderiv.core import expr as ex
 from symderiv.core.meter import metered
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, DEFAULT_MEMORY
 from symderiv.proofs.exact.entrywise import Deadline, Instance, check_budget, describe_shapes, estimate_cost
+from symderiv.proofs.exact.expansions import prove_with_expansions
 from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
 from symderiv.proofs.exact.prover import Outcome, compare, loss_gradient
 from symderiv.proofs.exact.witness import PointDomain
@@ -47,6 +48,10 @@ def _prove_concrete(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, 
     # ordinary proof below decides (symderiv/inverse.py explains why this is sound).
     if not strict and prove_with_inverse_atoms(problem.expression, wrt, claim, typing, upstream=problem.upstream,
                                                numerator_layout=problem.layout == "numerator", deadline=deadline):
+        return Outcome("proved")
+    # The same for a claim that names a function the expression spells out (sigmoid for exp's quotient).
+    if not strict and prove_with_expansions(problem.expression, wrt, claim, typing, upstream=problem.upstream,
+                                            numerator_layout=problem.layout == "numerator", deadline=deadline):
         return Outcome("proved")
     instance = Instance(typing, deadline=deadline)
     if strict:

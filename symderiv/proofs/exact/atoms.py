@@ -180,9 +180,6 @@ class _Compiler(Interpreter[Rule]):
 
     def apply(self, node: ex.Apply, row: Elementwise, a: Rule) -> Rule:
         name = row.name
-        expanded = expansion_rule(name)
-        if expanded is not None:
-            return lambda vars_, u, y: expanded(vars_, a(vars_, u, y), Ratio.const(0))
         return lambda vars_, u, y: Ratio.var(vars_.atom(name, a(vars_, u, y)))
 
     def add(self, node: ex.Add, a: Rule, b: Rule) -> Rule:
@@ -210,8 +207,9 @@ class _Compiler(Interpreter[Rule]):
 @cache
 def expansion_rule(fn: str) -> Rule | None:
     """``fn`` written by the first of its registry expansions (sigmoid as ``exp(z) / (1 + exp(z))``), as a
-    rule over ``z``; None when the row has none. The prover never makes an atom of such a function, so it
-    sees the identities between it and its expansion (the simplifier writes them by name).
+    rule over ``z``; None when the row has none. An :class:`~symderiv.proofs.exact.entrywise.Instance` made
+    with ``expand_functions`` makes no atom of such a function, so it sees the identities between the function
+    and its expansion (the simplifier writes them by name).
 
     >>> expansion_rule("exp") is None, expansion_rule("sigmoid") is not None
     (True, True)

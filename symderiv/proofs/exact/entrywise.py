@@ -125,9 +125,11 @@ class Instance:
     """Evaluates expressions on one concrete typing, sharing one variable registry."""
 
     def __init__(self, typing: Typing, variables: Variables | None = None, deadline: Deadline | None = None,
-                 inverse_atoms: bool = False):
+                 inverse_atoms: bool = False, expand_functions: bool = False):
         self.typing = typing
         self.inverse_atoms = inverse_atoms
+        #: Functions whose registry row lists expansions are written by the first (sigmoid as exp's quotient).
+        self.expand_functions = expand_functions
         self.vars = variables or Variables()
         self.deadline = deadline or Deadline(None)
         self.bound: dict[str, Matrix] = {}
@@ -187,7 +189,7 @@ class Instance:
             if folded is not None:
                 return Ratio.const(folded)
             _check_domain(row or elementwise(fn), c)
-        expanded = expansion_rule(fn)
+        expanded = expansion_rule(fn) if self.expand_functions else None
         if expanded is not None:  # sigmoid(x) = exp(x) / (1 + exp(x)): no atom of its own
             return expanded(self.vars, x, Ratio.const(0))
         return Ratio.var(self.vars.atom(fn, x))
