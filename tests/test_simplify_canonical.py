@@ -122,6 +122,15 @@ def test_the_issue_table_comes_out_as_a_person_writes_it(expression, wrt, shapes
     assert g.proof_status in ("proved", "checked"), g.proof_reason
 
 
+def test_a_recognised_function_is_proved_for_all_shapes():
+    # The all-shapes engine writes sigmoid out when the claim names it and the expression spells it out.
+    g = symderiv.gradient("sum(log(1 + exp(-y * (X @ w))))", "w", {"X": ("N", "D"), "w": ("D", 1), "y": ("N", 1)})
+    assert g.proof_status == "proved", g.proof_reason
+    v = symderiv.verify("sum(log(1 + exp(-y * (X @ w))))", wrt="w", claim="X.T @ (y * sigmoid(-y * (X @ w)))",
+                        shapes={"X": ("N", "D"), "w": ("D", 1), "y": ("N", 1)})
+    assert v.status == "refuted", v.report()
+
+
 def test_the_issue_table_rows_are_proved_on_concrete_shapes():
     g = symderiv.gradient("sum(log(1 + exp(-y * (X @ w))))", "w", {"X": (3, 2), "w": (2, 1), "y": (3, 1)})
     assert g.formula == "-X.T @ (y * sigmoid(-y * (X @ w)))" and g.proof_status == "proved"

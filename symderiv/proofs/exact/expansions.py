@@ -14,6 +14,8 @@ from symderiv.core import expr as ex
 from symderiv.ops import elementwise
 from symderiv.proofs.exact.entrywise import Deadline, Instance, gc_paused
 from symderiv.proofs.exact.prover import loss_gradient
+from symderiv.syntax.derivatives import ARGUMENT, substitute
+from symderiv.syntax.language import parse
 from symderiv.syntax.shapes import Typing
 
 
@@ -25,6 +27,22 @@ def expanded_functions(node: ex.Expr) -> set[str]:
     ['sigmoid']
     """
     return {n.fn for n in node.walk() if isinstance(n, ex.Apply) and elementwise(n.fn).expansions}
+
+
+def write_out(node: ex.Expr) -> ex.Expr:
+    """``node`` with each function whose registry row lists expansions written by the first of them.
+
+    >>> from symderiv.syntax.language import parse
+    >>> from symderiv.syntax.printing import to_text
+    >>> to_text(write_out(parse("A * sigmoid(X @ w)")))
+    'A * (exp(X @ w) / (1 + exp(X @ w)))'
+    """
+    kids = node.children()
+    if kids:
+        node = ex.with_children(node, [write_out(k) for k in kids])
+    if isinstance(node, ex.Apply) and (row := elementwise(node.fn)).expansions:
+        return substitute(parse(row.expansions[0]), {ARGUMENT: node.operand})
+    return node
 
 
 def prove_with_expansions(expression: ex.Expr, wrt: str, claim: ex.Expr, typing: Typing, *, upstream: str = "G",
@@ -53,4 +71,4 @@ def prove_with_expansions(expression: ex.Expr, wrt: str, claim: ex.Expr, typing:
     return all(x.equals(claimed[i][j]) for i, row in enumerate(gradient) for j, x in enumerate(row))
 
 
-__all__ = ["expanded_functions", "prove_with_expansions"]
+__all__ = ["expanded_functions", "prove_with_expansions", "write_out"]
