@@ -125,9 +125,18 @@ def normalise(canon: Canonical, node: ex.Expr) -> ex.Expr:
         return node
     kept = {b: e for b, e in parts.items() if e != 0}
     rebuilt = build(canon, coefficient, kept, node)
-    if rebuilt is None or size(rebuilt) > size(node):
+    if rebuilt is None:
         return node
-    return rebuilt
+    # A quotient inside a product is lifted (one canonical spelling, so equal terms merge) unless that grows it.
+    lifts = isinstance(node, ex.Mul) and any(isinstance(n, ex.Div) for n in (node.left, node.right))
+    if _cost(rebuilt) < _cost(node) or (lifts and size(rebuilt) <= size(node)):
+        return rebuilt
+    return node
+
+
+def _cost(node: ex.Expr) -> tuple[int, int]:
+    # Fewer nodes, then fewer ones(...) (``1 / X`` over ``ones(n, m) / X``); a mere reordering is no gain.
+    return size(node), sum(isinstance(n, ex.ConstMatrix) and n.kind == "ones" for n in node.walk())
 
 
 __all__ = ["Factors", "build", "factors", "normalise", "size", "worth_normalising"]
