@@ -158,7 +158,7 @@ def test_the_sympy_second_chance_never_equates_two_different_rational_functions(
     assert not _sympy_equal(instance.vars, w[0] * w[1], w[1] * w[1])
 
 
-SIGMOID_IDENTITY = "G + (sigmoid(W) + sigmoid(-W) - 1)"  # true (sigmoid(x) + sigmoid(-x) = 1), but undecidable here
+SIGMOID_IDENTITY = "G + (tanh(W) - 2 * sigmoid(2 * W) + 1)"  # true (tanh(x) = 2 sigmoid(2x) - 1), but undecidable here
 
 
 def test_an_undecided_verdict_names_the_entries_and_shows_the_first_one():
@@ -172,7 +172,7 @@ def test_an_undecided_verdict_names_the_entries_and_shows_the_first_one():
     assert cx is not None and cx.entry == (0, 0) and cx.gradient_value is None
     assert v.report().splitlines()[2:] == [
         "at entry [0,0]: ∂L/∂W[0,0] = G[0,0]",
-        "              but the claim gives -1 + G[0,0] + sigmoid(W[0,0]) + sigmoid(-W[0,0])"]
+        "              but the claim gives 1 + G[0,0] + tanh(W[0,0]) - 2*sigmoid(2*W[0,0])"]
 
 
 def test_an_entry_whose_search_runs_out_of_time_is_undecided_never_proved(monkeypatch):

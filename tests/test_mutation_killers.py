@@ -103,14 +103,15 @@ def test_P1_a_pure_polynomial_difference_is_refuted():
 
 
 def test_P1_V1_a_function_identity_the_engine_cannot_decide_is_undecided():
-    # sigmoid(x) + sigmoid(-x) = 1: true, but neither the witness search nor SymPy's simplify decides it.
-    v = symderiv.verify("W", wrt="W", claim="G + (sigmoid(W) + sigmoid(-W) - 1)", shapes={"W": (1, 2)})
+    # tanh(x) = 2 sigmoid(2x) - 1: true, but neither the witness search nor SymPy's simplify decides it
+    # (sigmoid(x) + sigmoid(-x) = 1 is proved: SymPy's second chance writes sigmoid by its registry expansion).
+    v = symderiv.verify("W", wrt="W", claim="G + (tanh(W) - 2 * sigmoid(2 * W) + 1)", shapes={"W": (1, 2)})
     assert v.status == "undecided" and v.holds is False and not bool(v), v.report()
     assert not v.report().startswith("PROVED")
 
 
 def test_V1_undecided_exits_4(capsys):
-    code = main(["verify", "W", "--wrt", "W", "--claim", "G + (sigmoid(W) + sigmoid(-W) - 1)", "--shape", "W=1,2"])
+    code = main(["verify", "W", "--wrt", "W", "--claim", "G + (tanh(W) - 2 * sigmoid(2 * W) + 1)", "--shape", "W=1,2"])
     out = capsys.readouterr().out
     assert code == 4 and out.startswith("UNDECIDED"), (code, out)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from symderiv.autodiff.names import with_names_latex, with_names_text
 from symderiv.autodiff.rules import Context, backward
 from symderiv.autodiff.simplify import Simplifier
 from symderiv.core import expr as ex
@@ -92,6 +93,26 @@ class Gradient:
         return to_latex(self.expr, upstream=self.upstream, upstream_latex=upstream_latex)
 
     @property
+    def formula_with_names(self) -> str:
+        """The formula with each repeated subexpression named once after ``where`` (else just the formula).
+
+        ``formula`` stays one re-parseable expression; this is the form to read.
+
+        >>> from symderiv.syntax.language import parse
+        >>> from symderiv.syntax.shapes import infer_shapes
+        >>> node = parse("sum(sigmoid(X @ w))")
+        >>> differentiate(node, infer_shapes(node, {"w": ("D", 1)}), ["w"])[0].formula_with_names
+        'X.T @ (S * (1 - S)) where S = sigmoid(X @ w)'
+        """
+        return with_names_text(self.expr, [self.wrt, self.upstream])
+
+    @property
+    def latex_with_names(self) -> str:
+        r""":attr:`formula_with_names` in LaTeX (``\text{where } S = ...``)."""
+        return with_names_latex(self.expr, [self.wrt, self.upstream], upstream=self.upstream,
+                                upstream_latex=UPSTREAM_LATEX)
+
+    @property
     def lhs_latex(self) -> str:
         lhs = rf"\frac{{\partial L}}{{\partial {_name_latex(self.wrt)}}}"
         return lhs + (r"^{\top}" if self.layout == "numerator" else "")
@@ -106,7 +127,8 @@ class Gradient:
         return self.formula
 
     def to_dict(self) -> dict[str, Any]:
-        return {"wrt": self.wrt, "formula": self.formula, "latex": self.to_latex(None),
+        return {"wrt": self.wrt, "formula": self.formula, "formula_with_names": self.formula_with_names,
+                "latex": self.to_latex(None),
                 "shape": list(self.shape), "layout": self.layout, "expression": self.expression,
                 "upstream": None if self.scalar else self.upstream, "proof": {
                     "status": self.proof_status, "reason": self.proof_reason, "shapes": [{k: list(v) for k, v in s.items()} for s in self.proof]}}
@@ -125,6 +147,8 @@ class _Sweep:
         self.scalar = typing.shape_of(expression) == (1, 1)
         self.extra = {upstream: typing.shape_of(expression)}
         self._shapes: dict[ex.Expr, ex.Shape] = {}
+        # Along the sweep, no recognition: a quotient is matched as a whole only once all its factors are in.
+        self.stepwise = Simplifier(self.shape, typing.symmetric, recognise=False)
         self.simplifier = Simplifier(self.shape, typing.symmetric)
         self.context = Context(shape=self.shape)
 
@@ -151,7 +175,7 @@ class _Sweep:
             for child, contribution in reversed(list(zip(children, contributions, strict=True))):
                 if contribution is not None and wanted.intersection(child.symbols()):
                     # Simplifying as we go keeps the terms small along deep chains.
-                    stack.append((child, self.simplifier.simplify(contribution)))
+                    stack.append((child, self.stepwise.simplify(contribution)))
         return reached
 
     def total(self, name: str, terms: list[ex.Expr], layout: str) -> tuple[ex.Expr, ex.Shape]:

@@ -19,24 +19,19 @@ the test suite checks that against the entrywise prover.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from fractions import Fraction
 
+from symderiv.autodiff.canon import ONE as _ONE
+from symderiv.autodiff.canon import Canonical, ShapeFn, Term
+from symderiv.autodiff.chains import cancel_inverse, eye_sum, power_key
+from symderiv.autodiff.products import normalise, size
+from symderiv.autodiff.recognise import Pattern, patterns, recognise
 from symderiv.core import expr as ex
-from symderiv.ops import matrix_op
 from symderiv.syntax.constants import constant_value
 from symderiv.syntax.printing import to_text
 
-ShapeFn = Callable[[ex.Expr], "ex.Shape | None"]
-#: One term of a sum: its coefficient and its core (None: the term is a number).
-Term = tuple[Fraction, "ex.Expr | None"]
-
-_ONE = Fraction(1)
 _MAX_PASSES = 25
-
-
-def _is_number(node: ex.Expr | None, value: Fraction | int | None = None) -> bool:
-    return isinstance(node, ex.Number) and (value is None or node.value == value)
 
 
 def _factor_key(node: ex.Expr) -> str:
@@ -47,7 +42,7 @@ def _transpose_count(node: ex.Expr) -> int:
     return sum(isinstance(n, ex.Transpose) for n in node.walk())
 
 
-class Simplifier:
+class Simplifier(Canonical):
     """Rewrites an expression to the canonical form, given an optional shape oracle.
 
     >>> from symderiv.syntax.language import parse
@@ -56,41 +51,49 @@ class Simplifier:
     'A @ B.T'
     """
 
-    def __init__(self, shape: ShapeFn | None = None, symmetric: Iterable[str] = ()):
-        self._shape_fn = shape
-        self.symmetric = frozenset(symmetric)
-        self._shapes: dict[ex.Expr, ex.Shape | None] = {}
+    def __init__(self, shape: ShapeFn | None = None, symmetric: Iterable[str] = (), *, recognise: bool = True):
+        super().__init__(shape, symmetric)
+        self._argument = 0
+        self._plain: Simplifier | None = None
+        self._table: list[Pattern] = []
+        if recognise:  # instances of expansions are canonicalised without recognition (no regress)
+            self._table = patterns(Simplifier(recognise=False).simplify)
 
-    # -- shapes ------------------------------------------------------------
-    def shape(self, node: ex.Expr) -> ex.Shape | None:
-        if self._shape_fn is None:
-            return None
-        if node not in self._shapes:
-            self._shapes[node] = self._shape_fn(node)
-        return self._shapes[node]
+    def _keyer(self) -> Simplifier:
+        """A simplifier without recognition, for canonical keys and instances (made once)."""
+        if not self._table:
+            return self  # no recognition here already (simplify is re-entrant)
+        if self._plain is None:
+            self._plain = Simplifier(self._shape_fn, self.symmetric, recognise=False)
+        return self._plain
 
-    def is_scalar(self, node: ex.Expr) -> bool:
-        if isinstance(node, (ex.Number, ex.Trace, ex.Det)):
-            return True
-        if isinstance(node, ex.Call) and matrix_op(node.op).scalar:
-            return True
-        if isinstance(node, ex.Sum) and node.axis is None:
-            return True
-        return self.shape(node) == (1, 1)
-
-    def zeros(self, like: ex.Expr) -> ex.Expr:
-        shape = self.shape(like)
-        if shape is None:
-            return ex.Number(Fraction(0))
-        return ex.ConstMatrix("zeros", shape[0], shape[1])
-
-    @staticmethod
-    def is_zero(node: ex.Expr) -> bool:
-        return _is_number(node, 0) or (isinstance(node, ex.ConstMatrix) and node.kind == "zeros")
+    def _recognised(self, node: ex.Expr, in_product: bool = False) -> ex.Expr:
+        """Named functions recognised in each whole product (top-down: a product is matched as a whole)."""
+        product = isinstance(node, (ex.Mul, ex.Div))
+        if isinstance(node, ex.Apply):
+            return node  # not inside a function's argument (see _pass)
+        if product and not in_product:
+            found = recognise(self, node, self._keyer().simplify, self._table)
+            if found is not None:
+                return found
+        kids = [self._recognised(c, product) for c in node.children()]
+        return self._rebuild(node, kids)
 
     # -- driver ------------------------------------------------------------
     def simplify(self, node: ex.Expr) -> ex.Expr:
-        """Rewrite until nothing changes (a few passes; each pass is bottom-up)."""
+        """Rewrite until nothing changes (a few passes; each pass is bottom-up), then recognise named functions."""
+        outer, self._argument = self._argument, 0
+        try:
+            for _ in range(3):
+                node = self._fixpoint(node)
+                if not self._table or (named := self._recognised(node)) == node:
+                    return node
+                node = named
+            return node
+        finally:
+            self._argument = outer
+
+    def _fixpoint(self, node: ex.Expr) -> ex.Expr:
         for _ in range(_MAX_PASSES):
             new = self._pass(node)
             if new == node:
@@ -99,70 +102,16 @@ class Simplifier:
         return node
 
     def _pass(self, node: ex.Expr) -> ex.Expr:
-        node = self._rebuild(node, [self._pass(c) for c in node.children()])
+        # The argument of a function keeps its quotients as written: the prover's atoms are keyed by it.
+        self._argument += isinstance(node, ex.Apply)
+        try:
+            node = self._rebuild(node, [self._pass(c) for c in node.children()])
+        finally:
+            self._argument -= isinstance(node, ex.Apply)
         if isinstance(node, (ex.Div, ex.Power, ex.Apply)) and (value := constant_value(node)) is not None:
             return ex.Number(value)  # exact: 1 / 3, 2 ** -1, f(c) when f's row folds it to a rational
         method = getattr(self, "_simplify_" + type(node).__name__, None)
         return method(node) if method is not None else node
-
-    @staticmethod
-    def _rebuild(node: ex.Expr, children: list[ex.Expr]) -> ex.Expr:
-        if not children or list(node.children()) == children:
-            return node  # unchanged: keep the very node, so shape memos keep hitting
-        return ex.with_children(node, children)
-
-    # -- numbers in front of products --------------------------------------
-    def split(self, node: ex.Expr) -> tuple[Fraction, ex.Expr | None]:
-        """``node == coefficient * core``, where the core carries no number or sign in front (None: a number)."""
-        if isinstance(node, ex.Number):
-            return node.value, None
-        if isinstance(node, ex.Neg):
-            c, core = self.split(node.operand)
-            return -c, core
-        if isinstance(node, (ex.MatMul, ex.Mul)):
-            ca, ka = self.split(node.left)
-            cb, kb = self.split(node.right)
-            if ka is None or kb is None:
-                return ca * cb, kb if ka is None else ka
-            return ca * cb, type(node)(ka, kb)
-        if isinstance(node, ex.Div):
-            ca, ka = self.split(node.left)
-            cb, kb = self.split(node.right)
-            if cb == 0:
-                return _ONE, node
-            if kb is None:
-                return ca / cb, ka
-            return ca / cb, ex.Div(ka if ka is not None else ex.Number(_ONE), kb)
-        if isinstance(node, (ex.Sum, ex.Trace, ex.Transpose)):
-            c, core = self.split(node.operand)
-            if core is None or c == 1:
-                return _ONE, node
-            return c, self._rebuild(node, [core])
-        return _ONE, node
-
-    def join(self, coefficient: Fraction, core: ex.Expr | None) -> ex.Expr:
-        """The canonical spelling of ``coefficient * core``: the number goes on the first factor."""
-        if core is None:
-            return ex.Number(coefficient)
-        if coefficient == 0:
-            return self.zeros(core)
-        if coefficient == 1:
-            return core
-        return self._attach(coefficient, core)
-
-    def _attach(self, coefficient: Fraction, node: ex.Expr) -> ex.Expr:
-        # Python reads `2 * A @ B` as `(2 * A) @ B` and `-A @ B` as `(-A) @ B`: the number binds to the first factor.
-        if isinstance(node, (ex.MatMul, ex.Mul, ex.Div)):
-            return type(node)(self._attach(coefficient, node.left), node.right)
-        if isinstance(node, ex.Number):
-            return ex.Number(coefficient * node.value)
-        if coefficient == -1:
-            return ex.Neg(node)
-        return ex.Mul(ex.Number(coefficient), node)
-
-    def _canonical_product(self, node: ex.Expr) -> ex.Expr:
-        c, core = self.split(node)
-        return self.join(c, core)
 
     # -- node rules ----------------------------------------------------------
     def _simplify_Neg(self, node: ex.Neg) -> ex.Expr:
@@ -193,7 +142,10 @@ class Simplifier:
         return node
 
     def _symmetric_expr(self, node: ex.Expr) -> bool:
-        return isinstance(node, ex.Symbol) and node.name in self.symmetric
+        """A declared symmetric name, or a product/sum equal to its own transpose (``X.T @ X``, ``A + A.T``)."""
+        if isinstance(node, ex.Symbol):
+            return node.name in self.symmetric
+        return isinstance(node, (ex.MatMul, ex.Add, ex.Sub)) and self._keyer().simplify(ex.Transpose(node)) == node
 
     def _simplify_Inv(self, node: ex.Inv) -> ex.Expr:
         if isinstance(node.operand, ex.Transpose):
@@ -221,6 +173,8 @@ class Simplifier:
         # Re-associate to the left, `A @ (B @ C) → A @ B @ C`, as one writes a chain.
         if isinstance(right, ex.MatMul):
             return ex.MatMul(ex.MatMul(left, right.left), right.right)
+        if (cancelled := cancel_inverse(self, node, self._keyer().simplify)) is not None:
+            return cancelled
         return self._canonical_product(node)
 
     def _hadamard_factors(self, node: ex.Expr) -> list[ex.Expr]:
@@ -231,6 +185,8 @@ class Simplifier:
     def _simplify_Mul(self, node: ex.Mul) -> ex.Expr:
         if self.is_zero(node.left) or self.is_zero(node.right):
             return self.zeros(node)
+        if not self._argument and (normal := normalise(self, node)) is not node:
+            return normal
         c, core = self.split(node)
         if core is not None and isinstance(core, ex.Mul):
             factors = self._hadamard_factors(core)
@@ -256,6 +212,8 @@ class Simplifier:
     def _simplify_Div(self, node: ex.Div) -> ex.Expr:
         if self.is_zero(node.left):
             return self.zeros(node)
+        if not self._argument and (normal := normalise(self, node)) is not node:
+            return normal
         return self._canonical_product(node)
 
     def _simplify_Power(self, node: ex.Power) -> ex.Expr:
@@ -286,6 +244,8 @@ class Simplifier:
                 return a
         if self.is_zero(a):
             return self.zeros(node)
+        if (trace := eye_sum(self, node)) is not None:
+            return trace
         return self._canonical_product(node)
 
     def _simplify_Trace(self, node: ex.Trace) -> ex.Expr:
@@ -322,7 +282,11 @@ class Simplifier:
             # Hadamard products commute: `A * B` and `B * A` are one term.
             key = core if not isinstance(core, ex.Mul) else ("*", tuple(sorted(
                 _factor_key(f) for f in self._hadamard_factors(core))))
-            first.setdefault(key, core)
+            if isinstance(key, ex.Expr):
+                key = power_key(key, self._keyer().simplify)  # X.T @ X.T and matpow(X, 2).T are one term
+            kept = first.setdefault(key, core)
+            if kept is not None and core is not None and size(core) < size(kept):
+                first[key] = core  # the shortest spelling
             merged[key] = merged.get(key, Fraction(0)) + c
         return [(c, first[key]) for key, c in merged.items() if c != 0]
 

@@ -17,6 +17,7 @@ from symderiv.backends.walk import Interpreter
 from symderiv.core import expr as ex
 from symderiv.ops import Elementwise, elementwise, language_functions
 from symderiv.syntax.derivatives import ARGUMENT, VALUE, derivative_tree
+from symderiv.syntax.language import parse
 
 if TYPE_CHECKING:
     from symderiv.proofs.exact.algebra import Ratio, Variables
@@ -178,4 +179,21 @@ def ratio_to_sympy(vars_: Variables, r: Ratio) -> Any:
     return num / den
 
 
-__all__ = ["function", "name_of", "name_of_power", "ratio_to_sympy", "symbol_for"]
+def write_out_expansions(value: Any) -> Any:
+    """``value`` with each function SymPy lacks written by its registry expansion (sigmoid as exp's quotient),
+    so that SymPy can decide identities between a function and its expansion.
+
+    >>> import sympy
+    >>> u = sympy.Symbol("u")
+    >>> sympy.simplify(write_out_expansions(function("sigmoid")(u) - 1 / (1 + sympy.exp(-u))))
+    0
+    """
+    for name in language_functions():
+        row = elementwise(name)
+        if row.sympy is None and row.expansions:
+            tree = parse(row.expansions[0])
+            value = value.replace(function(name), lambda arg, tree=tree: _Scalar({ARGUMENT: arg}).evaluate(tree))
+    return value
+
+
+__all__ = ["function", "name_of", "write_out_expansions", "name_of_power", "ratio_to_sympy", "symbol_for"]

@@ -32,6 +32,8 @@ def gradient_arguments(p: argparse.ArgumentParser) -> None:
                         help="print a runnable Python function for numpy, torch or jax (several --wrt: one "
                              "function returning a tuple in --wrt order)")
     p.add_argument("--forward", action="store_true", help="with --emit: also print the forward function")
+    p.add_argument("--names", action="store_true",
+                   help="name repeated subexpressions: `... where S = ...` (text and LaTeX)")
     p.add_argument("--no-check", action="store_true", help="skip the entrywise proof of the result")
     p.add_argument("--method", choices=("auto", "exact", "random"), default="auto",
                    help="how the result is proved: auto (default; exact, or past the budget randomized), exact, random")
@@ -54,7 +56,10 @@ def run_gradient(args: argparse.Namespace) -> int:
         emit(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
         return EXIT_OK
     for g in results:
-        text = g.latex if args.latex else g.formula
+        if args.names:
+            text = g.latex_with_names if args.latex else g.formula_with_names
+        else:
+            text = g.latex if args.latex else g.formula
         emit(f"{g.wrt}: {text}" if len(results) > 1 else text)
     return EXIT_OK
 

@@ -85,6 +85,9 @@ class Elementwise:
     #: ``f`` in exported code, per target (``"numpy"``, ``"torch"``, ``"jax"``): a call or a bracketed
     #: expression with ``{}`` for the argument (``"np.exp({})"``). Empty: the function does not export.
     code: Mapping[str, str] = field(default_factory=dict)
+    #: Identities ``f(z) = text``, each written in the language over ``z``; the simplifier writes ``f(u)``
+    #: wherever an expansion appears (``"exp(z) / (1 + exp(z))"`` for sigmoid).
+    expansions: tuple[str, ...] = ()
 
 
 class ShapeRule(Protocol):

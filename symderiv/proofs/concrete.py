@@ -11,6 +11,7 @@ from symderiv.proofs.exact.algebra import Ratio
 from symderiv.proofs.exact.assumed import Structure
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, DEFAULT_MEMORY
 from symderiv.proofs.exact.entrywise import Deadline, Instance, check_budget, describe_shapes, estimate_cost
+from symderiv.proofs.exact.expansions import prove_with_expansions
 from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
 from symderiv.proofs.exact.prover import Outcome, compare, loss_gradient
 from symderiv.proofs.exact.witness import PointDomain
@@ -53,6 +54,11 @@ def _prove_concrete(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, 
     # about the plain gradient, so it is skipped then; a claim that holds in general holds under assumptions too.
     symmetric_wrt = wrt in typing.symmetric
     if not strict and not symmetric_wrt and prove_with_inverse_atoms(
+            problem.expression, wrt, claim, typing, upstream=problem.upstream,
+            numerator_layout=problem.layout == "numerator", deadline=deadline):
+        return Outcome("proved")
+    # The same for a claim that names a function the expression spells out (sigmoid for exp's quotient).
+    if not strict and not symmetric_wrt and prove_with_expansions(
             problem.expression, wrt, claim, typing, upstream=problem.upstream,
             numerator_layout=problem.layout == "numerator", deadline=deadline):
         return Outcome("proved")

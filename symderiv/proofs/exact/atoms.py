@@ -19,8 +19,9 @@ from symderiv.core import expr as ex
 from symderiv.ops import Elementwise, elementwise
 from symderiv.proofs.exact.polynomial import Ratio, normal_coeff
 from symderiv.syntax.derivatives import ARGUMENT, derivative_tree
+from symderiv.syntax.language import parse
 
-__all__ = ["Atom", "NotDifferentiable", "Variables", "atom_derivative"]
+__all__ = ["Atom", "NotDifferentiable", "Variables", "atom_derivative", "expansion_rule"]
 
 
 @dataclass
@@ -201,3 +202,19 @@ class _Compiler(Interpreter[Rule]):
     def power(self, node: ex.Power, a: Rule) -> Rule:
         k = node.exponent
         return lambda vars_, u, y: a(vars_, u, y).power(k)
+
+
+@cache
+def expansion_rule(fn: str) -> Rule | None:
+    """``fn`` written by the first of its registry expansions (sigmoid as ``exp(z) / (1 + exp(z))``), as a
+    rule over ``z``; None when the row has none. An :class:`~symderiv.proofs.exact.entrywise.Instance` made
+    with ``expand_functions`` makes no atom of such a function, so it sees the identities between the function
+    and its expansion (the simplifier writes them by name).
+
+    >>> expansion_rule("exp") is None, expansion_rule("sigmoid") is not None
+    (True, True)
+    """
+    row = elementwise(fn)
+    if not row.expansions:
+        return None
+    return _Compiler().evaluate(parse(row.expansions[0]))

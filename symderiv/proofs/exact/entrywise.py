@@ -22,6 +22,7 @@ from symderiv.core.errors import OptionError, SymderivError, TimeoutError, Unsup
 from symderiv.ops import Elementwise, elementwise, matrix_op
 from symderiv.proofs.exact.algebra import Coeff, Ratio, Variables
 from symderiv.proofs.exact.assumed import Structure
+from symderiv.proofs.exact.atoms import expansion_rule
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, SECONDS_PER_TERM, check_budget, estimate_cost  # noqa: F401 - re-exported
 from symderiv.proofs.exact.linalg import (  # noqa: F401 - matmul, ratio_sum and transpose re-exported
     Matrix,
@@ -125,11 +126,14 @@ class Instance:
     """Evaluates expressions on one concrete typing, sharing one variable registry."""
 
     def __init__(self, typing: Typing, variables: Variables | None = None, deadline: Deadline | None = None,
-                 inverse_atoms: bool = False, structure: Structure | None = None):
+                 inverse_atoms: bool = False, structure: Structure | None = None,
+                 expand_functions: bool = False):
         self.typing = typing
         self.inverse_atoms = inverse_atoms
         #: the assumptions (``assume=``): how structured symbols are parametrised, and witness points kept on them
         self.structure = structure or Structure()
+        #: Functions whose registry row lists expansions are written by the first (sigmoid as exp's quotient).
+        self.expand_functions = expand_functions
         self.vars = variables or Variables()
         self.deadline = deadline or Deadline(None)
         self.bound: dict[str, Matrix] = {}
@@ -200,6 +204,9 @@ class Instance:
         known = self.structure.positive_value(fn, x)  # abs(P) = P for an entry assumed positive
         if known is not None:
             return known
+        expanded = expansion_rule(fn) if self.expand_functions else None
+        if expanded is not None:  # sigmoid(x) = exp(x) / (1 + exp(x)): no atom of its own
+            return expanded(self.vars, x, Ratio.const(0))
         return Ratio.var(self.vars.atom(fn, x))
 
 

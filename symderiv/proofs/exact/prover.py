@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symderiv.backends.numbers import WORKING_DPS, format_number
-from symderiv.backends.to_sympy import ratio_to_sympy
+from symderiv.backends.to_sympy import ratio_to_sympy, write_out_expansions
 from symderiv.core import expr as ex
 from symderiv.core.errors import TimeoutError, UnsupportedError
 from symderiv.ops import elementwise
@@ -201,7 +201,7 @@ def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None,
         try:
             import sympy  # type: ignore[import-untyped]
 
-            diff = ratio_to_sympy(vars_, a) - ratio_to_sympy(vars_, b)
+            diff = write_out_expansions(ratio_to_sympy(vars_, a) - ratio_to_sympy(vars_, b))
             result.append(sympy.simplify(diff) == 0)
         except Exception:  # noqa: BLE001 - a failed simplification is only "not proved"
             result.append(False)

@@ -222,7 +222,20 @@ def collapse_term(t: Term) -> Term | None:
                 t, changed = collapsed, True
                 break
     # A Σ_k over an index no factor uses multiplies by the range; it stays (recognition refuses it).
-    return t if t.coeff else None
+    return _cancel_reciprocals(t) if t.coeff else None
+
+
+def _cancel_reciprocals(t: Term) -> Term:
+    """``E[r,c] · (1/E)[r,c]`` is 1 wherever the term is defined: both factors go (rational cancellation)."""
+    factors = list(t.factors)
+    for f in factors:
+        if isinstance(f, Ent) and isinstance(f.expr, ex.Div) and f.expr.left == ex.Number(Fraction(1)):
+            partner = Ent(f.expr.right, f.row, f.col)
+            if partner in factors:
+                factors.remove(partner)
+                factors.remove(f)
+                return _cancel_reciprocals(Term(t.coeff, t.sums, tuple(factors)))
+    return t
 
 
 def _index_key(i: Index, names: Mapping[Idx, str]) -> str:

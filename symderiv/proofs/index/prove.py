@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from symderiv.core import expr as ex
 from symderiv.core.errors import ShapeError, SymderivError, UnsupportedError
 from symderiv.proofs.concrete import prove_concrete
+from symderiv.proofs.exact.expansions import expanded_functions, write_out
 from symderiv.proofs.index.engine import IndexEngine
 from symderiv.proofs.index.forms import Ent, Index, IndexSum, bind, canonical
 from symderiv.proofs.index.lemmas import Normaliser
@@ -49,7 +50,11 @@ def prove_index(problem: Problem, wrt: str, claim_node: ex.Expr) -> AllShapesPro
     extra = {} if problem.scalar else {problem.upstream: problem.result_shape}
     engine = IndexEngine(typing, extra)
     d, c = entry_indices(engine, typing.symbols[wrt])
-    grad = gradient_entry(engine, problem.expression, wrt, problem.upstream, d, c, problem.scalar)
+    expression = problem.expression
+    if expanded_functions(claim_node) != expanded_functions(expression):
+        # The claim names a function the expression spells out (sigmoid for exp's quotient): both written out.
+        expression, claim_node = write_out(expression), write_out(claim_node)
+    grad = gradient_entry(engine, expression, wrt, problem.upstream, d, c, problem.scalar)
     at = (c, d) if problem.layout == "numerator" else (d, c)
     claim = engine.collapse(engine.entry(claim_node, *at))
     sym = frozenset(typing.symmetric)
