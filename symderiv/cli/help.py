@@ -37,6 +37,19 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("symderiv verify 'W @ X' --wrt W --claim 'X.T @ G'", "refute one, with a witness (exit 1)"),
         ("symderiv verify 'trace(A @ X)' --wrt X --claim 'A.T' -q", "only the exit code"),
     ),
+    "hvp": (
+        ("symderiv hvp 'logdet(X)' --wrt X", "the Hessian of logdet applied to a direction V, proved"),
+        ("symderiv hvp 'sum((X @ w - y) ** 2)' --wrt w --shape w=n,1 --shape y=m,1 --claim '2 * X.T @ X @ V'",
+         "verify a claimed Hessian-vector product"),
+    ),
+    "hessian": (
+        ("symderiv hessian 'sum((X @ w - y) ** 2)' --wrt w --shape w=n,1 --shape y=m,1", "the Hessian 2 * X.T @ X"),
+        ("symderiv hessian 'x.T @ A @ x' --wrt x --shape x=n,1 --claim 'A + A.T'", "verify a claimed Hessian"),
+    ),
+    "serve": (
+        ("symderiv serve", "the local page on http://127.0.0.1:8000"),
+        ("symderiv serve --port 8080 --open", "another port, opened in the browser"),
+    ),
     "demo": (
         ("symderiv demo", "∂L/∂W of D = W X: the entries, the proof and a refuted claim"),
         ("symderiv demo | head -5", "its first lines (a closed pipe ends it quietly)"),
