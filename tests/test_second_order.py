@@ -37,7 +37,7 @@ NET_SHAPES = {"W2": (2, 3), "W1": (3, 2), "X": (2, 2)}
 HVPS = [
     (LSQ, "w", LSQ_SHAPES, "2 * X.T @ X @ V"),
     (QUAD, "x", QUAD_SHAPES, "(A.T + A) @ V"),
-    (LOGISTIC, "w", LOGISTIC_SHAPES, f"X.T @ (y * y * (X @ V) * {SIGMOID} * (1 - {SIGMOID}))"),
+    (LOGISTIC, "w", LOGISTIC_SHAPES, f"X.T @ (y ** 2 * (X @ V) * {SIGMOID} * (1 - {SIGMOID}))"),
     ("logdet(X)", "X", {"X": (3, 3)}, "-inv(X).T @ V.T @ inv(X).T"),
     (NET, "W1", NET_SHAPES, "((-2 * W2.T @ ones(2, 2)) * (V @ X) * tanh(W1 @ X) * (1 - tanh(W1 @ X) ** 2)) @ X.T"),
     ("W2 @ tanh(W1 @ X)", "W1", NET_SHAPES, "((-2 * W2.T @ G) * (V @ X) * tanh(W1 @ X) * (1 - tanh(W1 @ X) ** 2)) @ X.T"),
@@ -47,7 +47,7 @@ HVPS = [
 HESSIANS = [
     (LSQ, "w", LSQ_SHAPES, "2 * X.T @ X"),
     (QUAD, "x", QUAD_SHAPES, "A.T + A"),
-    (LOGISTIC, "w", LOGISTIC_SHAPES, f"X.T @ (y * y * X * {SIGMOID} * (1 - {SIGMOID}))"),
+    (LOGISTIC, "w", LOGISTIC_SHAPES, f"X.T @ (y ** 2 * X * {SIGMOID} * (1 - {SIGMOID}))"),
     ("(x.T @ x) ** 2", "x", QUAD_SHAPES, "8 * x @ x.T + (4 * x.T @ x) * eye(3)"),
     ("sum(x ** 4)", "x", QUAD_SHAPES, "12 * eye(3) * x ** 2"),
     ("sum(softplus(X @ w))", "w", {"X": (3, 2), "w": (2, 1)}, "X.T @ (X * sigmoid(X @ w) * (1 - sigmoid(X @ w)))"),
