@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import io
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from contextlib import redirect_stdout
 
+import numpy as np
 import pytest
 
 from symderiv.cli import main
@@ -204,3 +208,130 @@ def test_serve_warns_when_it_binds_another_address(monkeypatch, capsys):
     assert "WARNING" in capsys.readouterr().err and calls[0][0][0] == "0.0.0.0"
     assert main(["serve", "--port", "0"]) == 0
     assert "WARNING" not in capsys.readouterr().err and calls[1][0][0] == "127.0.0.1"
+
+
+# --- the code export: `emit` on /api/gradient, as `symderiv gradient --emit TARGET --forward` ---------------------
+
+#: The two layers of the export tests, with NumPy references for their forward values (not the exported code).
+LAYERS = {
+    "W @ X": ({"expr": "W @ X", "wrt": ["W"]}, lambda a: a["W"] @ a["X"]),
+    "relu(W @ X + b)": (RELU, lambda a: np.maximum(a["W"] @ a["X"] + a["b"], 0.0)),
+}
+SIZES = {"W": (3, 4), "X": (4, 5), "b": (3, 1), "G": (3, 5)}
+
+#: Runs exported code in a child process (a pytest process that has loaded torch and jax is 1.3 GB larger, and
+#: the memory tests measure their children): reads [{target, code, arrays}] as JSON, prints each forward value and
+#: gradients, calling the functions with the arrays by their parameters' names.
+RUNNER = r"""
+import json, sys
+import numpy as np
+out = []
+for job in json.load(sys.stdin):
+    if job["target"] == "torch":
+        import torch
+        conv, back = (lambda v: torch.tensor(v, dtype=torch.float64)), (lambda o: o.detach().numpy().tolist())
+    else:
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+        conv, back = (lambda v: jnp.asarray(v, dtype=jnp.float64)), (lambda o: np.asarray(o).tolist())
+    namespace = {}
+    exec(job["code"], namespace)
+    arrays = {k: conv(v) for k, v in job["arrays"].items()}
+    call = lambda f: f(*[arrays[p] for p in f.__code__.co_varnames[:f.__code__.co_argcount]])
+    grads = call(next(v for k, v in namespace.items() if k.startswith("grad_")))
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    out.append({"forward": back(call(namespace["forward"])), "grads": [back(g) for g in grads]})
+print(json.dumps(out))
+"""
+
+
+def layer_arrays(seed=0):
+    rng = np.random.default_rng(seed)
+    return {name: rng.standard_normal(shape) for name, shape in SIZES.items()}
+
+
+def finite_differences(reference, arrays, name, h=1e-6):
+    """∂L/∂name of L = sum(G * reference(arrays)) by central differences, entry by entry."""
+    grad = np.zeros_like(arrays[name])
+    for index in np.ndindex(grad.shape):
+        plus, minus = dict(arrays), dict(arrays)
+        plus[name], minus[name] = arrays[name].copy(), arrays[name].copy()
+        plus[name][index] += h
+        minus[name][index] -= h
+        grad[index] = (np.sum(arrays["G"] * reference(plus)) - np.sum(arrays["G"] * reference(minus))) / (2 * h)
+    return grad
+
+
+def run_numpy(code, arrays):
+    namespace = {}
+    exec(code, namespace)  # the test's own call: the generated code is symderiv's output, not a request's text
+    call = lambda f: f(*[arrays[p] for p in f.__code__.co_varnames[:f.__code__.co_argcount]])  # noqa: E731
+    grads = call(next(v for k, v in namespace.items() if k.startswith("grad_")))
+    return call(namespace["forward"]), grads if isinstance(grads, tuple) else (grads,)
+
+
+def test_emit_is_the_command_lines_code_export(address):
+    for target in ("numpy", "torch", "jax"):
+        status, payload = post(address, "gradient", {**RELU, "emit": target, "forward": True})
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["gradient", "relu(W @ X + b)", "--wrt", "W", "--wrt", "b", "--shape", "b=H,1",
+                         "--emit", target, "--forward"])
+        assert (status, code) == (200, 0)
+        assert payload["code"] == {target: out.getvalue()} and payload["wrt"] == ["W", "b"] and payload["forward"]
+    status, payload = post(address, "gradient", {**RELU, "emit": ["numpy", "torch", "jax"]})
+    assert status == 200 and sorted(payload["code"]) == ["jax", "numpy", "torch"]
+    assert "def forward" not in payload["code"]["numpy"] and "def grad_W_b(G, W, X, b)" in payload["code"]["numpy"]
+    assert [g["formula"] for g in payload["gradients"]] == ["(G * step(W @ X + b)) @ X.T",
+                                                            "sum(G * step(W @ X + b), axis=1)"]
+
+
+@pytest.mark.parametrize("body, error", [
+    ({"emit": "fortran"}, "emit"), ({"emit": ["numpy", 3]}, "emit"), ({"forward": True}, "forward"),
+    ({"emit": "numpy", "forward": "yes"}, "forward"), ({"emit": "__import__('os')"}, "emit")])
+def test_emit_rejects_unknown_targets(address, body, error):
+    status, payload = post(address, "gradient", {"expr": "W @ X", "wrt": ["W"], **body})
+    assert status == 400 and payload["error"]["field"] == error
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_exported_numpy_code_runs_and_matches_finite_differences(address, layer):
+    body, reference = LAYERS[layer]
+    status, payload = post(address, "gradient", {**body, "emit": "numpy", "forward": True})
+    assert status == 200
+    arrays = layer_arrays()
+    forward, grads = run_numpy(payload["code"]["numpy"], arrays)
+    np.testing.assert_allclose(forward, reference(arrays), rtol=1e-12, atol=1e-12)
+    assert len(grads) == len(body["wrt"])
+    for name, grad in zip(body["wrt"], grads, strict=True):
+        assert grad.shape == arrays[name].shape
+        np.testing.assert_allclose(grad, finite_differences(reference, arrays, name), rtol=1e-5, atol=1e-6)
+
+
+def test_a_wrong_gradient_fails_the_finite_difference_check():
+    arrays, reference = layer_arrays(), LAYERS["W @ X"][1]
+    assert not np.allclose(arrays["G"] @ arrays["X"].T + 1e-3, finite_differences(reference, arrays, "W"), atol=1e-6)
+
+
+@pytest.mark.parametrize("target", ["torch", "jax"])
+def test_exported_framework_code_runs_and_matches_finite_differences(address, target):
+    if importlib.util.find_spec(target) is None:
+        pytest.skip(f"{target} is not installed (pip install '.[frameworks]')")
+    jobs, expected = [], []
+    for layer in sorted(LAYERS):
+        body, reference = LAYERS[layer]
+        status, payload = post(address, "gradient", {**body, "emit": target, "forward": True})
+        assert status == 200
+        arrays = layer_arrays()
+        jobs.append({"target": target, "code": payload["code"][target],
+                     "arrays": {k: v.tolist() for k, v in arrays.items()}})
+        expected.append((reference(arrays), [finite_differences(reference, arrays, n) for n in body["wrt"]]))
+    done = subprocess.run([sys.executable, "-c", RUNNER], input=json.dumps(jobs), capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for result, (forward, grads) in zip(json.loads(done.stdout), expected, strict=True):
+        np.testing.assert_allclose(np.array(result["forward"]), forward, rtol=1e-12, atol=1e-12)
+        assert len(result["grads"]) == len(grads)
+        for got, want in zip(result["grads"], grads, strict=True):
+            np.testing.assert_allclose(np.array(got), want, rtol=1e-5, atol=1e-6)

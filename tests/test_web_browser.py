@@ -94,6 +94,16 @@ def test_the_layer_and_its_transposed_layout(base, browser):
         pair = wait_for(browser, f"#wrt-{wrt} .pair")
         assert pair.find_elements(By.CSS_SELECTOR, "h3")[1].text == "relu(X @ W + b) (transposed layout)"
     assert "with every matrix transposed" in browser.find_element(By.CSS_SELECTOR, "#wrt-W .relation").text
+    code = browser.find_element(By.CSS_SELECTOR, "#gradients .code")
+    links = code.find_elements(By.CSS_SELECTOR, ".downloads a")
+    assert [a.text for a in links] == ["NumPy", "PyTorch", "JAX"]
+    assert [a.get_attribute("download") for a in links] == [
+        f"symderiv_grad_W_b_{t}.py" for t in ("numpy", "torch", "jax")]
+    assert all(a.get_attribute("href").startswith("blob:") for a in links)
+    panel = code.find_element(By.CSS_SELECTOR, "details.code-torch")
+    panel.find_element(By.TAG_NAME, "summary").click()
+    text = panel.find_element(By.TAG_NAME, "pre").text
+    assert text.startswith("import torch") and "def forward(W, X, b)" in text and "def grad_W_b(G, W, X, b)" in text
 
 
 def test_a_syntax_error_marks_its_column(base, browser):

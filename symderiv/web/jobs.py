@@ -10,6 +10,12 @@ the expression goes to symderiv's own parser) and returns ``(HTTP status, payloa
 >>> status, payload = run("gradient", {"expr": "W @@ X", "wrt": ["W"]})
 >>> status, payload["error"]["field"], payload["error"]["column"]
 (400, 'expr', 4)
+
+With ``emit`` (a target or a list of them) ``gradient`` answers the code export instead, as ``gradient --emit``:
+
+>>> status, payload = run("gradient", {"expr": "W @ X", "wrt": ["W"], "emit": "numpy"})
+>>> print(payload["code"]["numpy"].splitlines()[-1])
+    return G @ X.T
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from symderiv.autodiff.backprop import to_code
 from symderiv.core import expr as ex
 from symderiv.core.errors import OptionError, SymderivError
 from symderiv.explain.compare import relation, transposed_picture
@@ -31,11 +38,13 @@ from symderiv.syntax.language import parse
 from symderiv.syntax.printing import to_text
 from symderiv.syntax.shapes import parse_shape_option
 
-__all__ = ["LIMITS", "run", "JOBS"]
+__all__ = ["LIMITS", "TARGETS", "run", "JOBS"]
 
 #: Caps on a request's fields: characters of one text, items of one list.
 LIMITS = {"text": 2000, "items": 16, "item": 200}
-_LISTS = ("wrt", "shape", "fn", "symmetric")
+_LISTS = ("wrt", "shape", "fn", "symmetric", "emit")
+#: The code export's targets, as ``symderiv gradient --emit``.
+TARGETS = ("numpy", "torch", "jax")
 _TEXTS = ("expr", "claim", "second", "layout", "upstream")
 
 
@@ -84,6 +93,24 @@ class _Request:
     def options(self) -> dict[str, Any]:
         return {"functions": self.items("fn"), "symmetric": self.items("symmetric"),
                 "upstream": self.text("upstream", "G").strip() or "G"}
+
+    def flag(self, name: str) -> bool:
+        value = self.body.get(name, False)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise _field(OptionError(f"`{name}` must be true or false"), name)
+        return value
+
+    def targets(self) -> list[str]:
+        names = self.items("emit")
+        for name in names:
+            if name not in TARGETS:
+                raise _field(OptionError(f"no code export for `{name}`", hint="emit numpy, torch or jax"),
+                             "emit", name)
+        if self.flag("forward") and not names:
+            raise _field(OptionError("`forward` goes with `emit`", hint='for example "emit": "numpy"'), "forward")
+        return list(dict.fromkeys(names))
 
     def layout(self) -> str:
         return self.text("layout", "denominator") or "denominator"
@@ -157,9 +184,14 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
 
 
 def _gradient(req: _Request) -> Any:
+    targets, forward = req.targets(), req.flag("forward")
     results = gradient(req.text("expr"), wrt=req.wrt(), shapes=req.shapes(), layout=req.layout(),
                        timeout=req.timeout, budget=None, **req.options())
     assert isinstance(results, list)
+    if targets:  # as `symderiv gradient --emit TARGET [--forward]`, one text per target, and the results
+        return {"expression": results[0].expression, "wrt": [g.wrt for g in results], "forward": forward,
+                "code": {t: to_code(results, t, forward=forward).rstrip("\n") + "\n" for t in targets},
+                "gradients": [g.to_dict() for g in results]}
     payload = [g.to_dict() for g in results]  # as `symderiv gradient --json`
     return payload[0] if len(payload) == 1 else payload
 

@@ -12,6 +12,7 @@
     checked: "checked, but not proved (for example, symbolic shapes checked at a few sizes)",
     unchecked: "not checked",
   };
+  const TARGETS = [["numpy", "NumPy"], ["torch", "PyTorch"], ["jax", "JAX"]];
   const $ = (id) => document.getElementById(id);
   const el = (tag, cls, text) => {
     const e = document.createElement(tag);
@@ -107,6 +108,26 @@
     a.download = name;
     return a;
   }
+  function codeBox(result) {
+    // the code export, as `symderiv gradient --emit TARGET --forward`: shown as text, downloaded as a file
+    const box = el("div", "code");
+    const links = el("p", "downloads");
+    links.appendChild(el("span", null, "Code (forward and gradient functions): "));
+    const base = "symderiv_grad_" + result.wrt.join("_");
+    for (const [target, label] of TARGETS) {
+      const a = download(base + "_" + target + ".py", result.code[target], label, "text/x-python");
+      a.dataset.target = target;
+      links.appendChild(a);
+    }
+    box.appendChild(links);
+    for (const [target, label] of TARGETS) {
+      const details = el("details", "code-" + target);
+      details.appendChild(el("summary", null, label));
+      details.appendChild(el("pre", null, result.code[target]));
+      box.appendChild(details);
+    }
+    return box;
+  }
   function derivationBox(d, title) {
     const box = el("div", "derivation");
     box.appendChild(el("h3", null, title));
@@ -131,9 +152,11 @@
     const grads = $("gradients"), ders = $("derivations");
     grads.textContent = ""; ders.textContent = "";
     try {
-      const result = await api("gradient", state);
-      const list = Array.isArray(result) ? result : [result];
+      const emit = TARGETS.map((t) => t[0]);
+      const result = await api("gradient", Object.assign({}, state, { emit: emit, forward: true }));
+      const list = result.gradients;
       list.forEach((g) => grads.appendChild(gradientBox(g)));
+      grads.appendChild(codeBox(result));
       $("results").hidden = false;
       for (const wrt of list.map((g) => g.wrt)) {
         const section = el("section", "wrt");
