@@ -1,6 +1,6 @@
 """Generate ``docs/examples/``: the source derivation and the other worked examples, in every format.
 
-Run ``python -m symderiv.docs`` to (re)write the files, ``python -m symderiv.docs --check`` to
+Run ``python -m symderiv.docs`` to (re)write the files and ``docs/cookbook.md`` (:mod:`symderiv.cookbook`), ``python -m symderiv.docs --check`` to
 exit 1 if any file on disk differs from what would be generated (CI runs it), and
 ``--time`` to print how long each example takes to derive and render and how large
 its LaTeX is. The output is deterministic: no dates, no timings, no paths.
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from symderiv import cookbook
 from symderiv.explain.derivation import derive
 
 #: Where the examples live, relative to the repository root.
@@ -134,7 +135,7 @@ def measure() -> list[tuple[str, float, float, int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write (or ``--check``) docs/examples; ``--time`` prints the measurements."""
+    """Write (or ``--check``) docs/examples and docs/cookbook.md; ``--time`` prints the measurements."""
     parser = argparse.ArgumentParser(prog="python -m symderiv.docs", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a file differs from what would be generated")
     parser.add_argument("--time", action="store_true", help="print derive/render times and LaTeX sizes")
@@ -144,27 +145,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'example':16} {'derive s':>9} {'render s':>9} {'LaTeX bytes':>12}")
         for stem, derive_s, render_s, size in measure():
             print(f"{stem:16} {derive_s:9.3f} {render_s:9.3f} {size:12d}")
+        for title, seconds in cookbook.measure():
+            print(f"cookbook: {title:44} {seconds:7.3f} s")
         return 0
     target = Path(args.root) / EXAMPLES_DIR
     files = generate()
+    page, page_text = Path(args.root) / cookbook.COOKBOOK_PATH, cookbook.render()
     if args.check:
-        stale = [name for name, text in files.items()
-                 if not (target / name).is_file() or (target / name).read_text(encoding="utf-8") != text]
+        wanted = {target / name: text for name, text in files.items()} | {page: page_text}
+        stale = [path for path, text in wanted.items()
+                 if not path.is_file() or path.read_text(encoding="utf-8") != text]
         extra = sorted(p.name for p in target.glob("*") if p.is_file() and p.name not in files) \
             if target.is_dir() else []
-        for name in stale:
-            print(f"differs: {target / name}", file=sys.stderr)
+        for path in stale:
+            print(f"differs: {path}", file=sys.stderr)
         for name in extra:
             print(f"not generated (stale): {target / name}", file=sys.stderr)
         if stale or extra:
-            print("run `python -m symderiv.docs` to regenerate docs/examples", file=sys.stderr)
+            print("run `python -m symderiv.docs` to regenerate docs/examples and docs/cookbook.md", file=sys.stderr)
             return 1
-        print(f"docs/examples is up to date ({len(files)} files)")
+        print(f"docs/examples ({len(files)} files) and docs/cookbook.md are up to date")
         return 0
     target.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (target / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(files)} files to {target}")
+    page.write_text(page_text, encoding="utf-8")
+    print(f"wrote {len(files)} files to {target} and {page}")
     return 0
 
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent / "symderiv"
 #: explain/ and render/ are one layer (render reads explain's step data; the cycle check keeps them apart).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",), ("ops",), ("syntax",), ("backends",), ("autodiff",), ("proofs",), ("explain", "render"),
-    ("testing",), ("cli", "web"), ("__init__", "__main__", "api", "docs", "demo", "pytest_plugin"),
+    ("testing",), ("cli", "web"), ("__init__", "__main__", "api", "docs", "cookbook", "demo", "pytest_plugin"),
 )
 #: Heavy libraries that may be imported inside a function, so that importing symderiv (and ``symderiv --help``)
 #: stays fast: tests/test_performance_contract.py checks that the command line starts without them.

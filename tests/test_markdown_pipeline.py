@@ -2,7 +2,7 @@
 
 Every display equation must reach the math renderer intact (``$$`` blocks on lines of their own), every
 inline ``$...$`` must stay one math token (CommonMark would otherwise read ``_`` and ``*`` as emphasis),
-and no backslash may be eaten. The examples of docs/examples and a few derivations of the suite are run.
+and no backslash may be eaten. The examples of docs/examples, docs/cookbook.md and a few derivations of the suite are run.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import symderiv
 markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py is a test dependency (pip install -e '.[test]')")
 dollarmath = pytest.importorskip("mdit_py_plugins.dollarmath", reason="mdit-py-plugins is a test dependency")
 
-EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "docs" / "examples").glob("*.md") if p.name != "README.md")
+DOCS = Path(__file__).parent.parent / "docs"
+EXAMPLES = sorted(p for p in (DOCS / "examples").glob("*.md") if p.name != "README.md") + [DOCS / "cookbook.md"]
 DERIVATIONS = [("W @ X", "W", None), ("relu(W @ X + b)", "b", {"b": ("H", 1)}), ("sum(sigmoid(X @ w))", "w", None),
                ("logdet(X)", "X", None), ("trace(A @ X @ B)", "X", None)]
 
