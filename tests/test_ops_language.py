@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 
+import symderiv
 from symderiv.core import expr as ex
 from symderiv.core.errors import ParseError, ShapeError, SymderivError
 from symderiv.syntax.language import parse
@@ -118,3 +119,21 @@ def test_new_names_are_functions_not_matrices():
     for name in ("softmax", "mean", "norm", "diag", "diagflat", "logsumexp", "log_softmax"):
         with pytest.raises(SymderivError, match="is a function, not a matrix"):
             parse(f"{name} + X")
+
+
+@pytest.mark.parametrize(("k", "claim"), [(0, "zeros(3, 3)"), (1, "G"), (2, "G @ X.T + X.T @ G")])
+def test_matpow_edge_powers_are_differentiated_and_evaluated(k, claim):
+    """matpow(X, 0) = I (no dependence on X) and matpow(X, 1) = X: the expansion and the backward rule at the
+    edges (a mutant that treated k = 1 like k = 0 dropped the gradient of matpow(X, 1))."""
+    import numpy as np
+
+    from symderiv.backends.numeric import evaluate
+
+    shapes = {"X": (3, 3)}
+    assert symderiv.verify(f"matpow(X, {k})", wrt="X", claim=claim, shapes=shapes).status == "proved"
+    assert symderiv.verify(f"matpow(X, {k})", wrt="X", claim="G + 1", shapes=shapes).status == "refuted"
+    derived = symderiv.gradient(f"matpow(X, {k})", wrt="X", shapes=shapes)  # the backward rule, re-proved
+    assert derived.proof_status == "proved"
+    assert symderiv.verify(f"matpow(X, {k})", wrt="X", claim=derived.formula, shapes=shapes).status == "proved"
+    x = np.arange(9.0).reshape(3, 3) / 7
+    assert np.allclose(evaluate(parse(f"matpow(X, {k})"), {"X": x}), np.linalg.matrix_power(x, k))
