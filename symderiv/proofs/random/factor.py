@@ -20,7 +20,28 @@ from symderiv.syntax.derivatives import ARGUMENT
 Array = Any
 
 
-class Factor(Interpreter[Array]):
+class FieldArithmetic(Interpreter[Array]):
+    """The primitives that are the same in every walker over an arithmetic ``self.f`` (modular or real)."""
+
+    f: Any
+
+    def number(self, node: ex.Number) -> Array:
+        return self.f.const(node.value)
+
+    def add(self, node: ex.Add, a: Array, b: Array) -> Array:
+        return self.f.add(a, b)
+
+    def sub(self, node: ex.Sub, a: Array, b: Array) -> Array:
+        return self.f.sub(a, b)
+
+    def mul(self, node: ex.Mul, a: Array, b: Array) -> Array:
+        return self.f.mul(a, b)
+
+    def neg(self, node: ex.Neg, a: Array) -> Array:
+        return self.f.neg(a)
+
+
+class Factor(FieldArithmetic):
     """``f'(u)`` from the tree of the row's derivative, given ``u`` and ``me = f(u)``.
 
     >>> from fractions import Fraction
@@ -38,30 +59,15 @@ class Factor(Interpreter[Array]):
     def symbol(self, node: ex.Symbol) -> Array:
         return self.u if node.name == ARGUMENT else self.me
 
-    def number(self, node: ex.Number) -> Array:
-        return self.f.const(node.value)
-
     def apply(self, node: ex.Apply, row: Elementwise, a: Array) -> Array:
         return self.derived(row.name, a)
 
-    def add(self, node: ex.Add, a: Array, b: Array) -> Array:
-        return self.f.add(a, b)
-
-    def sub(self, node: ex.Sub, a: Array, b: Array) -> Array:
-        return self.f.sub(a, b)
-
-    def mul(self, node: ex.Mul, a: Array, b: Array) -> Array:
-        return self.f.mul(a, b)
-
     def div(self, node: ex.Div, a: Array, b: Array) -> Array:
         return self.f.mul(a, self.f.inv_elem(b))
-
-    def neg(self, node: ex.Neg, a: Array) -> Array:
-        return self.f.neg(a)
 
     def power(self, node: ex.Power, a: Array) -> Array:
         k = int(node.exponent)
         return self.f.pow_elem(a if k >= 0 else self.f.inv_elem(a), abs(k))
 
 
-__all__ = ["Factor"]
+__all__ = ["Factor", "FieldArithmetic"]

@@ -35,7 +35,7 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import UnsupportedError
 from symderiv.ops import Elementwise, elementwise, language_functions
 from symderiv.proofs.random.calls import expansion, gradients
-from symderiv.proofs.random.factor import Factor
+from symderiv.proofs.random.factor import Factor, FieldArithmetic
 from symderiv.syntax.derivatives import derivative_tree
 from symderiv.syntax.shapes import Typing
 
@@ -54,7 +54,7 @@ def _axes(node: ex.Sum) -> tuple[int, ...]:
     return (1, 2) if node.axis is None else ((1,) if node.axis == 0 else (2,))
 
 
-class Walker(Interpreter[Array]):
+class Walker(FieldArithmetic):
     """Values and tangents of the nodes of one problem, on one concrete typing."""
 
     #: Whether a singular matrix has determinant exactly 0 here (exact arithmetic), or is a failed point.
@@ -130,9 +130,6 @@ class Walker(Interpreter[Array]):
     def symbol(self, node: ex.Symbol) -> Array:
         return self.symbol_value(node)
 
-    def number(self, node: ex.Number) -> Array:
-        return self.f.const(node.value)
-
     def constant(self, node: ex.ConstMatrix) -> Array:
         rows, cols = self.shape(node)
         return {"ones": self.f.ones, "zeros": self.f.zeros}[node.kind](rows, cols) if node.kind != "eye" \
@@ -144,15 +141,6 @@ class Walker(Interpreter[Array]):
     def matmul(self, node: ex.MatMul, a: Array, b: Array) -> Array:
         return self.f.matmul(a, b)
 
-    def add(self, node: ex.Add, a: Array, b: Array) -> Array:
-        return self.f.add(a, b)
-
-    def sub(self, node: ex.Sub, a: Array, b: Array) -> Array:
-        return self.f.sub(a, b)
-
-    def mul(self, node: ex.Mul, a: Array, b: Array) -> Array:
-        return self.f.mul(a, b)
-
     def div(self, node: ex.Div, a: Array, b: Array) -> Array:
         return self.f.mul(a, self.reciprocal(node.right))
 
@@ -162,9 +150,6 @@ class Walker(Interpreter[Array]):
         if found is None:
             found = self.memo[key] = self.f.inv_elem(self.value(node))
         return found
-
-    def neg(self, node: ex.Neg, a: Array) -> Array:
-        return self.f.neg(a)
 
     def transpose(self, node: ex.Transpose, a: Array) -> Array:
         return a.swapaxes(1, 2)
