@@ -18,6 +18,9 @@ from symderiv.autodiff.canon import Canonical
 from symderiv.autodiff.products import build, factors
 from symderiv.core import expr as ex
 from symderiv.core.errors import SymderivError
+from symderiv.ops import matrix_op
+from symderiv.syntax.derivatives import substitute
+from symderiv.syntax.language import parse
 
 
 def _shape(canon: Canonical, node: ex.Expr) -> ex.Shape | None:
@@ -95,8 +98,47 @@ def unspread(canon: Canonical, node: ex.Mul | ex.Div) -> ex.Expr | None:
     return None
 
 
+def stretch_ones(canon: Canonical, node: ex.Add | ex.Sub) -> ex.Expr | None:
+    """``node`` with an operand ``ones(N, 1)`` (or ``ones(1, C)``, ``ones(1, 1)``) that broadcasting stretches
+    written ``ones(N, C)``, the result's shape, so that like terms merge (``ones(N, C) - ones(N, 1)`` is zeros).
+
+    >>> from symderiv.syntax.language import parse
+    >>> from symderiv.syntax.printing import to_text
+    >>> from symderiv.syntax.shapes import infer_shapes
+    >>> e = parse("A - ones(N, 1)")
+    >>> to_text(stretch_ones(Canonical(infer_shapes(e, {"A": ("N", "C")}).shape_of), e))
+    'A - ones(N, C)'
+    """
+    whole = _shape(canon, node)
+    if whole is None:
+        return None
+    kids = [ex.ConstMatrix("ones", whole[0], whole[1]) if _is_ones(k) and _shape(canon, k) != whole else k
+            for k in (node.left, node.right)]
+    return None if kids == [node.left, node.right] else type(node)(kids[0], kids[1])
+
+
 def _is_ones(node: ex.Expr) -> bool:
     return isinstance(node, ex.ConstMatrix) and node.kind == "ones"
 
 
-__all__ = ["pull_constant", "unspread"]
+
+
+def written_out(node: ex.Expr) -> ex.Expr | None:
+    """A call of a matrix operation written by its registry expansion for the call's parameters (None: it lists
+    none), so that a sum along its lines can simplify (``sum(softmax(A, axis=1), axis=1)`` is ``ones``).
+
+    >>> from symderiv.syntax.language import parse
+    >>> from symderiv.syntax.printing import to_text
+    >>> to_text(written_out(parse("softmax(W @ X, axis=0)")))
+    'exp(W @ X) / sum(exp(W @ X), axis=0)'
+    """
+    if not isinstance(node, ex.Call) or len(node.args) != 1:
+        return None
+    given = dict(node.params)
+    for text, params in matrix_op(node.op).expansions:
+        if dict(params) == given:
+            return substitute(parse(text), {"A": node.args[0]})
+    return None
+
+
+__all__ = ["pull_constant", "stretch_ones", "unspread", "written_out"]
