@@ -17,6 +17,7 @@ AB = {"a": ("n", 1), "b": ("n", 1)}
 LSQ = {"X": ("N", "D"), "w": ("D", 1), "y": ("N", 1)}
 AXB = {"A": ("m", "n"), "x": ("n", 1), "b": ("m", 1)}
 SQ3 = {"X": (3, 3)}
+NC = {"X": ("N", "C"), "Y": ("N", "C")}  # scores and labels, one row per sample
 
 ROWS: list[tuple[str, str, dict | None, tuple[str, ...], str, str]] = [
     # -- linear and quadratic forms --------------------------------------------------------------------
@@ -106,6 +107,18 @@ ROWS: list[tuple[str, str, dict | None, tuple[str, ...], str, str]] = [
     ("sum(log(1 + exp(X)))", "X", None, (), "sigmoid(X)", "softplus' = sigmoid"),
     ("sum(sqrt(X * X + 1))", "X", None, (), "X / sqrt(X * X + 1)", "pseudo-Huber"),
     ("sum(exp(-X) / (1 + exp(-X)))", "X", None, (), "sigmoid(-X) ** 2 - sigmoid(-X)", "sigmoid' at -X"),
+    # -- softmax (CS231n softmax classifier; the registry's softmax, recognised from its expansion) ------
+    ("-sum(Y * log(exp(X) / sum(exp(X), axis=1)))", "X", NC, (), "softmax(X, axis=1) * sum(Y, axis=1) - Y",
+     "CS231n softmax loss, labels not assumed one-hot"),
+    ("-sum(Y * log_softmax(X, axis=1))", "X", NC, (), "softmax(X, axis=1) * sum(Y, axis=1) - Y",
+     "CS231n softmax loss via log-softmax"),
+    ("sum(exp(W @ X) / sum(exp(W @ X), axis=0))", "W", {"W": ("H", "m"), "X": ("m", "n")}, (), "zeros(H, m)",
+     "each column of a softmax sums to 1"),
+    ("sum(softmax(Z, axis=1))", "Z", {"Z": ("N", "C")}, (), "zeros(N, C)", "each row of a softmax sums to 1"),
+    ("softmax(X, axis=1)", "X", {"X": ("N", "C")}, (), "softmax(X, axis=1) * (G - sum(G * softmax(X, axis=1), axis=1))",
+     "CS231n softmax backward (Jacobian-vector product)"),
+    ("log_softmax(X, axis=1)", "X", {"X": ("N", "C")}, (), "G - softmax(X, axis=1) * sum(G, axis=1)",
+     "log-softmax backward (PyTorch LogSoftmax)"),
     # -- backward passes with an upstream G (CS231n) --------------------------------------------------
     ("X @ W + b", "W", {"X": ("N", "D"), "W": ("D", "M"), "b": (1, "M")}, (), "X.T @ G", "CS231n affine"),
     ("X @ W + b", "X", {"X": ("N", "D"), "W": ("D", "M"), "b": (1, "M")}, (), "G @ W.T", "CS231n affine"),

@@ -37,7 +37,7 @@ class AssumedRewriter:
     >>> r = AssumedRewriter({"Y": "onehot_rows"}, typing.shape_of)
     >>> from symderiv.syntax.printing import to_text
     >>> to_text(r.rewrite(parse("(sum(Y, axis=1) / sum(exp(X), axis=1)) @ ones(1, C) * exp(X) - Y")))
-    'exp(X) / sum(exp(X), axis=1) - Y'
+    'softmax(X, axis=1) - Y'
     >>> r.used
     ['sum(Y, axis=1) = ones(N, 1), since each row of Y sums to 1 (Y onehot_rows)']
     """

@@ -4,7 +4,9 @@ A row of :mod:`symderiv.ops.elementwise` may list identities ``f(z) = text`` (``
 ``sigmoid(z) = exp(z) / (1 + exp(z))``. Each is brought to the simplifier's canonical form and to the
 rational normal form of :mod:`symderiv.autodiff.products`; wherever the factors of an instance of it
 (``z`` bound by matching one factor) appear among the factors of a product, they are replaced by
-``f(u)``. Nothing here names a function: the table is the registry's.
+``f(u)``. A :class:`~symderiv.ops.base.MatrixOp` may list expansions the same way, over ``A`` and with the
+parameters of the call (``softmax(A, axis=1) = exp(A) / sum(exp(A), axis=1)``); an instance is replaced by the
+call. Nothing here names a function: the table is the registry's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from fractions import Fraction
 from symderiv.autodiff.canon import Canonical
 from symderiv.autodiff.products import Factors, build, factors, size
 from symderiv.core import expr as ex
-from symderiv.ops import elementwise, language_functions
+from symderiv.ops import call, elementwise, language_functions, matrix_ops
 from symderiv.syntax.derivatives import ARGUMENT, substitute
 from symderiv.syntax.language import parse
 
@@ -26,12 +28,20 @@ _Z = ex.Symbol(ARGUMENT)
 
 @dataclass(frozen=True)
 class Pattern:
-    """One expansion of ``fn``: its canonical tree over ``z`` and its factors."""
+    """One expansion of ``fn``: its canonical tree over ``z`` and its factors; ``params`` (a matrix operation's
+    parameters) is None for an elementwise function."""
 
     fn: str
     tree: ex.Expr
     coefficient: Fraction
     parts: tuple[tuple[ex.Expr, int], ...]
+    params: tuple[tuple[str, int], ...] | None = None
+
+    def named(self, argument: ex.Expr) -> ex.Expr:
+        """The function (or operation) applied to ``argument``."""
+        if self.params is None:
+            return ex.Apply(argument, fn=self.fn)
+        return call(self.fn, argument, **dict(self.params))
 
 
 _PATTERNS: list[Pattern] = []
@@ -41,8 +51,8 @@ def patterns(canonicalise: Canonicalise) -> list[Pattern]:
     """The registry's expansions, most factors first (built once).
 
     >>> from symderiv.autodiff.simplify import Simplifier
-    >>> sorted({p.fn for p in patterns(Simplifier(recognise=False).simplify)})[:2]
-    ['sigmoid', 'softplus']
+    >>> sorted({p.fn for p in patterns(Simplifier(recognise=False).simplify)})[:3]
+    ['sigmoid', 'softmax', 'softplus']
     """
     if not _PATTERNS:
         found = []
@@ -51,6 +61,11 @@ def patterns(canonicalise: Canonicalise) -> list[Pattern]:
                 tree = canonicalise(parse(text))
                 c, parts = factors(tree)
                 found.append(Pattern(name, tree, c, tuple(parts.items())))
+        for name, op in matrix_ops().items():
+            for text, params in op.expansions:
+                tree = canonicalise(substitute(parse(text), {"A": _Z}))
+                c, parts = factors(tree)
+                found.append(Pattern(name, tree, c, tuple(parts.items()), tuple(params.items())))
         _PATTERNS.extend(sorted(found, key=lambda p: -len(p.parts)))
     return _PATTERNS
 
@@ -93,8 +108,8 @@ def _match(pattern: Pattern, parts: Factors, canonicalise: Canonicalise) -> tupl
             rest = dict(parts)
             for b, e in instance.items():
                 rest[b] -= e
-            call = ex.Apply(binding[ARGUMENT], fn=pattern.fn)
-            rest[call] = rest.get(call, 0) + 1
+            named = pattern.named(binding[ARGUMENT])
+            rest[named] = rest.get(named, 0) + 1
             return 1 / c, {b: e for b, e in rest.items() if e != 0}
     return None
 

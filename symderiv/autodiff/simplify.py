@@ -25,6 +25,7 @@ from fractions import Fraction
 from symderiv.autodiff.canon import ONE as _ONE
 from symderiv.autodiff.canon import Canonical, ShapeFn, Term
 from symderiv.autodiff.chains import cancel_inverse, eye_sum, power_key
+from symderiv.autodiff.lines import pull_constant, stretch_ones, unspread, written_out
 from symderiv.autodiff.products import normalise, size
 from symderiv.autodiff.recognise import Pattern, patterns, recognise
 from symderiv.core import expr as ex
@@ -185,6 +186,8 @@ class Simplifier(Canonical):
     def _simplify_Mul(self, node: ex.Mul) -> ex.Expr:
         if self.is_zero(node.left) or self.is_zero(node.right):
             return self.zeros(node)
+        if not self._argument and (narrow := unspread(self, node)) is not None:
+            return narrow
         if not self._argument and (normal := normalise(self, node)) is not node:
             return normal
         c, core = self.split(node)
@@ -212,6 +215,8 @@ class Simplifier(Canonical):
     def _simplify_Div(self, node: ex.Div) -> ex.Expr:
         if self.is_zero(node.left):
             return self.zeros(node)
+        if not self._argument and (narrow := unspread(self, node)) is not None:
+            return narrow
         if not self._argument and (normal := normalise(self, node)) is not node:
             return normal
         return self._canonical_product(node)
@@ -246,6 +251,13 @@ class Simplifier(Canonical):
             return self.zeros(node)
         if (trace := eye_sum(self, node)) is not None:
             return trace
+        if not self._argument and (pulled := pull_constant(self, node)) is not None:
+            return pulled
+        if not self._argument and (expansion := written_out(a)) is not None:
+            # The lines of an operation's value may sum to something simple (a softmax's to 1): kept when shorter.
+            lines = self._keyer().simplify(ex.Sum(expansion, axis=node.axis))
+            if size(lines) < size(node):
+                return lines
         return self._canonical_product(node)
 
     def _simplify_Trace(self, node: ex.Trace) -> ex.Expr:
@@ -254,10 +266,10 @@ class Simplifier(Canonical):
         return self._canonical_product(node)
 
     def _simplify_Add(self, node: ex.Add) -> ex.Expr:
-        return self._simplify_sum(node)
+        return stretch_ones(self, node) or self._simplify_sum(node)
 
     def _simplify_Sub(self, node: ex.Sub) -> ex.Expr:
-        return self._simplify_sum(node)
+        return stretch_ones(self, node) or self._simplify_sum(node)
 
     # -- sums ----------------------------------------------------------------
     def _terms(self, node: ex.Expr, sign: Fraction, out: list[Term]) -> None:

@@ -187,6 +187,10 @@ class MatrixOp:
     #: An infix operator the call is written with in the language (``**``: ``pow(A, p)`` is ``A ** p``),
     #: its one parameter on the right; empty: ``name(A, ...)``.
     infix: str = ""
+    #: Identities ``name(A, **params) = text``, each the text in the language over ``A`` and the parameters of
+    #: the call it equals (``("exp(A) / sum(exp(A), axis=1)", {"axis": 1})``); the simplifier writes the call
+    #: wherever it finds an instance of the text (as :attr:`Elementwise.expansions`).
+    expansions: tuple[tuple[str, Mapping[str, int]], ...] = ()
 
     def value(self, node: ex.Call, name: str) -> Any:
         """A parameter of a call of this operation, or its default when the call leaves it out.

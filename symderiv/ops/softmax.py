@@ -54,6 +54,7 @@ SOFTMAX = MatrixOp(
     expand=lambda args, shapes, params: ex.Div(_exp(args[0]), ex.Sum(_exp(args[0]), axis=int(params["axis"]))),
     vjp=_softmax_vjp, latex=lambda p, node: axis_latex(p, "softmax", node), noun="the softmax",
     numpy=_softmax_numpy,
+    expansions=tuple((f"exp(A) / sum(exp(A), axis={k})", {"axis": k}) for k in (0, 1)),
 )
 
 LOG_SOFTMAX = MatrixOp(

@@ -128,7 +128,7 @@ def gradient(
 
     >>> ce = "-sum(Y * X) + sum(sum(Y, axis=1) * log(sum(exp(X), axis=1)))"
     >>> gradient(ce, wrt="X", shapes={"X": (2, 3)}, assume={"Y": "onehot_rows"}).formula
-    'exp(X) / sum(exp(X), axis=1) - Y'
+    'softmax(X, axis=1) - Y'
     >>> [gradient("logdet(S)", "S", {"S": (2, 2)}, symmetric=["S"], symmetric_convention=c).formula
     ...  for c in ("projection", "entries")]
     ['inv(S)', '2 * inv(S) - eye(2) * inv(S)']
