@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from symderiv.core import expr as ex
 from symderiv.ops import elementwise
-from symderiv.proofs.exact.entrywise import Deadline, Instance, gc_paused
-from symderiv.proofs.exact.prover import loss_gradient
+from symderiv.proofs.exact.entrywise import Deadline, Instance
+from symderiv.proofs.exact.prover import proves_with
 from symderiv.syntax.derivatives import ARGUMENT, substitute
 from symderiv.syntax.language import parse
 from symderiv.syntax.shapes import Typing
@@ -61,14 +61,7 @@ def prove_with_expansions(expression: ex.Expr, wrt: str, claim: ex.Expr, typing:
     if expanded_functions(claim) == expanded_functions(expression):
         return False
     instance = Instance(typing, deadline=deadline, expand_functions=True)
-    with gc_paused():
-        gradient, _ = loss_gradient(instance, expression, wrt, upstream)
-        if numerator_layout:
-            gradient = [list(col) for col in zip(*gradient, strict=True)]
-        claimed = instance.evaluate(claim)
-    if [len(row) for row in claimed] != [len(row) for row in gradient]:
-        return False
-    return all(x.equals(claimed[i][j]) for i, row in enumerate(gradient) for j, x in enumerate(row))
+    return proves_with(instance, expression, wrt, claim, upstream, numerator_layout)
 
 
 __all__ = ["expanded_functions", "prove_with_expansions", "write_out"]

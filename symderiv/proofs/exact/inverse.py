@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from symderiv.core import expr as ex
 from symderiv.ops import matrix_op
-from symderiv.proofs.exact.entrywise import Deadline, Instance, gc_paused
-from symderiv.proofs.exact.prover import loss_gradient
+from symderiv.proofs.exact.entrywise import Deadline, Instance
+from symderiv.proofs.exact.prover import proves_with
 from symderiv.syntax.shapes import Typing
 
 
@@ -66,12 +66,4 @@ def prove_with_inverse_atoms(expression: ex.Expr, wrt: str, claim: ex.Expr, typi
     if not uses_inverse(expression, typing):
         return False
     instance = Instance(typing, deadline=deadline, inverse_atoms=True)
-    with gc_paused():
-        gradient, _ = loss_gradient(instance, expression, wrt, upstream)
-        if numerator_layout:
-            gradient = [list(col) for col in zip(*gradient, strict=True)]
-        # loss_gradient has bound the upstream G (for a matrix-valued expression) that the claim may hold.
-        claimed = instance.evaluate(claim)
-    if [len(row) for row in claimed] != [len(row) for row in gradient]:
-        return False
-    return all(x.equals(claimed[i][j]) for i, row in enumerate(gradient) for j, x in enumerate(row))
+    return proves_with(instance, expression, wrt, claim, upstream, numerator_layout)

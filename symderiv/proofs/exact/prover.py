@@ -94,6 +94,23 @@ def _loss_gradient(instance: Instance, expression: ex.Expr, wrt: str, upstream: 
     return [[grads.get(v, Ratio({})) for v in row] for row in target], scalar
 
 
+def proves_with(instance: Instance, expression: ex.Expr, wrt: str, claim: ex.Expr, upstream: str,
+                numerator_layout: bool) -> bool:
+    """Whether ``claim`` equals the gradient exactly on ``instance`` (a prove-only route: an instance that writes
+    some values in a special way, such as the entries of ``inv`` as atoms or a function by its expansion, can
+    prove an identity but its differences are no witnesses).
+    """
+    with gc_paused():
+        gradient, _ = loss_gradient(instance, expression, wrt, upstream)
+        if numerator_layout:
+            gradient = [list(col) for col in zip(*gradient, strict=True)]
+        # loss_gradient has bound the upstream G (for a matrix-valued expression) that the claim may hold.
+        claimed = instance.evaluate(claim)
+    if [len(row) for row in claimed] != [len(row) for row in gradient]:
+        return False
+    return all(x.equals(claimed[i][j]) for i, row in enumerate(gradient) for j, x in enumerate(row))
+
+
 def _var_of(entry: Ratio) -> int:
     (mono,) = entry.num
     return mono[0]
