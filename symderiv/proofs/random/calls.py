@@ -56,18 +56,10 @@ def expanded_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
     >>> len(expanded_nodes([call(scalar, ex.Symbol("X"))], lambda a: (2, 2)))
     6
     """
-    seen: set[ex.Expr] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(node.children())
-        if isinstance(node, ex.Call):
-            stack.append(expansion(node, shape))
-            stack.extend(g for g in gradients(node) or () if g is not None)
-    return seen
+    def extra(node: ex.Call) -> list[ex.Expr]:
+        return [expansion(node, shape), *(g for g in gradients(node) or () if g is not None)]
+
+    return _reachable(roots, extra)
 
 
 def tangent_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
@@ -79,6 +71,11 @@ def tangent_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
     >>> sorted(type(n).__name__ for n in tangent_nodes([call(scalar, ex.Symbol("X"))], lambda a: (2, 2)))
     ['Call', 'Symbol']
     """
+    return _reachable(roots, lambda node: [expansion(node, shape)] if gradients(node) is None else [])
+
+
+def _reachable(roots: list[ex.Expr], extra: Callable[[ex.Call], list[ex.Expr]]) -> set[ex.Expr]:
+    """The nodes of ``roots``, plus, for every call met, the nodes of what ``extra`` adds for it."""
     seen: set[ex.Expr] = set()
     stack = list(roots)
     while stack:
@@ -87,8 +84,8 @@ def tangent_nodes(roots: list[ex.Expr], shape: Shape) -> set[ex.Expr]:
             continue
         seen.add(node)
         stack.extend(node.children())
-        if isinstance(node, ex.Call) and gradients(node) is None:
-            stack.append(expansion(node, shape))
+        if isinstance(node, ex.Call):
+            stack.extend(extra(node))
     return seen
 
 
