@@ -183,6 +183,24 @@ def test_an_overrunning_job_is_killed_and_its_worker_replaced():
         pool.close()
 
 
+def test_each_worker_runs_under_the_memory_cap():
+    pool = web_pool.Pool(size=1, limit=20.0, memory_mb=1536)
+    try:
+        assert pool.run("gradient", {"expr": "W @ X", "wrt": ["W"]})[1]["formula"] == "G @ X.T"
+        (pid,) = pool.pids()
+        line = next(row for row in open(f"/proc/{pid}/limits") if row.startswith("Max address space"))
+        assert line.split()[3] == str(1536 * 1024 * 1024), line
+    finally:
+        pool.close()
+
+
+def test_the_memory_cap_turns_a_huge_allocation_into_memory_error():
+    code = ("from symderiv.web.pool import _cap_memory\n_cap_memory(400)\n"
+            "try:\n    bytearray(800 * 1024 * 1024)\nexcept MemoryError:\n    print('capped')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "capped", out.stderr
+
+
 def test_a_hostile_request_does_not_stall_a_valid_one():
     app = web_server.App(web_pool.Pool(size=2, limit=1.0, grace=0.5, job_timeout=60))
     try:

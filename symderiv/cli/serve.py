@@ -31,6 +31,8 @@ def serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS",
                    help="wall-clock limit of one request; its worker is killed past it (default 10 s)")
+    p.add_argument("--memory-limit", type=int, default=2048, metavar="MB",
+                   help="address-space cap of each worker process, in megabytes (default 2048; 0: no cap)")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -39,7 +41,7 @@ def run_serve(args: argparse.Namespace) -> int:
         sys.stderr.write(f"symderiv serve: WARNING: binding {args.host}: other machines can reach this server. "
                          "It is meant for this machine only (the default 127.0.0.1).\n")
     api("web.server").serve(args.host, args.port, open_browser=args.open, workers=max(1, args.workers),
-                            limit=args.time_limit)
+                            limit=args.time_limit, memory_mb=args.memory_limit or None)
     return EXIT_OK
 
 

@@ -4,7 +4,9 @@ A :class:`Pool` keeps ``size`` warm worker processes (started by a fork server t
 replacement is ready in milliseconds). :meth:`Pool.run` takes an idle worker (waiting at most ``queue_wait``
 seconds: past it the server is busy), sends it the job, and waits at most ``limit`` seconds for the answer;
 past the limit the worker is killed and replaced, and the caller gets ``None``. A hostile request therefore
-holds one worker for at most its limit and never stalls the server.
+holds one worker for at most its limit and never stalls the server. Each worker's address space is capped at
+``memory_mb`` megabytes (``RLIMIT_AS``), so a request that allocates past it fails inside its worker (an
+internal-error answer, or the worker dies and is replaced) instead of exhausting the machine.
 
 >>> pool = Pool(size=1, limit=20.0)
 >>> pool.run("gradient", {"expr": "W @ X", "wrt": ["W"]})[1]["formula"]
@@ -16,13 +18,17 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import resource
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
 from symderiv.web import jobs
 
-__all__ = ["Pool", "Busy"]
+__all__ = ["Pool", "Busy", "DEFAULT_MEMORY_MB"]
+
+#: The default cap on a worker's address space, in megabytes.
+DEFAULT_MEMORY_MB = 2048
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["symderiv.web.jobs"])
@@ -32,8 +38,17 @@ class Busy(Exception):
     """Every worker stayed busy for ``queue_wait`` seconds."""
 
 
-def _serve(conn: Connection, limit: float) -> None:  # pragma: no cover - runs in the worker process
+def _cap_memory(memory_mb: int | None) -> None:
+    """Cap this process's address space at ``memory_mb`` megabytes (no cap for None)."""
+    if memory_mb is not None:
+        cap = memory_mb * 1024 * 1024
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap if hard == resource.RLIM_INFINITY else min(cap, hard)))
+
+
+def _serve(conn: Connection, limit: float, memory_mb: int | None) -> None:  # pragma: no cover - worker process
     """The worker's loop: one job at a time, until the pipe closes."""
+    _cap_memory(memory_mb)
     while True:
         try:
             kind, body = conn.recv()
@@ -47,9 +62,9 @@ def _serve(conn: Connection, limit: float) -> None:  # pragma: no cover - runs i
 
 
 class _Worker:
-    def __init__(self, limit: float) -> None:
+    def __init__(self, limit: float, memory_mb: int | None) -> None:
         self.conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_serve, args=(child, limit), daemon=True)
+        self.process = _CONTEXT.Process(target=_serve, args=(child, limit, memory_mb), daemon=True)
         self.process.start()
         child.close()
 
@@ -60,11 +75,14 @@ class _Worker:
 
 
 class Pool:
-    """``size`` worker processes; each job gets at most ``limit`` seconds of wall-clock time."""
+    """``size`` worker processes; each job gets at most ``limit`` seconds of wall-clock time and each worker at
+    most ``memory_mb`` megabytes of address space (None: no cap)."""
 
     def __init__(self, size: int = 2, limit: float = 10.0, queue_wait: float = 30.0, *,
-                 job_timeout: float | None = None, grace: float = 1.0) -> None:
+                 job_timeout: float | None = None, grace: float = 1.0,
+                 memory_mb: int | None = DEFAULT_MEMORY_MB) -> None:
         self.limit = limit
+        self.memory_mb = memory_mb
         #: The API's own ``timeout=`` inside the worker (default the limit); the kill comes ``grace`` s after the limit.
         self.job_timeout = limit if job_timeout is None else job_timeout
         self.grace = grace
@@ -77,7 +95,7 @@ class Pool:
             self._add()
 
     def _add(self) -> None:
-        worker = _Worker(self.job_timeout)
+        worker = _Worker(self.job_timeout, self.memory_mb)
         with self.lock:
             self.workers.append(worker)
         self.idle.put(worker)

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from symderiv.web.pool import Busy, Pool
+from symderiv.web.pool import DEFAULT_MEMORY_MB, Busy, Pool
 
 __all__ = ["App", "MAX_BODY", "HEADERS", "make_server", "serve"]
 
@@ -134,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def make_server(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 2, limit: float = 10.0,
-                quiet: bool = False) -> ThreadingHTTPServer:
+                quiet: bool = False, memory_mb: int | None = DEFAULT_MEMORY_MB) -> ThreadingHTTPServer:
     """A server (not yet serving) with its worker pool; ``port=0`` picks a free port.
 
     >>> server = make_server(port=0, workers=1, quiet=True)
@@ -142,7 +142,7 @@ def make_server(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 2, 
     ('127.0.0.1', True)
     >>> server.server_close(); server.app.pool.close()
     """
-    app = App(Pool(size=workers, limit=limit), loopback_only=host in ("127.0.0.1", "localhost", "::1"))
+    app = App(Pool(size=workers, limit=limit, memory_mb=memory_mb), loopback_only=host in ("127.0.0.1", "localhost", "::1"))
     handler = type("Handler", (_Handler,), {"app": app, "quiet": quiet})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -151,9 +151,9 @@ def make_server(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 2, 
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = False, workers: int = 2,
-          limit: float = 10.0) -> None:
+          limit: float = 10.0, memory_mb: int | None = DEFAULT_MEMORY_MB) -> None:
     """Serve until interrupted; with ``open_browser`` open the page in the default browser."""
-    server = make_server(host, port, workers=workers, limit=limit)
+    server = make_server(host, port, workers=workers, limit=limit, memory_mb=memory_mb)
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{server.server_address[1]}/"
     sys.stderr.write(f"symderiv serve: {url}  ({workers} workers, {limit:g} s per request; Ctrl-C stops)\n")
     if open_browser:
