@@ -86,7 +86,8 @@ class LatexPrinter:
             return base
         if compound:
             return rf"\left({base}\right)_{{{idx}}}"
-        return f"{{{base}}}_{{{idx}}}" if "_" in base or "^" in base else f"{base}_{{{idx}}}"
+        # a name with a subscript of its own is bracketed: (W_{1})_{dc}, not W_{1dc}
+        return f"({base})_{{{idx}}}" if "_" in base or "^" in base else f"{base}_{{{idx}}}"
 
     def _print_Ent(self, e: Ent) -> str:
         idx = self.indices(e.row, e.col)
