@@ -25,6 +25,7 @@ from symderiv.syntax.derivatives import substitute
 from . import prose as say
 from .blocks import INDICES, BlockDeriver, BlockSpec
 from .check import Checker, concrete, small_sizes
+from .collect import collect
 from .plan import Plan, expand_names, plan_blocks
 from .steps import Draft, Equation, Grad, Matrix, Prose, StepKind
 
@@ -206,6 +207,13 @@ class Builder:
         rhs = final[-1].equation.rhs if final else blocks.derived[-1][1][-1].equation.rhs
         if isinstance(rhs, Matrix) and rhs.expr != canonical:
             final.append(Draft(StepKind.RESULT, Equation((lhs, Matrix(canonical))), say.CANONICAL, (), number))
+        shape_of = self.problem.typing.shape_of
+        simpler = collect(canonical, lambda e: shape_of(e, self.shapes_all))
+        if simpler.regions:  # the last line is the shortest spelling: elementwise terms multiplied out, collected
+            if not final:  # the simplification needs a line to start from
+                final.append(Draft(StepKind.RESULT, Equation((lhs, Matrix(canonical))), say.CANONICAL, (), number))
+            final.append(Draft(StepKind.SIMPLIFY, Equation((lhs, Matrix(simpler.formula))),
+                               say.simplify(simpler.regions), (), number))
         return final, expanded
 
     # -- checks ---------------------------------------------------------------------

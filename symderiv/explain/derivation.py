@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from symderiv.autodiff.backprop import Gradient
@@ -37,6 +37,7 @@ from symderiv.proofs.index import prove_all_shapes
 from symderiv.proofs.problem import Problem, prepare
 from symderiv.render import jupyter, render
 from symderiv.render.text import TextPrinter
+from symderiv.syntax.printing import to_text
 
 from . import prose as say
 from .blocks import INDICES
@@ -148,6 +149,10 @@ def derive(
     assert isinstance(result, Gradient)
     builder.left()
     final, expanded = builder.final(composed, result.expr, layout, blocks)
+    last = final[-1].equation.rhs if final else None
+    if final and final[-1].kind is StepKind.SIMPLIFY and isinstance(last, Matrix):
+        # the derivation ends on a shorter spelling than the canonical one: that is its result
+        result = replace(result, expr=last.expr, formula=to_text(last.expr))
     # the final identity for all shapes: symderiv's canonical spelling, else the derivation's own form
     all_shapes = _all_shapes(problem, wrt, result.expr, expanded)
     builder.left()

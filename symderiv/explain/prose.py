@@ -26,7 +26,7 @@ from symderiv.proofs.index import Delta, Ent, Idx, Index, IndexSum, Partial
 from symderiv.syntax.derivatives import derivative_of
 from symderiv.syntax.shapes import Typing
 
-from .steps import Dims, Equation, Grad, IndexEq, Matrix, Prose, symbol
+from .steps import Dims, Equation, Grad, IndexEq, Math, Matrix, Prose, symbol
 
 _ONE = ex.Number(Fraction(1))
 #: The matrix and the indices that lemmas are stated over: ``∂f(M)/∂M_pq``.
@@ -286,6 +286,16 @@ def in_original_names(inner: Sequence[str]) -> Prose:
 CANONICAL: Prose = ("Collecting terms gives symderiv's canonical formula:",)
 
 
+def simplify(regions: Sequence[tuple[ex.Expr, ex.Expr]]) -> Prose:
+    """The last step: which elementwise parts were multiplied out and collected, each as ``before = after``."""
+    parts: list[str | Math] = []
+    for n, (before, after) in enumerate(regions):
+        parts += ["; " if n else "", Equation((Matrix(before), Matrix(after)))]
+    noun = "part" if len(regions) == 1 else "parts"
+    return ("Multiplying out the elementwise products and collecting like terms (", *parts,
+            f") simplifies the elementwise {noun}:")
+
+
 def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: str, scalar: bool,
           definitions: Mapping[str, ex.Expr], order: Sequence[str],
           instance: Mapping[str, ex.Shape] | None = None, indices: Sequence[str] = "dcij") -> tuple[Prose, ...]:
@@ -347,11 +357,11 @@ def conclusion(wrt: str, layout: str, formula: ex.Expr, formula_text: str, all_s
     if all_shapes == "canonical":
         return head + (f", proved for all shapes in index notation and {how}.",)
     if all_shapes == "derived":
-        return head + (". The derived form before the last step is proved for all shapes in index notation; "
-                       f"the canonical spelling is {how}.",)
+        return head + (". The formula in the original names, before terms are collected, is proved for all shapes in "
+                       f"index notation; the shorter spellings after it are {how}.",)
     return head + (f", {how}; the index engine could not close a proof for all shapes of this spelling.",)
 
 
 __all__ = ["accumulate", "and_list", "assemble", "chain_rule", "conclusion", "differentiate", "in_original_names",
-           "index_form", "index_list", "intro", "lemma_equation", "matrix_form", "sparsity", "substitute",
+           "index_form", "index_list", "intro", "lemma_equation", "matrix_form", "simplify", "sparsity", "substitute",
            "transpose", "vjp_lemma"]

@@ -98,6 +98,7 @@ class StepKind(str, Enum):
     ACCUMULATE = "accumulate"
     ASSEMBLE = "assemble"
     RESULT = "result"
+    SIMPLIFY = "simplify"
 
 
 @dataclass(frozen=True)

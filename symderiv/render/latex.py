@@ -14,6 +14,7 @@ from symderiv.core import expr as ex
 from symderiv.explain.steps import Document
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
 from symderiv.render.base import DocumentPrinter
+from symderiv.render.linebreak import TEXT_WIDTH, break_side, width
 from symderiv.syntax import printing
 
 _PLACEHOLDER = "Qplaceholderq"
@@ -164,14 +165,23 @@ class LatexPrinter:
     def _print_Equation(self, e: Any) -> str:
         return " = ".join(self.doprint(s) for s in e.sides)
 
-    def align(self, e: Any, boxed: bool = False) -> str:
-        """The rows of an ``align*``: the left side, then ``&= side`` on one line each."""
+    def align(self, e: Any, boxed: bool = False, limit: float | None = TEXT_WIDTH) -> str:
+        """The rows of an ``align*``: the left side, then ``&= side`` on one line each.
+
+        A side wider than ``limit`` pt (None: no limit) is broken before a ``+``/``-`` onto indented lines.
+        """
         sides = [self.doprint(s) for s in e.sides]
-        if boxed:
-            sides[-1] = rf"\boxed{{{sides[-1]}}}"
         if len(sides) == 1:
-            return sides[0]
-        lines = [f"{sides[0]} &= {sides[1]}"] + [f"&= {s}" for s in sides[2:]]
+            return rf"\boxed{{{sides[0]}}}" if boxed else sides[0]
+        room = None if limit is None else limit - width(sides[0]) - width("=") - (8.0 if boxed else 0.0)
+        lines = []
+        for n, side in enumerate(sides[1:]):
+            parts = [side] if room is None else break_side(side, max(room, limit / 2 if limit else room))
+            if boxed and n == len(sides) - 2 and len(parts) == 1:
+                parts = [rf"\boxed{{{side}}}"]
+            lead = f"{sides[0]} &= " if n == 0 else "&= "
+            lines.append(lead + parts[0])
+            lines += [rf"&\quad {{}}{p}" for p in parts[1:]]
         return " \\\\\n".join(lines)
 
     def prose(self, prose: tuple) -> str:
@@ -213,7 +223,7 @@ class LatexDerivationPrinter(DocumentPrinter):
         rows = []
         for n, step in enumerate(self.d.steps, 1):
             kind = step.kind.value.replace("_", " ")
-            text = self.math.align(step.equation).replace(" \\\\\n", r" \\ ")
+            text = self.math.align(step.equation, limit=None).replace(" \\\\\n", r" \\ ")
             rows.append(rf"{text} && \text{{({n}) {kind}}}")
         return "$$\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}$$"
 
