@@ -47,7 +47,7 @@ def test_scaling_by_a_scalar_is_not_called_hadamard():
 
 
 def test_generic_indices_are_no_matrix_name():
-    d = derive("X @ W + b", "b", {"b": (1, "H")})
+    d = derive("X @ W + b", "b", {"b": (1, "H")}, detail="full")
     text = " ".join(d.to_text().split())
     assert "∂b_b" not in text and "δ_bc" not in text
     assert "∂b_a/∂b_c = δ_ac" in text

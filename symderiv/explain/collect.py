@@ -26,10 +26,9 @@ from fractions import Fraction
 from typing import Any
 
 from symderiv.core import expr as ex
-from symderiv.syntax.printing import to_text
 
 #: The nodes of an elementwise region (a commutative ring entry by entry).
-_RING = (ex.Add, ex.Sub, ex.Mul, ex.Neg, ex.Number, ex.Div, ex.Power)
+_RING = (ex.Add, ex.Sub, ex.Mul, ex.Neg, ex.Number, ex.Div, ex.Power, ex.ConstMatrix)
 
 ShapeOf = Callable[[ex.Expr], ex.Shape]
 
@@ -50,6 +49,8 @@ class Collected:
 
 
 def _is_ring(node: ex.Expr) -> bool:
+    if isinstance(node, ex.Transpose):
+        return _is_ring(node.operand)
     if isinstance(node, ex.Power):
         return isinstance(node.exponent, int)
     if isinstance(node, ex.Div):
@@ -63,19 +64,27 @@ class _Region:
     def __init__(self) -> None:
         self.atoms: dict[ex.Expr, Any] = {}
 
-    def to_sympy(self, node: ex.Expr) -> Any:
+    def to_sympy(self, node: ex.Expr, transposed: bool = False) -> Any:
+        """The region over its atoms; a transpose is pushed down to the atoms (``(A - B).T`` = ``A.T - B.T``)
+        and ``ones`` is the number 1 (a change of shape is refused afterwards)."""
         if isinstance(node, ex.Number):
             return _sympy().Rational(node.value.numerator, node.value.denominator)
+        if isinstance(node, ex.ConstMatrix) and node.kind == "ones":
+            return _sympy().Integer(1)
+        if isinstance(node, ex.Transpose) and _is_ring(node.operand):
+            return self.to_sympy(node.operand, not transposed)
         if isinstance(node, ex.Neg):
-            return -self.to_sympy(node.operand)
+            return -self.to_sympy(node.operand, transposed)
         if isinstance(node, ex.Power):
-            return self.to_sympy(node.operand) ** node.exponent
+            return self.to_sympy(node.operand, transposed) ** node.exponent
         if isinstance(node, (ex.Add, ex.Sub, ex.Mul, ex.Div)):
-            a, b = self.to_sympy(node.left), self.to_sympy(node.right)
+            a, b = self.to_sympy(node.left, transposed), self.to_sympy(node.right, transposed)
             ops: dict[type, Callable[[Any, Any], Any]] = {
                 ex.Add: lambda x, y: x + y, ex.Sub: lambda x, y: x - y, ex.Mul: lambda x, y: x * y,
                 ex.Div: lambda x, y: x / y}
             return ops[type(node)](a, b)
+        if transposed:
+            node = node.operand if isinstance(node, ex.Transpose) else ex.Transpose(node)
         if node not in self.atoms:
             self.atoms[node] = _sympy().Symbol(f"a{len(self.atoms)}", commutative=True)
         return self.atoms[node]
@@ -140,7 +149,7 @@ def _simplify_region(node: ex.Expr, shape_of: ShapeOf) -> ex.Expr:
         return node
     by_symbol = {s: a for a, s in region.atoms.items()}
     best, size = node, _size(node)
-    for candidate in dict.fromkeys((sympy.expand(value), sympy.factor(value))):
+    for candidate in dict.fromkeys((sympy.expand(value), sympy.factor(value), sympy.cancel(value))):
         try:
             inner = _untransposed(node, region.atoms)
             built = (ex.Transpose(region.back(candidate, inner)) if inner is not None
@@ -158,6 +167,7 @@ def collect(formula: ex.Expr, shape_of: ShapeOf) -> Collected:
     """``formula`` with each elementwise region multiplied out and collected where that is shorter.
 
     >>> from symderiv.syntax.language import parse
+    >>> from symderiv.syntax.printing import to_text
     >>> from symderiv.syntax.shapes import infer_shapes
     >>> e = parse("A * (1 - A) + A * A")
     >>> to_text(collect(e, infer_shapes(e).shape_of).formula)

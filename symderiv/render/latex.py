@@ -18,6 +18,8 @@ from symderiv.render.linebreak import TEXT_WIDTH, break_side, width
 from symderiv.syntax import printing
 
 _PLACEHOLDER = "Qplaceholderq"
+#: Inline math wider than this (pt) is displayed instead: TeX cannot break it inside ``\left … \right``.
+WIDE = 0.45 * TEXT_WIDTH
 _POW = getattr(printing, "_POW", 4)
 
 
@@ -185,8 +187,23 @@ class LatexPrinter:
         return " \\\\\n".join(lines)
 
     def prose(self, prose: tuple) -> str:
-        """Prose with inline math ``$...$``."""
-        return "".join(escape(p) if isinstance(p, str) else f"${self.doprint(p)}$" for p in prose)
+        """Prose with inline math ``$...$``; math too wide for a line is displayed, broken to fit."""
+        return "".join(escape(p) if isinstance(p, str) else self.inline(self.doprint(p)) for p in prose)
+
+    @staticmethod
+    def inline(math: str) -> str:
+        r"""``$math$``, or a display ``\[ … \]`` (broken into lines as needed) when it is too wide to sit in a line.
+
+        >>> LatexPrinter.inline("x")
+        '$x$'
+        """
+        if width(math) <= WIDE:
+            return f"${math}$"
+        lines = break_side(math, TEXT_WIDTH)
+        if len(lines) == 1:
+            return rf"\[ {math} \]"
+        body = " \\\\\n".join(["&" + lines[0], *[rf"&\quad {{}}{p}" for p in lines[1:]]])
+        return "\n\\[\\begin{aligned}\n" + body + "\n\\end{aligned}\\]\n"
 
 
 _PREAMBLE = r"""\documentclass[11pt]{article}
@@ -194,6 +211,7 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{amsmath,amssymb}
 \usepackage[margin=2.5cm]{geometry}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 \begin{document}
 """
 
@@ -206,8 +224,15 @@ class LatexDerivationPrinter(DocumentPrinter):
         self.math = LatexPrinter(derivation.upstreams)
 
     def heading(self, prose: tuple, level: int = 2) -> str:
+        """``\\section*``; math too wide for a heading line follows it as a display."""
         command = r"\section*" if level == 1 else r"\subsection*"
-        return f"{command}{{{self.math.prose(prose)}}}"
+        wide = [p for p in prose if not isinstance(p, str) and width(self.math.doprint(p)) > WIDE]
+        if not wide:
+            return f"{command}{{{self.math.prose(prose)}}}"
+        head = "".join(escape(p) if isinstance(p, str) else f"${self.math.doprint(p)}$" for p in prose
+                       if p not in wide).rstrip(" ,")
+        shown = "\n".join(self.math.inline(self.math.doprint(p)) for p in wide)
+        return f"{command}{{{head}:}}\n{shown}"
 
     def paragraph(self, prose: tuple) -> str:
         return self.math.prose(prose)

@@ -31,6 +31,7 @@ _COMMANDS = {
 }
 #: Binary operators and relations: their glyph with TeX's spaces on both sides.
 _BINARY = {"+": 14.0, "-": 14.0, "=": 15.0}
+_SIZED = (r"\left", r"\right", r"\Bigl", r"\Bigr")
 
 
 def _groups(tokens: list[str], start: int) -> tuple[list[str], int]:
@@ -81,8 +82,10 @@ def _width(tokens: list[str]) -> float:  # noqa: C901 - one dispatch over the ki
             total += _width(inner) + 8.0
         elif t.startswith("\\"):
             total += _COMMANDS.get(t, 7.0 if len(t) > 2 else 4.0)
+        elif t in "()[]|":
+            total += 7.0 if k > 1 and tokens[k - 2] in _SIZED else 4.3  # \left( grows with what it holds
         else:
-            total += _BINARY.get(t, 4.3 if t in "()[]|" else 6.2)
+            total += _BINARY.get(t, 6.2)
     return total
 
 
@@ -113,7 +116,7 @@ def _breaks(tokens: list[str]) -> tuple[list[int], list[int], list[tuple[int, in
             stack.append(k)
         elif t == r"\right" and stack:
             pairs.append((stack.pop(), k))
-        elif depth == 0 and t in "+-" and prev and prev not in "({[=&" and not prev.startswith("\\"):
+        elif depth == 0 and t in "+-=" and prev and prev not in "({[=&" and not prev.startswith("\\"):
             first.append(k)
         elif depth == 0 and t == r"\odot":
             second.append(k)
@@ -135,7 +138,7 @@ def _fill(tokens: list[str], points: list[int], limit: float) -> list[int]:
 
 
 def break_side(latex: str, limit: float) -> list[str]:
-    r"""``latex`` cut into lines of at most about ``limit`` pt, before ``+``/``-`` (else ``\odot``).
+    r"""``latex`` cut into lines of at most about ``limit`` pt, before ``+``/``-``/``=`` (else ``\odot``).
 
     A ``\left``/``\right`` pair around a break becomes ``\Bigl``/``\Bigr``.
 
