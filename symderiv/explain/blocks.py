@@ -36,6 +36,7 @@ from symderiv.syntax.derivatives import derivative_of
 from symderiv.syntax.shapes import Typing
 
 from . import prose as say
+from . import shortened
 from .steps import Draft, Equation, Grad, Matrix, Prose, Side, StepKind
 
 #: Names for summed indices, in order of first appearance, as one would write them by hand.
@@ -301,7 +302,7 @@ class BlockDeriver:
             # a routine block (an elementwise function, a bias, a scaling): the four moves as one step
             del self.drafts[start:]
             self.step(StepKind.ENTRYWISE, [lhs, together, total],
-                      say.entrywise(name, form, at_i, at_j, ve, pins, eng.shape(ex.Symbol(P)), eng.rules, left),
+                      shortened.entrywise(name, form, at_i, at_j, ve, pins, eng.shape(ex.Symbol(P)), eng.rules, left),
                       [d, c, *left])
         return total
 
@@ -325,7 +326,8 @@ class BlockDeriver:
                              log: Sequence[Index]) -> Prose:
         killed = list(dict.fromkeys(k for k in log if isinstance(k, Idx)))
         taken = set(self.eng.reserved) | {x.name for x in (a, b) if isinstance(x, Idx)}
-        return say.differentiate(name, a, b, form, ve, self.eng.shape(ve.expr), self.eng.rules, killed, taken)
+        return say.differentiate(name, a, b, form, ve, self.eng.shape(ve.expr), self.eng.rules, killed, taken,
+                                 self.ranges)
 
     # -- helpers -----------------------------------------------------------------
     def _readable(self, s: IndexSum, keep: set[Index]) -> IndexSum:

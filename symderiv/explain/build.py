@@ -24,6 +24,7 @@ from symderiv.syntax.derivatives import substitute
 from symderiv.syntax.printing import to_text
 
 from . import prose as say
+from . import shortened
 from .blocks import INDICES, BlockDeriver, BlockSpec
 from .check import Checker, concrete, small_sizes
 from .collect import collect
@@ -230,7 +231,7 @@ class Builder:
                     final.pop()
                     simpler = direct
             final.append(Draft(StepKind.SIMPLIFY, Equation((lhs, Matrix(simpler.formula))),
-                               say.simplify(simpler.regions, to_text), (), number))
+                               shortened.simplify(simpler.regions, to_text), (), number))
         return final, expanded
 
     # -- checks ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ from symderiv.proofs.index import Delta, Ent, Idx, Index, IndexSum, Partial
 from symderiv.syntax.derivatives import derivative_of
 from symderiv.syntax.shapes import Typing
 
-from .steps import Dims, Equation, Grad, IndexEq, Math, Matrix, Prose, symbol
+from .steps import Dims, Equation, Grad, IndexEq, Matrix, Prose, symbol
 
 _ONE = ex.Number(Fraction(1))
 #: The matrix and the indices that lemmas are stated over: ``∂f(M)/∂M_pq``.
@@ -94,47 +94,9 @@ def sparsity(name: ex.Symbol, form: IndexSum, i: Index, j: Index, ve: Ent, pins:
             "; only those terms of the sum survive:")
 
 
-def _only_through(P: ex.Expr, d: Index, c: Index, pins: Mapping[Idx, Index], pshape: ex.Shape) -> list[Any]:
-    """``only through the entry W_ic`` / ``row i of W`` / ``column j of W``: which entries of ``P`` one entry of
-    the block involves, from the indices the sparsity pins."""
-    rows = [k for k, v in pins.items() if v == d]
-    cols = [k for k, v in pins.items() if v == c]
-    if rows and cols:
-        return ["only through the entry ", Ent(P, rows[0], cols[0])]
-    if rows and pshape[1] == 1:
-        return ["only through the entry ", Ent(P, rows[0], 0)]
-    if cols and pshape[0] == 1:
-        return ["only through the entry ", Ent(P, 0, cols[0])]
-    if rows:
-        return ["only through row ", rows[0], " of ", Matrix(P)]
-    if cols:
-        return ["only through column ", cols[0], " of ", Matrix(P)]
-    return ["through every entry of ", Matrix(P)]
-
-
-def entrywise(name: ex.Symbol, form: IndexSum, a: Index, b: Index, ve: Ent, pins: Mapping[Idx, Index],
-              pshape: ex.Shape, rules: Sequence[str], left: Sequence[Idx]) -> Prose:
-    """A routine block in one sentence: which entries of the block involve the entry we picked, and the
-    derivative of each (``detail="compact"``)."""
-    prose: list[Any] = ["By the chain rule through ", Matrix(name), ", where ",
-                        Equation((IndexSum.of(Ent(name, a, b)), form))]
-    if pins:
-        pinned = {v: v for v in pins.values() if isinstance(v, Idx)}
-        prose += [" involves ", Matrix(ve.expr), " ", *_only_through(ve.expr, ve.row, ve.col, pinned, pshape),
-                  ", so only the entr" + ("ies " if left else "y "), Ent(name, a, b), " of ", Matrix(name),
-                  " contribut" + ("e, summed over " if left else "es")]
-        prose += index_list(left) if left else []
-    elif left:
-        prose += [", summed over ", *index_list(left)]
-    sentences = [x for rule in rules if (x := _rule_sentence(rule)) is not None]
-    for n, sentence in enumerate(dict.fromkeys(tuple(x) for x in sentences)):
-        prose += ["; " if n or pins or left else ", "] + list(sentence)
-    prose += [":"]
-    return tuple(prose)
-
-
 def differentiate(name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve: Ent, pshape: ex.Shape,
-                  rules: Sequence[str], killed: Sequence[Idx], taken: Iterable[str] = ()) -> Prose:
+                  rules: Sequence[str], killed: Sequence[Idx], taken: Iterable[str] = (),
+                  ranges: Mapping[str, ex.Dim] | None = None) -> Prose:
     """Differentiating term by term, with the lemmas the index engine used and the deltas it collapsed.
 
     ``killed``: the summed indices a Kronecker delta removed (each from a term that had it); ``taken``: the
@@ -150,9 +112,9 @@ def differentiate(name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve
     if "delta" in rules:
         in_use = {k.name for t in form.terms for k in t.sums if isinstance(k, Idx)}
         in_use |= {k.name for k in form.free_indices()} | killed_names(killed)
-        sentences.append(_delta_sentence(ve, pshape, set(taken) | in_use))
+        sentences.append(_delta_sentence(ve, pshape, set(taken) | in_use, ranges or {}))
     for rule in rules:
-        sentence = _rule_sentence(rule)
+        sentence = rule_sentence(rule)
         if sentence is not None and sentence not in sentences:
             sentences.append(sentence)
     for n, s in enumerate(sentences):
@@ -172,12 +134,19 @@ def killed_names(killed: Iterable[Idx]) -> set[str]:
 _GENERIC = "abefghopqrstuvwxyz"
 
 
-def _delta_sentence(ve: Ent, pshape: ex.Shape, taken: set[str]) -> list[Any]:
-    """``∂V_ab/∂V_dc = δ_ad δ_bc``, with ``a``, ``b`` letters that are no matrix's name and no index in use."""
+def _delta_sentence(ve: Ent, pshape: ex.Shape, taken: set[str], ranges: Mapping[str, ex.Dim]) -> list[Any]:
+    """``∂V_ab/∂V_dc = δ_ad δ_bc``, with ``a``, ``b`` letters that are no matrix's name, no index in use and
+    no letter the document uses over another range (``ranges``)."""
     taken = taken | {x.name for x in (ve.row, ve.col) if isinstance(x, Idx)} | {str(ve.expr)}
-    free = [x for x in _GENERIC if x not in taken]
-    ga = Idx(free.pop(0), pshape[0]) if pshape[0] != 1 else 0
-    gb = Idx(free.pop(0), pshape[1]) if pshape[1] != 1 else 0
+
+    def letter(dim: ex.Dim) -> Index:
+        if dim == 1:
+            return 0
+        name = next(x for x in _GENERIC if x not in taken and ranges.get(x, dim) == dim)
+        taken.add(name)
+        return Idx(name, dim)
+
+    ga, gb = letter(pshape[0]), letter(pshape[1])
     deltas = tuple(x for x in (Delta(ga, ve.row), Delta(gb, ve.col)) if x.a != x.b)
     if not deltas:  # a scalar: ∂Z/∂Z = 1, nothing to match
         return ["with ", Equation((IndexSum.of(Partial(Ent(ve.expr, ga, gb), ve)), IndexSum.of()))]
@@ -185,7 +154,7 @@ def _delta_sentence(ve: Ent, pshape: ex.Shape, taken: set[str]) -> list[Any]:
             " (1 when the indices match, else 0)"]
 
 
-def _rule_sentence(rule: str) -> list[Any] | None:
+def rule_sentence(rule: str) -> list[Any] | None:
     """The sentence for one lemma the index engine noted (None: nothing to say)."""
     if rule.startswith("elementwise:"):
         fn = rule.split(":", 1)[1]
@@ -325,19 +294,6 @@ def in_original_names(inner: Sequence[str]) -> Prose:
 CANONICAL: Prose = ("Collecting terms gives symderiv's canonical formula:",)
 
 
-def simplify(regions: Sequence[tuple[ex.Expr, ex.Expr]], printed: Callable[[ex.Expr], str] = str) -> Prose:
-    """The last step: which elementwise parts were multiplied out and collected, each as ``before = after``
-    (only ``after`` when ``before``, as ``printed`` writes it, is too long to quote: it is the line above)."""
-    parts: list[str | Math] = []
-    for n, (before, after) in enumerate(regions):
-        shown = Equation((Matrix(before), Matrix(after))) if len(printed(before)) <= 60 else Matrix(after)
-        parts += ["; " if n else "", shown]
-    quoted = any(isinstance(p, Equation) for p in parts)
-    noun = "part" if len(regions) == 1 else "parts"
-    verb = f"simplifies the elementwise {noun}, " if quoted else f"turns the elementwise {noun} into "
-    return ("Multiplying out the elementwise products and collecting like terms " + verb, *parts, ":")
-
-
 def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: str, scalar: bool,
           definitions: Mapping[str, ex.Expr], order: Sequence[str],
           instance: Mapping[str, ex.Shape] | None = None, indices: Sequence[str] = "dcij") -> tuple[Prose, ...]:
@@ -404,6 +360,6 @@ def conclusion(wrt: str, layout: str, formula: ex.Expr, formula_text: str, all_s
     return head + (f", {how}; the index engine could not close a proof for all shapes of this spelling.",)
 
 
-__all__ = ["accumulate", "and_list", "assemble", "chain_rule", "conclusion", "differentiate", "entrywise", "in_original_names",
-           "index_form", "index_list", "intro", "lemma_equation", "matrix_form", "simplify", "sparsity", "substitute",
+__all__ = ["accumulate", "and_list", "assemble", "chain_rule", "conclusion", "differentiate", "in_original_names",
+           "index_form", "index_list", "intro", "lemma_equation", "matrix_form", "sparsity", "substitute",
            "transpose", "vjp_lemma"]

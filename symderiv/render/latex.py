@@ -18,6 +18,8 @@ from symderiv.render.linebreak import TEXT_WIDTH, break_side, width
 from symderiv.syntax import printing
 
 _PLACEHOLDER = "Qplaceholderq"
+#: The room an equation number takes at the right margin (pt).
+NUMBER_WIDTH = 30.0
 #: Inline math wider than this (pt) is displayed instead: TeX cannot break it inside ``\left … \right``.
 WIDE = 0.45 * TEXT_WIDTH
 _POW = getattr(printing, "_POW", 4)
@@ -241,7 +243,14 @@ class LatexDerivationPrinter(DocumentPrinter):
         return rf"\paragraph{{Step {number}.}} " + self.math.prose(prose)
 
     def display(self, equation: Any, boxed: bool = False) -> str:
+        if self.numbering:  # one number per step, with room for it on the line
+            body = self.math.align(equation, boxed, limit=TEXT_WIDTH - NUMBER_WIDTH)
+            return "\\begin{equation}\n\\begin{aligned}\n" + body + "\n\\end{aligned}\n\\end{equation}"
         return "\\begin{align*}\n" + self.math.align(equation, boxed) + "\n\\end{align*}"
+
+    def tag(self, shown: str, number: int) -> str:
+        """LaTeX numbers its own ``equation`` environments (the same as the steps')."""
+        return shown
 
     def jupyter(self) -> str:
         """All equations in one ``align*`` that MathJax renders, each tagged with its step and kind."""

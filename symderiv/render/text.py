@@ -170,6 +170,17 @@ class TextDerivationPrinter(DocumentPrinter):
         pad = " " * (4 + len(sides[0]) + 1)
         return "\n".join(["    " + sides[0] + " = " + sides[1]] + [pad + "= " + s for s in sides[2:]])
 
+    def tag(self, shown: str, number: int) -> str:
+        """``(3)`` at the right of the display's last line (after it when the line is full)."""
+        label = f"({number})"
+        lines = shown.split("\n")
+        room = self.width - len(lines[-1]) - len(label)
+        if room >= 2:
+            lines[-1] += " " * room + label
+        else:
+            lines.append(" " * max(4, self.width - len(label)) + label)
+        return "\n".join(lines)
+
     def document(self) -> str:
         return self.join(self.body()) + "\n"
 
