@@ -289,7 +289,7 @@ class BlockDeriver:
         if isinstance(E, ex.Apply) and E.operand == ex.Symbol(P) and {at_i, at_j} <= {d, c}:
             # f'(Z) at one entry as the registry writes it, with the block's name: A ⊙ (1 − A), not σ(Z) − σ(Z)·σ(Z)
             col = IndexSum.of(Ent(derivative_of(E.fn, E.operand, name), at_i, at_j))
-            sides[-1] = col
+            sides[2:] = [col]  # f' at the entry, not the engine's expansion σ(Z) − σ(Z)·σ(Z)
         self.step(StepKind.DIFFERENTIATE, sides,
                   self._differentiate_prose(name, at_i, at_j, form, ve, log),
                   [d, c, at_i, at_j, *form.terms[0].sums] if form.terms else [d, c])
