@@ -98,12 +98,13 @@ def width(latex: str) -> float:
     return _width(_TOKEN.findall(latex))
 
 
-def _breaks(tokens: list[str]) -> tuple[list[int], list[int], list[tuple[int, int]]]:
-    """Where a line may break (before a binary ``+``/``-`` at brace depth 0; before ``\\odot`` as a second
-    choice), and the ``\\left``/``\\right`` pairs as token positions."""
+def _breaks(tokens: list[str]) -> tuple[list[int], list[int], list[tuple[int, int]], dict[int, int]]:
+    """Where a line may break (before a binary ``+``/``-``/``=`` at brace depth 0; before ``\\odot`` as a second
+    choice), the ``\\left``/``\\right`` pairs as token positions, and each break's depth in those pairs."""
     first: list[int] = []
     second: list[int] = []
     pairs: list[tuple[int, int]] = []
+    depth_at: dict[int, int] = {}
     stack: list[int] = []
     depth = 0
     prev = ""
@@ -120,20 +121,26 @@ def _breaks(tokens: list[str]) -> tuple[list[int], list[int], list[tuple[int, in
             first.append(k)
         elif depth == 0 and t == r"\odot":
             second.append(k)
+        depth_at[k] = len(stack)
         if not t.isspace():
             prev = t
-    return first, second, pairs
+    return first, second, pairs, depth_at
 
 
-def _fill(tokens: list[str], points: list[int], limit: float) -> list[int]:
-    """Greedy breaks: each line as long as fits within ``limit``."""
+def _fill(tokens: list[str], points: list[int], limit: float, rank: dict[int, tuple[int, bool]]) -> list[int]:
+    """Breaks such that each line fits within ``limit``: of the points where the line still fits, the one least
+    deep in brackets, a ``+``/``-`` before a ``\\odot``, the latest of those; so a line ends at a main ``+``
+    rather than inside ``(1 - A)``."""
     chosen: list[int] = []
     start = 0
-    for n, p in enumerate(points):
-        nxt = points[n + 1] if n + 1 < len(points) else len(tokens)
-        if _width(tokens[start:nxt]) > limit and p > start:
-            chosen.append(p)
-            start = p
+    while _width(tokens[start:]) > limit:
+        later = [p for p in points if p > start]
+        if not later:
+            break
+        fits = [p for p in later if _width(tokens[start:p]) <= limit] or later[:1]
+        best = min(fits, key=lambda p: (*rank[p], -p))
+        chosen.append(best)
+        start = best
     return chosen
 
 
@@ -148,10 +155,9 @@ def break_side(latex: str, limit: float) -> list[str]:
     tokens = _TOKEN.findall(latex)
     if _width(tokens) <= limit:
         return [latex]
-    first, second, pairs = _breaks(tokens)
-    chosen = _fill(tokens, first, limit)
-    if not chosen or any(_width(p) > limit for p in _split(tokens, chosen)):
-        chosen = _fill(tokens, sorted(first + second), limit)
+    first, second, pairs, depth_at = _breaks(tokens)
+    rank = {p: (depth_at.get(p, 0), p in second) for p in first + second}
+    chosen = _fill(tokens, sorted(first + second), limit, rank)
     if not chosen:
         return [latex]
     for a, b in pairs:
