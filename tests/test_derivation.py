@@ -180,14 +180,15 @@ def test_numerator_layout_transposes():
 
 
 def test_a_wrong_step_raises_instead_of_printing(monkeypatch):
-    import symderiv.proofs.index.engine as index_engine
+    """A wrong f′ in what the full derivation prints (the block's ∂A_dc/∂Z_dc) is caught by the step's check."""
+    import symderiv.explain.blocks as blocks
 
-    real = index_engine.elementwise_derivative
+    real = blocks.derivative_of
 
-    def wrong(fn, arg):  # a deliberately wrong table entry: relu' = exp
-        return real("exp", arg) if fn == "relu" else real(fn, arg)
+    def wrong(fn, operand, name=None):  # a deliberately wrong table entry: relu' = exp
+        return real("exp", operand, name) if fn == "relu" else real(fn, operand, name)
 
-    monkeypatch.setattr(index_engine, "elementwise_derivative", wrong)  # what the index engine differentiates by
+    monkeypatch.setattr(blocks, "derivative_of", wrong)
     with pytest.raises(DerivationError, match="does not hold"):
         derive("relu(W @ X)", wrt="W", detail="full")
 
