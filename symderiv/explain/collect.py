@@ -3,8 +3,8 @@
 Hadamard products, sums, differences, scalings and integer powers of matrices of one shape are a
 commutative ring entry by entry, so a region of the formula built only from them is a polynomial (or a
 rational function) of its *atoms*, the maximal subexpressions of another kind (``sigmoid(w.T @ X).T``,
-``Y.T``, ``X @ V``). SymPy multiplies the region out and collects it; when that spelling is shorter it
-replaces the region. ``Y.T * (1 - S.T) + (Y.T - 1) * S.T`` becomes ``(Y - S).T``: atoms that are all
+``Y.T``, ``X @ V``). Exact rational arithmetic over the atoms (:mod:`symderiv.explain.ratfun`) multiplies the
+region out, cancels and collects it; when that spelling has fewer nodes it replaces the region. ``Y.T * (1 - S.T) + (Y.T - 1) * S.T`` becomes ``(Y - S).T``: atoms that are all
 transposes come out as the transpose of one region. A rewrite that would change the region's shape (an
 atom cancelled out of a broadcast) is refused. The derivation checks the simplified formula like every
 step (:meth:`symderiv.explain.build.Builder.check_final`), so nothing here is trusted.
@@ -23,21 +23,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from symderiv.core import expr as ex
+from symderiv.core.errors import SymderivError
+
+from . import ratfun as rf
 
 #: The nodes of an elementwise region (a commutative ring entry by entry).
 _RING = (ex.Add, ex.Sub, ex.Mul, ex.Neg, ex.Number, ex.Div, ex.Power, ex.ConstMatrix)
 
 ShapeOf = Callable[[ex.Expr], ex.Shape]
-
-
-def _sympy() -> Any:
-    """SymPy, loaded when a derivation first simplifies (it is slow to import)."""
-    import sympy
-
-    return sympy
 
 
 @dataclass(frozen=True)
@@ -59,80 +54,91 @@ def _is_ring(node: ex.Expr) -> bool:
 
 
 class _Region:
-    """One elementwise region as a SymPy expression over its atoms, and back."""
+    """One elementwise region as a rational function of its atoms, and back."""
 
-    def __init__(self) -> None:
-        self.atoms: dict[ex.Expr, Any] = {}
-
-    def to_sympy(self, node: ex.Expr, transposed: bool = False) -> Any:
-        """The region over its atoms; a transpose is pushed down to the atoms (``(A - B).T`` = ``A.T - B.T``)
-        and ``ones`` is the number 1 (a change of shape is refused afterwards)."""
-        if isinstance(node, ex.Number):
-            return _sympy().Rational(node.value.numerator, node.value.denominator)
-        if isinstance(node, ex.ConstMatrix) and node.kind == "ones":
-            return _sympy().Integer(1)
-        if isinstance(node, ex.Transpose) and _is_ring(node.operand):
-            return self.to_sympy(node.operand, not transposed)
-        if isinstance(node, ex.Neg):
-            return -self.to_sympy(node.operand, transposed)
-        if isinstance(node, ex.Power):
-            return self.to_sympy(node.operand, transposed) ** node.exponent
-        if isinstance(node, (ex.Add, ex.Sub, ex.Mul, ex.Div)):
-            a, b = self.to_sympy(node.left, transposed), self.to_sympy(node.right, transposed)
-            ops: dict[type, Callable[[Any, Any], Any]] = {
-                ex.Add: lambda x, y: x + y, ex.Sub: lambda x, y: x - y, ex.Mul: lambda x, y: x * y,
-                ex.Div: lambda x, y: x / y}
-            return ops[type(node)](a, b)
-        if transposed:
-            node = node.operand if isinstance(node, ex.Transpose) else ex.Transpose(node)
-        if node not in self.atoms:
-            self.atoms[node] = _sympy().Symbol(f"a{len(self.atoms)}", commutative=True)
-        return self.atoms[node]
-
-    def back(self, value: Any, atoms: dict[Any, ex.Expr]) -> ex.Expr:
-        if value.is_Rational:
-            return ex.Number(Fraction(int(value.p), int(value.q)))
-        if value.is_Symbol:
-            return atoms[value]
-        sympy = _sympy()
-        if value.is_Add:
-            terms = sorted(value.args, key=lambda t: (sympy.Mul.make_args(t)[0].is_negative is True, self._rank(t)))
-            out = self.back(terms[0], atoms)
-            for t in terms[1:]:
-                if sympy.Mul.make_args(t)[0].is_negative:
-                    out = ex.Sub(out, self.back(-t, atoms))
-                else:
-                    out = ex.Add(out, self.back(t, atoms))
-            return out
-        if value.is_Mul:
-            coeff, rest = value.as_coeff_Mul()
-            if coeff == -1:
-                return ex.Neg(self.back(rest, atoms))
-            num, den = sympy.fraction(value)
-            if den != 1:
-                return ex.Div(self.back(num, atoms), self.back(den, atoms))
-            factors = sorted(value.args, key=self._rank)
-            out = self.back(factors[0], atoms)
-            for f in factors[1:]:
-                out = ex.Mul(out, self.back(f, atoms))
-            return out
-        if value.is_Pow and value.exp.is_Integer:
-            if value.exp < 0:
-                return ex.Div(ex.Number(Fraction(1)), self.back(value.base ** -value.exp, atoms))
-            return ex.Power(self.back(value.base, atoms), exponent=int(value.exp))
-        raise ValueError(f"no matrix spelling of {value}")  # pragma: no cover - the ring has no other nodes
+    def __init__(self, node: ex.Expr) -> None:
+        self.atoms: dict[ex.Expr, int] = {}
+        self._find(node, False)
+        self.width = len(self.atoms)
 
     @staticmethod
-    def _rank(t: Any) -> tuple[int, int]:
-        """Constants first in a product, then the atoms in order of first appearance in the original."""
-        free = sorted(t.free_symbols, key=lambda s: int(s.name[1:]))
-        return (1, int(free[0].name[1:])) if free else (0, 0)
+    def _atom(node: ex.Expr, transposed: bool) -> ex.Expr:
+        if transposed:
+            return node.operand if isinstance(node, ex.Transpose) else ex.Transpose(node)
+        return node
+
+    def _find(self, node: ex.Expr, transposed: bool) -> None:
+        """The atoms in order of first appearance; a transpose is pushed down to them (``(A - B).T`` =
+        ``A.T - B.T``) and ``ones`` is the number 1 (a change of shape is refused afterwards)."""
+        if isinstance(node, ex.Number) or isinstance(node, ex.ConstMatrix) and node.kind == "ones":
+            return
+        if isinstance(node, ex.Transpose) and _is_ring(node.operand):
+            self._find(node.operand, not transposed)
+        elif _is_ring(node) and node.children():
+            for child in node.children():
+                self._find(child, transposed)
+        else:
+            self.atoms.setdefault(self._atom(node, transposed), len(self.atoms))
+
+    def value(self, node: ex.Expr, transposed: bool = False) -> rf.Rational:
+        if isinstance(node, ex.Number):
+            return rf.constant(node.value, self.width)
+        if isinstance(node, ex.ConstMatrix) and node.kind == "ones":
+            return rf.constant(1, self.width)
+        if isinstance(node, ex.Transpose) and _is_ring(node.operand):
+            return self.value(node.operand, not transposed)
+        if isinstance(node, ex.Neg):
+            return rf.neg(self.value(node.operand, transposed))
+        if isinstance(node, ex.Power):
+            return rf.power(self.value(node.operand, transposed), node.exponent)
+        if isinstance(node, (ex.Add, ex.Sub, ex.Mul, ex.Div)):
+            ops = {ex.Add: rf.add, ex.Sub: rf.sub, ex.Mul: rf.mul, ex.Div: rf.div}
+            return ops[type(node)](self.value(node.left, transposed), self.value(node.right, transposed))
+        return rf.atom(self.atoms[self._atom(node, transposed)], self.width)
+
+    def back(self, value: rf.Rational, atoms: list[ex.Expr]) -> ex.Expr:
+        """The expression of a rational function: the numerator's terms (positive first, in the order of the
+        atoms' first appearance) over the product of the denominator's factors."""
+        num = self._poly(value.num, atoms)
+        if not value.den:
+            return num
+        den = self._poly(value.den[0], atoms)
+        for f in value.den[1:]:
+            den = ex.Mul(den, self._poly(f, atoms))
+        return ex.Div(num, den)
+
+    def _poly(self, p: rf.Poly, atoms: list[ex.Expr]) -> ex.Expr:
+        if not p:
+            return ex.Number(Fraction(0))
+        order = sorted(p, key=lambda m: (p[m] < 0, [-x for x in m]))
+        out = self._term(order[0], p[order[0]], atoms)
+        for m in order[1:]:
+            if p[m] < 0:
+                out = ex.Sub(out, self._term(m, -p[m], atoms))
+            else:
+                out = ex.Add(out, self._term(m, p[m], atoms))
+        return out
+
+    @staticmethod
+    def _term(m: rf.Monomial, c: Fraction, atoms: list[ex.Expr]) -> ex.Expr:
+        factors: list[ex.Expr] = []
+        for k, e in enumerate(m):
+            if e:
+                factors.append(atoms[k] if e == 1 else ex.Power(atoms[k], exponent=e))
+        if not factors:
+            return ex.Number(c) if c >= 0 else ex.Neg(ex.Number(-c))
+        out = factors[0]
+        for f in factors[1:]:
+            out = ex.Mul(out, f)
+        if abs(c) != 1:
+            out = ex.Mul(ex.Number(abs(c)), out)
+        return ex.Neg(out) if c < 0 else out
 
 
-def _untransposed(node: ex.Expr, atoms: dict[ex.Expr, Any]) -> dict[Any, ex.Expr] | None:
+def _untransposed(atoms: dict[ex.Expr, int]) -> list[ex.Expr] | None:
     """The atoms without their transposes, when every atom is one (the region is then a transpose)."""
     if atoms and all(isinstance(a, ex.Transpose) for a in atoms):
-        return {s: a.operand for a, s in atoms.items() if isinstance(a, ex.Transpose)}
+        return [a.operand for a in atoms if isinstance(a, ex.Transpose)]
     return None
 
 
@@ -142,25 +148,19 @@ def _size(node: ex.Expr) -> int:
 
 
 def _simplify_region(node: ex.Expr, shape_of: ShapeOf) -> ex.Expr:
-    sympy = _sympy()
-    region = _Region()
-    value = region.to_sympy(node)
+    region = _Region(node)
     if not region.atoms:
         return node
-    by_symbol = {s: a for a, s in region.atoms.items()}
-    best, size = node, _size(node)
-    for candidate in dict.fromkeys((sympy.expand(value), sympy.factor(value), sympy.cancel(value))):
-        try:
-            inner = _untransposed(node, region.atoms)
-            built = (ex.Transpose(region.back(candidate, inner)) if inner is not None
-                     else region.back(candidate, by_symbol))
-            if shape_of(built) != shape_of(node):
-                continue
-        except Exception:  # noqa: BLE001 - a spelling that does not type-check is simply not used
-            continue
-        if _size(built) < size:
-            best, size = built, _size(built)
-    return best
+    try:
+        value = region.value(node)
+        inner = _untransposed(region.atoms)
+        built = (ex.Transpose(region.back(value, inner)) if inner is not None
+                 else region.back(value, list(region.atoms)))
+        if shape_of(built) != shape_of(node):
+            return node
+    except (SymderivError, ZeroDivisionError):  # a spelling that does not type-check is simply not used
+        return node
+    return built if _size(built) < _size(node) else node
 
 
 def collect(formula: ex.Expr, shape_of: ShapeOf) -> Collected:
