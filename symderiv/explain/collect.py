@@ -143,8 +143,12 @@ def _untransposed(atoms: dict[ex.Expr, int]) -> list[ex.Expr] | None:
 
 
 def _size(node: ex.Expr) -> int:
-    """The number of nodes: a spelling replaces another only when it has fewer (not merely fewer characters)."""
-    return sum(1 for _ in node.walk())
+    """The leaves, a power counted as its operand repeated: a spelling replaces another only with fewer
+    (``A * (1 - A)`` stays; ``A - A ** 2`` is no shorter)."""
+    if isinstance(node, ex.Power):
+        return abs(node.exponent) * _size(node.operand)
+    children = node.children()
+    return sum(_size(c) for c in children) if children else 1
 
 
 def _simplify_region(node: ex.Expr, shape_of: ShapeOf) -> ex.Expr:
