@@ -74,6 +74,12 @@ _COURSE: list[Case] = [
     ("-sum(Y * log(exp(Z) / sum(exp(Z), axis=0)))", "Z", None, {}),
     ("(exp(Q @ K.T) / sum(exp(Q @ K.T), axis=1)) @ V", "Q", None, {}),
     ("(X - sum(X, axis=0) / 4) / sqrt(sum((X - sum(X, axis=0) / 4) ** 2, axis=0) / 4 + 1)", "X", None, {}),
+    # every move written out (detail="full"), and numbered equations
+    ("-sum(Y * log(sigmoid(w.T @ X)) + (1 - Y) * log(1 - sigmoid(w.T @ X)))", "w",
+     {"w": ("m", 1), "X": ("m", "n"), "Y": (1, "n")}, {"detail": "full"}),
+    ("W2 @ relu(W1 @ X + b1) + b2", "W1", {"b1": ("h", 1), "b2": ("o", 1)}, {"detail": "full", "numbered": True}),
+    ("tanh(W @ X + b)", "b", {"b": ("H", 1)}, {"detail": "full"}),
+    ("sum((W @ X - Y) ** 2)", "W", None, {"detail": "full"}),
 ]
 
 CASES: list[Case] = [(e.expression, e.wrt, dict(e.shapes) or None, {}) for e in EXAMPLES] + _COURSE

@@ -112,17 +112,28 @@ def test_blocks_in_backprop_order_with_intermediate_names():
     assert [(b.name, b.wrt) for b in d.blocks] == [("A", "Z"), ("Z", "W")]
     assert d.definitions["Z"] == symderiv.parse("W @ X + b")
     elementwise = [s.kind for s in d.blocks[0].steps]
-    assert elementwise == ["chain_rule", "sparsity", "differentiate", "substitute", "matrix_form"]
-    assert "relu acts entry by entry" in d.blocks[0].steps[2].justification
+    assert elementwise == ["entrywise", "matrix_form"]  # compact: a routine block in one step
+    assert "relu acts entry by entry" in d.blocks[0].steps[0].justification
+    full = derive("relu(W @ X + b)", wrt="W", shapes={"W": ("H", "m"), "X": ("m", "n"), "b": ("H", 1)}, detail="full")
+    assert [s.kind for s in full.blocks[0].steps] == ["chain_rule", "sparsity", "differentiate", "substitute",
+                                                      "matrix_form"]
+    assert "relu acts entry by entry" in full.blocks[0].steps[2].justification
+    assert full.result == d.result
     assert d.steps[-1].equation_text.endswith("* step(W @ X + b)) @ X.T")
     assert d.result.formula == "(G * step(W @ X + b)) @ X.T"
     assert all(s.checked for s in d.steps)
 
 
 def test_bias_is_a_broadcast_sum():
-    d = derive("W @ X + b", wrt="b", shapes={"W": ("H", "m"), "X": ("m", "n"), "b": ("H", 1)})
+    shapes = {"W": ("H", "m"), "X": ("m", "n"), "b": ("H", 1)}
+    d = derive("W @ X + b", wrt="b", shapes=shapes, detail="full")
     assert d.steps[-1].equation_text == "∂L/∂b = sum((∂L/∂D), axis=1)"
     assert "only through the entry b_i" in d.steps[1].justification
+    compact = derive("W @ X + b", wrt="b", shapes=shapes)
+    assert [s.kind.value for s in compact.steps] == ["entrywise", "matrix_form"]
+    assert compact.steps[0].equation_text == "∂L/∂b_d = Σ_j ∂L/∂D_dj"
+    assert "only through the entry b_d, so only the entries D_dj of D contribute, summed over j" in \
+        compact.steps[0].justification
 
 
 def test_a_new_expression_derives_without_special_cases():
@@ -169,14 +180,29 @@ def test_numerator_layout_transposes():
 
 
 def test_a_wrong_step_raises_instead_of_printing(monkeypatch):
-    import symderiv.proofs.index.engine as index_engine
+    """A wrong f′ in what the full derivation prints (the block's ∂A_dc/∂Z_dc) is caught by the step's check."""
+    import symderiv.explain.blocks as blocks
 
-    real = index_engine.elementwise_derivative
+    real = blocks.derivative_of
 
-    def wrong(fn, arg):  # a deliberately wrong table entry: relu' = exp
-        return real("exp", arg) if fn == "relu" else real(fn, arg)
+    def wrong(fn, operand, name=None):  # a deliberately wrong table entry: relu' = exp
+        return real("exp", operand, name) if fn == "relu" else real(fn, operand, name)
 
-    monkeypatch.setattr(index_engine, "elementwise_derivative", wrong)  # what the index engine differentiates by
+    monkeypatch.setattr(blocks, "derivative_of", wrong)
+    with pytest.raises(DerivationError, match="does not hold"):
+        derive("relu(W @ X)", wrt="W", detail="full")
+
+
+def test_a_wrong_compact_step_raises_instead_of_printing(monkeypatch):
+    """The compact step prints the registry's f′ with the block's name: a wrong one is caught by its check."""
+    import symderiv.explain.blocks as blocks
+
+    real = blocks.derivative_of
+
+    def wrong(fn, operand, name=None):  # relu' = exp
+        return real("exp", operand, name) if fn == "relu" else real(fn, operand, name)
+
+    monkeypatch.setattr(blocks, "derivative_of", wrong)
     with pytest.raises(DerivationError, match="does not hold"):
         derive("relu(W @ X)", wrt="W")
 

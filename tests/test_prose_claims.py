@@ -130,3 +130,13 @@ def test_no_internal_name_is_printed(n):
 def test_grad_sides_are_whole_gradients():
     """A guard of the walker above: a Grad side has no indices."""
     assert _indices(Grad("W")) == []
+
+
+@pytest.mark.parametrize("n", range(len(CASES)), ids=IDS)
+def test_one_letter_one_range_in_the_whole_document(n):
+    """Issue 16 §1: index letters are fresh per range across blocks, not only within a step."""
+    d = _derived(n)
+    seen: dict[str, ex.Dim] = {}
+    for step in d.steps:
+        for i in (i for item in [*step.prose, step.equation] for i in _indices(item)):
+            assert seen.setdefault(i.name, i.dim) == i.dim, f"{step.justification}: {i.name} over {seen[i.name]}, {i.dim}"

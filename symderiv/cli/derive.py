@@ -33,6 +33,11 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
                    help="index names: the entry V_dc, a block's entry D_ij, then the summed indices")
     p.add_argument("--no-asides", dest="asides", action="store_false",
                    help="leave out the notes on how each step is checked and the result in symderiv's language")
+    p.add_argument("--detail", choices=("compact", "full"), default="compact",
+                   help="compact (default): a routine block (elementwise function, bias) in one step; "
+                        "full: every block in all six moves")
+    p.add_argument("--numbered", action="store_true",
+                   help="number the display equations (LaTeX's numbers; (1), (2), ... in the other formats)")
     p.add_argument("--json", action="store_true", help="print a machine-readable result (the steps as data)")
     add_common(p)
 
@@ -84,6 +89,7 @@ def run_derive(args: argparse.Namespace) -> int:
                             hint="use --format text or markdown, or run derive once per name")
     derivations = [api("explain.derivation").derive(args.expression, wrt, shapes_from(args), layout=args.layout,
                                                     timeout=args.timeout, indices=args.indices, asides=args.asides,
+                                                    detail=args.detail, numbered=args.numbered,
                                                     **options_from(args)) for wrt in names]
     if args.json:
         data = [_as_data(d) for d in derivations]

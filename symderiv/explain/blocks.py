@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from symderiv.autodiff.backprop import differentiate
 from symderiv.core import expr as ex
@@ -26,6 +27,7 @@ from symderiv.proofs.index import (
     Partial,
     Term,
     collapse_term,
+    contains,
     factor_indices,
     merge_terms,
 )
@@ -34,12 +36,35 @@ from symderiv.syntax.derivatives import derivative_of
 from symderiv.syntax.shapes import Typing
 
 from . import prose as say
+from . import shortened
 from .steps import Draft, Equation, Grad, Matrix, Prose, Side, StepKind
 
 #: Names for summed indices, in order of first appearance, as one would write them by hand.
 _READABLE = ("k", "l", "p", "q", "r", "s", "t", "u", "v")
 #: The default index names: the entry ``V_dc`` we differentiate by, the entry ``D_ij`` of a block, then summed ones.
 INDICES = ("d", "c", "i", "j", *_READABLE)
+#: More letters, for when a range has taken a letter above in another block (one letter, one range).
+_MORE = ("e", "f", "g", "h", "a", "b", "m", "o", "w", "x", "y", "z")
+
+
+def mentioned(item: object) -> list[Idx]:
+    """Every index a side or a piece of prose mentions (a partial's summed ones too)."""
+    if isinstance(item, Idx):
+        return [item]
+    if isinstance(item, Equation):
+        return [i for side in item.sides for i in mentioned(side)]
+    if isinstance(item, Ent):
+        return [i for i in (item.row, item.col) if isinstance(i, Idx)]
+    if not isinstance(item, IndexSum):
+        return []
+    out: list[Idx] = []
+    for t in item.terms:
+        out += [i for i in t.sums if isinstance(i, Idx)]
+        for f in t.factors:
+            out += [i for i in factor_indices(f) if isinstance(i, Idx)]
+            if isinstance(f, Partial) and isinstance(f.num, IndexSum):
+                out += mentioned(f.num)
+    return out
 
 
 @dataclass(frozen=True)
@@ -124,11 +149,31 @@ def _pins(s: IndexSum, outer: Sequence[Idx], targets: tuple[Index, Index]) -> di
     return common or {}
 
 
+def _routine(form: IndexSum, wrt: str) -> bool:
+    """Whether ``wrt`` enters the entry ``form`` entry by entry and without a sum: an elementwise function, a
+    bias, a scaling (not a product such as ``W X``, whose sum is the heart of the derivation, nor ``inv``)."""
+    with_wrt = [t for t in form.terms if any(contains(_factor_expr(f), wrt) for f in t.factors)]
+    return bool(with_wrt) and all(not t.sums and all(_entrywise(_factor_expr(f), wrt) for f in t.factors)
+                                  for t in with_wrt)
+
+
+def _entrywise(node: ex.Expr, wrt: str) -> bool:
+    """``V``, ``Vᵀ``, ``f(V)`` or anything without ``V``: one entry of it involves one entry of ``V``."""
+    if not contains(node, wrt) or node == ex.Symbol(wrt):
+        return True
+    return isinstance(node, (ex.Transpose, ex.Apply)) and _entrywise(node.operand, wrt)
+
+
+def _factor_expr(f: Factor) -> ex.Expr:
+    return f.expr if isinstance(f, Ent) else ex.Number(Fraction(0))
+
+
 class BlockDeriver:
     """Derives one block: :meth:`run` gives its drafts and its matrix contribution to ``∂L/∂wrt``."""
 
     def __init__(self, engine: IndexEngine, symmetric: frozenset[str], text: str, spec: BlockSpec,
-                 indices: Sequence[str] = INDICES) -> None:
+                 indices: Sequence[str] = INDICES, ranges: dict[str, ex.Dim] | None = None,
+                 detail: str = "compact", shown: set[str] | None = None) -> None:
         self.names = tuple(indices) + tuple(n for n in INDICES[4:] if n not in indices) if len(indices) >= 4 \
             else INDICES
         self.eng = engine
@@ -136,6 +181,12 @@ class BlockDeriver:
         self.text = text
         self.spec = spec
         self.drafts: list[Draft] = []
+        #: Each index letter's range in the whole document (shared by its blocks): one letter, one range.
+        self.ranges: dict[str, ex.Dim] = {} if ranges is None else ranges
+        self.detail = detail
+        self.local: set[str] = set()  # the letters picked in this block
+        #: The scalar losses whose index form an earlier block wrote out (compact: not repeated).
+        self.shown: set[str] = set() if shown is None else shown
 
     def step(self, kind: StepKind, sides: Iterable[Side], prose: Prose, indices: Iterable[Index] = ()) -> None:
         clean: list[Side] = []
@@ -144,13 +195,32 @@ class BlockDeriver:
                 clean.append(s)
         names = tuple(dict.fromkeys(str(i) for i in indices if isinstance(i, Idx)))
         self.drafts.append(Draft(kind, Equation(tuple(clean)), prose, names, self.spec.number))
+        for item in (*prose, *clean):
+            for i in mentioned(item):
+                self.ranges.setdefault(i.name, i.dim)
+
+    def pick(self, position: int, dim: ex.Dim) -> Index:
+        """The index for a role (0: ``d``, 1: ``c``, 2: ``i``, 3: ``j``) over ``dim``: the preferred letter unless
+        the document already uses it over another range, then the next free letter (0 for a dimension of 1)."""
+        if dim == 1:
+            return 0
+        for name in (self.names[position], *self.names[4:], *_MORE):
+            if name in self.eng.reserved or name in self.local or self.ranges.get(name, dim) != dim:
+                continue
+            if name in self.eng.used and name not in self.ranges:  # the engine's own name in this block
+                continue
+            self.local.add(name)
+            self.eng.used.add(name)
+            self.ranges[name] = dim
+            return Idx(name, dim)
+        return self.eng.fresh(dim)  # pragma: no cover - two dozen letters taken
 
     def run(self) -> tuple[list[Draft], ex.Expr]:
         eng, P = self.eng, self.spec.wrt
-        eng.reset_names()
+        eng.reset_names(self._elsewhere())
         eng.rules = []
         pshape = eng.shape(ex.Symbol(P))
-        d, c = eng.fresh(pshape[0], self.names[0]), eng.fresh(pshape[1], self.names[1])
+        d, c = self.pick(0, pshape[0]), self.pick(1, pshape[1])
         ve = Ent(ex.Symbol(P), d, c)
         lhs = IndexSum.of(Partial(None, ve))
         if self.spec.upstream is not None:
@@ -171,6 +241,10 @@ class BlockDeriver:
         self.step(StepKind.MATRIX_FORM, [Grad(P), Matrix(matrix)], say.matrix_form(matrix, d, c, eng.shape), [d, c])
         return self.drafts, matrix
 
+    def _elsewhere(self) -> set[str]:
+        """The letters other blocks of the document use: the index engine's own fresh names avoid them."""
+        return set(self.ranges)
+
     def _vjp(self) -> ex.Expr:
         """``∂L/∂wrt`` of this block by the backward rules of its nodes (symderiv's VJP sweep)."""
         typing = self.eng.typing
@@ -190,8 +264,9 @@ class BlockDeriver:
         """Chain rule, sparsity, differentiate, substitute: ``Σ_ij ∂L/∂D_ij ∂D_ij/∂V_dc`` collapsed."""
         eng, P, d, c = self.eng, self.spec.wrt, ve.row, ve.col
         E, name = self.spec.definition, ex.Symbol(self.spec.name)
+        start = len(self.drafts)
         rows, cols = eng.shape(E)
-        i, j = eng.fresh(rows, self.names[2]), eng.fresh(cols, self.names[3])
+        i, j = self.pick(2, rows), self.pick(3, cols)
         outer = [x for x in (i, j) if isinstance(x, Idx)]
         up = ex.Symbol(upstream)
         chain = IndexSum.of(Ent(up, i, j), Partial(Ent(name, i, j), ve), sums=outer)
@@ -205,7 +280,7 @@ class BlockDeriver:
             reduced = IndexSum.of(Ent(up, at_i, at_j), Partial(Ent(name, at_i, at_j), ve), sums=left)
             self.step(StepKind.SPARSITY, [lhs, reduced],
                       say.sparsity(name, form_ij, i, j, ve, pins, eng.shape(ex.Symbol(P))), [d, c, *outer])
-        eng.reset_names({x.name for x in (d, c, i, j) if isinstance(x, Idx)})
+        eng.reset_names(self._elsewhere() | {x.name for x in (d, c, i, j) if isinstance(x, Idx)})
         form = self._readable(eng.entry(E, at_i, at_j), {d, c, at_i, at_j})
         raw = eng.differentiate(form, P, d, c)
         log: list[Index] = []
@@ -214,7 +289,7 @@ class BlockDeriver:
         if isinstance(E, ex.Apply) and E.operand == ex.Symbol(P) and {at_i, at_j} <= {d, c}:
             # f'(Z) at one entry as the registry writes it, with the block's name: A ⊙ (1 − A), not σ(Z) − σ(Z)·σ(Z)
             col = IndexSum.of(Ent(derivative_of(E.fn, E.operand, name), at_i, at_j))
-            sides.append(col)
+            sides[2:] = [col]  # f' at the entry, not the engine's expansion σ(Z) − σ(Z)·σ(Z)
         self.step(StepKind.DIFFERENTIATE, sides,
                   self._differentiate_prose(name, at_i, at_j, form, ve, log),
                   [d, c, at_i, at_j, *form.terms[0].sums] if form.terms else [d, c])
@@ -223,6 +298,12 @@ class BlockDeriver:
         total = self._collapse(together, killed)
         gone = list(dict.fromkeys(k for k in killed if isinstance(k, Idx)))
         self.step(StepKind.SUBSTITUTE, [lhs, together, total], say.substitute(bool(pins), gone), [d, c, *left])
+        if self.detail == "compact" and _routine(form, P):
+            # a routine block (an elementwise function, a bias, a scaling): the four moves as one step
+            del self.drafts[start:]
+            self.step(StepKind.ENTRYWISE, [lhs, together, total],
+                      shortened.entrywise(name, form, at_i, at_j, ve, pins, eng.shape(ex.Symbol(P)), eng.rules, left),
+                      [d, c, *left])
         return total
 
     def _scalar_loss(self, ve: Ent, lhs: IndexSum) -> IndexSum:
@@ -230,8 +311,10 @@ class BlockDeriver:
         eng, d, c = self.eng, ve.row, ve.col
         name = ex.Symbol(self.spec.name)
         form = self._readable(eng.entry(self.spec.definition, 0, 0), {d, c})
-        self.step(StepKind.INDEX_FORM, [IndexSum.of(Ent(name, 0, 0)), form], say.index_form(name),
-                  [i for t in form.terms for i in t.sums])
+        if self.detail != "compact" or self.spec.name not in self.shown:
+            self.step(StepKind.INDEX_FORM, [IndexSum.of(Ent(name, 0, 0)), form], say.index_form(name),
+                      [i for t in form.terms for i in t.sums])
+            self.shown.add(self.spec.name)
         raw = eng.differentiate(form, self.spec.wrt, d, c)
         log: list[Index] = []
         total = self._collapse(raw, log)
@@ -243,7 +326,8 @@ class BlockDeriver:
                              log: Sequence[Index]) -> Prose:
         killed = list(dict.fromkeys(k for k in log if isinstance(k, Idx)))
         taken = set(self.eng.reserved) | {x.name for x in (a, b) if isinstance(x, Idx)}
-        return say.differentiate(name, a, b, form, ve, self.eng.shape(ve.expr), self.eng.rules, killed, taken)
+        return say.differentiate(name, a, b, form, ve, self.eng.shape(ve.expr), self.eng.rules, killed, taken,
+                                 self.ranges)
 
     # -- helpers -----------------------------------------------------------------
     def _readable(self, s: IndexSum, keep: set[Index]) -> IndexSum:
@@ -257,8 +341,9 @@ class BlockDeriver:
             fresh: list[str] = []
             for i in order:
                 assert isinstance(i, Idx)
-                pick = next((n for n in self.names[4:] if n not in taken and n not in self.eng.reserved
-                             and n not in fresh and ranges.get(n, i.dim) == i.dim), None)
+                pick = next((n for n in (*self.names[4:], *_MORE) if n not in taken and n not in self.eng.reserved
+                             and n not in fresh and ranges.get(n, self.ranges.get(n, i.dim)) == i.dim
+                             and self.ranges.get(n, i.dim) == i.dim), None)
                 if pick is None:
                     break
                 fresh.append(pick)

@@ -21,10 +21,13 @@ from symderiv.proofs.exact.entrywise import Deadline
 from symderiv.proofs.index import IndexEngine, contains, tidy
 from symderiv.proofs.problem import Problem
 from symderiv.syntax.derivatives import substitute
+from symderiv.syntax.printing import to_text
 
 from . import prose as say
+from . import shortened
 from .blocks import INDICES, BlockDeriver, BlockSpec
 from .check import Checker, concrete, small_sizes
+from .collect import collect
 from .plan import Plan, expand_names, plan_blocks
 from .steps import Draft, Equation, Grad, Matrix, Prose, StepKind
 
@@ -58,7 +61,8 @@ class Builder:
     """The shared state of one derivation of ``∂L/∂wrt``."""
 
     def __init__(self, problem: Problem, wrt: str, upstream: str, timeout: float | None,
-                 describe: Describe, started: float | None = None, indices: Sequence[str] = INDICES) -> None:
+                 describe: Describe, started: float | None = None, indices: Sequence[str] = INDICES,
+                 detail: str = "compact") -> None:
         self.problem = problem
         self.indices = tuple(indices)
         self.wrt = wrt
@@ -95,6 +99,13 @@ class Builder:
         #: Large concrete sizes replaced by small ones of the same structure, for the checks.
         self.small = small_sizes(typing, problem.expression)
         self.engine = IndexEngine(typing, self.shapes_all, reserved=set(self.shapes_all) | {"L"})
+        #: Each index letter's range in the whole document: one letter, one range, across the blocks.
+        self.ranges: dict[str, ex.Dim] = {}
+        for letter, dim in zip(self.indices[:2], self.shapes_all[wrt], strict=True):
+            if dim != 1:  # the entry V_dc the intro picks keeps its letters
+                self.ranges[letter] = dim
+        self.detail = detail
+        self.shown: set[str] = set()  # scalar losses whose index form is written out
 
     def left(self) -> float | None:
         """The seconds left of the timeout (None: no limit); raises TimeoutError once it has run out.
@@ -137,7 +148,7 @@ class Builder:
                 partial = sum(contains(plan.definitions[n], target) for n in plan.order) > 1
                 spec = BlockSpec(len(out.derived) + 1, name, definition, target, self.up_of[name], partial)
                 drafts, matrix = BlockDeriver(self.engine, self.symmetric, self.problem.text, spec,
-                                              self.indices).run()
+                                              self.indices, self.ranges, self.detail, self.shown).run()
                 if accumulate is not None:
                     drafts.insert(0, Draft(accumulate.kind, accumulate.equation, accumulate.prose, (), spec.number))
                     accumulate = None
@@ -206,6 +217,21 @@ class Builder:
         rhs = final[-1].equation.rhs if final else blocks.derived[-1][1][-1].equation.rhs
         if isinstance(rhs, Matrix) and rhs.expr != canonical:
             final.append(Draft(StepKind.RESULT, Equation((lhs, Matrix(canonical))), say.CANONICAL, (), number))
+        shape_of = self.problem.typing.shape_of
+        simpler = collect(canonical, lambda e: shape_of(e, self.shapes_all))
+        if simpler.regions:  # the last line is the shortest spelling: elementwise terms multiplied out, collected
+            if not final:  # the simplification needs a line to start from
+                final.append(Draft(StepKind.RESULT, Equation((lhs, Matrix(canonical))), say.CANONICAL, (), number))
+            if self.detail == "compact" and len(final) > 1 and final[-1].prose == say.CANONICAL:
+                # straight from the line before the canonical spelling, when that collects to the same formula
+                before = final[-2].equation.rhs
+                direct = collect(before.expr, lambda e: shape_of(e, self.shapes_all)) \
+                    if isinstance(before, Matrix) else None
+                if direct is not None and direct.formula == simpler.formula:
+                    final.pop()
+                    simpler = direct
+            final.append(Draft(StepKind.SIMPLIFY, Equation((lhs, Matrix(simpler.formula))),
+                               shortened.simplify(simpler.regions, to_text), (), number))
         return final, expanded
 
     # -- checks ---------------------------------------------------------------------

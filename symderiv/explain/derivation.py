@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from symderiv.autodiff.backprop import Gradient
@@ -37,6 +37,7 @@ from symderiv.proofs.index import prove_all_shapes
 from symderiv.proofs.problem import Problem, prepare
 from symderiv.render import jupyter, render
 from symderiv.render.text import TextPrinter
+from symderiv.syntax.printing import to_text
 
 from . import prose as say
 from .blocks import INDICES
@@ -59,6 +60,8 @@ class Derivation(Document):
     shapes: Mapping[str, ex.Shape]
     #: The gradient (symderiv's canonical formula), with its proof record.
     result: Gradient
+    #: Number the display equations: LaTeX's own numbers, ``(1)``, ``(2)`` … in the other formats.
+    numbered: bool = False
 
     @property
     def definitions(self) -> dict[str, ex.Expr]:
@@ -104,6 +107,8 @@ def derive(
     symmetric_convention: str = "projection",
     indices: str | Sequence[str] = (),
     asides: bool = True,
+    detail: str = "compact",
+    numbered: bool = False,
 ) -> Derivation:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
@@ -113,6 +118,9 @@ def derive(
     not proved). ``timeout`` (seconds) bounds the whole derivation; past it a TimeoutError is raised.
     ``asides=False`` leaves out the notes on how each step is checked and the result in symderiv's language.
     ``indices`` names the indices (``"a,b,r,s,t"``: ``V_ab``, the block entry ``D_rs``, then the summed ones).
+    ``detail="compact"`` (the default) writes a routine block (an elementwise function, a bias, a scaling) as one
+    step and the scalar loss's index form once; ``detail="full"`` gives every block all six moves.
+    ``numbered=True`` numbers the display equations.
 
     >>> d = derive("W @ X", wrt="W", shapes={"W": ("H", "m"), "X": ("m", "n")})
     >>> len(d.steps), d.result.formula, d.steps[0].checked
@@ -123,6 +131,8 @@ def derive(
     ∂L/∂W_ab = Σ_{r,s} ∂L/∂D_rs · ∂D_rs/∂W_ab
     """
     started = time.monotonic()
+    if detail not in DETAILS:
+        raise OptionError(f"detail must be one of {', '.join(DETAILS)}; got {detail!r}", hint="--detail full")
     if not isinstance(wrt, str):
         raise SymderivError("derive takes one wrt name", hint="call derive once per matrix")
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
@@ -137,7 +147,7 @@ def derive(
                                     "options and prove the result; docs/assumptions.md, docs/symmetric.md")
     names = _index_names(indices, problem)
     builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
-                      started, names)
+                      started, names, detail)
     text = TextPrinter(builder.upstreams)
     with builder.limited():
         blocks = builder.blocks(check)
@@ -148,6 +158,10 @@ def derive(
     assert isinstance(result, Gradient)
     builder.left()
     final, expanded = builder.final(composed, result.expr, layout, blocks)
+    last = final[-1].equation.rhs if final else None
+    if final and final[-1].kind is StepKind.SIMPLIFY and isinstance(last, Matrix):
+        # the derivation ends on a shorter spelling than the canonical one: that is its result
+        result = replace(result, expr=last.expr, formula=to_text(last.expr))
     # the final identity for all shapes: symderiv's canonical spelling, else the derivation's own form
     all_shapes = _all_shapes(problem, wrt, result.expr, expanded)
     builder.left()
@@ -173,7 +187,11 @@ def derive(
                            tuple(made(d) for d in drafts)) for spec, drafts in blocks.derived),
         final=tuple(made(d, note) for d in final),
         conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check, asides),
-        shapes=dict(problem.typing.symbols), result=result)
+        shapes=dict(problem.typing.symbols), result=result, numbered=numbered)
+
+
+#: How much of each routine block a derivation writes out.
+DETAILS = ("compact", "full")
 
 
 def _index_names(indices: str | Sequence[str], problem: Problem) -> tuple[str, ...]:
@@ -199,4 +217,4 @@ def _all_shapes(problem: Problem, wrt: str, canonical: ex.Expr, expanded: ex.Exp
     return None
 
 
-__all__ = ["Block", "Derivation", "Equation", "Grad", "Matrix", "Step", "StepKind", "derive"]
+__all__ = ["DETAILS", "Block", "Derivation", "Equation", "Grad", "Matrix", "Step", "StepKind", "derive"]

@@ -4,7 +4,8 @@ A block boundary is a node through which ``wrt`` flows and whose entries are not
 operand's entries: an elementwise function, ``inv``, ``det``, a division by the variable, a negative
 power, or a registry operation that index notation differentiates by a lemma (its ``vjp``). Each block's
 output gets a letter by its kind (``D`` for a single product, ``Z`` for an affine map, ``A`` for an
-activation, ``L`` for a scalar loss), numbered from the innermost when a letter repeats.
+activation, ``R`` for the residual under a power, ``L`` for a scalar loss), numbered from the innermost when
+a letter repeats.
 
 >>> from symderiv.syntax.language import parse
 >>> plan = plan_blocks(parse("phi(W @ X + b)", functions=["phi"]), "W", False, {"W", "X", "b"})
@@ -27,7 +28,7 @@ from symderiv.syntax.derivatives import substitute
 _NONPOLY = (ex.Apply, ex.Inv, ex.Det)
 
 #: The names tried for a block's output, by its letter.
-_CANDIDATES = {"D": "DEFYPQ", "Z": "ZYUVPQ", "A": "AHSFRT", "U": "UPQRTY"}
+_CANDIDATES = {"D": "DEFYPQ", "Z": "ZYUVPQ", "A": "AHSFRT", "U": "UPQRTY", "R": "RUVPQT"}
 
 
 def cuts(node: ex.Expr, wrt: str) -> bool:
@@ -89,20 +90,23 @@ class _Cutter:
         self.found: dict[ex.Expr, _Found] = {}
         self.consumers: dict[ex.Expr, set[ex.Expr]] = {}
 
-    def visit(self, node: ex.Expr, owner: ex.Expr, depth: int, is_root: bool) -> None:
+    def visit(self, node: ex.Expr, owner: ex.Expr, depth: int, is_root: bool, squared: bool = False) -> None:
         if not contains(node, self.wrt) or (isinstance(node, ex.Symbol) and not is_root):
             return
-        starts = is_root or cuts(node, self.wrt) or cuts(owner, self.wrt) and owner is not node
+        # the operand of a power is named (the residual R of a squared error) rather than multiplied out
+        starts = is_root or cuts(node, self.wrt) or cuts(owner, self.wrt) and owner is not node or squared
         if starts and not is_root:
             self.consumers.setdefault(node, set()).add(owner)
             if node in self.found:
                 return
         if starts:
-            self.found[node] = _Found(_letter(node, self.wrt), depth, len(self.found))
+            letter = "R" if squared and isinstance(node, (ex.Add, ex.Sub)) else _letter(node, self.wrt)
+            self.found[node] = _Found(letter, depth, len(self.found))
             owner, depth = node, depth + 1
+        power = isinstance(node, ex.Power) and node.exponent >= 2
         for child in node.children():
             # the operand of a cut node starts a block of its own when compound
-            self.visit(child, owner, depth, False)
+            self.visit(child, owner, depth, False, power)
 
 
 def _name(found: Mapping[ex.Expr, _Found], taken: Collection[str]) -> dict[ex.Expr, str]:

@@ -95,7 +95,8 @@ def sparsity(name: ex.Symbol, form: IndexSum, i: Index, j: Index, ve: Ent, pins:
 
 
 def differentiate(name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve: Ent, pshape: ex.Shape,
-                  rules: Sequence[str], killed: Sequence[Idx], taken: Iterable[str] = ()) -> Prose:
+                  rules: Sequence[str], killed: Sequence[Idx], taken: Iterable[str] = (),
+                  ranges: Mapping[str, ex.Dim] | None = None) -> Prose:
     """Differentiating term by term, with the lemmas the index engine used and the deltas it collapsed.
 
     ``killed``: the summed indices a Kronecker delta removed (each from a term that had it); ``taken``: the
@@ -111,9 +112,9 @@ def differentiate(name: ex.Symbol | None, a: Index, b: Index, form: IndexSum, ve
     if "delta" in rules:
         in_use = {k.name for t in form.terms for k in t.sums if isinstance(k, Idx)}
         in_use |= {k.name for k in form.free_indices()} | killed_names(killed)
-        sentences.append(_delta_sentence(ve, pshape, set(taken) | in_use))
+        sentences.append(_delta_sentence(ve, pshape, set(taken) | in_use, ranges or {}))
     for rule in rules:
-        sentence = _rule_sentence(rule)
+        sentence = rule_sentence(rule)
         if sentence is not None and sentence not in sentences:
             sentences.append(sentence)
     for n, s in enumerate(sentences):
@@ -133,12 +134,19 @@ def killed_names(killed: Iterable[Idx]) -> set[str]:
 _GENERIC = "abefghopqrstuvwxyz"
 
 
-def _delta_sentence(ve: Ent, pshape: ex.Shape, taken: set[str]) -> list[Any]:
-    """``∂V_ab/∂V_dc = δ_ad δ_bc``, with ``a``, ``b`` letters that are no matrix's name and no index in use."""
+def _delta_sentence(ve: Ent, pshape: ex.Shape, taken: set[str], ranges: Mapping[str, ex.Dim]) -> list[Any]:
+    """``∂V_ab/∂V_dc = δ_ad δ_bc``, with ``a``, ``b`` letters that are no matrix's name, no index in use and
+    no letter the document uses over another range (``ranges``)."""
     taken = taken | {x.name for x in (ve.row, ve.col) if isinstance(x, Idx)} | {str(ve.expr)}
-    free = [x for x in _GENERIC if x not in taken]
-    ga = Idx(free.pop(0), pshape[0]) if pshape[0] != 1 else 0
-    gb = Idx(free.pop(0), pshape[1]) if pshape[1] != 1 else 0
+
+    def letter(dim: ex.Dim) -> Index:
+        if dim == 1:
+            return 0
+        name = next(x for x in _GENERIC if x not in taken and ranges.get(x, dim) == dim)
+        taken.add(name)
+        return Idx(name, dim)
+
+    ga, gb = letter(pshape[0]), letter(pshape[1])
     deltas = tuple(x for x in (Delta(ga, ve.row), Delta(gb, ve.col)) if x.a != x.b)
     if not deltas:  # a scalar: ∂Z/∂Z = 1, nothing to match
         return ["with ", Equation((IndexSum.of(Partial(Ent(ve.expr, ga, gb), ve)), IndexSum.of()))]
@@ -146,7 +154,7 @@ def _delta_sentence(ve: Ent, pshape: ex.Shape, taken: set[str]) -> list[Any]:
             " (1 when the indices match, else 0)"]
 
 
-def _rule_sentence(rule: str) -> list[Any] | None:
+def rule_sentence(rule: str) -> list[Any] | None:
     """The sentence for one lemma the index engine noted (None: nothing to say)."""
     if rule.startswith("elementwise:"):
         fn = rule.split(":", 1)[1]
@@ -347,8 +355,8 @@ def conclusion(wrt: str, layout: str, formula: ex.Expr, formula_text: str, all_s
     if all_shapes == "canonical":
         return head + (f", proved for all shapes in index notation and {how}.",)
     if all_shapes == "derived":
-        return head + (". The derived form before the last step is proved for all shapes in index notation; "
-                       f"the canonical spelling is {how}.",)
+        return head + (". The formula in the original names, before terms are collected, is proved for all shapes in "
+                       f"index notation; the shorter spellings after it are {how}.",)
     return head + (f", {how}; the index engine could not close a proof for all shapes of this spelling.",)
 
 

@@ -93,11 +93,14 @@ class StepKind(str, Enum):
     SPARSITY = "sparsity"
     DIFFERENTIATE = "differentiate"
     SUBSTITUTE = "substitute"
+    #: A routine block in one step (``detail="compact"``): chain rule, sparsity, derivative and substitution.
+    ENTRYWISE = "entrywise"
     TRANSPOSE = "transpose"
     MATRIX_FORM = "matrix_form"
     ACCUMULATE = "accumulate"
     ASSEMBLE = "assemble"
     RESULT = "result"
+    SIMPLIFY = "simplify"
 
 
 @dataclass(frozen=True)

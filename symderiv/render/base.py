@@ -12,6 +12,8 @@ class DocumentPrinter:
     def __init__(self, derivation: Document) -> None:
         self.d = derivation
         self.number = 0
+        #: Number the display equations (``Derivation.numbered``): each gets its step's number.
+        self.numbering = bool(getattr(derivation, "numbered", False))
 
     # hooks each format implements
     def heading(self, prose: Prose, level: int = 2) -> str:  # pragma: no cover - abstract
@@ -26,6 +28,10 @@ class DocumentPrinter:
     def document(self) -> str:  # pragma: no cover - abstract
         """The whole derivation in this format."""
         raise NotImplementedError
+
+    def tag(self, shown: str, number: int) -> str:
+        """A display with its equation number; formats with their own way override this (``(3)`` below it)."""
+        return self.join([shown, self.paragraph((f"({number})",))])
 
     def numbered(self, number: int, prose: Prose) -> str:
         return self.paragraph((f"Step {number}. ", *prose))
@@ -68,7 +74,10 @@ class DocumentPrinter:
 
     def _step_default(self, step: Step, last: bool) -> str:
         self.number += 1
-        parts = [self.numbered(self.number, step.prose), self.display(step.equation, boxed=last)]
+        shown = self.display(step.equation, boxed=last)
+        if self.numbering:
+            shown = self.tag(shown, self.number)
+        parts = [self.numbered(self.number, step.prose), shown]
         if step.check_note:
             parts.append(self.paragraph((f"(Check: {step.check_note}.)",)))
         return self.join(parts)

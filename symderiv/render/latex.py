@@ -14,9 +14,14 @@ from symderiv.core import expr as ex
 from symderiv.explain.steps import Document
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
 from symderiv.render.base import DocumentPrinter
+from symderiv.render.linebreak import TEXT_WIDTH, break_side, width
 from symderiv.syntax import printing
 
 _PLACEHOLDER = "Qplaceholderq"
+#: The room an equation number takes at the right margin (pt).
+NUMBER_WIDTH = 30.0
+#: Inline math wider than this (pt) is displayed instead: TeX cannot break it inside ``\left … \right``.
+WIDE = 0.45 * TEXT_WIDTH
 _POW = getattr(printing, "_POW", 4)
 
 
@@ -86,7 +91,8 @@ class LatexPrinter:
             return base
         if compound:
             return rf"\left({base}\right)_{{{idx}}}"
-        return f"{{{base}}}_{{{idx}}}" if "_" in base or "^" in base else f"{base}_{{{idx}}}"
+        # a name with a subscript of its own is bracketed: (W_{1})_{dc}, not W_{1dc}
+        return f"({base})_{{{idx}}}" if "_" in base or "^" in base else f"{base}_{{{idx}}}"
 
     def _print_Ent(self, e: Ent) -> str:
         idx = self.indices(e.row, e.col)
@@ -163,19 +169,43 @@ class LatexPrinter:
     def _print_Equation(self, e: Any) -> str:
         return " = ".join(self.doprint(s) for s in e.sides)
 
-    def align(self, e: Any, boxed: bool = False) -> str:
-        """The rows of an ``align*``: the left side, then ``&= side`` on one line each."""
+    def align(self, e: Any, boxed: bool = False, limit: float | None = TEXT_WIDTH) -> str:
+        """The rows of an ``align*``: the left side, then ``&= side`` on one line each.
+
+        A side wider than ``limit`` pt (None: no limit) is broken before a ``+``/``-`` onto indented lines.
+        """
         sides = [self.doprint(s) for s in e.sides]
-        if boxed:
-            sides[-1] = rf"\boxed{{{sides[-1]}}}"
         if len(sides) == 1:
-            return sides[0]
-        lines = [f"{sides[0]} &= {sides[1]}"] + [f"&= {s}" for s in sides[2:]]
+            return rf"\boxed{{{sides[0]}}}" if boxed else sides[0]
+        room = None if limit is None else limit - width(sides[0]) - width("=") - (8.0 if boxed else 0.0)
+        lines = []
+        for n, side in enumerate(sides[1:]):
+            parts = [side] if room is None else break_side(side, max(room, limit / 2 if limit else room))
+            if boxed and n == len(sides) - 2 and len(parts) == 1:
+                parts = [rf"\boxed{{{side}}}"]
+            lead = f"{sides[0]} &= " if n == 0 else "&= "
+            lines.append(lead + parts[0])
+            lines += [rf"&\quad {{}}{p}" for p in parts[1:]]
         return " \\\\\n".join(lines)
 
     def prose(self, prose: tuple) -> str:
-        """Prose with inline math ``$...$``."""
-        return "".join(escape(p) if isinstance(p, str) else f"${self.doprint(p)}$" for p in prose)
+        """Prose with inline math ``$...$``; math too wide for a line is displayed, broken to fit."""
+        return "".join(escape(p) if isinstance(p, str) else self.inline(self.doprint(p)) for p in prose)
+
+    @staticmethod
+    def inline(math: str) -> str:
+        r"""``$math$``, or a display ``\[ … \]`` (broken into lines as needed) when it is too wide to sit in a line.
+
+        >>> LatexPrinter.inline("x")
+        '$x$'
+        """
+        if width(math) <= WIDE:
+            return f"${math}$"
+        lines = break_side(math, TEXT_WIDTH)
+        if len(lines) == 1:
+            return rf"\[ {math} \]"
+        body = " \\\\\n".join(["&" + lines[0], *[rf"&\quad {{}}{p}" for p in lines[1:]]])
+        return "\n\\[\\begin{aligned}\n" + body + "\n\\end{aligned}\\]\n"
 
 
 _PREAMBLE = r"""\documentclass[11pt]{article}
@@ -183,6 +213,7 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{amsmath,amssymb}
 \usepackage[margin=2.5cm]{geometry}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 \begin{document}
 """
 
@@ -195,8 +226,15 @@ class LatexDerivationPrinter(DocumentPrinter):
         self.math = LatexPrinter(derivation.upstreams)
 
     def heading(self, prose: tuple, level: int = 2) -> str:
+        """``\\section*``; math too wide for a heading line follows it as a display."""
         command = r"\section*" if level == 1 else r"\subsection*"
-        return f"{command}{{{self.math.prose(prose)}}}"
+        wide = [p for p in prose if not isinstance(p, str) and width(self.math.doprint(p)) > WIDE]
+        if not wide:
+            return f"{command}{{{self.math.prose(prose)}}}"
+        head = "".join(escape(p) if isinstance(p, str) else f"${self.math.doprint(p)}$" for p in prose
+                       if p not in wide).rstrip(" ,")
+        shown = "\n".join(self.math.inline(self.math.doprint(p)) for p in wide)
+        return f"{command}{{{head}:}}\n{shown}"
 
     def paragraph(self, prose: tuple) -> str:
         return self.math.prose(prose)
@@ -205,14 +243,21 @@ class LatexDerivationPrinter(DocumentPrinter):
         return rf"\paragraph{{Step {number}.}} " + self.math.prose(prose)
 
     def display(self, equation: Any, boxed: bool = False) -> str:
+        if self.numbering:  # one number per step, with room for it on the line
+            body = self.math.align(equation, boxed, limit=TEXT_WIDTH - NUMBER_WIDTH)
+            return "\\begin{equation}\n\\begin{aligned}\n" + body + "\n\\end{aligned}\n\\end{equation}"
         return "\\begin{align*}\n" + self.math.align(equation, boxed) + "\n\\end{align*}"
+
+    def tag(self, shown: str, number: int) -> str:
+        """LaTeX numbers its own ``equation`` environments (the same as the steps')."""
+        return shown
 
     def jupyter(self) -> str:
         """All equations in one ``align*`` that MathJax renders, each tagged with its step and kind."""
         rows = []
         for n, step in enumerate(self.d.steps, 1):
             kind = step.kind.value.replace("_", " ")
-            text = self.math.align(step.equation).replace(" \\\\\n", r" \\ ")
+            text = self.math.align(step.equation, limit=None).replace(" \\\\\n", r" \\ ")
             rows.append(rf"{text} && \text{{({n}) {kind}}}")
         return "$$\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}$$"
 

@@ -42,6 +42,10 @@ class MarkdownDerivationPrinter(DocumentPrinter):
     def display(self, equation: Any, boxed: bool = False) -> str:
         return "$$\n\\begin{aligned}\n" + self.math.align(equation, boxed) + "\n\\end{aligned}\n$$"
 
+    def tag(self, shown: str, number: int) -> str:
+        """KaTeX's and MathJax's ``\\tag{3}`` inside the ``$$`` block."""
+        return shown.replace("\n\\end{aligned}\n$$", f"\n\\end{{aligned}}\\tag{{{number}}}\n$$")
+
     def document(self) -> str:
         return self.join(self.body()) + "\n"
 

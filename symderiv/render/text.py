@@ -28,6 +28,16 @@ class _MatrixText(printing.TextPrinter):
         return f"{_fn(node.fn)}({self.doprint(node.operand)})", getattr(printing, "_POSTFIX", 5)
 
 
+def _entry(name: str, idx: str) -> str:
+    """An entry of a named matrix: ``W_dc``, and ``(W1)_dc`` when the name has a subscript of its own.
+
+    >>> _entry("W1", "_dc"), _entry("W", "_dc"), _entry("W1", "")
+    ('(W1)_dc', 'W_dc', 'W1')
+    """
+    plain = name.rstrip("ᵀ")
+    return f"({name}){idx}" if idx and not plain.isalpha() else name + idx
+
+
 def _fn(name: str) -> str:
     """``phi_prime`` → ``phi′`` (the derivative of a generic or built-in function)."""
     return name[: -len("_prime")] + "′" if name.endswith("_prime") else name
@@ -70,13 +80,13 @@ class TextPrinter:
         node = e.expr
         if isinstance(node, ex.Symbol):
             if node.name in self.upstreams:
-                return f"∂L/∂{self.upstreams[node.name]}{idx}"
-            return node.name + idx
+                return f"∂L/∂{_entry(self.upstreams[node.name], idx)}"
+            return _entry(node.name, idx)
         if isinstance(node, ex.Transpose) and isinstance(node.operand, ex.Symbol):
             name = node.operand.name
-            return f"(∂L/∂{self.upstreams[name]})ᵀ{idx}" if name in self.upstreams else f"{name}ᵀ{idx}"
+            return f"(∂L/∂{self.upstreams[name]})ᵀ{idx}" if name in self.upstreams else _entry(f"{name}ᵀ", idx)
         if isinstance(node, ex.Apply) and isinstance(node.operand, ex.Symbol) and idx:
-            return f"{_fn(node.fn)}({node.operand.name}{idx})"
+            return f"{_fn(node.fn)}({_entry(node.operand.name, idx)})"
         return f"({self.matrix_printer.doprint(node)}){idx}" if idx else self.matrix_printer.doprint(node)
 
     def _print_Delta(self, f: Delta) -> str:
@@ -159,6 +169,17 @@ class TextDerivationPrinter(DocumentPrinter):
             return one
         pad = " " * (4 + len(sides[0]) + 1)
         return "\n".join(["    " + sides[0] + " = " + sides[1]] + [pad + "= " + s for s in sides[2:]])
+
+    def tag(self, shown: str, number: int) -> str:
+        """``(3)`` at the right of the display's last line (after it when the line is full)."""
+        label = f"({number})"
+        lines = shown.split("\n")
+        room = self.width - len(lines[-1]) - len(label)
+        if room >= 2:
+            lines[-1] += " " * room + label
+        else:
+            lines.append(" " * max(4, self.width - len(label)) + label)
+        return "\n".join(lines)
 
     def document(self) -> str:
         return self.join(self.body()) + "\n"
