@@ -6,6 +6,7 @@ shapes, so the rewritten formula is equal to the original one under the assumpti
 - rows summing to 1 (``onehot_rows``, ``stochastic_rows``): ``sum(Y, axis=1)`` and ``Y @ ones(C, 1)`` are
   ``ones(N, 1)``; columns summing to 1 the same with ``axis=0`` and ``ones(1, N) @ Y``;
 - one-hot entries are 0 or 1: ``Y * Y`` and ``Y ** k`` (``k ≥ 1``) are ``Y``;
+- sign entries (``signs``) are ±1: ``y * y`` and ``y ** k`` (``k`` even) are ``ones``, ``y ** k`` (``k`` odd) is ``y``;
 - a diagonal or symmetric ``Y`` is its own transpose.
 
 Then the ones the rules leave are dropped where they are neutral: ``ones * A`` is ``A`` and ``ones / A`` is
@@ -104,19 +105,33 @@ class AssumedRewriter:
         return result
 
     def _idempotent(self, node: ex.Expr) -> ex.Expr | None:
-        """``Y * Y`` and ``Y ** k`` are ``Y`` for a one-hot ``Y`` (its entries are 0 or 1)."""
+        """``Y * Y`` and ``Y ** k`` are ``Y`` for a one-hot ``Y`` (its entries are 0 or 1); for ``y`` of signs
+        (entries ±1), ``y * y`` and an even power are ``ones``, an odd power is ``y``."""
         if isinstance(node, ex.Mul) and node.left == node.right:
-            target = node.left
+            target, power = node.left, 2
         elif isinstance(node, ex.Power) and node.exponent >= 1:
-            target = node.operand
+            target, power = node.operand, node.exponent
         else:
             return None
         found = self._kind(target)
+        if found is not None and found[1] == "signs":
+            return self._signs(found[0], target, power)
         if found is None or not found[1].startswith("onehot"):
             return None
         self._note(f"{found[0]} * {found[0]} = {found[0]}, since the entries of {found[0]} are 0 or 1 "
                    f"({found[0]} {found[1]})")
         return target
+
+    def _signs(self, name: str, target: ex.Expr, power: int) -> ex.Expr:
+        """``y ** k`` for ``y`` of signs: ``ones`` of its shape when ``k`` is even, ``y`` when it is odd."""
+        if power % 2:
+            self._note(f"{name} ** {power} = {name}, since the entries of {name} are +1 or -1 ({name} signs)")
+            return target
+        rows, cols = self.shape(target)
+        ones = ex.ConstMatrix("ones", rows, cols)
+        self._note(f"{name} ** {power} = {_ones_text(ones)}, since the entries of {name} are +1 or -1 "
+                   f"({name} signs)")
+        return ones
 
     def _neutral(self, node: ex.Expr) -> ex.Expr | None:
         """Identities that tidy what the rules leave, when the other operand has the result's shape: ``ones * A``

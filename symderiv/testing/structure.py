@@ -27,10 +27,14 @@ def draw(kind: str | None, shape: tuple[int, int], rng: Any, *, positive: bool =
     >>> y = draw("onehot_rows", (4, 3), np.random.default_rng(0))
     >>> y.sum(axis=1).tolist(), sorted(set(y.ravel().tolist()))
     ([1.0, 1.0, 1.0, 1.0], [0.0, 1.0])
+    >>> sorted(set(draw("signs", (20, 1), np.random.default_rng(0)).ravel().tolist()))
+    [-1.0, 1.0]
     """
     import numpy as np
 
     rows, cols = shape
+    if kind == "signs":
+        return rng.choice(np.array([-1.0, 1.0]), size=shape)
     if kind in ("onehot_rows", "onehot_cols"):
         by_cols = kind == "onehot_cols"
         lines, length = (cols, rows) if by_cols else (rows, cols)
