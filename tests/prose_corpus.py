@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prose_corpus_assumed import ASSUMED
+
 from symderiv.docs import EXAMPLES
 
 Case = tuple[str, str, dict[str, Any] | None, dict[str, Any]]
@@ -76,4 +78,4 @@ _COURSE: list[Case] = [
     ("(X - sum(X, axis=0) / 4) / sqrt(sum((X - sum(X, axis=0) / 4) ** 2, axis=0) / 4 + 1)", "X", None, {}),
 ]
 
-CASES: list[Case] = [(e.expression, e.wrt, dict(e.shapes) or None, {}) for e in EXAMPLES] + _COURSE
+CASES: list[Case] = [(e.expression, e.wrt, dict(e.shapes) or None, {}) for e in EXAMPLES] + _COURSE + ASSUMED

@@ -1,0 +1,21 @@
+"""Derivations under assumptions, symmetric conventions and of HVPs, for tests/test_prose_claims.py (issue 14).
+
+Each entry is ``(expression, wrt, shapes, options)`` like ``tests/prose_corpus.py``'s; they are kept here so that
+the corpus of the issue-16 session stays as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CE = "-sum(Y * (X - log(sum(exp(X), axis=1)) @ ones(1, C)))"
+
+ASSUMED: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
+    (CE, "X", {"X": ("N", "C")}, {"assume": {"Y": "onehot_rows"}}),
+    (CE, "X", {"X": ("N", "C")}, {"assume": {"Y": "stochastic_rows"}}),
+    ("sum((y * (X @ w)) ** 2)", "w", {"X": ("N", "D"), "y": ("N", 1)}, {"assume": {"y": "signs"}}),
+    ("sum(log(1 + exp(-y * (X @ w))))", "w", {"X": ("N", "D"), "y": ("N", 1)}, {"assume": {"y": "pm1"}}),
+    ("sum(Y * Y * X)", "X", {"X": (2, 3)}, {"assume": {"Y": "onehot_rows"}}),
+    ("sum((ones(1, n) @ P) * r)", "r", {"P": ("n", "m")}, {"assume": {"P": "stochastic_cols"}}),
+    ("trace(S @ X)", "X", {"X": ("n", "n")}, {"assume": {"S": "symmetric"}}),
+]
