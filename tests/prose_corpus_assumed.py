@@ -18,4 +18,11 @@ ASSUMED: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("sum(Y * Y * X)", "X", {"X": (2, 3)}, {"assume": {"Y": "onehot_rows"}}),
     ("sum((ones(1, n) @ P) * r)", "r", {"P": ("n", "m")}, {"assume": {"P": "stochastic_cols"}}),
     ("trace(S @ X)", "X", {"X": ("n", "n")}, {"assume": {"S": "symmetric"}}),
+    # with respect to a symmetric matrix, both conventions
+    ("logdet(S)", "S", {"S": (3, 3)}, {"symmetric": ["S"]}),
+    ("logdet(S)", "S", {"S": (3, 3)}, {"symmetric": ["S"], "symmetric_convention": "entries"}),
+    ("x.T @ S @ x", "S", {"x": ("n", 1)}, {"symmetric": ["S"], "symmetric_convention": "entries"}),
+    ("trace(A @ S)", "S", {"A": (3, 3), "S": (3, 3)}, {"symmetric": ["S"]}),
+    ("sum(S * S * B)", "S", {"B": (2, 2), "S": (2, 2)}, {"assume": {"S": "symmetric"},
+                                                         "symmetric_convention": "entries"}),
 ]

@@ -31,7 +31,7 @@ from typing import Any
 
 from symderiv.autodiff.backprop import Gradient
 from symderiv.core import expr as ex
-from symderiv.core.errors import OptionError, SymderivError, UnsupportedError
+from symderiv.core.errors import OptionError, SymderivError
 from symderiv.proofs.gradient import gradient
 from symderiv.proofs.index import prove_all_shapes
 from symderiv.proofs.problem import Problem, prepare
@@ -45,6 +45,7 @@ from .blocks import INDICES
 from .build import Builder
 from .check import concrete
 from .steps import Block, Document, Draft, Equation, Grad, Matrix, Step, StepKind
+from .symmetric import with_convention
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,10 @@ def derive(
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, assume=assume, symmetric_convention=symmetric_convention)
     if wrt in problem.typing.symmetric:
-        # The steps derive the plain gradient in index notation; the symmetric conventions are not steps yet, so
-        # the derivation refuses rather than end on a different formula. (Assumptions are: explain/assumptions.py.)
-        what = f"with respect to the symmetric `{wrt}` (symmetric_convention={symmetric_convention!r})"
-        raise UnsupportedError(f"derive does not yet explain a gradient {what}",
-                               hint="symderiv gradient / verify (symderiv.gradient, symderiv.verify) take the same "
-                                    "options and prove the result; docs/assumptions.md, docs/symmetric.md")
+        # The unconstrained gradient derived block by block, then the convention's step (explain/symmetric.py).
+        options = {"functions": functions, "upstream": upstream, "layout": layout, "check": check,
+                   "timeout": timeout, "indices": indices, "asides": asides}
+        return with_convention(derive, problem, wrt, options, check)
     names = _index_names(indices, problem)
     builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
                       started, names)
