@@ -21,6 +21,7 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
+from symderiv.autodiff.backprop import Gradient
 from symderiv.autodiff.simplify import Simplifier
 from symderiv.core import expr as ex
 from symderiv.core.errors import BudgetError, DerivationError
@@ -75,6 +76,7 @@ def with_convention(derive: Callable[..., Any], problem: Problem, wrt: str, opti
     final = gradient(problem.text, wrt, dict(problem.typing.symbols), functions=problem.functions,
                      symmetric=sorted(problem.typing.symmetric), upstream=problem.upstream, layout=problem.layout,
                      assume=problem.assume, symmetric_convention=convention, check=False)
+    assert isinstance(final, Gradient)
     lhs = Grad(wrt, problem.layout)
     extra = {problem.upstream: problem.result_shape}
     general = Simplifier(lambda node: problem.typing.shape_of(node, extra), frozenset(others))  # wrt not symmetric
