@@ -18,7 +18,7 @@ from typing import Any
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import DerivationError
-from symderiv.proofs.hessian import hvp, hvp_pairing
+from symderiv.proofs.hessian import SecondDerivative, hvp, hvp_pairing
 from symderiv.proofs.problem import prepare
 from symderiv.render.text import TextPrinter
 from symderiv.syntax.derivatives import substitute
@@ -85,6 +85,7 @@ def derive_hvp(
     """
     options: dict[str, Any] = {"functions": tuple(functions), "symmetric": tuple(symmetric), "upstream": upstream}
     result = hvp(expr, wrt, direction, shapes, layout=layout, check=check, timeout=timeout, assume=assume, **options)
+    assert isinstance(result, SecondDerivative)  # no claim: a formula
     paired = hvp_pairing(expr, wrt, direction, shapes, **options)
     pairing = parse(paired.text, functions=options["functions"])
     used = pairing.symbols()
@@ -92,7 +93,7 @@ def derive_hvp(
     derivation = derive(paired.text, wrt, paired.shapes, functions=functions, symmetric=symmetric, layout=layout,
                         check=check, timeout=timeout, assume=kept, indices=indices, asides=asides)
     derived = derivation.result.expr
-    formula = result.expr  # type: ignore[union-attr]
+    formula = result.expr
     if paired.constant is not None:
         formula = substitute(formula, {upstream: ex.Symbol(paired.constant)})
     if check:
