@@ -127,8 +127,10 @@ def logistic_backward(dout, X, w, y):
 
 def test_check_backward_draws_signs_and_assert_gradient_takes_them():
     check_backward(logistic_backward, "sum((y * (X @ w)) ** 2)", "w", SHAPES, inputs=["X", "w", "y"], assume=SIGNS)
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError) as err:
         check_backward(logistic_backward, "sum((y * (X @ w)) ** 2)", "w", SHAPES, inputs=["X", "w", "y"])
+    assert "missing assumption: it holds when `y` is signs (every entry is +1 or -1)" in str(err.value)
+    assert "assume={'y': 'signs'}" in str(err.value)
     assert assert_gradient("sum((y * (X @ w)) ** 2)", "w", "2 * X.T @ X @ w", SHAPES, assume=SIGNS)
     with pytest.raises(AssertionError):
         assert_gradient("sum((y * (X @ w)) ** 2)", "w", "2 * X.T @ X @ w", SHAPES)
