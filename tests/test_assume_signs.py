@@ -7,6 +7,7 @@ hvp() and hessian() rewrite ``y ** 2`` to ones; check_backward draws ±1 inputs;
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -186,3 +187,93 @@ def test_no_false_proof_under_signs(expression):
             i, j = v.counterexample.entry
             assert abs(_fd(expression, "w", env)[i, j] - evaluate(parse(claim), env)[i, j]) > 1e-5, claim
     assert "proved" in statuses and "refuted" in statuses
+
+
+# -- soundness over random expressions: a held-fixed symbol y replaced by y ** 3, assumed signs ---------------
+
+strategies = pytest.importorskip("strategies")
+import test_soundness  # noqa: E402
+from guards import CaseTooSlow, cpu_guard  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from symderiv.core import expr as ex  # noqa: E402
+from symderiv.core.errors import SymderivError  # noqa: E402
+from symderiv.syntax.derivatives import substitute  # noqa: E402
+from symderiv.syntax.printing import to_text  # noqa: E402
+from symderiv.syntax.shapes import infer_shapes  # noqa: E402
+
+SIGN_EXAMPLES = int(os.environ.get("SYMDERIV_SIGNS_EXAMPLES", 80))
+SWEPT = {"cases": 0, "proved": 0, "proved only under signs": 0, "refuted": 0, "fd checked": 0}
+
+
+def _verdict(text: str, wrt: str, claim: str, shapes: dict, assume: dict | None):
+    try:
+        return symderiv.verify(text, wrt, claim, shapes, functions=test_soundness.FUNCTIONS, assume=assume,
+                               timeout=test_soundness.TIMEOUT)
+    except SymderivError:
+        return None
+
+
+def _sweep_case(case, seed: int) -> None:
+    others = sorted(set(case.shapes) - {case.wrt})
+    if not others:
+        return
+    y = others[seed % len(others)]
+    try:
+        node = parse(case.text, functions=test_soundness.FUNCTIONS)
+        cubed = substitute(node, {y: ex.Power(ex.Symbol(y), 3)})  # under y = ±1 the same function as node
+        text = to_text(cubed)
+        plain = symderiv.gradient(case.text, case.wrt, case.shapes, functions=test_soundness.FUNCTIONS, check=False)
+    except SymderivError:
+        return
+    SWEPT["cases"] += 1
+    right = parse(plain.formula, functions=test_soundness.FUNCTIONS, allow_upstream=True)
+    claims = {"the gradient of the uncubed expression": plain.formula,
+              **{k: to_text(v) for k, v in test_soundness.corruptions(right).items()}}
+    rng = np.random.default_rng(seed)
+    upstream_shape = _upstream_shape(node, case)
+    for kind, claim in claims.items():
+        v = _verdict(text, case.wrt, claim, case.shapes, {y: "signs"})
+        if v is None or v.status == "undecided":
+            continue
+        if v.status == "proved":
+            SWEPT["proved"] += 1
+            without = _verdict(text, case.wrt, claim, case.shapes, None)
+            SWEPT["proved only under signs"] += without is not None and without.status == "refuted"
+            for _ in range(4):  # finite differences of the cubed expression at ±1 values of y
+                env, upstream = test_soundness._random_env(case, rng, upstream_shape)
+                env[y] = draw("signs", case.shapes[y], rng)
+                fd = test_soundness._stable_fd(cubed, env, case.sizes, case.wrt, upstream)
+                if fd is None:
+                    continue
+                value = test_soundness._claim_value(parse(claim, functions=test_soundness.FUNCTIONS,
+                                                          allow_upstream=True), env, case.sizes, upstream)
+                assert test_soundness._close(np.broadcast_to(value, fd.shape), fd), \
+                    f"FALSE PROOF under signs ({kind}): {text} wrt {case.wrt}, {y} signs: {claim}"
+                SWEPT["fd checked"] += 1
+                break
+        elif v.counterexample is not None and v.counterexample.values.get(y) is not None:
+            SWEPT["refuted"] += 1
+            assert np.all(np.abs(_numbers(v.counterexample.values[y])) == 1), (text, claim)
+
+
+def _upstream_shape(node, case):  # the upstream's shape, as test_soundness computes it
+    return infer_shapes(node, case.shapes).shape_of(node)
+
+
+@settings(max_examples=SIGN_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(case=strategies.cases(max_depth=2, max_size=2), seed=st.integers(0, 2**32 - 1))
+def test_no_false_proof_over_random_expressions_under_signs(case, seed):
+    try:
+        with cpu_guard(3 * test_soundness.CASE_CPU_SECONDS):
+            _sweep_case(case, seed)
+    except CaseTooSlow:
+        pass
+
+
+def test_zz_the_random_sweep_did_something():
+    if SWEPT["cases"] == 0:
+        pytest.skip("the random sweep did not run in this session")
+    assert SWEPT["proved"] > 0 and SWEPT["fd checked"] > 0, SWEPT
