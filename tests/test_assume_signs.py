@@ -92,6 +92,17 @@ def test_a_claim_wrong_even_under_signs_is_refuted_with_a_sign_witness():
     assert np.all(np.abs(_numbers(v.counterexample.values["y"])) == 1)
 
 
+def test_hvp_takes_the_other_kinds_too():
+    ce = "-sum(Y * log_softmax(X, axis=1))"
+    shapes = {"X": (2, 3), "Y": (2, 3)}
+    h = symderiv.hvp(ce, "X", shapes=shapes, assume={"Y": "onehot_rows"})
+    assert h.formula == "softmax(X, axis=1) * (V - sum(V * softmax(X, axis=1), axis=1))"
+    assert h.proof_status == "proved" and h.proof_reason.endswith("under the assumption Y onehot_rows")
+    assert "sum(Y, axis=1)" in symderiv.hvp(ce, "X", shapes=shapes).formula
+    claim = "softmax(X, axis=1) * V"
+    assert symderiv.hvp(ce, "X", shapes=shapes, claim=claim, assume={"Y": "onehot_rows"}).status == "refuted"
+
+
 # -- gradients, verify, the alias, errors --------------------------------------------------------------------
 
 def test_gradient_rewrites_even_and_odd_powers():
