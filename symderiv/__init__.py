@@ -33,6 +33,7 @@ _LAZY = {
     "gradient": ("proofs.gradient", "gradient"),
     "Gradient": ("autodiff.backprop", "Gradient"),
     "derive": ("explain.derivation", "derive"),
+    "derive_hvp": ("explain.second", "derive_hvp"),
     "Derivation": ("explain.derivation", "Derivation"),
     "Step": ("explain.derivation", "Step"),
     "parse": ("syntax.language", "parse"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prose_corpus_assumed import ASSUMED
+
 from symderiv.docs import EXAMPLES
 
 Case = tuple[str, str, dict[str, Any] | None, dict[str, Any]]
@@ -82,4 +84,4 @@ _COURSE: list[Case] = [
     ("sum((W @ X - Y) ** 2)", "W", None, {"detail": "full"}),
 ]
 
-CASES: list[Case] = [(e.expression, e.wrt, dict(e.shapes) or None, {}) for e in EXAMPLES] + _COURSE
+CASES: list[Case] = [(e.expression, e.wrt, dict(e.shapes) or None, {}) for e in EXAMPLES] + _COURSE + ASSUMED

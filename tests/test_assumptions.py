@@ -142,8 +142,7 @@ def test_bad_assumptions_are_refused():
         symderiv.verify(CE, "X", SOFTMAX_MINUS_Y, SHAPES, assume={"Y": "onehot_rows"}, method="random")
     with pytest.raises(SymderivError, match="strict mode"):
         symderiv.verify(CE, "X", SOFTMAX_MINUS_Y, SHAPES, assume={"Y": "onehot_rows"}, strict=True)
-    with pytest.raises(SymderivError, match="derive does not yet"):
-        symderiv.derive(CE, "X", SHAPES, assume={"Y": "onehot_rows"})
+    # derive explains assumptions now: tests/test_derive_assumptions.py
 
 
 def test_draw_has_each_structure():

@@ -215,8 +215,7 @@ def test_unchecked_when_asked():
 def test_refusals():
     with pytest.raises(UnsupportedError):
         derive("step(W @ X)", wrt="W")
-    with pytest.raises(UnsupportedError):
-        derive("x.T @ S @ x", wrt="S", shapes={"x": ("n", 1)}, symmetric=["S"])
+    # a symmetric wrt is explained now (the convention's last step): tests/test_derive_assumptions.py
     with pytest.raises(SymderivError):
         derive("W @ X", wrt="Q")
 

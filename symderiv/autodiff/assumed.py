@@ -6,6 +6,7 @@ shapes, so the rewritten formula is equal to the original one under the assumpti
 - rows summing to 1 (``onehot_rows``, ``stochastic_rows``): ``sum(Y, axis=1)`` and ``Y @ ones(C, 1)`` are
   ``ones(N, 1)``; columns summing to 1 the same with ``axis=0`` and ``ones(1, N) @ Y``;
 - one-hot entries are 0 or 1: ``Y * Y`` and ``Y ** k`` (``k ≥ 1``) are ``Y``;
+- sign entries (``signs``) are ±1: ``y * y`` and ``y ** k`` (``k`` even) are ``ones``, ``y ** k`` (``k`` odd) is ``y``;
 - a diagonal or symmetric ``Y`` is its own transpose.
 
 Then the ones the rules leave are dropped where they are neutral: ``ones * A`` is ``A`` and ``ones / A`` is
@@ -47,6 +48,9 @@ class AssumedRewriter:
         self.shape = shape
         self.simplifier = Simplifier(shape, symmetric)
         self.used: list[str] = []
+        #: the same as data, for derivations: ``(before, after, name, kind)``, e.g. ``(sum(Y, axis=1), ones(N, 1),
+        #: "Y", "onehot_rows")``
+        self.identities: list[tuple[ex.Expr, ex.Expr, str, str]] = []
 
     def rewrite(self, node: ex.Expr) -> ex.Expr:
         """``node`` rewritten until nothing changes (at most a few passes), then simplified."""
@@ -68,29 +72,32 @@ class AssumedRewriter:
             return node.name, self.assume[node.name]
         return None
 
-    def _note(self, sentence: str) -> None:
+    def _note(self, sentence: str, identity: tuple[ex.Expr, ex.Expr, str, str] | None = None) -> None:
         if sentence not in self.used:
             self.used.append(sentence)
+            if identity is not None:
+                self.identities.append(identity)
 
     def _rule(self, node: ex.Expr) -> ex.Expr | None:
         if isinstance(node, ex.Sum) and node.axis is not None:
             return self._line_sum(node.operand, node.axis)
         if isinstance(node, ex.MatMul):
             if _is_ones(node.right) and self.shape(node.right)[1] == 1:
-                return self._line_sum(node.left, 1)
+                return self._line_sum(node.left, 1, node)
             if _is_ones(node.left) and self.shape(node.left)[0] == 1:
-                return self._line_sum(node.right, 0)
+                return self._line_sum(node.right, 0, node)
             return None
         if isinstance(node, ex.Transpose):
             found = self._kind(node.operand)
             rows, cols = self.shape(node.operand)
             if found and found[1] in ("diagonal", "symmetric") and rows == cols:
-                self._note(f"{found[0]}.T = {found[0]}, since {found[0]} is {found[1]}")
+                self._note(f"{found[0]}.T = {found[0]}, since {found[0]} is {found[1]}",
+                           (node, node.operand, *found))
                 return node.operand
             return None
         return self._idempotent(node)
 
-    def _line_sum(self, operand: ex.Expr, axis: int) -> ex.Expr | None:
+    def _line_sum(self, operand: ex.Expr, axis: int, written: ex.Expr | None = None) -> ex.Expr | None:
         """``ones`` for the sums of the lines of a matrix whose lines sum to 1."""
         found = self._kind(operand)
         if found is None or found[1] not in (_ROWS if axis == 1 else _COLS):
@@ -100,23 +107,38 @@ class AssumedRewriter:
         result = ex.ConstMatrix("ones", rows, 1) if axis == 1 else ex.ConstMatrix("ones", 1, cols)
         line = "row" if axis == 1 else "column"
         self._note(f"sum({name}, axis={axis}) = {_ones_text(result)}, since each {line} of {name} sums to 1 "
-                   f"({name} {kind})")
+                   f"({name} {kind})", (written or ex.Sum(operand, axis), result, name, kind))
         return result
 
     def _idempotent(self, node: ex.Expr) -> ex.Expr | None:
-        """``Y * Y`` and ``Y ** k`` are ``Y`` for a one-hot ``Y`` (its entries are 0 or 1)."""
+        """``Y * Y`` and ``Y ** k`` are ``Y`` for a one-hot ``Y`` (its entries are 0 or 1); for ``y`` of signs
+        (entries ±1), ``y * y`` and an even power are ``ones``, an odd power is ``y``."""
         if isinstance(node, ex.Mul) and node.left == node.right:
-            target = node.left
+            target, power = node.left, 2
         elif isinstance(node, ex.Power) and node.exponent >= 1:
-            target = node.operand
+            target, power = node.operand, node.exponent
         else:
             return None
         found = self._kind(target)
+        if found is not None and found[1] == "signs":
+            return self._signs(found[0], target, power)
         if found is None or not found[1].startswith("onehot"):
             return None
         self._note(f"{found[0]} * {found[0]} = {found[0]}, since the entries of {found[0]} are 0 or 1 "
-                   f"({found[0]} {found[1]})")
+                   f"({found[0]} {found[1]})", (ex.Mul(target, target), target, *found))
         return target
+
+    def _signs(self, name: str, target: ex.Expr, power: int) -> ex.Expr:
+        """``y ** k`` for ``y`` of signs: ``ones`` of its shape when ``k`` is even, ``y`` when it is odd."""
+        if power % 2:
+            self._note(f"{name} ** {power} = {name}, since the entries of {name} are +1 or -1 ({name} signs)",
+                       (ex.Power(target, power), target, name, "signs"))
+            return target
+        rows, cols = self.shape(target)
+        ones = ex.ConstMatrix("ones", rows, cols)
+        self._note(f"{name} ** {power} = {_ones_text(ones)}, since the entries of {name} are +1 or -1 "
+                   f"({name} signs)", (ex.Power(target, power), ones, name, "signs"))
+        return ones
 
     def _neutral(self, node: ex.Expr) -> ex.Expr | None:
         """Identities that tidy what the rules leave, when the other operand has the result's shape: ``ones * A``

@@ -38,7 +38,8 @@ def add_common(p: argparse.ArgumentParser, *, shapes: bool = True) -> None:
                    help="declare a square symbol symmetric (repeatable)")
     p.add_argument("--assume", action="append", default=[], metavar="NAME=KIND",
                    help="structure of a symbol held fixed, e.g. Y=onehot_rows; kinds: symmetric, diagonal, "
-                        "onehot_rows, onehot_cols, stochastic_rows, stochastic_cols, positive (repeatable)")
+                        "onehot_rows, onehot_cols, stochastic_rows, stochastic_cols, positive, signs (±1; alias pm1) "
+                        "(repeatable)")
     p.add_argument("--symmetric-convention", choices=("projection", "entries"), default="projection",
                    help="gradient with respect to a symmetric matrix: projection (default, (Gs + Gs.T)/2) or "
                         "entries (Gs + Gs.T - diag(Gs)); see docs/symmetric.md")

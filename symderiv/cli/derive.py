@@ -74,6 +74,10 @@ def _as_data(d: Any) -> dict[str, Any]:
                        "checked": s.checked} for s in d.steps]}
 
 
+#: The same, for the other commands that print derivations as data (``hvp --derive --json``).
+as_data = _as_data
+
+
 def _terminal_width(output: str | None) -> int | None:
     """The terminal's width when text goes to a terminal; None (the default width) for a file or a pipe."""
     if output is None and sys.stdout.isatty():
@@ -142,4 +146,4 @@ register("compare", "two derivations one after the other, and how their results 
          run_compare, description="Derive ∂L/∂V for two expressions and explain how the results relate "
          '(e.g. "W @ X" and "X @ W": one is the transpose picture of the other).')
 
-__all__ = ["derive_arguments", "compare_arguments", "run_derive", "run_compare"]
+__all__ = ["as_data", "derive_arguments", "compare_arguments", "run_derive", "run_compare"]

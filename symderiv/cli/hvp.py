@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from symderiv.cli.common import EXIT_OK, add_common, emit, options_from, shapes_from
+from symderiv.cli.derive import as_data
 from symderiv.cli.registry import api, register
 
 __all__ = ["hessian_arguments", "hvp_arguments", "run_hessian", "run_hvp"]
@@ -38,9 +40,9 @@ def hvp_arguments(p: argparse.ArgumentParser) -> None:
     _shared(p)
     p.add_argument("--direction", default="V", metavar="NAME",
                    help="the name of the direction, a matrix shaped like --wrt (default V)")
-    p.add_argument("--derive", choices=("text", "markdown"), metavar="FORMAT",
-                   help="explain the HVP step by step (text or markdown): the gradient formula differentiated "
-                        "along V, block by block")
+    p.add_argument("--derive", choices=("text", "markdown", "latex", "html"), metavar="FORMAT",
+                   help="explain the HVP step by step (text, markdown, latex or html; with --json, the steps as "
+                        "data): the gradient formula differentiated along V, block by block, every step checked")
     add_common(p)
 
 
@@ -62,26 +64,16 @@ def _print(result: object, args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    """The HVP as the gradient of ``sum((∂L/∂w) * V)``, derived by :func:`symderiv.derive` block by block."""
-    options = options_from(args)
-    paired = api("proofs.hessian").hvp_pairing(args.expression, args.wrt, direction=args.direction,
-                                               shapes=shapes_from(args), **options)
-    derivation = api("explain.derivation").derive(
-        paired.text, args.wrt, shapes=paired.shapes, functions=options["functions"], symmetric=options["symmetric"],
-        layout=args.layout, timeout=args.timeout)
-    q = "`" if args.derive == "markdown" else ""  # formulas as code spans in Markdown
-
-    def code(text: str) -> str:
-        return f"{q}{text}{q}"
-
-    w, v = args.wrt, args.direction
-    intro = (f"The Hessian-vector product along {code(v)} is the derivative of the gradient "
-             f"{code(f'∂L/∂{w} = {paired.gradient}')} along {code(v)}. A Hessian is symmetric, so it is the gradient "
-             f"of the scalar {code(f'sum((∂L/∂{w}) * {v})')} with respect to {code(w)}, derived below block by block.")
-    if paired.constant is not None:
-        intro += f" There {code(paired.constant)} is the upstream {code(args.upstream)}, a constant."
-    body = derivation.to_markdown() if args.derive == "markdown" else derivation.to_text()
-    emit(f"{intro}\n\n{body}")
+    """The HVP derived step by step (:func:`symderiv.explain.second.derive_hvp`): the gradient formula differentiated
+    along V, as the gradient of ``sum((∂L/∂w) * V)`` block by block, every step checked; in any format, or JSON."""
+    derivation = api("explain.second").derive_hvp(args.expression, args.wrt, args.direction, shapes_from(args),
+                                                  layout=args.layout, timeout=args.timeout, check=not args.no_check,
+                                                  **options_from(args))
+    if args.json:
+        emit(json.dumps(as_data(derivation), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    emit({"text": derivation.to_text, "markdown": derivation.to_markdown, "latex": derivation.to_latex,
+          "html": derivation.to_html}[args.derive]())
     return EXIT_OK
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from symderiv.autodiff.backprop import Gradient
 from symderiv.core import expr as ex
-from symderiv.core.errors import OptionError, SymderivError, UnsupportedError
+from symderiv.core.errors import OptionError, SymderivError
 from symderiv.proofs.gradient import gradient
 from symderiv.proofs.index import prove_all_shapes
 from symderiv.proofs.problem import Problem, prepare
@@ -40,9 +40,12 @@ from symderiv.render.text import TextPrinter
 from symderiv.syntax.printing import to_text
 
 from . import prose as say
+from .assumptions import under_assumptions
 from .blocks import INDICES
 from .build import Builder
+from .check import concrete
 from .steps import Block, Document, Draft, Equation, Grad, Matrix, Step, StepKind
+from .symmetric import with_convention
 
 
 @dataclass(frozen=True)
@@ -137,14 +140,12 @@ def derive(
         raise SymderivError("derive takes one wrt name", hint="call derive once per matrix")
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, assume=assume, symmetric_convention=symmetric_convention)
-    if problem.structured or wrt in problem.typing.symmetric:
-        # The steps derive the plain gradient in index notation; the rewrite under assumptions and the symmetric
-        # conventions are not steps yet, so the derivation refuses rather than end on a different formula.
-        what = (problem.assumptions_text() if problem.structured else
-                f"with respect to the symmetric `{wrt}` (symmetric_convention={symmetric_convention!r})")
-        raise UnsupportedError(f"derive does not yet explain a gradient {what}",
-                               hint="symderiv gradient / verify (symderiv.gradient, symderiv.verify) take the same "
-                                    "options and prove the result; docs/assumptions.md, docs/symmetric.md")
+    if wrt in problem.typing.symmetric:
+        # The unconstrained gradient derived block by block, then the convention's step (explain/symmetric.py).
+        options = {"functions": functions, "upstream": upstream, "layout": layout, "check": check,
+                   "timeout": timeout, "indices": indices, "asides": asides, "detail": detail,
+                   "numbered": numbered}
+        return with_convention(derive, problem, wrt, options, check)
     names = _index_names(indices, problem)
     builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
                       started, names, detail)
@@ -153,8 +154,8 @@ def derive(
         blocks = builder.blocks(check)
     composed = builder.compose(blocks, layout)
     # The derivation checks its own steps and proves the result below, so gradient()'s proof is not repeated.
-    result = gradient(expr, wrt, shapes, functions=functions, symmetric=symmetric, upstream=upstream,
-                      layout=layout, check=False)
+    result = gradient(expr, wrt, shapes, functions=functions, symmetric=sorted(problem.typing.symmetric),
+                      upstream=upstream, layout=layout, check=False)  # symmetric: assume={"S": "symmetric"} too
     assert isinstance(result, Gradient)
     builder.left()
     final, expanded = builder.final(composed, result.expr, layout, blocks)
@@ -179,7 +180,7 @@ def derive(
                     draft.indices, draft.block, check, note)
 
     plan = builder.plan
-    return Derivation(
+    derivation = Derivation(
         expression=expr, source=problem.expression, wrt=wrt, layout=layout, upstreams=builder.upstreams,
         intro=say.intro(problem.typing.symbols, problem.expression, wrt, upstream, problem.scalar, plan.definitions,
                         plan.order, builder.check_shapes() if check and asides else None, names),
@@ -188,6 +189,13 @@ def derive(
         final=tuple(made(d, note) for d in final),
         conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check, asides),
         shapes=dict(problem.typing.symbols), result=result, numbered=numbered)
+    if not problem.structured:
+        return derivation
+    # The blocks derive the gradient for every value of the symbols held fixed; the assumptions enter in one last
+    # step (explain/assumptions.py), with the conclusion about the rewritten formula.
+    number = len(blocks.derived) + 1
+    return under_assumptions(derivation, problem, concrete(problem.typing, {}, builder.small)[0], number, check,
+                             lambda node: say.conclusion(wrt, layout, node, to_text(node), all_shapes, check, asides))
 
 
 #: How much of each routine block a derivation writes out.

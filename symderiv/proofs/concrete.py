@@ -75,8 +75,8 @@ def _prove_concrete(problem: Problem, wrt: str, claim: ex.Expr, typing: Typing, 
     if not problem.scalar:
         instance.symbol(problem.upstream, upstream_shape)  # type: ignore[arg-type]
     claimed = instance.evaluate(claim)
-    if structure.group:
-        gradient, claimed = _on_assumptions(structure, gradient, claimed)
+    if structure.reduces:
+        gradient, claimed = on_assumptions(structure, gradient, claimed)
     # A witness must lie in the domain of the expression and of the claim, not only of their difference.
     return compare(instance, gradient, claimed, wrt, domain=PointDomain(instance, [problem.expression, claim]))
 
@@ -95,7 +95,7 @@ def symmetric_gradient(entries: list[list[Ratio]], convention: str) -> list[list
     return [[x if i == j else x * half for j, x in enumerate(row)] for i, row in enumerate(entries)]
 
 
-def _on_assumptions(structure: Structure, gradient: list[list[Ratio]],
+def on_assumptions(structure: Structure, gradient: list[list[Ratio]],
                     claimed: list[list[Ratio]]) -> tuple[list[list[Ratio]], list[list[Ratio]]]:
     """Both sides reduced modulo the one-hot equations (:mod:`symderiv.proofs.exact.assumed`): an entry of the
     claim equal to the gradient's at every one-hot value becomes the gradient's entry, so the comparison sees it
@@ -117,4 +117,4 @@ def _on_assumptions(structure: Structure, gradient: list[list[Ratio]],
     return out_g, out_c
 
 
-__all__ = ["MEMORY_FLOOR", "STRICT_COST_FACTOR", "prove_concrete", "symmetric_gradient"]
+__all__ = ["MEMORY_FLOOR", "STRICT_COST_FACTOR", "on_assumptions", "prove_concrete", "symmetric_gradient"]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from symderiv.autodiff.assumed import rewrite_assumed
 from symderiv.autodiff.backprop import Gradient
 from symderiv.autodiff.second import (
     SecondTyping,
@@ -33,7 +34,8 @@ from symderiv.core import expr as ex
 from symderiv.core.errors import DerivationError, NameKindError, OptionError, ShapeError
 from symderiv.core.meter import metered
 from symderiv.core.status import Status, headline
-from symderiv.proofs.concrete import MEMORY_FLOOR
+from symderiv.proofs.concrete import MEMORY_FLOOR, on_assumptions
+from symderiv.proofs.exact.assumed import Structure
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, DEFAULT_MEMORY
 from symderiv.proofs.exact.entrywise import (
     Deadline,
@@ -134,13 +136,14 @@ class _Request:
 
 def _request(expr: str, wrt: str, kind: str, direction: str, shapes: Mapping[str, Any] | None,
              functions: Iterable[str], symmetric: Iterable[str], upstream: str, layout: str, method: str,
-             budget: int | None) -> _Request:
+             budget: int | None, assume: Mapping[str, str] | None = None) -> _Request:
     check_options(method, False, budget)
     if method == "random":
         raise OptionError("second derivatives are proved exactly; there is no randomized engine for them yet",
                           hint="use method='exact' (or 'auto'), with a larger budget if needed")
     symmetric = (symmetric,) if isinstance(symmetric, str) else tuple(symmetric)
-    problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream, layout=layout)
+    problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream, layout=layout,
+                      assume=assume)
     node = name_softplus(problem.expression)
     return _Request(problem, node, wrt, kind, second_typing(node, problem.typing, wrt, direction, upstream), layout)
 
@@ -182,6 +185,8 @@ def _shape_verdict(request: _Request, claim: str, claim_node: ex.Expr) -> Second
 
 
 def _verdict(request: _Request, claim: str, status: Status, reason: str, **more: Any) -> SecondVerdict:
+    named = request.problem.assumptions_text()  # the verdict names the assumptions it used
+    reason = f"{reason} {named}" if named and not reason.startswith("shape:") else reason
     return SecondVerdict(False, status, reason, request.problem.text, request.wrt, claim, kind=request.kind,
                          direction=request.second.direction, layout=request.layout, **more)
 
@@ -202,7 +207,8 @@ def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | Non
         limit = DEFAULT_BUDGET if budget is None else budget
         memory = max(MEMORY_FLOOR, int(DEFAULT_MEMORY * limit / DEFAULT_BUDGET))
         with metered(deadline, what=f"on {describe_shapes(concrete)} ", work_cap=2 * limit, memory_cap=memory):
-            instance = Instance(concrete, deadline=deadline)
+            structure = Structure(problem.structured)  # assume=: structured symbols parametrised, y² = 1 reduced
+            instance = Instance(concrete, deadline=deadline, structure=structure)
             if request.kind == "hvp":
                 oracle = hvp_matrix(instance, request.node, request.wrt, problem.upstream, request.second.direction)
                 if request.transposed:
@@ -210,6 +216,8 @@ def _check(request: _Request, claim: str, claim_node: ex.Expr, budget: int | Non
             else:
                 oracle = hessian_matrix(instance, request.node, request.wrt)
             claimed = instance.evaluate(claim_node)
+            if structure.reduces:
+                oracle, claimed = on_assumptions(structure, oracle, claimed)
             outcome = compare(instance, oracle, claimed, request.wrt,
                               domain=PointDomain(instance, [request.node, claim_node]))
         record.shapes.append(dict(concrete.symbols))
@@ -239,16 +247,43 @@ def _left(deadline: Deadline) -> float | None:
     return None if deadline.end is None else max(deadline.end - time.monotonic(), 1e-3)
 
 
+def _assumed(request: _Request, formula: ex.Expr) -> tuple[ex.Expr, list[str]]:
+    """The formula rewritten with the assumptions (``y ** 2`` is ``ones`` for labels ±1), and the rules used."""
+    if not request.problem.structured:
+        return formula, []
+    typing = request.second.typing
+    return rewrite_assumed(formula, request.problem.assume, lambda node: typing.shape_of(node),
+                           frozenset(typing.symmetric))
+
+
+def _carried(request: _Request, plain: ex.Expr, rules: list[str], verdict: SecondVerdict, budget: int | None,
+             timeout: float | None) -> SecondVerdict:
+    """A rewritten formula checked only at sample sizes is proved when the formula before the rewrite is proved for
+    all shapes: each rule is an identity under the assumptions for all shapes (as in :func:`symderiv.gradient`)."""
+    if not rules or not verdict.checked_at_sizes:
+        return verdict
+    before = _check(request, to_text(plain), plain, budget, timeout)
+    if before.status != "proved" or before.proof is None or not before.proof.all_shapes:
+        return verdict
+    label = _label(request.kind, request.wrt, request.second.direction, request.layout)
+    named = request.problem.assumptions_text()
+    proved = before.reason.removesuffix(f" {named}")  # _verdict names the assumptions once, at the end
+    reason = f"{label} = {to_text(plain)} {proved}; {verdict.claim} follows from it because " + "; ".join(rules)
+    return _verdict(request, verdict.claim, Status.PROVED, reason, proof=before.proof)
+
+
 def _result(request: _Request, formula: ex.Expr, check: bool, budget: int | None, timeout: float | None
             ) -> SecondDerivative:
     problem = request.problem
+    plain = formula
+    formula, rules = _assumed(request, formula)
     text = to_text(formula)
     result = SecondDerivative(text, formula, request.wrt, _want_shape(request), problem.text, request.layout,
                               problem.upstream, request.second.scalar, kind=request.kind,
                               direction=request.second.direction)
     if not check:
         return result
-    verdict = _check(request, text, formula, budget, timeout)
+    verdict = _carried(request, plain, rules, _check(request, text, formula, budget, timeout), budget, timeout)
     if not verdict.holds and not verdict.checked_at_sizes:
         how = "refuted it" if verdict.status == "refuted" else "could not confirm it"
         raise DerivationError(f"symderiv derived {_label(request.kind, request.wrt, request.second.direction, request.layout)} = "
@@ -261,7 +296,7 @@ def _result(request: _Request, formula: ex.Expr, check: bool, budget: int | None
 def hvp(expr: str, wrt: str, direction: str = "V", shapes: Mapping[str, Any] | None = None, *,
         claim: str | None = None, functions: Iterable[str] = (), symmetric: Iterable[str] = (), upstream: str = "G",
         layout: str = "denominator", check: bool = True, method: str = "auto", budget: int | None = None,
-        timeout: float | None = None) -> SecondDerivative | SecondVerdict:
+        timeout: float | None = None, assume: Mapping[str, str] | None = None) -> SecondDerivative | SecondVerdict:
     """The Hessian of ``L`` applied to ``direction`` (shaped like ``wrt``): the derivative of ∂L/∂wrt along it.
 
     For a matrix-valued ``expr``, ``L = ⟨G, expr⟩`` with the upstream ``G`` held constant. The formula is
@@ -273,7 +308,8 @@ def hvp(expr: str, wrt: str, direction: str = "V", shapes: Mapping[str, Any] | N
     >>> hvp("sum((X @ w - y) ** 2)", "w", shapes={"w": (2, 1), "y": (3, 1)}, claim="2 * X.T @ X @ V").status.value
     'proved'
     """
-    request = _request(expr, wrt, "hvp", direction, shapes, functions, symmetric, upstream, layout, method, budget)
+    request = _request(expr, wrt, "hvp", direction, shapes, functions, symmetric, upstream, layout, method, budget,
+                       assume)
     if claim is not None:
         return _verify(request, claim, budget, timeout)
     formula, second = hvp_expression(request.node, request.problem.typing, wrt, direction, upstream)
@@ -285,18 +321,22 @@ def hvp(expr: str, wrt: str, direction: str = "V", shapes: Mapping[str, Any] | N
 
 def hessian(expr: str, wrt: str, shapes: Mapping[str, Any] | None = None, *, claim: str | None = None,
             functions: Iterable[str] = (), symmetric: Iterable[str] = (), layout: str = "denominator", check: bool = True,
-            method: str = "auto", budget: int | None = None, timeout: float | None = None
-            ) -> SecondDerivative | SecondVerdict:
+            method: str = "auto", budget: int | None = None, timeout: float | None = None,
+            assume: Mapping[str, str] | None = None) -> SecondDerivative | SecondVerdict:
     """The ``n×n`` Hessian of a scalar ``expr`` with respect to a column vector ``wrt`` (``n×1``), proved entrywise.
 
-    With ``claim=`` the claimed Hessian is verified instead and a :class:`SecondVerdict` returned.
+    With ``claim=`` the claimed Hessian is verified instead and a :class:`SecondVerdict` returned. ``assume=``
+    states structure of symbols held fixed: with labels ``y`` of signs (±1) the logistic Hessian loses its ``y ** 2``.
 
     >>> hessian("x.T @ A @ x", wrt="x", shapes={"x": (3, 1)}).formula
     'A.T + A'
     >>> hessian("x.T @ A @ x", wrt="x", shapes={"x": (3, 1)}, claim="2 * A").holds
     False
+    >>> hessian("sum(log(1 + exp(-y * (X @ w))))", "w", {"X": (3, 2), "w": (2, 1), "y": (3, 1)},
+    ...         assume={"y": "signs"}).formula
+    'X.T @ (X * sigmoid(-y * (X @ w)) * (1 - sigmoid(-y * (X @ w))))'
     """
-    request = _request(expr, wrt, "hessian", "V", shapes, functions, symmetric, "G", layout, method, budget)
+    request = _request(expr, wrt, "hessian", "V", shapes, functions, symmetric, "G", layout, method, budget, assume)
     if claim is not None:
         check_hessian(request.node, request.problem.typing, wrt)
         return _verify(request, claim, budget, timeout)

@@ -27,10 +27,14 @@ def draw(kind: str | None, shape: tuple[int, int], rng: Any, *, positive: bool =
     >>> y = draw("onehot_rows", (4, 3), np.random.default_rng(0))
     >>> y.sum(axis=1).tolist(), sorted(set(y.ravel().tolist()))
     ([1.0, 1.0, 1.0, 1.0], [0.0, 1.0])
+    >>> sorted(set(draw("signs", (20, 1), np.random.default_rng(0)).ravel().tolist()))
+    [-1.0, 1.0]
     """
     import numpy as np
 
     rows, cols = shape
+    if kind == "signs":
+        return rng.choice(np.array([-1.0, 1.0]), size=shape)
     if kind in ("onehot_rows", "onehot_cols"):
         by_cols = kind == "onehot_cols"
         lines, length = (cols, rows) if by_cols else (rows, cols)
@@ -62,16 +66,21 @@ def fits(kind: str, shape: tuple[Any, Any]) -> bool:
     return True
 
 
+#: Kinds tried only for a backward pass (rerun on inputs drawn with them, which is cheap): ``signs`` changes every
+#: even power of a symbol, so trying it on every failing claim would cost a proof per symbol.
+BACKWARD_KINDS = (*CANDIDATE_KINDS, "signs")
+
 #: Functions whose value the ``positive`` assumption changes (abs(P) = P): without them it cannot make a claim hold.
 SIGN_FUNCTIONS = frozenset({"abs", "relu", "sign", "step"})
 
 
 def candidates(symbols: Mapping[str, tuple[Any, Any]], wrt: list[str], assume: Mapping[str, str],
-               functions: set[str] | frozenset[str] = SIGN_FUNCTIONS) -> list[tuple[str, str]]:
+               functions: set[str] | frozenset[str] = SIGN_FUNCTIONS,
+               kinds: tuple[str, ...] = CANDIDATE_KINDS) -> list[tuple[str, str]]:
     """``(name, kind)`` pairs worth trying: symbols held fixed and not yet assumed anything, kinds that fit
     (``positive`` only when the expression applies one of :data:`SIGN_FUNCTIONS`, given as ``functions``)."""
     return [(name, kind) for name, shape in symbols.items() if name not in wrt and name not in assume
-            for kind in CANDIDATE_KINDS if fits(kind, shape)
+            for kind in kinds if fits(kind, shape)
             and (kind != "positive" or functions & SIGN_FUNCTIONS)]
 
 
@@ -84,7 +93,8 @@ def advice(found: list[tuple[str, str]]) -> str:
     name = found[0][0]
     kinds = [k for n, k in found if n == name]
     why = {"stochastic_rows": "each row sums to 1", "onehot_rows": "each row sums to 1",
-           "stochastic_cols": "each column sums to 1", "onehot_cols": "each column sums to 1"}
+           "stochastic_cols": "each column sums to 1", "onehot_cols": "each column sums to 1",
+           "signs": "every entry is +1 or -1"}
     reason = why.get(kinds[0]) or KINDS[kinds[0]]
     best = next((k for k in kinds if k.startswith("onehot")), kinds[0])
     others = [k for k in kinds if k != best]
@@ -115,9 +125,9 @@ def backward_assumptions(symbols: Mapping[str, tuple[int, int]], wrt: list[str],
                          agrees: Callable[[Mapping[str, str]], bool]) -> list[str]:
     """The diagnosis of a backward pass that agrees with the gradient when some input has a structure it was not
     declared to have: ``agrees(assume)`` reruns the comparison on inputs drawn with ``assume``."""
-    found = [(name, kind) for name, kind in candidates(symbols, wrt, assume)
+    found = [(name, kind) for name, kind in candidates(symbols, wrt, assume, kinds=BACKWARD_KINDS)
              if kind != "positive" and agrees({**assume, name: kind})]
     return [advice(found)] if found else []
 
 
-__all__ = ["CANDIDATE_KINDS", "advice", "backward_assumptions", "candidates", "draw", "fits", "missing_assumptions"]
+__all__ = ["BACKWARD_KINDS", "CANDIDATE_KINDS", "advice", "backward_assumptions", "candidates", "draw", "fits", "missing_assumptions"]

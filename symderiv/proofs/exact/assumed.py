@@ -15,20 +15,28 @@ reached.
   function is zero on the one-hot matrices when its numerator reduces to zero (the denominators must not vanish
   there, which :func:`reduce_ratio` checks). Atoms (``exp(X[0,0])``) are further independent variables, so this
   stays sound when an atom's argument contains a parameter.
+- ``signs`` (alias ``pm1``): every entry is +1 or −1. The entries are free variables ``y``, and identities are
+  decided modulo ``y² = 1``. These equations (one per entry) are a Gröbner basis of the ideal of the sign points
+  ``{±1}ⁿ`` (the standard monomials, products of distinct entries, are as many as the points), so reducing a
+  polynomial modulo them (:func:`reduce_poly`: each exponent of a sign entry taken modulo 2) gives a normal form,
+  multilinear in the signs, that is zero exactly when the polynomial vanishes at every sign point, whatever the
+  other variables are; rational functions as for one-hot rows. Labels ``y = ±1`` of logistic regression are the
+  example: ``y² s (1 - s)`` becomes ``s (1 - s)``.
 - ``diagonal``: the entries off the diagonal are the constant 0.
 - ``positive``: free entries (a polynomial or rational identity that holds on an open set holds everywhere),
   with witnesses drawn positive; ``abs``, ``relu``, ``sign`` and ``step`` of a positive multiple of a product of
   such entries are evaluated (``abs(P) = P``).
 - ``symmetric`` is the ``symmetric=[...]`` declaration (one variable for ``S[i,j]`` and ``S[j,i]``).
 
-Witness points respect the assumption (:func:`constrain`): one-hot parameters are set to a one-hot pattern, the
-entries of a positive matrix made positive, so a refutation under an assumption has a witness that satisfies it.
+Witness points respect the assumption (:func:`constrain`): one-hot parameters are set to a one-hot pattern, sign
+entries to ±1, the entries of a positive matrix made positive, so a refutation under an assumption has a witness that satisfies it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
+from itertools import groupby
 from typing import Any
 
 from symderiv.core.errors import OptionError, UnsupportedError
@@ -43,7 +51,11 @@ KINDS: dict[str, str] = {
     "stochastic_rows": "row-stochastic (each row sums to 1)",
     "stochastic_cols": "column-stochastic (each column sums to 1)",
     "positive": "positive entries",
+    "signs": "signs (every entry is +1 or -1)",
 }
+
+#: Other names accepted for a kind (``pm1`` for ``signs``); verdicts use the kind's own name.
+ALIASES: dict[str, str] = {"pm1": "signs"}
 
 #: Kinds whose rows (or columns) sum to 1.
 ROW_SUMS_ONE = ("onehot_rows", "stochastic_rows")
@@ -60,7 +72,9 @@ def normalise(assume: Mapping[str, str] | None) -> dict[str, str]:
     >>> normalise({"Y": "unit"})
     Traceback (most recent call last):
     symderiv.core.errors.OptionError: assume: `unit` is not a kind of assumption (for `Y`)
-    hint: the kinds are symmetric, diagonal, onehot_rows, onehot_cols, stochastic_rows, stochastic_cols, positive
+    hint: the kinds are symmetric, diagonal, onehot_rows, onehot_cols, stochastic_rows, stochastic_cols, positive, signs
+    >>> normalise({"y": "pm1"})
+    {'y': 'signs'}
     """
     if assume is None:
         return {}
@@ -70,6 +84,7 @@ def normalise(assume: Mapping[str, str] | None) -> dict[str, str]:
     for name, kind in assume.items():
         if not isinstance(name, str) or not isinstance(kind, str):
             raise OptionError(f"assume must map names to kinds (strings), not {name!r}: {kind!r}")
+        kind = ALIASES.get(kind, kind)
         if kind not in KINDS:
             raise OptionError(f"assume: `{kind}` is not a kind of assumption (for `{name}`)",
                               hint="the kinds are " + ", ".join(KINDS))
@@ -112,6 +127,13 @@ class Structure:
         self.group: dict[int, int] = {}
         self.groups: list[list[int]] = []
         self.positive: set[int] = set()
+        #: entries assumed +1 or -1 (``signs``): reduced modulo ``y² = 1``
+        self.signs: set[int] = set()
+
+    @property
+    def reduces(self) -> bool:
+        """Whether identities are decided modulo equations (one-hot rows, signs), not only by the parametrisation."""
+        return bool(self.group or self.signs)
 
     def __bool__(self) -> bool:
         return bool(self.assume)
@@ -124,9 +146,9 @@ class Structure:
         if kind == "diagonal":
             return [[Ratio.var(vars_.entry(name, i, j)) if i == j else Ratio({}) for j in range(cols)]
                     for i in range(rows)]
-        if kind == "positive":
+        if kind in ("positive", "signs"):
             m = [[Ratio.var(vars_.entry(name, i, j)) for j in range(cols)] for i in range(rows)]
-            self.positive.update(x.variables().pop() for row in m for x in row)
+            (self.positive if kind == "positive" else self.signs).update(x.variables().pop() for row in m for x in row)
             return m
         by_cols = kind.endswith("_cols")
         outer, inner = (cols, rows) if by_cols else (rows, cols)
@@ -156,16 +178,17 @@ class Structure:
         return x if fn in ("abs", "relu") else Ratio.const(1)
 
     # ------------------------------------------------------------------
-    # The one-hot normal form
+    # The one-hot and sign normal form
 
     def reduce_poly(self, p: Poly) -> Poly:
-        """``p`` modulo ``q² = q`` and ``q q' = 0`` (``q``, ``q'`` parameters of one one-hot row)."""
-        if not self.group:
+        """``p`` modulo ``q² = q`` and ``q q' = 0`` (``q``, ``q'`` parameters of one one-hot row) and ``y² = 1``
+        (``y`` an entry assumed ±1)."""
+        if not self.reduces:
             return p
-        group = self.group
+        group, signs = self.group, self.signs
         out: Poly = {}
         for mono, c in p.items():
-            reduced = _reduce_mono(mono, group)
+            reduced = _reduce_mono(mono, group, signs)
             if reduced is None:
                 continue
             value = out.get(reduced, 0) + c
@@ -178,12 +201,12 @@ class Structure:
     def reduce_ratio(self, r: Ratio) -> Ratio:
         """``r`` with its numerator in normal form (equal to ``r`` at every one-hot value); its denominators are
         checked not to vanish at every one-hot value."""
-        if not self.group or not _mentions(r, self.group):
+        if not self.reduces or not _mentions(r, self.group, self.signs):
             return r
         for factor, _ in r.factors():
             if not self.reduce_poly(factor):
-                raise UnsupportedError("a denominator vanishes at every value the one-hot assumption allows, so "
-                                       "the expression is undefined there")
+                raise UnsupportedError("a denominator vanishes at every value the assumptions allow (one-hot rows, "
+                                       "signs), so the expression is undefined there")
         return Ratio(self.reduce_poly(r.num), fac=r.fac)
 
     def equal(self, a: Ratio, b: Ratio) -> bool:
@@ -191,7 +214,7 @@ class Structure:
         rational functions in the parameters; atoms are independent variables)."""
         if a.equals(b):
             return True
-        if not self.group:
+        if not self.reduces:
             return False
         return not self.reduce_ratio(a - b).num
 
@@ -200,13 +223,17 @@ class Structure:
 
     def constrain(self, point: dict[int, Any]) -> dict[int, Any]:
         """``point`` moved onto the assumptions: one-hot parameters set to a one-hot pattern chosen from the drawn
-        values, positive entries made positive (a zero becomes 1)."""
-        if not self.group and not self.positive:
+        values, sign entries set to the sign of the drawn value (a zero becomes 1), positive entries made positive (a
+        zero becomes 1)."""
+        if not self.group and not self.positive and not self.signs:
             return point
         out = dict(point)
         for v in self.positive:
             if v in out:
                 out[v] = abs(out[v]) or Fraction(1)
+        for v in self.signs:
+            if v in out:
+                out[v] = Fraction(-1 if out[v] < 0 else 1)  # type: ignore[operator]
         for params in self.groups:
             drawn = [out.get(v, Fraction(0)) for v in params]
             # A pattern that varies with the drawn numbers: the position of the largest, or the last entry.
@@ -216,28 +243,30 @@ class Structure:
         return out
 
 
-def _reduce_mono(mono: tuple[int, ...], group: Mapping[int, int]) -> tuple[int, ...] | None:
-    """A monomial in normal form: each one-hot parameter to the first power, None for two of one group."""
+def _reduce_mono(mono: tuple[int, ...], group: Mapping[int, int], signs: set[int]) -> tuple[int, ...] | None:
+    """A monomial in normal form: each one-hot parameter to the first power, None for two of one group; each sign
+    entry to the power 0 or 1 (``y² = 1``). Monomials are sorted, so equal variables are adjacent."""
     seen: dict[int, int] = {}
     out: list[int] = []
-    previous = -1
-    for v in mono:
+    for v, run in groupby(mono):
+        power = len(list(run))
+        if v in signs:
+            if power % 2:
+                out.append(v)
+            continue
         g = group.get(v)
         if g is None:
-            out.append(v)
+            out.extend([v] * power)
             continue
-        if v == previous:
-            continue
-        if g in seen and seen[g] != v:
-            return None
+        if g in seen:
+            return None  # two parameters of one one-hot row (equal ones are one run)
         seen[g] = v
-        previous = v
         out.append(v)
     return tuple(out)
 
 
-def _mentions(r: Ratio, group: Mapping[int, int]) -> bool:
-    return any(v in group for v in r.variables())
+def _mentions(r: Ratio, group: Mapping[int, int], signs: set[int]) -> bool:
+    return any(v in group or v in signs for v in r.variables())
 
 
-__all__ = ["COL_SUMS_ONE", "KINDS", "ROW_SUMS_ONE", "Structure", "check_against", "describe", "normalise"]
+__all__ = ["ALIASES", "COL_SUMS_ONE", "KINDS", "ROW_SUMS_ONE", "Structure", "check_against", "describe", "normalise"]
