@@ -81,6 +81,15 @@ class Derivation(Document):
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        """Short: the expression, the variable, the number of steps and the result (the whole text is ``str``).
+
+        >>> derive("W @ X", "W")
+        <Derivation of ∂L/∂W for W @ X: 6 steps, ∂L/∂W = G @ X.T (proved)>
+        """
+        return (f"<Derivation of ∂L/∂{self.wrt} for {self.expression}: {len(self.steps)} steps, "
+                f"∂L/∂{self.wrt} = {self.result.formula} ({self.result.proof_status})>")
+
     def _repr_latex_(self) -> str:
         """For Jupyter (MathJax): the equations in one ``align*``, each tagged with its step."""
         return jupyter(self)
