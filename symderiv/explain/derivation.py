@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast, overload
 
 from symderiv.autodiff.backprop import Gradient
 from symderiv.core import expr as ex
@@ -41,11 +41,39 @@ from symderiv.render.text import TextPrinter
 from . import prose as say
 from .blocks import INDICES
 from .build import Builder
+from .parts import Several, combine
 from .steps import Block, Document, Draft, Equation, Grad, Matrix, Step, StepKind
 
 
+class _Rendered:
+    """The formats of a derivation document (:func:`symderiv.render.render`), and its displays in Jupyter."""
+
+    def to_latex(self, standalone: bool = True) -> str:
+        """LaTeX: a standalone ``article`` (``standalone=False``: a fragment to ``\\input``)."""
+        return render(cast(Document, self), "latex", standalone=standalone)
+
+    def to_markdown(self) -> str:
+        return render(cast(Document, self), "markdown")
+
+    def to_html(self) -> str:
+        return render(cast(Document, self), "html")
+
+    def to_text(self, width: int | None = None) -> str:
+        return render(cast(Document, self), "text", width=width)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_latex_(self) -> str:
+        """For Jupyter (MathJax): the equations in one ``align*``, each tagged with its step."""
+        return jupyter(cast(Document, self))
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
 @dataclass(frozen=True)
-class Derivation(Document):
+class Derivation(_Rendered, Document):
     """A derivation of ``∂L/∂wrt``: blocks of steps, the intro, the conclusion, and the proved result.
 
     >>> d = derive("W @ X", wrt="W", check=False)
@@ -65,22 +93,6 @@ class Derivation(Document):
         """Each block's name and definition (inner blocks by their names), in backprop order."""
         return {b.name: b.definition for b in self.blocks}
 
-    def to_latex(self, standalone: bool = True) -> str:
-        """LaTeX: a standalone ``article`` (``standalone=False``: a fragment to ``\\input``)."""
-        return render(self, "latex", standalone=standalone)
-
-    def to_markdown(self) -> str:
-        return render(self, "markdown")
-
-    def to_html(self) -> str:
-        return render(self, "html")
-
-    def to_text(self, width: int | None = None) -> str:
-        return render(self, "text", width=width)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
     def __repr__(self) -> str:
         """Short: the expression, the variable, the number of steps and the result (the whole text is ``str``).
 
@@ -90,14 +102,31 @@ class Derivation(Document):
         return (f"<Derivation of ∂L/∂{self.wrt} for {self.expression}: {len(self.steps)} steps, "
                 f"∂L/∂{self.wrt} = {self.result.formula} ({self.result.proof_status})>")
 
-    def _repr_latex_(self) -> str:
-        """For Jupyter (MathJax): the equations in one ``align*``, each tagged with its step."""
-        return jupyter(self)
 
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
+@dataclass(frozen=True)
+class Derivations(_Rendered, Several):
+    """Several gradients of one expression in one document (``derive(expr, ["W", "b"])``): the blocks they share
+    derived once, then each gradient's own blocks and result (:mod:`symderiv.explain.parts`).
+
+    >>> d = derive("relu(W @ X + b)", ["W", "b"], {"b": ("H", 1)}, check=False)
+    >>> d.names, [b.name for b in d.blocks], {w: g.formula for w, g in d.results.items()}
+    (['W', 'b'], ['A'], {'W': '(G * step(W @ X + b)) @ X.T', 'b': 'sum(G * step(W @ X + b), axis=1)'})
+    """
+
+    #: Each gradient's own derivation, as ``derive(expr, wrt)`` gives it.
+    derivations: tuple[Derivation, ...] = ()
+
+    @property
+    def results(self) -> dict[str, Gradient]:
+        """Each variable's proved gradient."""
+        return {d.wrt: d.result for d in self.derivations}
+
+    def __repr__(self) -> str:
+        return f"<Derivations of {', '.join('∂L/∂' + n for n in self.names)} for {self.expression}: " \
+               f"{len(self.steps)} steps>"
 
 
+@overload
 def derive(
     expr: str,
     wrt: str,
@@ -113,7 +142,44 @@ def derive(
     symmetric_convention: str = "projection",
     indices: str | Sequence[str] = (),
     asides: bool = True,
-) -> Derivation:
+) -> Derivation: ...
+
+
+@overload
+def derive(
+    expr: str,
+    wrt: Sequence[str],
+    shapes: Mapping[str, Any] | None = None,
+    *,
+    functions: Iterable[str] = (),
+    symmetric: Iterable[str] = (),
+    upstream: str = "G",
+    layout: str = "denominator",
+    check: bool = True,
+    timeout: float | None = None,
+    assume: Mapping[str, str] | None = None,
+    symmetric_convention: str = "projection",
+    indices: str | Sequence[str] = (),
+    asides: bool = True,
+) -> Derivation | Derivations: ...
+
+
+def derive(
+    expr: str,
+    wrt: str | Sequence[str],
+    shapes: Mapping[str, Any] | None = None,
+    *,
+    functions: Iterable[str] = (),
+    symmetric: Iterable[str] = (),
+    upstream: str = "G",
+    layout: str = "denominator",
+    check: bool = True,
+    timeout: float | None = None,
+    assume: Mapping[str, str] | None = None,
+    symmetric_convention: str = "projection",
+    indices: str | Sequence[str] = (),
+    asides: bool = True,
+) -> Derivation | Derivations:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
     With no shapes the dimensions are the inferred names (``W @ X``: ``W`` is
@@ -122,6 +188,8 @@ def derive(
     not proved). ``timeout`` (seconds) bounds the whole derivation; past it a TimeoutError is raised.
     ``asides=False`` leaves out the notes on how each step is checked and the result in symderiv's language.
     ``indices`` names the indices (``"a,b,r,s,t"``: ``V_ab``, the block entry ``D_rs``, then the summed ones).
+    A list of names for ``wrt`` gives one document for all of them (:class:`Derivations`): the blocks they share
+    are derived once.
 
     >>> d = derive("W @ X", wrt="W", shapes={"W": ("H", "m"), "X": ("m", "n")})
     >>> len(d.steps), d.result.formula, d.steps[0].checked
@@ -131,9 +199,11 @@ def derive(
     >>> print(derive("W @ X", wrt="W", indices="a,b,r,s,t", check=False).steps[0].equation_text)
     ∂L/∂W_ab = Σ_{r,s} ∂L/∂D_rs · ∂D_rs/∂W_ab
     """
-    started = time.monotonic()
     if not isinstance(wrt, str):
-        raise SymderivError("derive takes one wrt name", hint="call derive once per matrix")
+        return _several(expr, wrt, shapes, dict(
+            functions=functions, symmetric=symmetric, upstream=upstream, layout=layout, check=check, timeout=timeout,
+            assume=assume, symmetric_convention=symmetric_convention, indices=indices, asides=asides))
+    started = time.monotonic()
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, assume=assume, symmetric_convention=symmetric_convention)
     if problem.structured or wrt in problem.typing.symmetric:
@@ -185,6 +255,23 @@ def derive(
         shapes=dict(problem.typing.symbols), result=result)
 
 
+def _several(expr: str, wrt: Sequence[str], shapes: Mapping[str, Any] | None,
+             options: dict[str, Any]) -> Derivation | Derivations:
+    """``derive`` with a list of names: each derived (within one timeout in all), then laid out as one document."""
+    names = list(dict.fromkeys(wrt))
+    if not names or not all(isinstance(n, str) for n in names):
+        raise SymderivError("derive takes a name or a list of names to differentiate by",
+                            hint='for example derive("W @ X + b", ["W", "b"])')
+    started, timeout = time.monotonic(), options.pop("timeout")
+    each: list[Derivation] = []
+    for name in names:
+        left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
+        each.append(derive(expr, name, shapes, timeout=left, **options))
+    if len(each) == 1:
+        return each[0]
+    return Derivations(**combine(each), derivations=tuple(each))
+
+
 def _index_names(indices: str | Sequence[str], problem: Problem) -> tuple[str, ...]:
     """The index names asked for, checked: at least four distinct letters or words, none a matrix's or a
     dimension's name (the defaults when none are given)."""
@@ -208,4 +295,4 @@ def _all_shapes(problem: Problem, wrt: str, canonical: ex.Expr, expanded: ex.Exp
     return None
 
 
-__all__ = ["Block", "Derivation", "Equation", "Grad", "Matrix", "Step", "StepKind", "derive"]
+__all__ = ["Block", "Derivation", "Derivations", "Equation", "Grad", "Matrix", "Step", "StepKind", "derive"]
