@@ -33,6 +33,8 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
                    help="index names: the entry V_dc, a block's entry D_ij, then the summed indices")
     p.add_argument("--no-asides", dest="asides", action="store_false",
                    help="leave out the notes on how each step is checked and the result in symderiv's language")
+    p.add_argument("--worked-example", dest="worked", action="store_true",
+                   help="add a worked numeric example: small integer matrices and every entry computed by hand")
     p.add_argument("--json", action="store_true", help="print a machine-readable result (the steps as data)")
     add_common(p)
 
@@ -82,7 +84,7 @@ def run_derive(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(args.wrt))
     doc = api("explain.derivation").derive(args.expression, names if len(names) > 1 else names[0], shapes_from(args),
                                            layout=args.layout, timeout=args.timeout, indices=args.indices,
-                                           asides=args.asides, **options_from(args))
+                                           asides=args.asides, worked=args.worked, **options_from(args))
     derivations = list(getattr(doc, "derivations", ())) or [doc]
     if args.json:
         data = [_as_data(d) for d in derivations]

@@ -43,6 +43,7 @@ from .blocks import INDICES
 from .build import Builder
 from .parts import Several, combine
 from .steps import Block, Document, Draft, Equation, Grad, Matrix, Step, StepKind
+from .worked import Worked, worked_example
 
 
 class _Rendered:
@@ -87,6 +88,8 @@ class Derivation(_Rendered, Document):
     shapes: Mapping[str, ex.Shape]
     #: The gradient (symderiv's canonical formula), with its proof record.
     result: Gradient
+    #: The worked numeric example (``derive(..., worked=True)``), or None.
+    worked: Worked | None = None
 
     @property
     def definitions(self) -> dict[str, ex.Expr]:
@@ -142,6 +145,7 @@ def derive(
     symmetric_convention: str = "projection",
     indices: str | Sequence[str] = (),
     asides: bool = True,
+    worked: bool = False,
 ) -> Derivation: ...
 
 
@@ -161,6 +165,7 @@ def derive(
     symmetric_convention: str = "projection",
     indices: str | Sequence[str] = (),
     asides: bool = True,
+    worked: bool = False,
 ) -> Derivation | Derivations: ...
 
 
@@ -179,6 +184,7 @@ def derive(
     symmetric_convention: str = "projection",
     indices: str | Sequence[str] = (),
     asides: bool = True,
+    worked: bool = False,
 ) -> Derivation | Derivations:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
@@ -187,6 +193,8 @@ def derive(
     ``check=False`` skips the entrywise checks (for speed; the result is then
     not proved). ``timeout`` (seconds) bounds the whole derivation; past it a TimeoutError is raised.
     ``asides=False`` leaves out the notes on how each step is checked and the result in symderiv's language.
+    ``worked=True`` adds a worked numeric example (:mod:`symderiv.explain.worked`): small integer matrices, and
+    every entry of each block computed from its index form with the numbers written out, cross-checked exactly.
     ``indices`` names the indices (``"a,b,r,s,t"``: ``V_ab``, the block entry ``D_rs``, then the summed ones).
     A list of names for ``wrt`` gives one document for all of them (:class:`Derivations`): the blocks they share
     are derived once.
@@ -202,7 +210,7 @@ def derive(
     if not isinstance(wrt, str):
         return _several(expr, wrt, shapes, dict(
             functions=functions, symmetric=symmetric, upstream=upstream, layout=layout, check=check, timeout=timeout,
-            assume=assume, symmetric_convention=symmetric_convention, indices=indices, asides=asides))
+            assume=assume, symmetric_convention=symmetric_convention, indices=indices, asides=asides, worked=worked))
     started = time.monotonic()
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, assume=assume, symmetric_convention=symmetric_convention)
@@ -244,15 +252,20 @@ def derive(
                     draft.indices, draft.block, check, note)
 
     plan = builder.plan
+    made_blocks = tuple(Block(spec.number, spec.name, spec.definition, spec.wrt, spec.upstream, spec.partial,
+                              tuple(made(d) for d in drafts)) for spec, drafts in blocks.derived)
+    example = None
+    if worked:
+        with builder.limited():
+            example = worked_example(builder, made_blocks, result.expr)
     return Derivation(
         expression=expr, source=problem.expression, wrt=wrt, layout=layout, upstreams=builder.upstreams,
         intro=say.intro(problem.typing.symbols, problem.expression, wrt, upstream, problem.scalar, plan.definitions,
                         plan.order, builder.check_shapes() if check and asides else None, names),
-        blocks=tuple(Block(spec.number, spec.name, spec.definition, spec.wrt, spec.upstream, spec.partial,
-                           tuple(made(d) for d in drafts)) for spec, drafts in blocks.derived),
+        blocks=made_blocks,
         final=tuple(made(d, note) for d in final),
         conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check, asides),
-        shapes=dict(problem.typing.symbols), result=result)
+        shapes=dict(problem.typing.symbols), result=result, worked=example)
 
 
 def _several(expr: str, wrt: Sequence[str], shapes: Mapping[str, Any] | None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .steps import Block, Document, Grad, Prose, Step
 
@@ -29,6 +30,8 @@ class Part:
     conclusion: Prose
     #: The numbers of the shared blocks this gradient goes through.
     uses: tuple[int, ...] = ()
+    #: Its worked numeric example (:class:`symderiv.explain.worked.Worked`), when one was asked for.
+    worked: Any = None
 
     @property
     def steps(self) -> list[Step]:
@@ -131,7 +134,7 @@ def combine(documents: Sequence[Document]) -> dict:
             which = "Block " + str(uses[0]) if len(uses) == 1 else "Blocks " + ", ".join(map(str, uses))
             intro += ((f"This gradient goes through {which} above.",),)
         final = tuple(replace(s, block=0) for s in doc.final)
-        parts.append(Part(doc.wrt, intro, tuple(own), final, doc.conclusion, uses))
+        parts.append(Part(doc.wrt, intro, tuple(own), final, doc.conclusion, uses, getattr(doc, "worked", None)))
     upstreams: dict[str, str] = {}
     for doc in documents:
         upstreams.update(doc.upstreams)

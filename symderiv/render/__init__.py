@@ -22,6 +22,7 @@ from symderiv.render.latex import LatexDerivationPrinter
 from symderiv.render.markdown import MarkdownDerivationPrinter
 from symderiv.render.several import SEVERAL
 from symderiv.render.text import TextDerivationPrinter
+from symderiv.render.worked import WORKED
 
 #: The document printer of each format.
 FORMATS: dict[str, type[DocumentPrinter]] = {
@@ -44,7 +45,7 @@ def render(derivation: Document, fmt: str = "text", *, standalone: bool = True, 
     """
     if fmt not in FORMATS:
         raise OptionError(f"unknown format `{fmt}`", hint="use one of " + ", ".join(FORMATS))
-    printer = (SEVERAL if isinstance(derivation, Several) else FORMATS)[fmt]
+    printer = (SEVERAL if isinstance(derivation, Several) else WORKED)[fmt]
     if issubclass(printer, LatexDerivationPrinter):
         return printer(derivation).document(standalone=standalone)
     if issubclass(printer, TextDerivationPrinter):

@@ -18,12 +18,13 @@ from symderiv.render.html import HtmlDerivationPrinter
 from symderiv.render.latex import LatexDerivationPrinter
 from symderiv.render.markdown import MarkdownDerivationPrinter
 from symderiv.render.text import TextDerivationPrinter
+from symderiv.render.worked import WorkedBody
 
 
-class SeveralBody(DocumentPrinter):
+class SeveralBody(WorkedBody):
     """The walk of a :class:`Several` document over a format's hooks (mixed in before the format's printer)."""
 
-    d: Several
+    d: Several  # type: ignore[assignment]
 
     def title(self) -> Prose:
         grads: list[Any] = []
@@ -59,6 +60,8 @@ class SeveralBody(DocumentPrinter):
             out.append(self.heading(("Putting it together",), 3))
             out += [self.step(step, step is last) for step in part.final]
         out.append(self.paragraph(part.conclusion))
+        if part.worked is not None:
+            out += self.worked(part.worked, 3)
         return out
 
 
