@@ -76,4 +76,5 @@ _COURSE: list[Case] = [
     ("(X - sum(X, axis=0) / 4) / sqrt(sum((X - sum(X, axis=0) / 4) ** 2, axis=0) / 4 + 1)", "X", None, {}),
 ]
 
-CASES: list[Case] = [(e.expression, e.wrt, dict(e.shapes) or None, {}) for e in EXAMPLES] + _COURSE
+CASES: list[Case] = [(e.expression, w, dict(e.shapes) or None, {}) for e in EXAMPLES
+                     for w in (e.wrt if isinstance(e.wrt, tuple) else (e.wrt,))] + _COURSE

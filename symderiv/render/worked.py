@@ -30,8 +30,8 @@ def number(x: Any, latex: bool, digits: int = 4, factor: bool = False) -> str:
     """A number as written on the board: exact ``-3``, ``1/2``, else rounded (``0.7311``); in parentheses when
     negative and ``factor`` (a factor of a product).
 
-    >>> number(Fraction(-3), False, factor=True), number(Fraction(1, 2), True), number(Fraction(-1, 2), False)
-    ('(−3)', '\\\\tfrac{1}{2}', '−1/2')
+    >>> number(Fraction(-3), False, factor=True), number(Fraction(-1, 2), True), number(Fraction(-1, 2), False)
+    ('(−3)', '{-\\\\tfrac{1}{2}}', '−1/2')
     """
     if is_exact(x):
         q = Fraction(x)
@@ -45,7 +45,8 @@ def number(x: Any, latex: bool, digits: int = 4, factor: bool = False) -> str:
         body = mpmath.nstr(abs(x), digits, min_fixed=-6, max_fixed=8)
     if not negative:
         return body
-    text = ("-" if latex else "−") + body
+    # In LaTeX the sign is grouped with the number, so MathML reads it as a prefix minus (no binary spacing).
+    text = "{-" + body + "}" if latex else "−" + body
     return f"({text})" if factor else text
 
 
