@@ -6,6 +6,7 @@ values, each block's entries and the result (and, for nonlinear functions, finit
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from fractions import Fraction
@@ -148,7 +149,23 @@ def test_the_command_line_option(capsys):
     assert "A worked example" in out and "∂L/∂W_23 = " in out
     assert main(["derive", "X @ W + b", "--wrt", "W", "--wrt", "b", "--shape", "b=1,H", "--worked-example",
                  "--format", "markdown"]) == 0
-    assert capsys.readouterr().out.count("### A worked example") == 2  # one per gradient
+    out = capsys.readouterr().out
+    assert out.count("## A worked example") == 1 and out.count("### The gradient") == 2  # the numbers once
+
+
+def test_several_gradients_share_the_numbers_and_the_shared_blocks():
+    d = derive("relu(W @ X + b)", ["W", "b"], {"b": ("H", 1)}, worked=True)
+    w, b = (p.worked for p in d.parts)
+    assert w.inputs == b.inputs and w.forward == b.forward
+    # the blocks carry the document's numbers: the shared block 1, then W's block 2 and b's block 3
+    assert [x.number for x in w.blocks] == [1, 2] and [x.number for x in b.blocks] == [1, 3]
+    text = d.to_text()
+    worked = text[text.index("A worked example"):]
+    assert worked.count("Block 1, for ∂L/∂Z") == 1 and "Block 3, for ∂L/∂b" in worked
+    assert len(re.findall(r"^ +W = \[", worked, flags=re.M)) == 1 and worked.count("Cross-check") == 2
+    v = arrays(w)
+    z = v["W"] @ v["X"] + v["b"]
+    assert np.array_equal(as_float(b.result), (v["G"] * (z > 0)).sum(axis=1, keepdims=True))
 
 
 def test_the_numbers_are_deterministic():

@@ -124,17 +124,24 @@ def combine(documents: Sequence[Document]) -> dict:
     next_number = len(shared) + 1
     for doc in documents:
         own = []
+        renumbered = {}
         for block in doc.blocks:
             if _key(block) not in number:
                 own.append(_renumber(block, next_number))
+                renumbered[block.number] = next_number
                 next_number += 1
+            else:
+                renumbered[block.number] = number[_key(block)]
         uses = tuple(sorted({number[_key(b)] for b in doc.blocks if _key(b) in number}))
         intro = tuple(p for p in doc.intro if _shared_paragraph(p, documents) is None)
         if uses:
             which = "Block " + str(uses[0]) if len(uses) == 1 else "Blocks " + ", ".join(map(str, uses))
             intro += ((f"This gradient goes through {which} above.",),)
         final = tuple(replace(s, block=0) for s in doc.final)
-        parts.append(Part(doc.wrt, intro, tuple(own), final, doc.conclusion, uses, getattr(doc, "worked", None)))
+        worked = getattr(doc, "worked", None)
+        if worked is not None:  # its blocks by their numbers in this document
+            worked = replace(worked, blocks=tuple(replace(b, number=renumbered[b.number]) for b in worked.blocks))
+        parts.append(Part(doc.wrt, intro, tuple(own), final, doc.conclusion, uses, worked))
     upstreams: dict[str, str] = {}
     for doc in documents:
         upstreams.update(doc.upstreams)

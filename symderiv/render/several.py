@@ -40,8 +40,19 @@ class SeveralBody(WorkedBody):
             for block in self.d.blocks:
                 parts += self.block(block)
         for part in self.d.parts:
-            parts += self.part(part)
+            parts += self.part(part, together=self._together())
+        if self._together():
+            parts += self.worked_together([p.worked for p in self.d.parts], {b.number for b in self.d.blocks})
         return parts
+
+    def _together(self) -> bool:
+        """Whether every gradient has a worked example on the same numbers (then they are shown as one)."""
+        examples = [p.worked for p in self.d.parts]
+        if any(w is None for w in examples):
+            return False
+        first = examples[0]
+        return all((w.inputs, w.upstream, w.forward) == (first.inputs, first.upstream, first.forward)
+                   for w in examples)
 
     def block(self, block: Block, last: Any = None) -> list[str]:
         name = Matrix(ex.Symbol(block.name))
@@ -49,7 +60,7 @@ class SeveralBody(WorkedBody):
         head = self.heading((f"Block {block.number}: ", Equation((name, Matrix(block.definition))), ", for ", *what), 3)
         return [head] + [self.step(step, step is last) for step in block.steps]
 
-    def part(self, part: Part) -> list[str]:
+    def part(self, part: Part, together: bool = False) -> list[str]:
         steps = part.steps
         last = steps[-1] if steps else None
         out = [self.heading(("The gradient ", Grad(part.wrt, self.d.layout)), 2)]
@@ -60,7 +71,7 @@ class SeveralBody(WorkedBody):
             out.append(self.heading(("Putting it together",), 3))
             out += [self.step(step, step is last) for step in part.final]
         out.append(self.paragraph(part.conclusion))
-        if part.worked is not None:
+        if part.worked is not None and not together:
             out += self.worked(part.worked, 3)
         return out
 

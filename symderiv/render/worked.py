@@ -120,6 +120,23 @@ class WorkedBody(DocumentPrinter):
     # -- the section --------------------------------------------------------------------------------------------
     def worked(self, w: Worked, level: int = 2) -> list[str]:
         """The section of the worked example ``w``, its heading at ``level``."""
+        return self._opening(w, level) + self._blocks(w, w.blocks) + self._result(w)
+
+    def worked_together(self, examples: list[Worked], shared: set[int], level: int = 2) -> list[str]:
+        """One section for several gradients worked on the same numbers: the inputs and the forward pass once,
+        the blocks numbered in ``shared`` once, then each gradient's own blocks and result under its heading."""
+        out = self._opening(examples[0], level)
+        seen: set[int] = set()
+        for w in examples:
+            common = [b for b in w.blocks if b.number in shared and b.number not in seen]
+            seen.update(b.number for b in common)
+            out += self._blocks(w, common)
+        for w in examples:
+            out.append(self.heading(("The gradient ", Grad(w.wrt)), level + 1))
+            out += self._blocks(w, [b for b in w.blocks if b.number not in shared]) + self._result(w)
+        return out
+
+    def _opening(self, w: Worked, level: int) -> list[str]:
         digits = w.digits
         shapes = []
         for n, (name, m) in enumerate(w.inputs):
@@ -133,12 +150,14 @@ class WorkedBody(DocumentPrinter):
             symbol, node, m = w.upstream
             rows.append((self._math(Grad(node)), self._matrix(m, digits)))
         out.append(self._rows(rows))
-        out += self._forward(w)
-        for block in w.blocks:
+        return out + self._forward(w)
+
+    def _blocks(self, w: Worked, blocks: Any) -> list[str]:
+        out = []
+        for block in blocks:
             # the last block giving the whole result directly: its matrix is the result, shown below
             final = block.wrt == w.wrt and not block.partial
-            out += self._block(block, digits, final)
-        out += self._result(w)
+            out += self._block(block, w.digits, final)
         return out
 
     def _forward(self, w: Worked) -> list[str]:
