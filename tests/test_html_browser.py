@@ -83,9 +83,11 @@ def pages(tmp_path_factory):
     out = {}
     for stem, expression, wrt, shapes in (
             ("layer", "relu(W @ X + b)", "W", {"b": ("H", 1)}),
-            ("logistic", LOGISTIC, "w", {"w": ("n", 1), "X": ("n", "m"), "Y": (1, "m")})):
+            ("logistic", LOGISTIC, "w", {"w": ("n", 1), "X": ("n", "m"), "Y": (1, "m")}),
+            ("worked", "relu(W @ X + b)", ["W", "b"], {"b": ("H", 1)})):
         path = folder / f"{stem}.html"
-        path.write_text(symderiv.derive(expression, wrt, shapes, check=False).to_html(), encoding="utf-8")
+        doc = symderiv.derive(expression, wrt, shapes, check=stem == "worked", worked=stem == "worked")
+        path.write_text(doc.to_html(), encoding="utf-8")
         out[stem] = path
     return out
 
@@ -102,7 +104,7 @@ def test_the_equals_signs_of_multi_line_equations_line_up(browser, pages, tmp_pa
         shot = tmp_path / f"{path.stem}.png"
         browser.save_screenshot(str(shot))
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert rows >= 3  # a chain of three equal sides (the layer's "putting it together")
+    assert rows >= 8  # the worked example's eight entries of ∂L/∂Z, and the chains of three equal sides
 
 
 def test_a_function_name_sits_next_to_its_bracket(browser, pages):

@@ -179,3 +179,18 @@ def test_a_wrong_formula_is_caught_by_the_cross_check(monkeypatch):
                         lambda builder, blocks, formula: real(builder, blocks, parse("2 * G @ X.T", allow_upstream=True)))
     with pytest.raises(DerivationError, match="worked example"):
         derive("W @ X", "W", worked=True)
+
+
+def test_a_scalar_loss_is_worked_from_its_differentiated_index_form():
+    w = derive("trace(A @ X @ B)", "X", worked=True).worked
+    v = arrays(w)
+    assert w.upstream is None and w.blocks[0].rule is not None and len(w.blocks[0].entries) == 12
+    assert np.array_equal(as_float(w.result), v["A"].T @ v["B"].T)
+    for entry, expected in zip(w.blocks[0].entries, (v["A"].T @ v["B"].T).ravel(), strict=True):
+        assert sum(float(c) * np.prod([float(x) for x in f]) for c, f in entry.products) == expected
+
+
+def test_a_generic_function_has_no_numbers(capsys):
+    with pytest.raises(symderiv.SymderivError, match="generic function"):
+        derive("phi(W @ X)", "W", functions=["phi"], worked=True)
+    assert main(["derive", "phi(W @ X)", "--wrt", "W", "--fn", "phi", "--worked-example"]) == 2

@@ -28,6 +28,7 @@ from typing import Any
 from symderiv.backends.numbers import WORKING_DPS, OutOfDomain, is_exact
 from symderiv.core import expr as ex
 from symderiv.core.errors import DerivationError, SymderivError
+from symderiv.ops import elementwise
 from symderiv.proofs.exact.witness import PointDomain, evaluate
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
 
@@ -133,6 +134,10 @@ def worked_example(builder: Any, blocks: Sequence[Block], formula: ex.Expr, seed
     import mpmath  # type: ignore[import-untyped]
 
     problem = builder.problem
+    generic = sorted({n.fn for n in problem.expression.walk() if isinstance(n, ex.Apply) and elementwise(n.fn).generic})
+    if generic:
+        raise SymderivError(f"a worked example needs numbers, and `{generic[0]}` is a generic function",
+                            hint="use a concrete function (relu, sigmoid, exp, ...) or leave out the worked example")
     last: Exception | None = None
     for attempt in range(ATTEMPTS):
         rng = random.Random(f"symderiv-worked-{seed}-{attempt}")
@@ -188,11 +193,12 @@ def _backward(builder: Any, checker: Checker, ev: _Evaluator, blocks: Sequence[B
         matrix_rule = matrix_steps[-1].equation
         rhs = matrix_rule.rhs
         value = _as_matrix(ev.value(rhs.expr)) if hasattr(rhs, "expr") else sums.get(block.wrt, [])
-        rules = [s for s in block.steps if s.kind is StepKind.SUBSTITUTE]
-        rule = rules[-1].equation if rules else None
-        entries = _entries(rule, checker, ev, up_of, value) if rule is not None else None
-        if entries is None:
-            rule = None
+        rule, entries = None, None
+        for candidate in _rules(block):
+            entries = _entries(candidate, checker, ev, up_of, value)
+            if entries is not None:
+                rule = candidate
+                break
         works.append(BlockWork(block.number, block.wrt, rule, matrix_rule, tuple(entries or ()), value, block.partial))
         before = sums.get(block.wrt)
         sums[block.wrt] = value if before is None else [[a + b for a, b in zip(r, s, strict=True)]
@@ -201,6 +207,22 @@ def _backward(builder: Any, checker: Checker, ev: _Evaluator, blocks: Sequence[B
         if sym is not None and block.wrt != builder.wrt and block.wrt in up_of:
             ev.set_symbol(sym, sums[block.wrt])
     return works
+
+
+def _rules(block: Block) -> list[Equation]:
+    """The index forms of ``∂L/∂V_dc`` the block states, best first: putting the pieces together, then the
+    differentiated index form (a scalar block), then the transposed form; each as ``left = its last side``."""
+    order = (StepKind.SUBSTITUTE, StepKind.DIFFERENTIATE, StepKind.TRANSPOSE)
+    out = []
+    for kind in order:
+        for step in reversed([s for s in block.steps if s.kind is kind]):
+            lhs, rhs = step.equation.lhs, step.equation.rhs
+            if isinstance(lhs, IndexSum) and isinstance(rhs, IndexSum) and len(lhs.terms) == 1 \
+                    and len(lhs.terms[0].factors) == 1:
+                (f,) = lhs.terms[0].factors
+                if isinstance(f, Partial) and f.num is None and f.den.expr == ex.Symbol(block.wrt):
+                    out.append(Equation((lhs, rhs)))
+    return out
 
 
 def _total(wrt: str, works: Sequence[BlockWork]) -> NumMatrix:
