@@ -30,6 +30,7 @@ CELLS = [
     "symderiv.verify('W @ X', 'W', 'G @ X.T')",
     "symderiv.verify('W @ X', 'W', '2 * G @ X.T')",
     "from IPython.display import Latex\nLatex(d._repr_latex_())",
+    "symderiv.derive('relu(W @ X + b)', ['W', 'b'], {'b': ('H', 1)}, worked=True)",
 ]
 
 
@@ -73,6 +74,13 @@ def test_repr_is_short_and_the_verdicts_are_rich(page):
     proved, refuted = _outputs(page, "text/markdown")[1:3]
     assert "<strong>PROVED</strong>" in proved and "$\\frac{\\partial L}{\\partial W} = G X^{\\top}$" in proved
     assert "<strong>NOT PROVED</strong>" in refuted and "witness: W = [[" in html.unescape(refuted)
+
+
+def test_several_gradients_with_a_worked_example_display_whole(page):
+    both = html.unescape(_outputs(page, "text/markdown")[3])
+    assert re.search(r"<h1[^>]*>Derivation of .* and .*</h1>", both)
+    assert "A worked example" in both and "\\begin{pmatrix}" in both and "[ \\begin{aligned}" not in both
+    assert both.count("$$\n\\begin{aligned}") == both.count("\\end{aligned}\n$$") > 20
 
 
 def test_the_latex_display_keeps_its_dollars(page):
