@@ -194,3 +194,11 @@ def test_a_generic_function_has_no_numbers(capsys):
     with pytest.raises(symderiv.SymderivError, match="generic function"):
         derive("phi(W @ X)", "W", functions=["phi"], worked=True)
     assert main(["derive", "phi(W @ X)", "--wrt", "W", "--fn", "phi", "--worked-example"]) == 2
+
+
+def test_numerator_layout_says_the_formula_gives_the_transpose():
+    d = derive("W @ X", "W", layout="numerator", worked=True)
+    v = arrays(d.worked)
+    assert np.array_equal(as_float(d.worked.result), v["G"] @ v["X"].T)  # ∂L/∂W itself, entry by entry
+    assert "(∂L/∂W).T = X @ (∂L/∂D).T, evaluated exactly at these matrices, gives its transpose" in " ".join(
+        d.to_text().split())

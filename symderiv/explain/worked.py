@@ -82,6 +82,8 @@ class Worked:
     #: True when every number is exact; else irrational ones are shown rounded to ``digits`` significant digits
     exact: bool
     digits: int = 4
+    #: the layout of ``formula``: ``numerator`` gives the transpose of ``result`` (which is always ∂L/∂V itself)
+    layout: str = "denominator"
 
 
 def _draw(rng: random.Random, positive: bool) -> Fraction:
@@ -178,7 +180,8 @@ def _attempt(builder: Any, problem: Any, blocks: Sequence[Block], formula: ex.Ex
     _cross_check(builder, checker, ev, formula, result)
     numbers = [x for _, m in inputs for row in m for x in row] + [x for _, _, m in forward for row in m for x in row]
     numbers += [x for row in result for x in row]
-    return Worked(builder.wrt, inputs, up, forward, tuple(works), result, formula, all(map(is_exact, numbers)))
+    return Worked(builder.wrt, inputs, up, forward, tuple(works), result, formula, all(map(is_exact, numbers)),
+                  layout=problem.layout)
 
 
 def _backward(builder: Any, checker: Checker, ev: _Evaluator, blocks: Sequence[Block]) -> list[BlockWork]:

@@ -194,8 +194,9 @@ class WorkedBody(DocumentPrinter):
         rows = [(self._math(Grad(w.wrt)), self._matrix(w.result, w.digits))]
         how = "exactly" if w.exact else "with 60 digits"
         head: Prose = ("The result" + (", the sum of the blocks' parts" if many else "") + ":",)
-        note: Prose = ("Cross-check: the derived formula ", Equation((Grad(w.wrt), Matrix(w.formula))),
-                       f", evaluated {how} at these matrices, gives the same matrix, and so does the definition (the "
+        same = "the same matrix" if w.layout == "denominator" else "its transpose (numerator layout)"
+        note: Prose = ("Cross-check: the derived formula ", Equation((Grad(w.wrt, w.layout), Matrix(w.formula))),
+                       f", evaluated {how} at these matrices, gives {same}, and so does the definition (the "
                        f"derivative of L with respect to each entry of {w.wrt}, by the exact prover's chain rule).")
         return [self.paragraph(head), self._rows(rows), self.paragraph(note)]
 
