@@ -202,3 +202,16 @@ def test_numerator_layout_says_the_formula_gives_the_transpose():
     assert np.array_equal(as_float(d.worked.result), v["G"] @ v["X"].T)  # ∂L/∂W itself, entry by entry
     assert "(∂L/∂W).T = X @ (∂L/∂D).T, evaluated exactly at these matrices, gives its transpose" in " ".join(
         d.to_text().split())
+
+
+@pytest.mark.parametrize(("expression", "wrt", "shapes"), [
+    ("W2 @ relu(W1 @ X + b1) + b2", ["W1", "b1", "W2"], {"b1": ("H", 1), "b2": ("O", 1)}),
+    ("sum(sigmoid(X @ w))", "w", {"w": ("n", 1)}),
+    ("(exp(Q @ K.T) / sum(exp(Q @ K.T), axis=1)) @ V", "Q", None),
+])
+def test_no_internal_name_and_no_empty_slot_in_any_format(expression, wrt, shapes):
+    d = derive(expression, wrt, shapes, worked=True)
+    for text in (d.to_text(), d.to_markdown(), d.to_latex(), d.to_html()):
+        assert "dL_d" not in text and "dL\\_d" not in text
+        assert "A worked example" in text
+    assert not re.search(r"\(\s*\)|, ,|for ,", d.to_text())
