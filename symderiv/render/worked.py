@@ -185,8 +185,8 @@ class WorkedBody(DocumentPrinter):
         if final:
             return out
         more = len(b.entries) - MAX_SHOWN
-        tail: Prose = ((f"and {more} more entries the same way; " if more > 0 else "") + "so ",
-                       Grad(b.wrt) if not b.partial else "its part", " is:")
+        tail: Prose = ((f"The other {more} entries follow the same way. " if more > 0 else "") + "So ",
+                       *((Grad(b.wrt),) if not b.partial else ("its part of ", Grad(b.wrt))), " is:")
         return out + [self.paragraph(tail), self._rows([(self._math(Grad(b.wrt)), self._matrix(b.value, digits))])]
 
     def _result(self, w: Worked) -> list[str]:
