@@ -84,4 +84,5 @@ _COURSE: list[Case] = [
     ("sum((W @ X - Y) ** 2)", "W", None, {"detail": "full"}),
 ]
 
-CASES: list[Case] = [(e.expression, e.wrt, dict(e.shapes) or None, {}) for e in EXAMPLES] + _COURSE + ASSUMED
+CASES: list[Case] = [(e.expression, w, dict(e.shapes) or None, {}) for e in EXAMPLES
+                     for w in (e.wrt if isinstance(e.wrt, tuple) else (e.wrt,))] + _COURSE + ASSUMED

@@ -139,7 +139,8 @@ def check_export(text: str, wrt: list[str], shapes, target: str, *, functions=("
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.stem)
 def test_every_docs_example_exports_and_runs(example, target):
     _require(target)
-    check_export(example.expression, [example.wrt], example.shapes, target, check=True)
+    names = list(example.wrt) if isinstance(example.wrt, tuple) else [example.wrt]  # layer_w_b: W and b
+    check_export(example.expression, names, example.shapes, target, check=True)
 
 
 MORE = [  # every primitive and registered operation, several wrt, 1×1 results and constants

@@ -35,7 +35,7 @@ def test_check_fails_on_a_changed_file(tmp_path):
 def test_every_example_is_there_in_every_format():
     stems = {e.stem for e in docs.EXAMPLES}
     assert {"wx", "xw", "affine_bias", "relu_layer", "two_layer", "logistic", "trace", "quadratic_form",
-            "logdet"} == stems
+            "logdet", "worked_layer", "layer_w_b"} == stems
     for stem in stems:
         for suffix in ("tex", "md", "html", "txt"):
             assert (EXAMPLES / f"{stem}.{suffix}").is_file()

@@ -25,7 +25,7 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
     """
     p.add_argument("expression")
     p.add_argument("--wrt", required=True, action="append", metavar="NAME",
-                   help="the matrix to differentiate by (repeatable: one derivation after the other)")
+                   help="the matrix to differentiate by (repeatable: one document, shared blocks derived once)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
@@ -38,6 +38,8 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
                         "full: every block in all six moves")
     p.add_argument("--numbered", action="store_true",
                    help="number the display equations (LaTeX's numbers; (1), (2), ... in the other formats)")
+    p.add_argument("--worked-example", dest="worked", action="store_true",
+                   help="add a worked numeric example: small integer matrices and every entry computed by hand")
     p.add_argument("--json", action="store_true", help="print a machine-readable result (the steps as data)")
     add_common(p)
 
@@ -86,24 +88,22 @@ def _terminal_width(output: str | None) -> int | None:
 
 
 def run_derive(args: argparse.Namespace) -> int:
-    """Derive (for each ``--wrt``, one after the other) and print in the chosen format, or as JSON."""
+    """Derive and print in the chosen format, or as JSON. Several ``--wrt`` names make one document, in every
+    format: the blocks the gradients share derived once, then each one's own."""
     names = list(dict.fromkeys(args.wrt))
-    if len(names) > 1 and args.format in ("latex", "html") and not args.json:
-        raise SymderivError(f"several --wrt names in one {args.format} document are not supported yet",
-                            hint="use --format text or markdown, or run derive once per name")
-    derivations = [api("explain.derivation").derive(args.expression, wrt, shapes_from(args), layout=args.layout,
-                                                    timeout=args.timeout, indices=args.indices, asides=args.asides,
-                                                    detail=args.detail, numbered=args.numbered,
-                                                    **options_from(args)) for wrt in names]
+    doc = api("explain.derivation").derive(args.expression, names if len(names) > 1 else names[0], shapes_from(args),
+                                           layout=args.layout, timeout=args.timeout, indices=args.indices,
+                                           asides=args.asides, worked=args.worked, detail=args.detail,
+                                           numbered=args.numbered, **options_from(args))
+    derivations = list(getattr(doc, "derivations", ())) or [doc]
     if args.json:
         data = [_as_data(d) for d in derivations]
         _emit(json.dumps(data[0] if len(data) == 1 else data, ensure_ascii=False, indent=2), args.output)
         return EXIT_OK
-    width = _terminal_width(args.output)
-    texts = [d.to_text(width=width) if args.format == "text" else
-             {"latex": d.to_latex, "markdown": d.to_markdown, "html": d.to_html}[args.format]() for d in derivations]
-    rule = "\n---\n\n" if args.format == "markdown" else "\n" + "=" * 72 + "\n\n"
-    _emit(rule.join(t.rstrip("\n") + "\n" for t in texts), args.output)
+    if args.format == "text":
+        _emit(doc.to_text(width=_terminal_width(args.output)), args.output)
+    else:
+        _emit({"latex": doc.to_latex, "markdown": doc.to_markdown, "html": doc.to_html}[args.format](), args.output)
     return EXIT_OK
 
 

@@ -21,6 +21,8 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("symderiv derive 'W @ X' --wrt W", "the derivation of ∂L/∂W, step by step, as text"),
         ("symderiv derive 'relu(W @ X + b)' --wrt W --shape b=n,1 --format latex -o grad.tex", "LaTeX, to a file"),
         ("symderiv derive 'W @ X' --wrt W --json", "the steps as JSON"),
+        ("symderiv derive 'relu(W @ X + b)' --wrt W --wrt b --shape b=n,1 --worked-example",
+         "both gradients in one document, with every entry worked out on small integer matrices"),
     ),
     "compare": (
         ("symderiv compare 'W @ X' 'X @ W' --wrt W", "two derivations and how their results relate"),

@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast, overload
 
 from symderiv.autodiff.backprop import Gradient
 from symderiv.core import expr as ex
@@ -44,12 +44,41 @@ from .assumptions import under_assumptions
 from .blocks import INDICES
 from .build import Builder
 from .check import concrete
+from .parts import Several, combine
 from .steps import Block, Document, Draft, Equation, Grad, Matrix, Step, StepKind
 from .symmetric import with_convention
+from .worked import Worked, worked_example
+
+
+class _Rendered:
+    """The formats of a derivation document (:func:`symderiv.render.render`), and its displays in Jupyter."""
+
+    def to_latex(self, standalone: bool = True) -> str:
+        """LaTeX: a standalone ``article`` (``standalone=False``: a fragment to ``\\input``)."""
+        return render(cast(Document, self), "latex", standalone=standalone)
+
+    def to_markdown(self) -> str:
+        return render(cast(Document, self), "markdown")
+
+    def to_html(self) -> str:
+        return render(cast(Document, self), "html")
+
+    def to_text(self, width: int | None = None) -> str:
+        return render(cast(Document, self), "text", width=width)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_latex_(self) -> str:
+        """For Jupyter (MathJax): the equations in one ``align*``, each tagged with its step."""
+        return jupyter(cast(Document, self))
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
 
 
 @dataclass(frozen=True)
-class Derivation(Document):
+class Derivation(_Rendered, Document):
     """A derivation of ``∂L/∂wrt``: blocks of steps, the intro, the conclusion, and the proved result.
 
     >>> d = derive("W @ X", wrt="W", check=False)
@@ -65,36 +94,48 @@ class Derivation(Document):
     result: Gradient
     #: Number the display equations: LaTeX's own numbers, ``(1)``, ``(2)`` … in the other formats.
     numbered: bool = False
+    #: The worked numeric example (``derive(..., worked=True)``), or None.
+    worked: Worked | None = None
 
     @property
     def definitions(self) -> dict[str, ex.Expr]:
         """Each block's name and definition (inner blocks by their names), in backprop order."""
         return {b.name: b.definition for b in self.blocks}
 
-    def to_latex(self, standalone: bool = True) -> str:
-        """LaTeX: a standalone ``article`` (``standalone=False``: a fragment to ``\\input``)."""
-        return render(self, "latex", standalone=standalone)
+    def __repr__(self) -> str:
+        """Short: the expression, the variable, the number of steps and the result (the whole text is ``str``).
 
-    def to_markdown(self) -> str:
-        return render(self, "markdown")
-
-    def to_html(self) -> str:
-        return render(self, "html")
-
-    def to_text(self, width: int | None = None) -> str:
-        return render(self, "text", width=width)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def _repr_latex_(self) -> str:
-        """For Jupyter (MathJax): the equations in one ``align*``, each tagged with its step."""
-        return jupyter(self)
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
+        >>> derive("W @ X", "W")
+        <Derivation of ∂L/∂W for W @ X: 6 steps, ∂L/∂W = G @ X.T (proved)>
+        """
+        return (f"<Derivation of ∂L/∂{self.wrt} for {self.expression}: {len(self.steps)} steps, "
+                f"∂L/∂{self.wrt} = {self.result.formula} ({self.result.proof_status})>")
 
 
+@dataclass(frozen=True)
+class Derivations(_Rendered, Several):
+    """Several gradients of one expression in one document (``derive(expr, ["W", "b"])``): the blocks they share
+    derived once, then each gradient's own blocks and result (:mod:`symderiv.explain.parts`).
+
+    >>> d = derive("relu(W @ X + b)", ["W", "b"], {"b": ("H", 1)}, check=False)
+    >>> d.names, [b.name for b in d.blocks], {w: g.formula for w, g in d.results.items()}
+    (['W', 'b'], ['A'], {'W': '(G * step(W @ X + b)) @ X.T', 'b': 'sum(G * step(W @ X + b), axis=1)'})
+    """
+
+    #: Each gradient's own derivation, as ``derive(expr, wrt)`` gives it.
+    derivations: tuple[Derivation, ...] = ()
+
+    @property
+    def results(self) -> dict[str, Gradient]:
+        """Each variable's proved gradient."""
+        return {d.wrt: d.result for d in self.derivations}
+
+    def __repr__(self) -> str:
+        return f"<Derivations of {', '.join('∂L/∂' + n for n in self.names)} for {self.expression}: " \
+               f"{len(self.steps)} steps>"
+
+
+@overload
 def derive(
     expr: str,
     wrt: str,
@@ -112,7 +153,51 @@ def derive(
     asides: bool = True,
     detail: str = "compact",
     numbered: bool = False,
-) -> Derivation:
+    worked: bool = False,
+) -> Derivation: ...
+
+
+@overload
+def derive(
+    expr: str,
+    wrt: Sequence[str],
+    shapes: Mapping[str, Any] | None = None,
+    *,
+    functions: Iterable[str] = (),
+    symmetric: Iterable[str] = (),
+    upstream: str = "G",
+    layout: str = "denominator",
+    check: bool = True,
+    timeout: float | None = None,
+    assume: Mapping[str, str] | None = None,
+    symmetric_convention: str = "projection",
+    indices: str | Sequence[str] = (),
+    asides: bool = True,
+    detail: str = "compact",
+    numbered: bool = False,
+    worked: bool = False,
+) -> Derivation | Derivations: ...
+
+
+def derive(
+    expr: str,
+    wrt: str | Sequence[str],
+    shapes: Mapping[str, Any] | None = None,
+    *,
+    functions: Iterable[str] = (),
+    symmetric: Iterable[str] = (),
+    upstream: str = "G",
+    layout: str = "denominator",
+    check: bool = True,
+    timeout: float | None = None,
+    assume: Mapping[str, str] | None = None,
+    symmetric_convention: str = "projection",
+    indices: str | Sequence[str] = (),
+    asides: bool = True,
+    detail: str = "compact",
+    numbered: bool = False,
+    worked: bool = False,
+) -> Derivation | Derivations:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
     With no shapes the dimensions are the inferred names (``W @ X``: ``W`` is
@@ -120,10 +205,14 @@ def derive(
     ``check=False`` skips the entrywise checks (for speed; the result is then
     not proved). ``timeout`` (seconds) bounds the whole derivation; past it a TimeoutError is raised.
     ``asides=False`` leaves out the notes on how each step is checked and the result in symderiv's language.
+    ``worked=True`` adds a worked numeric example (:mod:`symderiv.explain.worked`): small integer matrices, and
+    every entry of each block computed from its index form with the numbers written out, cross-checked exactly.
     ``indices`` names the indices (``"a,b,r,s,t"``: ``V_ab``, the block entry ``D_rs``, then the summed ones).
     ``detail="compact"`` (the default) writes a routine block (an elementwise function, a bias, a scaling) as one
     step and the scalar loss's index form once; ``detail="full"`` gives every block all six moves.
     ``numbered=True`` numbers the display equations.
+    A list of names for ``wrt`` gives one document for all of them (:class:`Derivations`): the blocks they share
+    are derived once.
 
     >>> d = derive("W @ X", wrt="W", shapes={"W": ("H", "m"), "X": ("m", "n")})
     >>> len(d.steps), d.result.formula, d.steps[0].checked
@@ -133,18 +222,21 @@ def derive(
     >>> print(derive("W @ X", wrt="W", indices="a,b,r,s,t", check=False).steps[0].equation_text)
     ∂L/∂W_ab = Σ_{r,s} ∂L/∂D_rs · ∂D_rs/∂W_ab
     """
-    started = time.monotonic()
     if detail not in DETAILS:
         raise OptionError(f"detail must be one of {', '.join(DETAILS)}; got {detail!r}", hint="--detail full")
     if not isinstance(wrt, str):
-        raise SymderivError("derive takes one wrt name", hint="call derive once per matrix")
+        return _several(expr, wrt, shapes, dict(
+            functions=functions, symmetric=symmetric, upstream=upstream, layout=layout, check=check, timeout=timeout,
+            assume=assume, symmetric_convention=symmetric_convention, indices=indices, asides=asides, worked=worked,
+            detail=detail, numbered=numbered))
+    started = time.monotonic()
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, assume=assume, symmetric_convention=symmetric_convention)
     if wrt in problem.typing.symmetric:
         # The unconstrained gradient derived block by block, then the convention's step (explain/symmetric.py).
         options = {"functions": functions, "upstream": upstream, "layout": layout, "check": check,
                    "timeout": timeout, "indices": indices, "asides": asides, "detail": detail,
-                   "numbered": numbered}
+                   "numbered": numbered, "worked": worked}
         return with_convention(derive, problem, wrt, options, check)
     names = _index_names(indices, problem)
     builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
@@ -180,15 +272,21 @@ def derive(
                     draft.indices, draft.block, check, note)
 
     plan = builder.plan
+    made_blocks = tuple(Block(spec.number, spec.name, spec.definition, spec.wrt, spec.upstream, spec.partial,
+                              tuple(made(d) for d in drafts)) for spec, drafts in blocks.derived)
+    example = None
+    if worked:
+        with builder.limited():
+            example = worked_example(builder, made_blocks, result.expr)
     derivation = Derivation(
         expression=expr, source=problem.expression, wrt=wrt, layout=layout, upstreams=builder.upstreams,
         intro=say.intro(problem.typing.symbols, problem.expression, wrt, upstream, problem.scalar, plan.definitions,
                         plan.order, builder.check_shapes() if check and asides else None, names),
-        blocks=tuple(Block(spec.number, spec.name, spec.definition, spec.wrt, spec.upstream, spec.partial,
-                           tuple(made(d) for d in drafts)) for spec, drafts in blocks.derived),
+        blocks=made_blocks,
         final=tuple(made(d, note) for d in final),
         conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check, asides),
-        shapes=dict(problem.typing.symbols), result=result, numbered=numbered)
+        shapes=dict(problem.typing.symbols), result=result, numbered=numbered,
+        worked=example)
     if not problem.structured:
         return derivation
     # The blocks derive the gradient for every value of the symbols held fixed; the assumptions enter in one last
@@ -200,6 +298,23 @@ def derive(
 
 #: How much of each routine block a derivation writes out.
 DETAILS = ("compact", "full")
+
+
+def _several(expr: str, wrt: Sequence[str], shapes: Mapping[str, Any] | None,
+             options: dict[str, Any]) -> Derivation | Derivations:
+    """``derive`` with a list of names: each derived (within one timeout in all), then laid out as one document."""
+    names = list(dict.fromkeys(wrt))
+    if not names or not all(isinstance(n, str) for n in names):
+        raise SymderivError("derive takes a name or a list of names to differentiate by",
+                            hint='for example derive("W @ X + b", ["W", "b"])')
+    started, timeout = time.monotonic(), options.pop("timeout")
+    each: list[Derivation] = []
+    for name in names:
+        left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
+        each.append(derive(expr, name, shapes, timeout=left, **options))
+    if len(each) == 1:
+        return each[0]
+    return Derivations(**combine(each), derivations=tuple(each))
 
 
 def _index_names(indices: str | Sequence[str], problem: Problem) -> tuple[str, ...]:
@@ -225,4 +340,5 @@ def _all_shapes(problem: Problem, wrt: str, canonical: ex.Expr, expanded: ex.Exp
     return None
 
 
-__all__ = ["DETAILS", "Block", "Derivation", "Equation", "Grad", "Matrix", "Step", "StepKind", "derive"]
+__all__ = ["DETAILS", "Block", "Derivation", "Derivations", "Equation", "Grad", "Matrix", "Step", "StepKind",
+           "derive"]

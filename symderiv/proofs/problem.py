@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symderiv.core import expr as ex
-from symderiv.core.errors import NameKindError, OptionError, ShapeError
+from symderiv.core.errors import NameKindError, OptionError, ShapeError, SymderivError
 from symderiv.core.status import Status, exit_code, headline
 from symderiv.proofs.exact.assumed import check_against, describe, normalise
 from symderiv.proofs.exact.prover import Counterexample
 from symderiv.proofs.sizes import sensible_assignments
+from symderiv.syntax import printing
 from symderiv.syntax.language import check_identifier, parse
 from symderiv.syntax.shapes import Typing, format_shape, infer_shapes
 
@@ -147,6 +148,13 @@ class ProofRecord:
         return f"entrywise on {shapes}" if shapes else "entrywise"
 
 
+def _markdown_text(text: str) -> str:
+    """Plain text for Markdown: the characters it would read as markup escaped."""
+    for ch in ("\\", "*", "_", "`", "[", "]", "<", ">", "$"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
 def describe_shape_list(shapes: list[dict[str, ex.Shape]]) -> str:
     """``{W: 2×3, X: 3×4} and {W: 3×4, X: 4×5}``."""
     return " and ".join("{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in s.items()) + "}" for s in shapes)
@@ -199,6 +207,26 @@ class Verdict:
         if self.counterexample is not None:
             lines.append(self.counterexample.describe())
         return "\n".join(line for line in lines if line)
+
+    def _repr_markdown_(self) -> str:
+        """For Jupyter: the headline in bold, the claim as math (and in the language), the reason, the counterexample.
+
+        >>> print(Verdict(True, "proved", "proved for all shapes", "W @ X", "W", "G @ X.T")._repr_markdown_())
+        **PROVED** $\\frac{\\partial L}{\\partial W} = G X^{\\top}$ (`∂L/∂W = G @ X.T` for `W @ X`)
+        <BLANKLINE>
+        proved for all shapes
+        """
+        exponent = getattr(self.proof, "error_exponent", None)
+        try:
+            math = f"$\\frac{{\\partial L}}{{\\partial {printing.to_latex(ex.Symbol(self.wrt))}}} = " \
+                   f"{printing.to_latex(parse(self.claim, upstream=None))}$ "
+        except SymderivError:  # a claim with generic functions, or one that does not parse: as code only
+            math = ""
+        lines = [f"**{headline(Status.of(self.status), exponent)}** {math}(`∂L/∂{self.wrt} = {self.claim}` "
+                 f"for `{self.expression}`)", _markdown_text(self.reason)]
+        if self.counterexample is not None:
+            lines.append("```\n" + self.counterexample.describe() + "\n```")
+        return "\n\n".join(line for line in lines if line)
 
     def to_dict(self) -> dict[str, Any]:
         return {"holds": self.holds, "status": Status.of(self.status).value, "reason": self.reason,

@@ -14,12 +14,15 @@ data; :func:`render` formats a derivation in one of the :data:`FORMATS`.
 from __future__ import annotations
 
 from symderiv.core.errors import OptionError
+from symderiv.explain.parts import Several
 from symderiv.explain.steps import Document
 from symderiv.render.base import DocumentPrinter
 from symderiv.render.html import HtmlDerivationPrinter
 from symderiv.render.latex import LatexDerivationPrinter
 from symderiv.render.markdown import MarkdownDerivationPrinter
+from symderiv.render.several import SEVERAL
 from symderiv.render.text import TextDerivationPrinter
+from symderiv.render.worked import WORKED
 
 #: The document printer of each format.
 FORMATS: dict[str, type[DocumentPrinter]] = {
@@ -31,6 +34,8 @@ FORMATS: dict[str, type[DocumentPrinter]] = {
 def render(derivation: Document, fmt: str = "text", *, standalone: bool = True, width: int | None = None) -> str:
     """The derivation as a document in the format ``fmt`` (one of :data:`FORMATS`).
 
+    A :class:`~symderiv.explain.parts.Several` document (``derive(expr, ["W", "b"])``) is printed with its shared
+    blocks once, then a section per gradient (:mod:`symderiv.render.several`).
     ``standalone=False`` makes LaTeX a fragment to ``\\input`` instead of an ``article``. ``width`` is the line
     width of the text format (default 100; the command line passes the terminal's width).
 
@@ -40,11 +45,12 @@ def render(derivation: Document, fmt: str = "text", *, standalone: bool = True, 
     """
     if fmt not in FORMATS:
         raise OptionError(f"unknown format `{fmt}`", hint="use one of " + ", ".join(FORMATS))
-    if fmt == "latex":
-        return LatexDerivationPrinter(derivation).document(standalone=standalone)
-    if fmt == "text":
-        return TextDerivationPrinter(derivation, width=width).document()
-    return FORMATS[fmt](derivation).document()
+    printer = (SEVERAL if isinstance(derivation, Several) else WORKED)[fmt]
+    if issubclass(printer, LatexDerivationPrinter):
+        return printer(derivation).document(standalone=standalone)
+    if issubclass(printer, TextDerivationPrinter):
+        return printer(derivation, width=width).document()  # type: ignore[call-arg]
+    return printer(derivation).document()
 
 
 def jupyter(derivation: Document) -> str:
