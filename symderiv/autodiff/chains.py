@@ -125,7 +125,7 @@ def pull_scalars(canon: Canonical, node: ex.Expr) -> ex.Expr | None:
             if not isinstance(operand, ex.Mul):
                 continue
             for s, m in ((operand.left, operand.right), (operand.right, operand.left)):
-                if canon.shape(s) == (1, 1) and canon.shape(m) not in (None, (1, 1)):
+                if not isinstance(s, ex.Number) and canon.shape(s) == (1, 1) and canon.shape(m) not in (None, (1, 1)):
                     inner: ex.Expr = ex.MatMul(m, node.right) if side == "left" else ex.MatMul(node.left, m)
                     return ex.Mul(s, pull_scalars(canon, inner) or inner)
     return node if changed else None

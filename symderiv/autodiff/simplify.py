@@ -89,7 +89,7 @@ class Simplifier(Canonical):
         outer, self._argument = self._argument, 0
         try:
             node = self._canonical_form(node)
-            if self._shape_fn is None:
+            if self._shape_fn is None or not any(isinstance(n, ex.Inv) for n in node.walk()):
                 return node
             split = split_inverses(self, node) or node
             pulled = pull_scalars(self, split)
