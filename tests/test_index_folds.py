@@ -85,3 +85,11 @@ def test_every_cookbook_gradient_is_proved_for_all_shapes() -> None:
     assert len(rows) >= 25
     assert all(line.endswith("**proved for all shapes**") for line in rows), \
         [line[:80] for line in rows if not line.endswith("**proved for all shapes**")]
+
+
+def test_a_delta_between_free_indices_renames_the_other_factors() -> None:
+    shapes = {"X": ("n", "n"), "D": ("n", "n")}
+    assert _proves("sum(D * eye(n) * X)", "X", shapes, "D * eye(n)")[0] is True
+    assert _proves("sum(D * eye(n) * X)", "X", shapes, "D.T * eye(n)")[0] is True
+    assert _proves("sum(D * eye(n) * X)", "X", shapes, "D")[0] is not True
+    assert _proves("sum(D * eye(n) * X)", "X", shapes, "eye(n)")[0] is not True

@@ -9,7 +9,9 @@
   another factor of the term (a quotient by it). Then scalar powers of one base add up: ``Σ_k e_kj / (Σ_l
   e_lj)²`` is ``1 / Σ_l e_lj``.
 
-Together they prove a softmax's normalisation, ``Σ_k softmax(Z)[i, k] = 1`` for all sizes, from the definition
+- ``"delta-free"``: ``δ_dc f(d, c) = δ_dc f(d, d)`` for two free indices (``D * eye(n)``'s entry).
+
+The first two together prove a softmax's normalisation, ``Σ_k softmax(Z)[i, k] = 1`` for all sizes, from the definition
 of ``sum`` and ``s · s⁻¹ = 1``: nothing about softmax is assumed (``tests/test_index_folds.py``).
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from symderiv.core import expr as ex
-from symderiv.proofs.index.forms import Ent, Factor, Idx, Index, Term, factor_indices
+from symderiv.proofs.index.forms import Delta, Ent, Factor, Idx, Index, Term, factor_indices, substitute
 
 Shape = Callable[[ex.Expr], ex.Shape]
 
@@ -75,6 +77,29 @@ def split_quotients(t: Term, shape: Shape) -> tuple[Term, bool]:
     return Term(t.coeff, t.sums, tuple(out)), used
 
 
+def free_deltas(t: Term) -> tuple[Term, bool]:
+    """``δ_dc f(d, c)`` written ``δ_dc f(d, d)`` for two free indices (the later name replaced by the earlier one in the
+    other factors; the δ stays): one spelling of ``D_dd δ_dc`` and ``D_dc δ_dc``. Whether any δ did (``"delta-free"``).
+
+    >>> d, c = Idx("d", "n"), Idx("c", "n")
+    >>> t, used = free_deltas(Term(Fraction(1), (), (Ent(ex.Symbol("D"), d, c), Delta(d, c))))
+    >>> t.factors[0] == Ent(ex.Symbol("D"), c, c), used
+    (True, True)
+    """
+    used = False
+    for f in t.factors:
+        if not (isinstance(f, Delta) and isinstance(f.a, Idx) and isinstance(f.b, Idx) and f.a != f.b
+                and f.a not in t.sums and f.b not in t.sums):
+            continue
+        keep, old = sorted((f.a, f.b), key=lambda i: i.name)
+        others = Term(t.coeff, t.sums, tuple(g for g in t.factors if g is not f))
+        if not any(old in factor_indices(g) for g in others.factors):
+            continue
+        renamed = substitute(others, old, keep)
+        t, used = Term(renamed.coeff, renamed.sums, renamed.factors + (f,)), True
+    return t, used
+
+
 def _bases(node: ex.Expr) -> set[ex.Expr]:
     return {n for n in node.walk() if isinstance(n, ex.Sum)}
 
@@ -120,4 +145,4 @@ def _fold(f: Ent, k: Idx, shape: Shape) -> Ent | None:
     return None
 
 
-__all__ = ["fold_sums", "split_quotients"]
+__all__ = ["fold_sums", "free_deltas", "split_quotients"]

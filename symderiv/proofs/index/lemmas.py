@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from symderiv.core import expr as ex
-from symderiv.proofs.index.folds import fold_sums, split_quotients
+from symderiv.proofs.index.folds import fold_sums, free_deltas, split_quotients
 from symderiv.proofs.index.forms import (
     Delta,
     Ent,
@@ -201,6 +201,9 @@ class Normaliser:
         t, used = fold_sums(t, self.shape)  # type: ignore[arg-type]
         if used:
             self._note("sum-fold")
+        t, used = free_deltas(t)
+        if used:
+            self._note("delta-free")
         return t
 
     # -- the whole normal form -----------------------------------------------------
