@@ -93,3 +93,11 @@ def test_a_delta_between_free_indices_renames_the_other_factors() -> None:
     assert _proves("sum(D * eye(n) * X)", "X", shapes, "D.T * eye(n)")[0] is True
     assert _proves("sum(D * eye(n) * X)", "X", shapes, "D")[0] is not True
     assert _proves("sum(D * eye(n) * X)", "X", shapes, "eye(n)")[0] is not True
+
+
+def test_the_cross_entropy_hvp_is_proved_for_all_shapes_and_a_wrong_one_refuted() -> None:
+    expr, shapes = "-sum(Y * log(exp(X) / sum(exp(X), axis=1)))", {"X": ("N", "C"), "Y": ("N", "C")}
+    result = symderiv.hvp(expr, "X", shapes=shapes)
+    assert result.proof_status == "proved" and "for all shapes" in result.proof_reason
+    assert symderiv.hvp(expr, "X", shapes=shapes, claim=f"2 * ({result.formula})").status == "refuted"
+    assert symderiv.hvp(expr, "X", shapes=shapes, claim=f"{result.formula} + V").status == "refuted"
