@@ -3,13 +3,14 @@ sum to 1, proved from the definition of sum, and the softmax rows of issue 17 pr
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import symderiv
-from symderiv.proofs.index import prove_all_shapes_with_lemmas
+from symderiv.proofs.index import prove_all_shapes, prove_all_shapes_with_lemmas
 from symderiv.proofs.problem import parse_claim, prepare
 
 ROWS = {"Z": ("n", "C"), "w": ("n", 1)}
@@ -101,3 +102,40 @@ def test_the_cross_entropy_hvp_is_proved_for_all_shapes_and_a_wrong_one_refuted(
     assert result.proof_status == "proved" and "for all shapes" in result.proof_reason
     assert symderiv.hvp(expr, "X", shapes=shapes, claim=f"2 * ({result.formula})").status == "refuted"
     assert symderiv.hvp(expr, "X", shapes=shapes, claim=f"{result.formula} + V").status == "refuted"
+
+
+_MUTANTS = ("2 * ({f})", "({f}) * softmax(X, axis=1)", "({f}) + softmax(X, axis=0)",
+            "({f}) + sum(softmax(X, axis=1), axis=0) - 1", "({f}) + sum(softmax(X, axis=0), axis=1) - 1")
+
+
+def _family() -> list[str]:
+    out = []
+    for atom in ("exp(X)", "Y * exp(X)", "sigmoid(X)"):
+        for axis in (0, 1):
+            q = f"{atom} / sum({atom}, axis={axis})"
+            out += [f"sum({q})", f"-sum(Y * log({q}))", f"sum(sum({q}, axis=1) * w)", f"sum({q} ** 2)"]
+    return out
+
+
+@pytest.mark.parametrize("expression", _family())
+def test_no_false_all_shapes_proof_over_quotients_by_line_sums(expression: str) -> None:
+    # Every claim the all-shapes engine proves (the derived formula, or a mutant of it) is also proved exactly, or
+    # at least not refuted, at three concrete sizes.
+    shapes = {k: v for k, v in {"X": ("n", "m"), "Y": ("n", "m"), "w": ("n", 1)}.items() if k in expression}
+    formula = symderiv.gradient(expression, "X", shapes, check=False).formula
+    p = prepare(expression, ["X"], shapes)
+    proved = 0
+    for claim in [formula] + [m.format(f=formula) for m in _MUTANTS]:
+        try:
+            ok = prove_all_shapes(p, "X", parse_claim(p, claim), refute=False)
+        except symderiv.SymderivError:
+            continue
+        if ok is not True:
+            continue
+        proved += 1
+        for n, m in ((2, 3), (3, 2)):
+            concrete = {k: tuple({"n": n, "m": m}.get(d, d) for d in v) for k, v in shapes.items()}
+            text = re.sub(r"\bn\b", str(n), re.sub(r"\bm\b", str(m), claim))
+            assert symderiv.verify(expression, "X", text, concrete).status != "refuted", (expression, claim)
+    if "sigmoid" not in expression and "Y * exp" not in expression:
+        assert proved >= 1  # the derived formula at least (the summand of the others is not one factor: not folded)
