@@ -236,8 +236,9 @@ def test_symbolic_shapes_are_proved_for_all_shapes_from_two_gradient_proofs():
 
 def test_symbolic_shapes_the_index_engine_cannot_prove_are_only_checked():
     # (x.T @ x / (b.T @ x) was the example here until the simplifier took constants out of line sums: the
-    # all-shapes engine now proves its HVP.) The softmax cross-entropy's HVP it does not prove.
-    expr, shapes = "-sum(Y * log(exp(X) / sum(exp(X), axis=1)))", {"X": ("N", "C"), "Y": ("N", "C")}
+    # all-shapes engine now proves its HVP; so it does the cross-entropy's written with exp(X) / sum(exp(X), axis=1),
+    # since it folds sums back and proves that a softmax's rows sum to 1.) Written with log(softmax) it does not.
+    expr, shapes = "sum(Y * log(softmax(X, axis=1)))", {"X": ("N", "C"), "Y": ("N", "C")}
     result = symderiv.hvp(expr, "X", shapes=shapes)
     assert result.proof_status == "checked" and "sample sizes" in result.proof_reason
     verdict = symderiv.hvp(expr, "X", shapes=shapes, claim=result.formula)
@@ -284,7 +285,7 @@ def test_cli_exit_codes_and_json(capsys):
     assert main(["hessian", QUAD, "--wrt", "x", "--shape", "x=n,1", "--claim", "A + A.T"]) == 0
     assert "proved for all shapes" in capsys.readouterr().out
     quotient = ["hvp", "x.T @ x / (b.T @ x)", "--wrt", "x", "--shape", "x=n,1", "--shape", "b=n,1", "--claim"]
-    softmax_ce = "-sum(Y * log(exp(X) / sum(exp(X), axis=1)))"
+    softmax_ce = "sum(Y * log(softmax(X, axis=1)))"  # its HVP is only checked at sample sizes
     derived = symderiv.hvp(softmax_ce, "X", shapes={"X": ("N", "C"), "Y": ("N", "C")}).formula
     assert main(["hvp", softmax_ce, "--wrt", "X", "--shape", "X=N,C", "--shape", "Y=N,C", "--claim", derived]) == 4
     assert capsys.readouterr().out.startswith("UNDECIDED")

@@ -22,7 +22,7 @@ from symderiv.syntax.language import parse
 from symderiv.syntax.printing import to_text
 from symderiv.syntax.shapes import infer_shapes
 
-SHAPES = {"A": (2, 2), "B": (2, 2), "U": (2, 2)}
+SHAPES = {"A": (2, 2), "B": (2, 2), "C": (2, 2), "U": (2, 2)}
 #: Subexpressions the templates are filled with: any 2×2 values (P, Q), and invertible-in-general ones (M).
 ANY = ["A", "B", "A @ B", "A + B.T", "2 * A - B", "sin(A)", "A * B", "A.T @ A", "exp(B) - A"]
 SQUARE = ["A", "A + B", "A @ B", "B.T", "A - 2 * B"]
@@ -42,6 +42,9 @@ RULES = [
     ("P * exp(Q) / (1 + exp(Q))", "sigmoid(", "/ (1 + exp"),  # named functions from their expansions
     ("P / (1 + exp(-Q))", "sigmoid(", "/ (1 + exp"),
     ("log(1 + exp(Q)) * P", "softplus(", "log(1 + exp"),
+    ("P @ C @ inv(M @ C)", None, "C"),  # inv(A B) = inv(B) inv(A) for square factors, then cancelled
+    ("det(M) * (C.T @ inv(C @ M).T)", None, "C"),
+    ("C.T @ (det(M) * inv(C @ M).T)", None, "C"),  # a 1×1 factor pulled out of the @ chain
 ]
 
 
@@ -77,6 +80,8 @@ def test_each_rewrite_is_an_identity_proved_exactly(template, must, must_not, se
     ("P @ M.T @ inv(M).T @ Q", "P @ inv(M) @ Q"),
     ("2 * matpow(M, 2).T + M.T @ M.T", "3 * matpow(M, 2)"),
     ("1 / det(M) * det(M) * P", "det(M) * P"),
+    ("P @ C @ inv(M @ C)", "P @ C @ inv(M) @ inv(C)"),
+    ("C.T @ (det(M) * inv(C @ M).T)", "det(M) * inv(M)"),
 ])
 def test_wrong_variants_of_the_rewrites_are_refuted(text, wrong):
     rng = random.Random(text)

@@ -7,7 +7,9 @@ shapes, so the rewritten formula is equal to the original one under the assumpti
   ``ones(N, 1)``; columns summing to 1 the same with ``axis=0`` and ``ones(1, N) @ Y``;
 - one-hot entries are 0 or 1: ``Y * Y`` and ``Y ** k`` (``k ≥ 1``) are ``Y``;
 - sign entries (``signs``) are ±1: ``y * y`` and ``y ** k`` (``k`` even) are ``ones``, ``y ** k`` (``k`` odd) is ``y``;
-- a diagonal or symmetric ``Y`` is its own transpose.
+- a diagonal or symmetric ``Y`` is its own transpose;
+- the rules of :mod:`symderiv.autodiff.assumed_kinds`, a table keyed by kind: ``D * eye(n) = D`` for a diagonal
+  ``D``; ``abs(P) = P``, ``relu(P) = P``, ``sign(P) = step(P) = ones`` for a positive ``P``.
 
 Then the ones the rules leave are dropped where they are neutral: ``ones * A`` is ``A`` and ``ones / A`` is
 ``1 / A`` when ``A`` already has the shape of the result. The caller (:func:`symderiv.gradient`) proves the result
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 
+from symderiv.autodiff.assumed_kinds import apply_kind_rules
 from symderiv.autodiff.simplify import Simplifier
 from symderiv.core import expr as ex
 
@@ -65,7 +68,15 @@ class AssumedRewriter:
         children = [self._pass(c) for c in node.children()]
         if children and children != list(node.children()):
             node = ex.with_children(node, children)
-        return self._rule(node) or self._neutral(node) or node
+        return self._rule(node) or self._by_kind(node) or self._neutral(node) or node
+
+    def _by_kind(self, node: ex.Expr) -> ex.Expr | None:
+        """The rules of :data:`symderiv.autodiff.assumed_kinds.RULES_BY_KIND` for the kinds assumed."""
+        found = apply_kind_rules(node, set(self.assume.values()), self._kind, self.shape)
+        if found is None:
+            return None
+        self._note(found[1])
+        return found[0]
 
     def _kind(self, node: ex.Expr) -> tuple[str, str] | None:
         if isinstance(node, ex.Symbol) and node.name in self.assume:

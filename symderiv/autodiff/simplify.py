@@ -24,7 +24,7 @@ from fractions import Fraction
 
 from symderiv.autodiff.canon import ONE as _ONE
 from symderiv.autodiff.canon import Canonical, ShapeFn, Term
-from symderiv.autodiff.chains import cancel_inverse, eye_sum, power_key
+from symderiv.autodiff.chains import cancel_inverse, eye_sum, power_key, pull_scalars, split_inverses
 from symderiv.autodiff.lines import pull_constant, stretch_ones, unspread, written_out
 from symderiv.autodiff.products import normalise, size
 from symderiv.autodiff.recognise import Pattern, patterns, recognise
@@ -82,17 +82,32 @@ class Simplifier(Canonical):
 
     # -- driver ------------------------------------------------------------
     def simplify(self, node: ex.Expr) -> ex.Expr:
-        """Rewrite until nothing changes (a few passes; each pass is bottom-up), then recognise named functions."""
+        """Rewrite until nothing changes (a few passes; each pass is bottom-up), then recognise named functions.
+        Inverses of products of square factors are also tried split (``inv(A X B) = inv(B) inv(X) inv(A)``), with
+        ``1×1`` factors pulled out of ``@`` chains: that form is kept when it is shorter (its inverses may cancel
+        against their neighbours)."""
         outer, self._argument = self._argument, 0
         try:
-            for _ in range(3):
-                node = self._fixpoint(node)
-                if not self._table or (named := self._recognised(node)) == node:
-                    return node
-                node = named
+            node = self._canonical_form(node)
+            if self._shape_fn is None or not any(isinstance(n, ex.Inv) for n in node.walk()):
+                return node
+            split = split_inverses(self, node) or node
+            pulled = pull_scalars(self, split)
+            if pulled is not None or split is not node:
+                candidate = self._canonical_form(pulled or split)
+                if size(candidate) < size(node):
+                    return candidate
             return node
         finally:
             self._argument = outer
+
+    def _canonical_form(self, node: ex.Expr) -> ex.Expr:
+        for _ in range(3):
+            node = self._fixpoint(node)
+            if not self._table or (named := self._recognised(node)) == node:
+                return node
+            node = named
+        return node
 
     def _fixpoint(self, node: ex.Expr) -> ex.Expr:
         for _ in range(_MAX_PASSES):

@@ -37,10 +37,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from itertools import groupby
+from math import isqrt
 from typing import Any
 
 from symderiv.core.errors import OptionError, UnsupportedError
-from symderiv.proofs.exact.algebra import Poly, Ratio, Variables
+from symderiv.proofs.exact.algebra import Poly, Ratio, Variables, normal_coeff
 
 #: The kinds of SPEC section 6, each with a sentence for reports.
 KINDS: dict[str, str] = {
@@ -169,12 +170,16 @@ class Structure:
 
     def positive_value(self, fn: str, x: Ratio) -> Ratio | None:
         """``abs``, ``relu``, ``sign`` or ``step`` of a certainly positive ``x`` (a positive multiple of a product of
-        entries assumed positive): ``x``, ``x``, 1 and 1; None otherwise."""
-        if not self.positive or fn not in ("abs", "relu", "sign", "step") or x.fac is not None or len(x.num) != 1:
+        entries assumed positive): ``x``, ``x``, 1 and 1; ``sqrt`` of such an ``x`` that is an exact square
+        (a rational square times even powers): its positive root; None otherwise."""
+        if not self.positive or fn not in ("abs", "relu", "sign", "step", "sqrt") or x.fac is not None \
+                or len(x.num) != 1:
             return None
         ((mono, coeff),) = x.num.items()
         if coeff <= 0 or not mono or any(v not in self.positive for v in mono):
             return None
+        if fn == "sqrt":
+            return _positive_root(mono, Fraction(coeff))
         return x if fn in ("abs", "relu") else Ratio.const(1)
 
     # ------------------------------------------------------------------
@@ -241,6 +246,21 @@ class Structure:
             for j, v in enumerate(params):
                 out[v] = Fraction(1 if j == choice else 0)
         return out
+
+
+def _positive_root(mono: tuple[int, ...], coeff: Fraction) -> Ratio | None:
+    """The positive square root of ``coeff · mono`` (positive variables, ``coeff > 0``) when every power is even
+    and ``coeff`` is the square of a rational, else None."""
+    num, den = isqrt(coeff.numerator), isqrt(coeff.denominator)
+    if num * num != coeff.numerator or den * den != coeff.denominator:
+        return None
+    root: list[int] = []
+    for v, run in groupby(mono):
+        power = len(list(run))
+        if power % 2:
+            return None
+        root.extend([v] * (power // 2))
+    return Ratio({tuple(root): normal_coeff(Fraction(num, den))})
 
 
 def _reduce_mono(mono: tuple[int, ...], group: Mapping[int, int], signs: set[int]) -> tuple[int, ...] | None:

@@ -7,6 +7,8 @@ After differentiation and δ-collapse, an entry may still spell one value in sev
 - ``det(A B) = det(A) det(B)`` and ``det(Aᵀ) = det(A)`` for square factors (``"det-product"``);
 - ``(A B)⁻¹ = B⁻¹ A⁻¹`` and ``(Aᵀ)⁻¹ = (A⁻¹)ᵀ`` for square factors (``"inverse-product"``);
 - ``Σ_k M_ik (M⁻¹)_kj = δ_ij`` (``"inverse-cancel"``, the identity ``M M⁻¹ = I``);
+- broadcast quotients split by position, and ``Σ_k A_ik`` folded back into ``sum(A, axis=1)_i`` beside a quotient
+  by it (``"quotient-split"``, ``"sum-fold"``: :mod:`~symderiv.proofs.index.folds`), so a softmax's rows sum to 1;
 - scalar and elementwise powers: entries of one base at one position multiply by adding exponents
   (``s · s⁻¹ = 1``, ``sqrt(s)² = s`` for ``s > 0``, the domain of ``sqrt``).
 
@@ -20,6 +22,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from symderiv.core import expr as ex
+from symderiv.proofs.index.folds import fold_sums, free_deltas, split_quotients
 from symderiv.proofs.index.forms import (
     Delta,
     Ent,
@@ -41,6 +44,8 @@ LEMMA_NAMES = {
     "det-product": "det(AB) = det(A) det(B)",
     "inverse-product": "(AB)⁻¹ = B⁻¹A⁻¹",
     "inverse-cancel": "M M⁻¹ = I",
+    "quotient-split": "(A / s)ᵢⱼ = Aᵢⱼ / sᵢ for a broadcast column s",
+    "sum-fold": "the definition of sum, Σₖ Aᵢₖ = sum(A, axis=1)ᵢ",
 }
 
 Monomial = tuple[Fraction, dict[ex.Expr, Fraction]]
@@ -185,13 +190,29 @@ class Normaliser:
             out += [Ent(_power_expr(base, q), row, col) for base, q in sorted(m.items(), key=lambda x: repr(x[0])) if q]
         return Term(coeff, t.sums, tuple(out))
 
+    # -- broadcast quotients and sums (symderiv.proofs.index.folds) -------------------
+    def _split(self, t: Term) -> Term:
+        t, used = split_quotients(t, self.shape)  # type: ignore[arg-type]
+        if used:
+            self._note("quotient-split")
+        return t
+
+    def _fold(self, t: Term) -> Term:
+        t, used = fold_sums(t, self.shape)  # type: ignore[arg-type]
+        if used:
+            self._note("sum-fold")
+        t, used = free_deltas(t)
+        if used:
+            self._note("delta-free")
+        return t
+
     # -- the whole normal form -----------------------------------------------------
     def normalise(self, s: IndexSum) -> IndexSum:
         """Every term rewritten by the lemmas, δ collapsed, equal terms merged."""
         out: list[Term] = []
         for t in s.terms:
-            t1 = self._cancel(collapse_term(self._inverses(t)))
-            t2 = None if t1 is None else self._powers(t1)
+            t1 = self._cancel(collapse_term(self._inverses(self._split(t))))
+            t2 = None if t1 is None else self._powers(self._fold(t1))
             if t2 is not None:
                 out.append(t2)
         return merge_terms(out, self.sym)
