@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
@@ -30,6 +31,10 @@ from .check import Checker, concrete, small_sizes
 from .collect import collect
 from .plan import Plan, expand_names, plan_blocks
 from .steps import Draft, Equation, Grad, Matrix, Prose, StepKind
+
+#: The index letters' ranges of a document of several gradients (``derive(expr, ["W", "b"])``), shared by its
+#: derivations while it is made; None for a single derivation.
+DOCUMENT_RANGES: ContextVar[dict[str, ex.Dim] | None] = ContextVar("DOCUMENT_RANGES", default=None)
 
 #: A sentence in plain text, given the upstream symbols (``G`` → ``D``), for error messages.
 Describe = Callable[[Mapping[str, str], Prose], str]
@@ -100,10 +105,14 @@ class Builder:
         self.small = small_sizes(typing, problem.expression)
         self.engine = IndexEngine(typing, self.shapes_all, reserved=set(self.shapes_all) | {"L"})
         #: Each index letter's range in the whole document: one letter, one range, across the blocks.
-        self.ranges: dict[str, ex.Dim] = {}
-        for letter, dim in zip(self.indices[:2], self.shapes_all[wrt], strict=True):
-            if dim != 1:  # the entry V_dc the intro picks keeps its letters
-                self.ranges[letter] = dim
+        entry = [(letter, dim) for letter, dim in zip(self.indices[:2], self.shapes_all[wrt], strict=True)
+                 if dim != 1]  # the entry V_dc the intro picks keeps its letters
+        shared = DOCUMENT_RANGES.get()
+        # In a document of several gradients each starts from the letters the ones before it took (so a block they
+        # share is written alike), unless its own entry's letters mean other ranges there.
+        usable = shared is not None and all(shared.get(letter, dim) == dim for letter, dim in entry)
+        self.ranges: dict[str, ex.Dim] = shared if shared is not None and usable else {}
+        self.ranges.update(entry)
         self.detail = detail
         self.shown: set[str] = set()  # scalar losses whose index form is written out
 

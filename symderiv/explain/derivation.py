@@ -42,7 +42,7 @@ from symderiv.syntax.printing import to_text
 from . import prose as say
 from .assumptions import under_assumptions
 from .blocks import INDICES
-from .build import Builder
+from .build import DOCUMENT_RANGES, Builder
 from .check import concrete
 from .parts import Several, combine
 from .steps import Block, Document, Draft, Equation, Grad, Matrix, Step, StepKind
@@ -309,9 +309,13 @@ def _several(expr: str, wrt: Sequence[str], shapes: Mapping[str, Any] | None,
                             hint='for example derive("W @ X + b", ["W", "b"])')
     started, timeout = time.monotonic(), options.pop("timeout")
     each: list[Derivation] = []
-    for name in names:
-        left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
-        each.append(derive(expr, name, shapes, timeout=left, **options))
+    letters = DOCUMENT_RANGES.set({})  # one letter, one range across the document's derivations
+    try:
+        for name in names:
+            left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
+            each.append(derive(expr, name, shapes, timeout=left, **options))
+    finally:
+        DOCUMENT_RANGES.reset(letters)
     if len(each) == 1:
         return each[0]
     return Derivations(**combine(each), derivations=tuple(each))

@@ -10,6 +10,7 @@ gradient with its own intro sentence, its own blocks, its "putting it together" 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -56,9 +57,17 @@ class Several(Document):
         return [s for b in self.blocks for s in b.steps] + [s for p in self.parts for s in p.steps]
 
 
-def _key(block: Block) -> Block:
-    """A block with its numbers erased, to recognise the same block in two derivations."""
-    return replace(block, number=0, steps=tuple(replace(s, block=0) for s in block.steps))
+def _key(block: Block) -> str:
+    """A block's signature, to recognise the same block in two derivations: its data with the numbers erased and
+    each step's index letters renamed in order of appearance (a letter one derivation's sums avoid may be free in
+    another's; the printed text follows from the data)."""
+    def renamed(step: Step) -> str:
+        letters: dict[str, str] = {}
+        bare = replace(step, block=0, justification="", equation_text="", indices=())
+        return re.sub(r"Idx\(name='(\w+)'",
+                      lambda m: "Idx(name='" + letters.setdefault(m.group(1), f"i{len(letters)}") + "'", repr(bare))
+    return repr((block.name, block.definition, block.wrt, block.upstream, block.partial)) + \
+        "".join(renamed(s) for s in block.steps)
 
 
 def _renumber(block: Block, number: int) -> Block:
@@ -103,16 +112,16 @@ def combine(documents: Sequence[Document]) -> dict:
     [(1,), (1,)]
     """
     first = documents[0]
-    counts: dict[Block, int] = {}
+    counts: dict[str, int] = {}
     for doc in documents:
         for key in {_key(b) for b in doc.blocks}:
             counts[key] = counts.get(key, 0) + 1
-    shared: list[Block] = []
+    shared: dict[str, Block] = {}  # each shared block as the first derivation that has it writes it
     for doc in documents:
         for block in doc.blocks:
             key = _key(block)
             if counts[key] > 1 and key not in shared:
-                shared.append(key)
+                shared[key] = block
     number = {key: n for n, key in enumerate(shared, 1)}
     common = [_shared_paragraph(p, documents) for p in first.intro]
     common = [p for p in common if p is not None]
@@ -147,7 +156,7 @@ def combine(documents: Sequence[Document]) -> dict:
         upstreams.update(doc.upstreams)
     return {"expression": first.expression, "source": first.source, "wrt": ",".join(d.wrt for d in documents),
             "layout": first.layout, "upstreams": upstreams, "intro": (*common, together),
-            "blocks": tuple(_renumber(b, number[b]) for b in shared), "final": (), "conclusion": (),
+            "blocks": tuple(_renumber(b, number[k]) for k, b in shared.items()), "final": (), "conclusion": (),
             "parts": tuple(parts)}
 
 
