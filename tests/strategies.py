@@ -180,47 +180,60 @@ class _Builder:
         raise AssertionError(kind)
 
     def course(self, shape: tuple[object, object], depth: int) -> str:
-        """One of the operations of deep-learning courses (issue 14) that yields ``shape``: softmax,
-        log_softmax, logsumexp, mean, norm, softplus, diag, diagflat, or a non-integer power of a positive base.
+        """One of the operations of deep-learning courses (issue 14) that yields ``shape``, each as likely as the
+        others: softmax, log_softmax, logsumexp, mean, norm, softplus, diag, diagflat, or a non-integer power of
+        a positive base.
 
         A full reduction (logsumexp, mean, norm) is the case itself when ``shape`` is ``1×1`` and scales a
-        subexpression otherwise; ``diag`` and ``diagflat`` are the case's column, its square, or scale its rows."""
+        subexpression otherwise; logsumexp and mean also reduce along an axis to a column or a row. ``diag`` and
+        ``diagflat`` are the case's column or square matrix, or scale its rows."""
         r, c = shape
         draw = self.draw
         sub = lambda s: self.build(s, depth + 1)  # noqa: E731
-        forms = ["softmax", "log_softmax", "pow", "reduce", "softplus"]
-        if c == 1 and r != 1:
-            forms += ["reduce_rows"]
-        if r == 1 and c != 1:
-            forms += ["reduce_cols"]
-        if r != 1:
-            forms += ["diag"]
-            if self.square_ops:
-                forms += ["diagflat"]
-        form = draw(st.sampled_from(forms))
-        if form in ("softmax", "log_softmax"):
-            return f"{form}({sub(shape)}, axis={draw(st.sampled_from([0, 1]))})"
-        if form == "pow":
+        op = draw(st.sampled_from(["softmax", "log_softmax", "pow", "softplus", "logsumexp", "mean", "norm", "diag",
+                                   "diagflat"]))
+        if op in ("softmax", "log_softmax"):
+            return f"{op}({sub(shape)}, axis={draw(st.sampled_from([0, 1]))})"
+        if op == "softplus":
+            return f"softplus({sub(shape)})"
+        if op == "pow":
             p = draw(st.sampled_from(["0.5", "-0.5", "1.5", "(1/3)", "-1.5", "2.5"]))
             # |p| > 1 of a symbol only: A ** 2.5 is A ** 2 * A ** 0.5, and of a compound base the degrees multiply.
             inner = self._atomic(sub(shape)) if p in ("0.5", "-0.5", "(1/3)") else self.symbol(shape)
             base = draw(st.sampled_from([f"(1 + {inner} ** 2)", f"sigmoid({inner})", f"exp({inner})"]))
             return f"({base} ** {p})"
-        if form == "softplus":
-            return f"softplus({sub(shape)})"
-        if form == "reduce":
-            total = f"{draw(st.sampled_from(['logsumexp', 'mean', 'norm']))}({sub((self.dim(), self.dim()))})"
+        if op in ("logsumexp", "mean") and (c == 1) != (r == 1) and draw(st.booleans()):
+            if c == 1:
+                return f"{op}({sub((r, self.dim()))}, axis=1)"
+            return f"{op}({sub((self.dim(), c))}, axis=0)"
+        if op in ("logsumexp", "mean", "norm"):
+            total = f"{op}({sub((self.dim(), self.dim()))})"
             return total if shape == (1, 1) else f"({sub(shape)} * {total})"
-        if form == "reduce_rows":
-            return f"{draw(st.sampled_from(['logsumexp', 'mean']))}({sub((r, self.dim()))}, axis=1)"
-        if form == "reduce_cols":
-            return f"{draw(st.sampled_from(['logsumexp', 'mean']))}({sub((self.dim(), c))}, axis=0)"
-        if form == "diag":
-            column = f"diag({sub((r, r))})"
-            return column if c == 1 else f"({sub(shape)} * {column})"
-        if r == c:
+        if op == "diag":
+            return self._diag(shape, sub)
+        return self._diagflat(shape, sub)
+
+    def _diag(self, shape: tuple[object, object], sub) -> str:
+        """``diag`` of a square matrix as the column, the row (transposed), the sum (1×1), or scaling rows."""
+        r, c = shape
+        if c == 1 and r != 1:
+            return f"diag({sub((r, r))})"
+        if r == 1 and c != 1:
+            return f"diag({sub((c, c))}).T"
+        if shape == (1, 1):
+            return f"sum(diag({sub((self.draw(st.sampled_from(DIMS)),) * 2)}))"
+        return f"({sub(shape)} * diag({sub((r, r))}))"
+
+    def _diagflat(self, shape: tuple[object, object], sub) -> str:
+        """``diagflat`` of a column as the square matrix, its sum (1×1), or a product scaling rows or columns."""
+        r, c = shape
+        if r == c and r != 1:
             return f"diagflat({sub((r, 1))})"
-        return f"(diagflat({sub((r, 1))}) @ {sub(shape)})"
+        if r != 1:
+            return f"(diagflat({sub((r, 1))}) @ {sub(shape)})"
+        if c != 1:
+            return f"({sub(shape)} @ diagflat({sub((c, 1))}))"
+        return f"sum(diagflat({sub((self.draw(st.sampled_from(DIMS)), 1))}))"
 
     def invertible(self, k: object, depth: int) -> str:
         """A k×k matrix that is invertible at the test points: a symbol plus 3·I, its transpose, or a product

@@ -370,6 +370,51 @@ def _run_case(case, seed):
                           upstream_shape)
 
 
+def test_a_witness_below_float64_resolution_is_confirmed():
+    """Regression: at ``softmax((-A) ** 5, axis=1)`` a true gradient entry is -8.07e-17 beside a saturated softmax
+    (float64 finite differences and the backward formula in float64 both give 0 there); the corruptions' witnesses
+    are confirmed in mpmath instead of being reported as unconfirmed."""
+    case = strategies.Case("softmax(((-A) ** 5), axis=1)", "A", {"A": (2, 2)}, {"A": ("n", "m")},
+                           {"n": 2, "m": 2, "p": 2})
+    before = dict(COUNTS)
+    _run_case(case, 2475)
+    assert COUNTS["false proofs"] == before["false proofs"]
+    assert COUNTS["refuted"] > before["refuted"]
+    assert COUNTS["witness needed more than float64"] > before["witness needed more than float64"]
+    # The oracle resolves the entry the float check could not: -8.07157e-17, not 0.
+    node = parse(case.text)
+    point = {"A": [[Fraction(2), Fraction(-3, 2)], [Fraction(-1), Fraction(3)]]}
+    upstream = [[Fraction(-1), Fraction(-1, 2)], [Fraction(-1, 2), Fraction(-1, 2)]]
+    truth, error = mp_oracle.fd_entry(node, point, case.sizes, "A", upstream, (0, 1), dps=60)
+    assert abs(truth - mp_oracle.mpf("-8.0715678540775e-17")) < 1e-28 and error < 1e-30
+    floats = {"A": np.array([[2.0, -1.5], [-1.0, 3.0]])}
+    fd = _fd(node, floats, case.sizes, "A", np.array([[-1.0, -0.5], [-0.5, -0.5]]), (0, 1), 2.5e-6)[0, 1]
+    assert abs(fd - float(truth)) >= abs(float(truth)) / 2  # float64 does not even get its size (it gives 0)
+
+
+@pytest.mark.parametrize("text", ["softmax(A, axis=0)", "log_softmax(A, axis=1)", "logsumexp(A)",
+                                  "logsumexp(A, axis=0)", "mean(A, axis=1)", "norm(A)", "softplus(A)",
+                                  "diag(A @ A.T)", "diagflat(sum(A, axis=1))", "sigmoid(A) ** -1.5",
+                                  "(1 + A ** 2) ** (1/3)", "logdet(A @ A.T + eye(2))", "inv(A + 3 * eye(2)).T",
+                                  "det(A) * matpow(A, 3)", "phi(A) * relu(A) + abs(A) - tanh(A) * cos(A)"])
+def test_the_mpmath_oracle_agrees_with_numpy(text):
+    """The oracle's own definitions of the operations (tests/mp_oracle.py) match NumPy's at a random point."""
+    node = parse(text, functions=FUNCTIONS)
+    values = np.random.default_rng(7).uniform(-1.5, 1.5, size=(2, 2))
+    exact = {"A": [[Fraction(float(x)) for x in row] for row in values]}
+    got = np.array(mp_oracle.evaluate(node, exact, dps=40), dtype=float)
+    assert np.allclose(got, numeric.evaluate(node, {"A": values}), rtol=1e-12, atol=1e-14), text
+
+
+def test_the_mpmath_oracle_tells_tiny_differences_from_rounding():
+    point = {"A": [[Fraction(1, 3), Fraction(-5, 4)]]}
+    tiny = parse("exp(-40 * ones(1, 2)) * A")  # entries ~1e-18: float64 allclose calls any multiple of it equal
+    assert mp_oracle.differ(tiny, parse("2 * exp(-40 * ones(1, 2)) * A"), point, {}, (1, 2))
+    assert not mp_oracle.differ(parse("sin(A) ** 2 + cos(A) ** 2"), parse("ones(1, 2)"), point, {}, (1, 2))
+    assert not mp_oracle.differ(parse("softmax(A, axis=1)"), parse("1 / (1 + exp(A @ ones(2, 2) - 2 * A))"), point,
+                                {}, (1, 2))
+
+
 @pytest.mark.parametrize(("expression", "wrt", "shapes"), [
     ("relu(W @ X + b)", "W", {"W": (2, 3), "X": (3, 2), "b": (2, 1)}),
     ("sum((W @ X - Y) ** 2)", "W", {"W": (2, 3), "X": (3, 2), "Y": (2, 2)}),
