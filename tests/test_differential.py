@@ -375,5 +375,7 @@ def test_zz_counts(capsys):
         assert COUNTS["pairs"] >= 3000, COUNTS
         engines = [n for n, c in STATUSES.items() if sum(c.values()) >= 100]
         assert len(engines) >= 3, STATUSES
-        assert all(OPS_SEEN[op] >= 1 for op in COURSE_OPS), OPS_SEEN
+        assert sum(OPS_SEEN.values()) >= COUNTS["cases"] // 4, OPS_SEEN
+        if settings.default.derandomize:  # each one in the fixed-seed run (a randomized sample is lumpier)
+            assert all(OPS_SEEN[op] >= 1 for op in COURSE_OPS), OPS_SEEN
 
