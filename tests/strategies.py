@@ -7,8 +7,14 @@ so every case is well-shaped by construction. Dimensions are names (``n``, ``m``
 ``log``/``sqrt`` get positive arguments, ``inv``/``det``/``logdet`` apply to a
 symbol plus a multiple of the identity (or a transpose or product of such), and
 step/sign (not differentiable) are left to the claims. Powers go up to 5, and a
-negated base gets odd powers too (``(-A) ** 3``); non-integer powers (``** 0.5``, ``** (1/3)``) apply to
-``1 + B ** 2``. softmax, log_softmax, logsumexp, mean, norm, diag and diagflat are drawn too (issue 14).
+negated base gets odd powers too (``(-A) ** 3``).
+
+The operations of issue 14 are drawn by default, in every suite over ``cases``
+(``COURSE_OPS``; ``course_ops_in`` finds them in a case, for the suites' counts):
+softmax, log_softmax, logsumexp, mean, norm, softplus, diag, diagflat, and
+non-integer powers (``** 0.5``, ``** (1/3)``, ``** -1.5``, ...) of positive bases
+(``1 + B ** 2``, ``sigmoid(B)``, ``exp(B)``). A case's root is one of them with
+probability ``COURSE_ROOT``.
 
 The hostile patterns of issue 10 are drawn by their own strategies, for the
 differential suite (tests/test_differential.py): literals near float precision,
@@ -21,6 +27,7 @@ different size.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
@@ -36,6 +43,26 @@ DIMS = ("n", "m", "p")
 SMOOTH = ("exp", "tanh", "sigmoid", "sin", "cos", "softplus")
 ALL_UNARY = SMOOTH + ("relu", "abs", "tan", "log", "sqrt", "phi")
 LETTERS = "ABCDEFHJKMNPQRSTUVWYZ"
+#: How often the root of a case is one of the operations of deep-learning courses (issue 14), by default.
+COURSE_ROOT = 1 / 3
+
+
+#: The operations issue 14 added, each with the pattern that finds it in a case's text (``pow``: ``A ** p`` with a
+#: non-integer constant ``p``).
+COURSE_OPS = {
+    "softmax": r"(?<![\w])softmax\(", "log_softmax": r"\blog_softmax\(", "logsumexp": r"\blogsumexp\(",
+    "mean": r"\bmean\(", "norm": r"\bnorm\(", "softplus": r"\bsoftplus\(", "diag": r"\bdiag\(",
+    "diagflat": r"\bdiagflat\(", "pow": r"\*\* (-?\d+\.\d+|\(1/3\))",
+}
+
+
+def course_ops_in(text: str) -> set[str]:
+    """The operations of :data:`COURSE_OPS` that occur in ``text``.
+
+    >>> sorted(course_ops_in("log_softmax(A, axis=0) + diag(B) ** 0.5"))
+    ['diag', 'log_softmax', 'pow']
+    """
+    return {name for name, pattern in COURSE_OPS.items() if re.search(pattern, text)}
 
 
 @dataclass
@@ -52,9 +79,11 @@ class Case:
 
 
 class _Builder:
-    def __init__(self, draw, sizes: dict[str, int], max_depth: int, square_ops: bool, course_ops: bool = False):
+    def __init__(self, draw, sizes: dict[str, int], max_depth: int, square_ops: bool, course_ops: bool = True,
+                 course_root: float = COURSE_ROOT):
         self.draw = draw
         self.course_ops = course_ops
+        self.course_root = course_root
         self.sizes = sizes
         self.max_depth = max_depth
         self.square_ops = square_ops
@@ -86,8 +115,11 @@ class _Builder:
         if r == c and self.square_ops:
             kinds += ["inv", "matpow"]
         if self.course_ops:
-            # at the root three times in four, so that most cases have one; below it, one kind among the others
-            kinds = ["course"] * (3 * len(kinds) if depth == 0 else 1) + kinds
+            # At the root with probability course_root (so that many cases have one); below it, one kind among
+            # the others.
+            if depth == 0 and draw(st.integers(0, 99)) < round(100 * self.course_root):
+                return self.course(shape, depth)
+            kinds.append("course")
         kind = draw(st.sampled_from(kinds))
         if kind == "course":
             return self.course(shape, depth)
@@ -148,36 +180,60 @@ class _Builder:
         raise AssertionError(kind)
 
     def course(self, shape: tuple[object, object], depth: int) -> str:
-        """One of the operations of deep-learning courses (issue 14) that yields ``shape``: softmax,
-        log_softmax, logsumexp, mean, norm, diag, diagflat, or a non-integer power of a positive base."""
+        """One of the operations of deep-learning courses (issue 14) that yields ``shape``, each as likely as the
+        others: softmax, log_softmax, logsumexp, mean, norm, softplus, diag, diagflat, or a non-integer power of
+        a positive base.
+
+        A full reduction (logsumexp, mean, norm) is the case itself when ``shape`` is ``1×1`` and scales a
+        subexpression otherwise; logsumexp and mean also reduce along an axis to a column or a row. ``diag`` and
+        ``diagflat`` are the case's column or square matrix, or scale its rows."""
         r, c = shape
+        draw = self.draw
         sub = lambda s: self.build(s, depth + 1)  # noqa: E731
-        forms = ["softmax", "log_softmax", "pow"]
-        if shape == (1, 1):
-            forms += ["logsumexp", "mean", "norm"]
+        op = draw(st.sampled_from(["softmax", "log_softmax", "pow", "softplus", "logsumexp", "mean", "norm", "diag",
+                                   "diagflat"]))
+        if op in ("softmax", "log_softmax"):
+            return f"{op}({sub(shape)}, axis={draw(st.sampled_from([0, 1]))})"
+        if op == "softplus":
+            return f"softplus({sub(shape)})"
+        if op == "pow":
+            p = draw(st.sampled_from(["0.5", "-0.5", "1.5", "(1/3)", "-1.5", "2.5"]))
+            # |p| > 1 of a symbol only: A ** 2.5 is A ** 2 * A ** 0.5, and of a compound base the degrees multiply.
+            inner = self._atomic(sub(shape)) if p in ("0.5", "-0.5", "(1/3)") else self.symbol(shape)
+            base = draw(st.sampled_from([f"(1 + {inner} ** 2)", f"sigmoid({inner})", f"exp({inner})"]))
+            return f"({base} ** {p})"
+        if op in ("logsumexp", "mean") and (c == 1) != (r == 1) and draw(st.booleans()):
+            if c == 1:
+                return f"{op}({sub((r, self.dim()))}, axis=1)"
+            return f"{op}({sub((self.dim(), c))}, axis=0)"
+        if op in ("logsumexp", "mean", "norm"):
+            total = f"{op}({sub((self.dim(), self.dim()))})"
+            return total if shape == (1, 1) else f"({sub(shape)} * {total})"
+        if op == "diag":
+            return self._diag(shape, sub)
+        return self._diagflat(shape, sub)
+
+    def _diag(self, shape: tuple[object, object], sub) -> str:
+        """``diag`` of a square matrix as the column, the row (transposed), the sum (1×1), or scaling rows."""
+        r, c = shape
         if c == 1 and r != 1:
-            forms += ["reduce_rows", "diag"]
-        if r == 1 and c != 1:
-            forms += ["reduce_cols"]
-        if r == c and r != 1 and self.square_ops:
-            forms += ["diagflat"]
-        form = self.draw(st.sampled_from(forms))
-        if form in ("softmax", "log_softmax"):
-            return f"{form}({sub(shape)}, axis={self.draw(st.sampled_from([0, 1]))})"
-        if form == "pow":
-            p = self.draw(st.sampled_from(["0.5", "-0.5", "1.5", "(1/3)", "-1.5"]))
-            return f"((1 + {self._atomic(sub(shape))} ** 2) ** {p})"
-        if form in ("logsumexp", "mean"):
-            return f"{form}({sub((self.dim(), self.dim()))})"
-        if form == "norm":
-            return f"norm({sub((self.dim(), self.dim()))})"
-        if form == "reduce_rows":
-            return f"{self.draw(st.sampled_from(['logsumexp', 'mean']))}({sub((r, self.dim()))}, axis=1)"
-        if form == "reduce_cols":
-            return f"{self.draw(st.sampled_from(['logsumexp', 'mean']))}({sub((self.dim(), c))}, axis=0)"
-        if form == "diag":
             return f"diag({sub((r, r))})"
-        return f"diagflat({sub((r, 1))})"
+        if r == 1 and c != 1:
+            return f"diag({sub((c, c))}).T"
+        if shape == (1, 1):
+            return f"sum(diag({sub((self.draw(st.sampled_from(DIMS)),) * 2)}))"
+        return f"({sub(shape)} * diag({sub((r, r))}))"
+
+    def _diagflat(self, shape: tuple[object, object], sub) -> str:
+        """``diagflat`` of a column as the square matrix, its sum (1×1), or a product scaling rows or columns."""
+        r, c = shape
+        if r == c and r != 1:
+            return f"diagflat({sub((r, 1))})"
+        if r != 1:
+            return f"(diagflat({sub((r, 1))}) @ {sub(shape)})"
+        if c != 1:
+            return f"({sub(shape)} @ diagflat({sub((c, 1))}))"
+        return f"sum(diagflat({sub((self.draw(st.sampled_from(DIMS)), 1))}))"
 
     def invertible(self, k: object, depth: int) -> str:
         """A k×k matrix that is invertible at the test points: a symbol plus 3·I, its transpose, or a product
@@ -202,20 +258,20 @@ class _Builder:
 
 @st.composite
 def cases(draw, max_depth: int = 3, square_ops: bool = True, max_size: int = 3, distinct_sizes: bool = False,
-          course_ops: bool = False) -> Case:
+          course_ops: bool = True, course_root: float = COURSE_ROOT) -> Case:
     """A random well-shaped expression with concrete and symbolic shapes and a wrt that occurs in it.
 
     ``distinct_sizes``: the dimension names get pairwise different sizes (2, 3, 4 in some order), so a claim
     that mixes two dimensions up is not well-shaped by accident. ``course_ops``: draw the operations of
-    deep-learning courses too (softmax, logsumexp, mean, norm, diag, diagflat, non-integer powers); off by
-    default, so that the fixed-seed examples of the older suites stay the same (tests/test_course_soundness.py
-    runs the soundness and differential checks with them on).
+    deep-learning courses too (softmax, log_softmax, logsumexp, mean, norm, diag, diagflat, non-integer
+    powers; on by default, so every suite over these cases covers them); the root is one of them with
+    probability ``course_root``, and below the root each is one kind among the others.
     """
     if distinct_sizes:
         sizes = dict(zip(DIMS, draw(st.permutations([2, 3, 4])), strict=True))
     else:
         sizes = {d: draw(st.integers(2, max_size)) for d in DIMS}
-    builder = _Builder(draw, sizes, max_depth, square_ops, course_ops)
+    builder = _Builder(draw, sizes, max_depth, square_ops, course_ops, course_root)
     shape = (draw(st.sampled_from(DIMS + (1,))), draw(st.sampled_from(DIMS + (1,))))
     text = builder.build(shape, 0)
     if not builder.symbols:

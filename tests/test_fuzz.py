@@ -23,10 +23,12 @@ import pkgutil
 import random
 import sys
 import time
+import types
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import course_ops_in
 
 import symderiv
 from symderiv.core.errors import SymderivError
@@ -71,6 +73,7 @@ assert HAVE_GRADIENT and HAVE_DERIVE, "symderiv.gradient / symderiv.derive are m
 #: gradient() is fuzzed on at least this many inputs per run (test_zz_counts checks it).
 MIN_GRADIENTS = 1000
 OVER_LIMITS = "formulas over the parser's limits"
+COURSE = "with an operation of issue 14"
 
 COUNTS: dict[str, int] = {}
 ATTEMPTS: list[str] = []
@@ -87,24 +90,56 @@ def _tripwire(name: str, original=None):
 _REAL_COMPILE = builtins.compile
 
 
+_REAL_EXEC = builtins.exec
+
+
+def _by_importlib(frame) -> bool:
+    # Python's import system (frozen importlib) loads a module by compiling its file and exec-ing the code
+    # object; SymPy imports some of its modules lazily, inside the calls the exact prover's SymPy second chance
+    # makes (``log`` imports ``sympy.sets.setexpr``). That is a module from disk, not text a call was given.
+    return frame.f_code.co_filename.startswith("<frozen importlib")
+
+
 def _compile_only_for_ast_parse(source, filename, mode, flags=0, *args, **kwargs):
     # ast.parse is itself a call of compile(..., PyCF_ONLY_AST): it builds a syntax tree and runs nothing.
     # Only that call is let through -- checked by the caller's code object *and* the flag -- so any other
-    # compile (which would produce runnable code) is refused.
-    caller = sys._getframe(1).f_code
-    if caller is ast.parse.__code__ and flags & ast.PyCF_ONLY_AST:
+    # compile (which would produce runnable code) is refused, except importlib's of a module file.
+    caller = sys._getframe(1)
+    if caller.f_code is ast.parse.__code__ and flags & ast.PyCF_ONLY_AST or _by_importlib(caller):
         return _REAL_COMPILE(source, filename, mode, flags, *args, **kwargs)
     ATTEMPTS.append("compile")
     raise AssertionError("compile was called during a symderiv call")
 
 
+def _exec_only_for_imports(source, *args, **kwargs):
+    """exec of a module's code object by importlib (a lazy import) is let through; any other exec is refused."""
+    if isinstance(source, types.CodeType) and _by_importlib(sys._getframe(1)):
+        return _REAL_EXEC(source, *args, **kwargs)
+    ATTEMPTS.append("exec")
+    raise AssertionError("exec was called during a symderiv call")
+
+
+_REAL_SYMPIFY = sys.modules["sympy.core.sympify"].sympify
+
+
+def _sympify_of_sympy_objects_only(a, *args, strict=False, **kwargs):
+    # SymPy's own arithmetic coerces its operands through this function (``_sympify`` is
+    # ``sympify(a, strict=True)``), e.g. while the exact prover's SymPy second chance simplifies expressions it
+    # built from its own polynomials. A strict call never parses text, nor does one on a SymPy object; any call
+    # with text, or a lenient one on anything else (which may fall back to parsing ``str(a)``), is refused.
+    if not isinstance(a, (str, bytes)) and (strict or isinstance(a, sympy.Basic)):
+        return _REAL_SYMPIFY(a, *args, strict=strict, **kwargs)
+    ATTEMPTS.append("sympy.core.sympify.sympify")
+    raise AssertionError("sympify was called on text or leniently during a symderiv call")
+
+
 @contextlib.contextmanager
 def no_evaluation():
     """Tripwires on every way to run text as code, for the duration of one symderiv call."""
-    patches = [(builtins, "eval", _tripwire("eval")), (builtins, "exec", _tripwire("exec")),
+    patches = [(builtins, "eval", _tripwire("eval")), (builtins, "exec", _exec_only_for_imports),
                (builtins, "compile", _compile_only_for_ast_parse),
                (sympy, "sympify", _tripwire("sympy.sympify")),
-               (sys.modules["sympy.core.sympify"], "sympify", _tripwire("sympy.core.sympify.sympify")),
+               (sys.modules["sympy.core.sympify"], "sympify", _sympify_of_sympy_objects_only),
                (sympy_parser, "parse_expr", _tripwire("parse_expr")),
                (sympy, "parse_expr", _tripwire("sympy.parse_expr"))]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
@@ -155,6 +190,8 @@ def _fuzz_gradient(text: str, wrt: str, shapes: dict, check: bool) -> None:
                    budget=200_000)
     if result is not None:
         COUNTS["gradient results"] = COUNTS.get("gradient results", 0) + 1
+        if course_ops_in(text):
+            COUNTS[COURSE] = COUNTS.get(COURSE, 0) + 1
         try:
             with no_evaluation():
                 parse(result.formula, allow_upstream=True)
@@ -172,17 +209,23 @@ VALID = [
     "sum((W @ X - Y) ** 2)", "W2 @ relu(W1 @ X + b1)", "sigmoid(W) * tanh(W)", "sum(A, axis=0)", "inv(A) @ b",
     "matpow(A, 3)", "ones(n, 1).T @ X", "exp(-W) / (1 + exp(-W))", "sqrt(abs(W)) - log(1 + W ** 2)",
     "eye(3) + A", "sum(X * Y, axis=1)", "sin(W).T @ cos(W)", "0.5 * sum(D ** 2)", "(W @ X).T @ (W @ X)",
+    # the operations of issue 14
+    "softmax(W @ X, axis=1)", "-sum(Y * log_softmax(X, axis=1))", "logsumexp(X, axis=0)", "logsumexp(W @ X)",
+    "mean((W @ X - Y) ** 2)", "mean(X, axis=1)", "norm(W @ X - Y)", "softplus(W @ X + b)", "sum(diag(A) * x)",
+    "trace(diagflat(x) @ A)", "sum(X ** 0.5)", "sum(X ** -0.5)", "(1 + W ** 2) ** (1/3)", "sigmoid(W) ** 2.5",
 ]
 
 NEAR_MISS_PIECES = {
     "name": ["W", "X", "b", "G", "x_1", "__class__", "_x", "W__", "exp", "sum", "os", "__import__", "self", "None",
              "True", "lambda", "import", "phi", "phi_prime", "f", "ones", "é", "Ｗ", "W\u200b"],
-    "number": ["1", "0", "0.5", "-3", "10**9", "1e400", "1e-400", "9" * 40, "0x10", "1j", "1_0", "nan", "2**64"],
+    "number": ["1", "0", "0.5", "-3", "10**9", "1e400", "1e-400", "9" * 40, "0x10", "1j", "1_0", "nan", "2**64",
+               "(1/3)", "-0.5", "2.5"],
     "binop": [" @ ", " * ", " + ", " - ", " / ", " ** ", " ^ ", " // ", " % ", " < ", " and ", " | ", " := ", "@@",
               " if ", ", "],
     "unary": ["-", "+", "~", "not ", "*", "**", "await ", "yield "],
     "call": ["exp", "log", "relu", "step", "trace", "det", "logdet", "inv", "sum", "matpow", "ones", "zeros",
-             "eye", "phi", "eval", "exec", "open", "getattr", "__import__", "print", "type"],
+             "eye", "phi", "eval", "exec", "open", "getattr", "__import__", "print", "type", "softmax", "log_softmax",
+             "logsumexp", "mean", "norm", "softplus", "diag", "diagflat"],
     "suffix": [".T", ".T.T", ".x", ".__class__", "[0]", "[::1]", "()", "(W)", ".T()", "['a']"],
     "kw": ["axis=0", "axis=1", "axis=2", "axis=-1", "axis=W", "axis=10**100", "key=0", "**W", "*W", "axis=0, axis=1"],
 }
@@ -344,8 +387,17 @@ def test_tripwires_catch_evaluation():
         _call("tripwire", sneaky)
     with pytest.raises(AssertionError, match="compile"):
         _call("tripwire", lambda: compile("1", "<x>", "eval"))
+    with pytest.raises(AssertionError, match="exec"):
+        _call("tripwire", lambda: exec(_REAL_COMPILE("x = 1", "<x>", "exec"), {}))  # a code object, not by importlib
     with pytest.raises(AssertionError, match="sympify"):
         _call("tripwire", lambda: sympy.sympify("x + 1"))
+    core = sys.modules["sympy.core.sympify"]
+    with pytest.raises(AssertionError, match="sympify"):
+        _call("tripwire", lambda: core.sympify("x + 1", strict=True))
+    with pytest.raises(AssertionError, match="sympify"):
+        _call("tripwire", lambda: core.sympify(Exception("x + 1")))  # lenient: may parse str() of the object
+    # SymPy's own arithmetic, which coerces SymPy objects strictly, is let through.
+    assert _call("tripwire", lambda: sympy.Integer(2) * sympy.Symbol("x")) is not None
     # ast.parse is allowed: it only builds a tree.
     assert _call("tripwire", ast.parse, "1 + 1", mode="eval") is not None
     del ATTEMPTS[:]
@@ -357,7 +409,8 @@ def test_zz_counts(capsys):
     total = sum(COUNTS.get(k, 0) for k in ("parse",))
     with capsys.disabled():
         print(f"\nfuzz: {total} inputs parsed, {COUNTS.get('verify', 0)} verified, "
-              f"{COUNTS.get('gradient', 0)} gradients ({COUNTS.get('gradient results', 0)} with a formula), "
+              f"{COUNTS.get('gradient', 0)} gradients ({COUNTS.get('gradient results', 0)} with a formula, "
+              f"{COUNTS.get(COURSE, 0)} of them {COURSE}), "
               f"{COUNTS.get('derive', 0)} derivations"
               + f", {COUNTS.get(OVER_LIMITS, 0)} {OVER_LIMITS}"
               + (" (long profile)" if LONG else ""))
@@ -365,3 +418,4 @@ def test_zz_counts(capsys):
         pytest.skip("only part of the fuzz suite ran (selected with -k?)")
     assert total >= 20000 * SCALE
     assert COUNTS.get("gradient", 0) >= MIN_GRADIENTS * SCALE, COUNTS
+    assert COUNTS.get(COURSE, 0) >= 50 * SCALE, COUNTS

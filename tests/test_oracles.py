@@ -9,6 +9,7 @@ finite differences too (a wrong "proved" would be caught here).
 
 from __future__ import annotations
 
+from collections import Counter
 from fractions import Fraction
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 from guards import CaseTooSlow, cpu_guard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import cases
+from strategies import COURSE_OPS, cases, course_ops_in
 
 import symderiv
 from symderiv.backends.numeric import evaluate, finite_difference_gradient
@@ -28,6 +29,18 @@ from symderiv.proofs.verification import prepare
 
 CASE_SECONDS = 3.0
 COUNTS = {"prover timeouts": 0, "claims": 0, "accepted": 0, "accepted true gradient": 0, "refuted": 0, "undecided": 0}
+#: How many cases used each operation of issue 14 (tests/strategies.py COURSE_OPS).
+OPS_SEEN: Counter = Counter()
+CASES = {"drawn": 0, "with an operation of issue 14": 0}
+
+
+def _count(case) -> None:
+    ops = course_ops_in(case.text)
+    OPS_SEEN.update(ops)
+    CASES["drawn"] += 1
+    CASES["with an operation of issue 14"] += bool(ops)
+
+
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -54,6 +67,7 @@ def _prover_gradient_at(case, env, upstream_value):
 @SETTINGS
 @given(cases(max_depth=3), st.integers(0, 2**16))
 def test_prover_agrees_with_finite_differences(case, seed):
+    _count(case)
     env = _random_env(case.shapes, seed)
     try:
         problem = prepare(case.text, [case.wrt], case.shapes, functions=case.functions)
@@ -97,6 +111,7 @@ def _claim_for(case, problem, kind: int, seed: int) -> str:
 @given(cases(max_depth=2), st.integers(0, 2), st.integers(0, 2**16))
 def test_random_claims_are_never_falsely_proved(case, kind, seed):
     """Any claim the prover accepts agrees with finite differences; the true gradient is among the claims."""
+    _count(case)
     problem = prepare(case.text, [case.wrt], case.shapes, functions=case.functions)
     try:
         claim = _claim_for(case, problem, kind, seed)
@@ -128,9 +143,12 @@ def test_zz_the_accepted_branch_ran(capsys):
     """The check of accepted claims above must actually run (it once never did: every claim was refuted)."""
     with capsys.disabled():
         print("\noracles: " + ", ".join(f"{k} {v}" for k, v in COUNTS.items()))
+        print(f"  {CASES}; per operation: " + ", ".join(f"{op} {OPS_SEEN[op]}" for op in COURSE_OPS))
     if COUNTS["claims"] == 0:
         pytest.skip("the random-claims test did not run (selected with -k?)")
     assert COUNTS["accepted true gradient"] >= 1, COUNTS
     # The true gradient of a depth-2 expression on concrete shapes is almost always decided.
     assert COUNTS["undecided"] <= COUNTS["claims"] // 10, COUNTS
     assert COUNTS["prover timeouts"] <= 5, COUNTS
+    # The strategies draw the operations of issue 14 (each one is checked in test_soundness, with more cases).
+    assert CASES["with an operation of issue 14"] >= CASES["drawn"] // 5, (CASES, OPS_SEEN)

@@ -120,10 +120,17 @@ def test_symmetric_symbol_is_shared_in_strict_mode():
                                strict=True).holds
 
 
+#: Claims of the random cases by outcome: the same status in both modes, or strict mode giving up (undecided,
+#: over its budget, or refusing what SymPy cannot give back exactly, such as a non-integer power).
+AGREEMENT: dict[str, int] = {"same status": 0, "strict gave up": 0}
+
+
 @pytest.mark.skipif(cases is None, reason="tests/strategies.py is not there yet")
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=cases(max_depth=2, max_size=2) if cases is not None else None)
 def test_strict_and_default_agree_on_random_cases(case):
+    """Never a contradiction (one mode proves what the other refutes); strict mode, the weaker prover on
+    exp/log atoms (logsumexp) and without non-integer powers, may give up where the default mode decides."""
     try:
         right = symderiv.gradient(case.text, wrt=case.wrt, shapes=case.shapes, functions=case.functions,
                                   check=False).formula
@@ -135,6 +142,21 @@ def test_strict_and_default_agree_on_random_cases(case):
                                       functions=case.functions)
         except symderiv.SymderivError:
             continue
-        strict = symderiv.verify(case.text, wrt=case.wrt, claim=claim, shapes=case.shapes,
-                                 functions=case.functions, strict=True)
+        try:
+            strict = symderiv.verify(case.text, wrt=case.wrt, claim=claim, shapes=case.shapes,
+                                     functions=case.functions, strict=True)
+        except (symderiv.BudgetError, symderiv.TimeoutError, UnsupportedError):
+            AGREEMENT["strict gave up"] += 1
+            continue
+        if strict.status == "undecided" and default.status != "undecided":
+            AGREEMENT["strict gave up"] += 1
+            continue
+        AGREEMENT["same status"] += 1
         assert (strict.holds, strict.status) == (default.holds, default.status), (case.text, claim)
+
+
+def test_zz_strict_mostly_decides_the_random_cases():
+    if sum(AGREEMENT.values()) < 20:
+        pytest.skip("the random-cases test did not run (selected with -k?)")
+    print(f"\nstrict vs default on random claims: {AGREEMENT}")
+    assert AGREEMENT["same status"] >= 2 * AGREEMENT["strict gave up"], AGREEMENT
