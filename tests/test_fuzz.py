@@ -366,11 +366,13 @@ def test_gradient_on_valid_and_mutated_expressions():
                                   "W" * 4001, "__import__('os').system('true')", "().__class__.__bases__[0]"],
                          ids=lambda t: repr(t[:12]) + f"..{len(t)}")
 def test_hostile_inputs_are_refused_quickly(text):
-    start = time.perf_counter()
+    # A guard against hangs and blow-ups (a few milliseconds each on a quiet machine), not a benchmark: CPU time
+    # of this process, so the load of other processes on a shared runner does not count.
+    start = time.process_time()
     with pytest.raises(SymderivError) as info:
         with no_evaluation():
             parse(text)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 2.0
     assert info.value.column is not None, info.value
 
 
