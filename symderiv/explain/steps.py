@@ -50,6 +50,13 @@ class Dims:
     shape: ex.Shape
 
 
+@dataclass(frozen=True)
+class Code:
+    """A formula in symderiv's language, quoted in prose (``G @ X.T``): typeset as code, not as math or text."""
+
+    text: str
+
+
 Side = IndexSum | Matrix | Grad
 
 
@@ -69,7 +76,8 @@ class Equation:
 
 
 Math = Equation | IndexSum | Matrix | Grad | IndexEq | Ent | Idx | Dims
-Prose = tuple[str | Math, ...]
+#: A sentence: plain words (``str``), math, and quoted code; names and formulas are never plain words.
+Prose = tuple[str | Math | Code, ...]
 
 
 def symbol(name: str) -> Matrix:
@@ -175,5 +183,5 @@ class Document:
         return [s for b in self.blocks for s in b.steps] + list(self.final)
 
 
-__all__ = ["Block", "Dims", "Document", "Draft", "Equation", "Grad", "IndexEq", "Math", "Matrix", "Prose", "Side",
+__all__ = ["Block", "Code", "Dims", "Document", "Draft", "Equation", "Grad", "IndexEq", "Math", "Matrix", "Prose", "Side",
            "Step", "StepKind", "symbol"]
