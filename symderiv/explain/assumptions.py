@@ -23,6 +23,7 @@ from symderiv.core.errors import DerivationError
 from symderiv.proofs.exact.assumed import KINDS, Structure
 from symderiv.proofs.exact.entrywise import Instance
 from symderiv.proofs.problem import Problem
+from symderiv.render.base import upstream_letters
 from symderiv.render.text import TextPrinter
 from symderiv.syntax.printing import to_text
 from symderiv.syntax.shapes import Typing
@@ -114,7 +115,7 @@ def under_assumptions(derivation: Any, problem: Problem, typing: Typing, number:
     lhs = Grad(derivation.wrt, derivation.layout)
     equation = Equation((lhs, Matrix(after)))
     prose = assumption_prose(identities)
-    text = TextPrinter(derivation.upstreams)
+    text = TextPrinter(derivation.upstreams, upstream_letters(derivation.upstreams, getattr(derivation, "notation", "partial")))
     named = problem.assumptions_text()
     note = ("both sides compared exactly on the small instance, under the assumption" + ("s" if len(problem.structured) > 1
             else "") + " and modulo " + ("their" if len(problem.structured) > 1 else "its") + " equations") if check else ""

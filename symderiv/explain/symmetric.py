@@ -28,6 +28,7 @@ from symderiv.core.errors import BudgetError, DerivationError
 from symderiv.proofs.gradient import gradient
 from symderiv.proofs.problem import Problem
 from symderiv.proofs.verification import verify
+from symderiv.render.base import upstream_letters
 from symderiv.render.text import TextPrinter
 from symderiv.syntax.printing import to_text
 
@@ -93,7 +94,7 @@ def with_convention(derive: Callable[..., Any], problem: Problem, wrt: str, opti
         status, reason, how = _prove(problem, wrt, final.formula, plain.result.proof_status)
         note = f"both sides compared exactly, the matrix held symmetric; the result {how}"
     prose = convention_prose(wrt, convention, gs)
-    text = TextPrinter(plain.upstreams)
+    text = TextPrinter(plain.upstreams, upstream_letters(plain.upstreams, getattr(plain, "notation", "partial")))
     number = (plain.final[-1].block if plain.final else len(plain.blocks)) + (0 if plain.final else 1)
     step = Step(StepKind.RESULT, equation, prose, text.prose(prose), text.equation(equation), (), number, check,
                 note)
