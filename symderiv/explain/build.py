@@ -62,7 +62,7 @@ class Builder:
 
     def __init__(self, problem: Problem, wrt: str, upstream: str, timeout: float | None,
                  describe: Describe, started: float | None = None, indices: Sequence[str] = INDICES,
-                 detail: str = "compact") -> None:
+                 detail: str = "compact", together: Sequence[str] = ()) -> None:
         self.problem = problem
         self.indices = tuple(indices)
         self.wrt = wrt
@@ -101,9 +101,12 @@ class Builder:
         self.engine = IndexEngine(typing, self.shapes_all, reserved=set(self.shapes_all) | {"L"})
         #: Each index letter's range in the whole document: one letter, one range, across the blocks.
         self.ranges: dict[str, ex.Dim] = {}
-        for letter, dim in zip(self.indices[:2], self.shapes_all[wrt], strict=True):
-            if dim != 1:  # the entry V_dc the intro picks keeps its letters
-                self.ranges[letter] = dim
+        # The entry V_dc the intro picks keeps its letters; in a document of several gradients (``together``: the
+        # other names) their entries' letters are kept too, so that a block they share reads the same in each.
+        for name in (wrt, *(n for n in together if n in self.shapes_all)):
+            for letter, dim in zip(self.indices[:2], self.shapes_all[name], strict=True):
+                if dim != 1:
+                    self.ranges.setdefault(letter, dim)
         self.detail = detail
         self.shown: set[str] = set()  # scalar losses whose index form is written out
 

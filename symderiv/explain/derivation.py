@@ -209,6 +209,7 @@ def derive(
     numbered: bool = False,
     worked: bool = False,
     notation: str = "partial",
+    _together: Sequence[str] = (),
 ) -> Derivation | Derivations:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
@@ -260,7 +261,7 @@ def derive(
         return with_convention(derive, problem, wrt, options, check)
     names = _index_names(indices, problem)
     builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
-                      started, names, detail)
+                      started, names, detail, _together)
     text = TextPrinter(builder.upstreams, upstream_letters(builder.upstreams, notation))
     with builder.limited():
         blocks = builder.blocks(check)
@@ -331,7 +332,8 @@ def _several(expr: str, wrt: Sequence[str], shapes: Mapping[str, Any] | None,
     each: list[Derivation] = []
     for name in names:
         left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
-        each.append(derive(expr, name, shapes, timeout=left, **options))
+        # the other names' entry letters kept in each derivation, so that the blocks they share are identical
+        each.append(derive(expr, name, shapes, timeout=left, _together=[n for n in names if n != name], **options))
     if len(each) == 1:
         return each[0]
     return Derivations(**combine(each), derivations=tuple(each), notation=options.get("notation", "partial"),

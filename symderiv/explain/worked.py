@@ -214,8 +214,9 @@ def _backward(builder: Any, checker: Checker, ev: _Evaluator, blocks: Sequence[B
 
 def _rules(block: Block) -> list[Equation]:
     """The index forms of ``∂L/∂V_dc`` the block states, best first: putting the pieces together, then the
-    differentiated index form (a scalar block), then the transposed form; each as ``left = its last side``."""
-    order = (StepKind.SUBSTITUTE, StepKind.DIFFERENTIATE, StepKind.TRANSPOSE)
+    differentiated index form (a scalar block), then the transposed form; each as ``left = its last side``. A routine
+    block written in one step (``detail="compact"``) states its index form in that step (``ENTRYWISE``)."""
+    order = (StepKind.SUBSTITUTE, StepKind.ENTRYWISE, StepKind.DIFFERENTIATE, StepKind.TRANSPOSE)
     out = []
     for kind in order:
         for step in reversed([s for s in block.steps if s.kind is kind]):
