@@ -164,6 +164,7 @@ def derive(
     numbered: bool = False,
     worked: bool = False,
     notation: str = "partial",
+    _together: Sequence[str] = (),
 ) -> Derivation: ...
 
 
@@ -187,6 +188,7 @@ def derive(
     numbered: bool = False,
     worked: bool = False,
     notation: str = "partial",
+    _together: Sequence[str] = (),
 ) -> Derivation | Derivations: ...
 
 
