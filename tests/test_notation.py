@@ -72,6 +72,9 @@ def test_upstream_notation_writes_the_letters():
     assert derive("W @ X", "W").steps[0].equation_text == "∂L/∂W_dc = Σ_{i,j} ∂L/∂D_ij · ∂D_ij/∂W_dc"
     assert r"\sum_{i,j} G_{ij} \, \frac{\partial D_{ij}}" in d.to_latex()
     assert "(called $G$ in formulas) has entries $G_{ij}$" in d.to_markdown()
+    # the letter is named as itself in both notations (a Name, not the gradient it stands for)
+    assert r"(called $G$ in formulas) has entries $\frac{\partial L}{\partial D_{ij}}$" in derive("W @ X", "W").to_markdown()
+    assert "(called U in formulas) has entries ∂L/∂D_ij" in derive("W @ X", "W", upstream="U", check=False).to_text()
 
 
 def test_an_inner_block_introduces_its_letter_once_in_every_format():

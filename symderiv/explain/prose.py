@@ -26,7 +26,7 @@ from symderiv.proofs.index import Delta, Ent, Idx, Index, IndexSum, Partial
 from symderiv.syntax.derivatives import derivative_of
 from symderiv.syntax.shapes import Typing
 
-from .steps import Code, Dims, Equation, Grad, IndexEq, Matrix, Prose, symbol
+from .steps import Code, Dims, Equation, Grad, IndexEq, Matrix, Name, Prose, symbol
 
 _ONE = ex.Number(Fraction(1))
 #: The matrix and the indices that lemmas are stated over: ``∂f(M)/∂M_pq``.
@@ -318,7 +318,7 @@ def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: s
         paras.append(("Write ", Equation((symbol(root), Matrix(definitions[root]))), " and let ",
                       Equation((symbol("L"), Matrix(ex.Apply(ex.Symbol(root), fn="f")))),
                       " for an arbitrary scalar function ", symbol("f"), " of all entries. The upstream gradient ",
-                      Grad(root), " (called ", symbol(upstream), " in formulas) has entries ", entry, "."))
+                      Grad(root), " (called ", Name(upstream), " in formulas) has entries ", entry, "."))
     inner = list(order[1:])
     rows, cols = shapes[wrt]
     entry_v = Ent(ex.Symbol(wrt), 0 if rows == 1 else Idx(indices[0], rows),

@@ -190,6 +190,9 @@ class LatexPrinter:
         r, c = (str(x) if isinstance(x, int) else name_latex(x) for x in d.shape)
         return rf"{r} \times {c}"
 
+    def _print_Name(self, n: Any) -> str:
+        return name_latex(n.name)
+
     def _print_IndexEq(self, e: Any) -> str:
         return f"{self.doprint(e.a)} = {self.doprint(e.b)}"
 

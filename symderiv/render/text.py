@@ -139,6 +139,9 @@ class TextPrinter:
     def _print_Dims(self, d: Any) -> str:
         return f"{d.shape[0]}×{d.shape[1]}"
 
+    def _print_Name(self, n: Any) -> str:
+        return str(n.name)
+
     def _print_IndexEq(self, e: Any) -> str:
         return f"{self.doprint(e.a)} = {self.doprint(e.b)}"
 
