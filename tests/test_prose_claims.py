@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 from prose_corpus import CASES
+from prose_corpus_assumed import HVPS
 from prose_corpus_cookbook import COOKBOOK, DOCUMENTS
 
 from symderiv.cookbook import RECIPES
 from symderiv.core import expr as ex
 from symderiv.explain.derivation import Derivation, Derivations, derive
+from symderiv.explain.second import derive_hvp
 from symderiv.explain.steps import Equation, Grad, Matrix, Step
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, factor_indices
 from symderiv.syntax.shapes import Typing
@@ -189,15 +191,16 @@ def test_the_worked_example_sentences(n):
 
 #: Math and code in LaTeX prose and in the displays (what is left is the words); commands are dropped.
 _LATEX_MATH = re.compile(r"\$[^$]*\$|\\\[.*?\\\]|\\begin\{(align\*|equation|aligned|pmatrix)\}.*?\\end\{\1\}|"
-                         r"\\texttt\{[^}]*\}", re.S)
+                         r"\\texttt\{(?:\\[{}]|[^{}])*\}", re.S)  # code, its escaped braces \{ \} inside
 _MARKDOWN_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`", re.S)
 
 
 def _words(latex_or_markdown: str, math: re.Pattern) -> str:
     body = latex_or_markdown.split("\\begin{document}", 1)[-1]
     words = re.sub(r"\\[a-zA-Z]+\*?", " ", math.sub(" ", body))
-    # the article opening a sentence or heading ("A worked example") is a word, whatever the matrices are called
-    return re.sub(r"(^|[{.#\n]\s*)A (?=[a-z])", r"\1", words, flags=re.M)
+    # the article opening a sentence or heading ("A worked example", "A Hessian") is a word, whatever the matrices
+    # are called
+    return re.sub(r"(^|[{.#\n]\s*)A (?=[a-z]|[A-Z][a-z])", r"\1", words, flags=re.M)
 
 
 def _bare(words: str, names: set[str]) -> list[str]:
@@ -243,3 +246,15 @@ def test_one_letter_one_range_in_the_whole_document(n):
             for i in (i for item in [*step.prose, step.equation] for i in _indices(item)):
                 assert seen.setdefault(i.name, i.dim) == i.dim, \
                     f"{step.justification}: {i.name} over {seen[i.name]}, {i.dim}"
+
+
+@pytest.mark.parametrize("n", range(len(HVPS)), ids=[f"hvp {e} wrt {w}" for e, w, _ in HVPS])
+def test_names_in_the_prose_of_an_hvp_are_math(n):
+    """derive_hvp's own sentences (the pairing, the identification, the result with the prover's words as code)."""
+    expression, wrt, shapes = HVPS[n]
+    d = derive_hvp(expression, wrt, shapes=shapes)
+    names = _prose_names(d) | {"V"}
+    assert not _bare(_words(d.to_latex(), _LATEX_MATH), names)
+    assert not _bare(_words(d.to_markdown(), _MARKDOWN_MATH), names)
+    plain = derive_hvp(expression, wrt, shapes=shapes, asides=False).to_text()
+    assert "symderiv's language" not in plain and "(Check:" not in plain

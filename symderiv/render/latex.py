@@ -80,7 +80,10 @@ def escape(text: str) -> str:
     """
     table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
              "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-             "\u2019": "'", "\u2014": "---", "\u2013": "--", "\u00d7": r"$\times$"}
+             "\u2019": "'", "\u2014": "---", "\u2013": "--", "\u00d7": r"$\times$",
+             # symbols a quoted formula or a prover's reason may carry (pdflatex has no glyph for them in text)
+             "∂": r"$\partial$", "Σ": r"$\Sigma$", "σ": r"$\sigma$", "δ": r"$\delta$", "·": r"$\cdot$",
+             "≈": r"$\approx$", "′": "'"}
     return "".join(table.get(ch, ch) for ch in text)
 
 
