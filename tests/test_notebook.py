@@ -62,7 +62,7 @@ def test_the_derivation_shows_its_math_with_delimiters_intact(page):
     derivation = _outputs(page, "text/markdown")[0]
     math = html.unescape(derivation)
     assert math.count("$$\n\\begin{aligned}") == steps and math.count("\\end{aligned}\n$$") == steps
-    assert "\\\\\n&= \\operatorname{step}" in math  # the rows of a multi-line equation keep their line breaks
+    assert "\\\\\n&= " in math  # the rows of a multi-line equation keep their line breaks
     assert "[ \\begin{aligned}" not in math and "<p>[" not in derivation
     assert re.search(r"<h1[^>]*>Derivation of \$\\frac\{\\partial L\}\{\\partial W\}\$", derivation)
     assert "MathJax" in page  # the exported page typesets the $$ blocks
