@@ -38,6 +38,9 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
                         "full: every block in all six moves")
     p.add_argument("--numbered", action="store_true",
                    help="number the display equations (LaTeX's numbers; (1), (2), ... in the other formats)")
+    p.add_argument("--notation", choices=("partial", "upstream"), default="partial",
+                   help="how the steps write the upstream gradient: partial (default) as ∂L/∂D_ij, upstream by its "
+                        "letter G_ij (an inner block's ∂L/∂Z as G_Z, introduced in its block)")
     p.add_argument("--worked-example", dest="worked", action="store_true",
                    help="add a worked numeric example: small integer matrices and every entry computed by hand")
     p.add_argument("--json", action="store_true", help="print a machine-readable result (the steps as data)")
@@ -94,7 +97,7 @@ def run_derive(args: argparse.Namespace) -> int:
     doc = api("explain.derivation").derive(args.expression, names if len(names) > 1 else names[0], shapes_from(args),
                                            layout=args.layout, timeout=args.timeout, indices=args.indices,
                                            asides=args.asides, worked=args.worked, detail=args.detail,
-                                           numbered=args.numbered, **options_from(args))
+                                           numbered=args.numbered, notation=args.notation, **options_from(args))
     derivations = list(getattr(doc, "derivations", ())) or [doc]
     if args.json:
         data = [_as_data(d) for d in derivations]

@@ -23,11 +23,12 @@ from symderiv.core.errors import DerivationError
 from symderiv.proofs.exact.assumed import KINDS, Structure
 from symderiv.proofs.exact.entrywise import Instance
 from symderiv.proofs.problem import Problem
+from symderiv.render.base import upstream_letters
 from symderiv.render.text import TextPrinter
 from symderiv.syntax.printing import to_text
 from symderiv.syntax.shapes import Typing
 
-from .steps import Equation, Grad, Matrix, Prose, Step, StepKind, symbol
+from .steps import Code, Equation, Grad, Matrix, Prose, Step, StepKind, symbol
 
 #: (before, after, name, kind): one identity the structure gives, as the rewriter records it.
 Identity = tuple[ex.Expr, ex.Expr, str, str]
@@ -68,7 +69,7 @@ def intro_note(assume: Mapping[str, str], used: bool) -> Prose:
     """The paragraph of the intro that states the assumptions and where they are used."""
     out: list[Any] = ["Assumption" + ("s" if len(assume) > 1 else "") + ": "]
     for n, (name, kind) in enumerate(assume.items()):
-        out += [", " if n else "", symbol(name), f" is {kind}: {KINDS[kind]}"]
+        out += [", " if n else "", symbol(name), " is ", Code(kind), f": {KINDS[kind]}"]
     if used:
         out.append(". The steps below hold for every value of the symbols held fixed; the last step uses the "
                    "assumption.")
@@ -114,9 +115,10 @@ def under_assumptions(derivation: Any, problem: Problem, typing: Typing, number:
     lhs = Grad(derivation.wrt, derivation.layout)
     equation = Equation((lhs, Matrix(after)))
     prose = assumption_prose(identities)
-    text = TextPrinter(derivation.upstreams)
+    text = TextPrinter(derivation.upstreams, upstream_letters(derivation.upstreams, getattr(derivation, "notation", "partial")))
     named = problem.assumptions_text()
-    note = f"both sides compared exactly on the small instance {named}, modulo its equations" if check else ""
+    note = ("both sides compared exactly on the small instance, under the assumption" + ("s" if len(problem.structured) > 1
+            else "") + " and modulo " + ("their" if len(problem.structured) > 1 else "its") + " equations") if check else ""
     step = Step(StepKind.RESULT, equation, prose, text.prose(prose), text.equation(equation), (), number, check, note)
     new_result = replace(result, expr=after, formula=to_text(after),
                          proof_reason="; ".join(r for r in (result.proof_reason, f"the last step holds {named}") if r))

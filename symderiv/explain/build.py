@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
@@ -31,10 +30,6 @@ from .check import Checker, concrete, small_sizes
 from .collect import collect
 from .plan import Plan, expand_names, plan_blocks
 from .steps import Draft, Equation, Grad, Matrix, Prose, StepKind
-
-#: The index letters' ranges of a document of several gradients (``derive(expr, ["W", "b"])``), shared by its
-#: derivations while it is made; None for a single derivation.
-DOCUMENT_RANGES: ContextVar[dict[str, ex.Dim] | None] = ContextVar("DOCUMENT_RANGES", default=None)
 
 #: A sentence in plain text, given the upstream symbols (``G`` → ``D``), for error messages.
 Describe = Callable[[Mapping[str, str], Prose], str]
@@ -67,7 +62,7 @@ class Builder:
 
     def __init__(self, problem: Problem, wrt: str, upstream: str, timeout: float | None,
                  describe: Describe, started: float | None = None, indices: Sequence[str] = INDICES,
-                 detail: str = "compact") -> None:
+                 detail: str = "compact", together: Sequence[str] = ()) -> None:
         self.problem = problem
         self.indices = tuple(indices)
         self.wrt = wrt
@@ -105,14 +100,13 @@ class Builder:
         self.small = small_sizes(typing, problem.expression)
         self.engine = IndexEngine(typing, self.shapes_all, reserved=set(self.shapes_all) | {"L"})
         #: Each index letter's range in the whole document: one letter, one range, across the blocks.
-        entry = [(letter, dim) for letter, dim in zip(self.indices[:2], self.shapes_all[wrt], strict=True)
-                 if dim != 1]  # the entry V_dc the intro picks keeps its letters
-        shared = DOCUMENT_RANGES.get()
-        # In a document of several gradients each starts from the letters the ones before it took (so a block they
-        # share is written alike), unless its own entry's letters mean other ranges there.
-        usable = shared is not None and all(shared.get(letter, dim) == dim for letter, dim in entry)
-        self.ranges: dict[str, ex.Dim] = shared if shared is not None and usable else {}
-        self.ranges.update(entry)
+        self.ranges: dict[str, ex.Dim] = {}
+        # The entry V_dc the intro picks keeps its letters; in a document of several gradients (``together``: the
+        # other names) their entries' letters are kept too, so that a block they share reads the same in each.
+        for name in (wrt, *(n for n in together if n in self.shapes_all)):
+            for letter, dim in zip(self.indices[:2], self.shapes_all[name], strict=True):
+                if dim != 1:
+                    self.ranges.setdefault(letter, dim)
         self.detail = detail
         self.shown: set[str] = set()  # scalar losses whose index form is written out
 

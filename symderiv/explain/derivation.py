@@ -36,13 +36,14 @@ from symderiv.proofs.gradient import gradient
 from symderiv.proofs.index import prove_all_shapes
 from symderiv.proofs.problem import Problem, prepare
 from symderiv.render import jupyter, render
+from symderiv.render.base import NOTATIONS, upstream_letters
 from symderiv.render.text import TextPrinter
 from symderiv.syntax.printing import to_text
 
 from . import prose as say
 from .assumptions import under_assumptions
 from .blocks import INDICES
-from .build import DOCUMENT_RANGES, Builder
+from .build import Builder
 from .check import concrete
 from .parts import Several, combine
 from .steps import Block, Document, Draft, Equation, Grad, Matrix, Step, StepKind
@@ -96,6 +97,10 @@ class Derivation(_Rendered, Document):
     numbered: bool = False
     #: The worked numeric example (``derive(..., worked=True)``), or None.
     worked: Worked | None = None
+    #: How the steps write the upstream gradient: ``∂L/∂D_ij`` (``"partial"``) or its letter ``G_ij`` (``"upstream"``).
+    notation: str = "partial"
+    #: Print the asides: each step's note on how it was checked, and the result in symderiv's language.
+    asides: bool = True
 
     @property
     def definitions(self) -> dict[str, ex.Expr]:
@@ -124,6 +129,10 @@ class Derivations(_Rendered, Several):
 
     #: Each gradient's own derivation, as ``derive(expr, wrt)`` gives it.
     derivations: tuple[Derivation, ...] = ()
+    #: How the steps write the upstream gradient (as :attr:`Derivation.notation`).
+    notation: str = "partial"
+    #: Print the asides (as :attr:`Derivation.asides`).
+    asides: bool = True
 
     @property
     def results(self) -> dict[str, Gradient]:
@@ -154,6 +163,8 @@ def derive(
     detail: str = "compact",
     numbered: bool = False,
     worked: bool = False,
+    notation: str = "partial",
+    _together: Sequence[str] = (),
 ) -> Derivation: ...
 
 
@@ -176,6 +187,8 @@ def derive(
     detail: str = "compact",
     numbered: bool = False,
     worked: bool = False,
+    notation: str = "partial",
+    _together: Sequence[str] = (),
 ) -> Derivation | Derivations: ...
 
 
@@ -197,6 +210,8 @@ def derive(
     detail: str = "compact",
     numbered: bool = False,
     worked: bool = False,
+    notation: str = "partial",
+    _together: Sequence[str] = (),
 ) -> Derivation | Derivations:
     """Derive ``∂L/∂wrt`` step by step in index notation, every step checked on a small instance.
 
@@ -211,6 +226,9 @@ def derive(
     ``detail="compact"`` (the default) writes a routine block (an elementwise function, a bias, a scaling) as one
     step and the scalar loss's index form once; ``detail="full"`` gives every block all six moves.
     ``numbered=True`` numbers the display equations.
+    ``notation="upstream"`` writes the upstream gradient in the steps by its letter (``G_ij``, and ``G_Z`` for an inner
+    block's ``∂L/∂Z``, introduced once in its block) instead of ``∂L/∂D_ij`` (``"partial"``, the default); only the
+    printing changes, the equations and their checks are the same.
     A list of names for ``wrt`` gives one document for all of them (:class:`Derivations`): the blocks they share
     are derived once.
 
@@ -221,14 +239,19 @@ def derive(
     ∂L/∂W_dc = Σ_{i,j} ∂L/∂D_ij · ∂D_ij/∂W_dc
     >>> print(derive("W @ X", wrt="W", indices="a,b,r,s,t", check=False).steps[0].equation_text)
     ∂L/∂W_ab = Σ_{r,s} ∂L/∂D_rs · ∂D_rs/∂W_ab
+    >>> print(derive("W @ X", wrt="W", notation="upstream", check=False).steps[0].equation_text)
+    ∂L/∂W_dc = Σ_{i,j} G_ij · ∂D_ij/∂W_dc
     """
     if detail not in DETAILS:
         raise OptionError(f"detail must be one of {', '.join(DETAILS)}; got {detail!r}", hint="--detail full")
+    if notation not in NOTATIONS:
+        raise OptionError(f"notation must be one of {', '.join(NOTATIONS)}; got {notation!r}",
+                          hint="--notation upstream")
     if not isinstance(wrt, str):
         return _several(expr, wrt, shapes, dict(
             functions=functions, symmetric=symmetric, upstream=upstream, layout=layout, check=check, timeout=timeout,
             assume=assume, symmetric_convention=symmetric_convention, indices=indices, asides=asides, worked=worked,
-            detail=detail, numbered=numbered))
+            detail=detail, numbered=numbered, notation=notation))
     started = time.monotonic()
     problem = prepare(expr, [wrt], shapes, functions=functions, symmetric=symmetric, upstream=upstream,
                       layout=layout, assume=assume, symmetric_convention=symmetric_convention)
@@ -236,12 +259,12 @@ def derive(
         # The unconstrained gradient derived block by block, then the convention's step (explain/symmetric.py).
         options = {"functions": functions, "upstream": upstream, "layout": layout, "check": check,
                    "timeout": timeout, "indices": indices, "asides": asides, "detail": detail,
-                   "numbered": numbered, "worked": worked}
+                   "numbered": numbered, "worked": worked, "notation": notation}
         return with_convention(derive, problem, wrt, options, check)
     names = _index_names(indices, problem)
     builder = Builder(problem, wrt, upstream, timeout, lambda upstreams, prose: TextPrinter(upstreams).prose(prose),
-                      started, names, detail)
-    text = TextPrinter(builder.upstreams)
+                      started, names, detail, _together)
+    text = TextPrinter(builder.upstreams, upstream_letters(builder.upstreams, notation))
     with builder.limited():
         blocks = builder.blocks(check)
     composed = builder.compose(blocks, layout)
@@ -286,7 +309,7 @@ def derive(
         final=tuple(made(d, note) for d in final),
         conclusion=say.conclusion(wrt, layout, result.expr, result.formula, all_shapes, check, asides),
         shapes=dict(problem.typing.symbols), result=result, numbered=numbered,
-        worked=example)
+        worked=example, notation=notation, asides=asides)
     if not problem.structured:
         return derivation
     # The blocks derive the gradient for every value of the symbols held fixed; the assumptions enter in one last
@@ -309,16 +332,14 @@ def _several(expr: str, wrt: Sequence[str], shapes: Mapping[str, Any] | None,
                             hint='for example derive("W @ X + b", ["W", "b"])')
     started, timeout = time.monotonic(), options.pop("timeout")
     each: list[Derivation] = []
-    letters = DOCUMENT_RANGES.set({})  # one letter, one range across the document's derivations
-    try:
-        for name in names:
-            left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
-            each.append(derive(expr, name, shapes, timeout=left, **options))
-    finally:
-        DOCUMENT_RANGES.reset(letters)
+    for name in names:
+        left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
+        # the other names' entry letters kept in each derivation, so that the blocks they share are identical
+        each.append(derive(expr, name, shapes, timeout=left, _together=[n for n in names if n != name], **options))
     if len(each) == 1:
         return each[0]
-    return Derivations(**combine(each), derivations=tuple(each))
+    return Derivations(**combine(each), derivations=tuple(each), notation=options.get("notation", "partial"),
+                       asides=options.get("asides", True))
 
 
 def _index_names(indices: str | Sequence[str], problem: Problem) -> tuple[str, ...]:

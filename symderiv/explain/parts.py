@@ -105,7 +105,8 @@ def combine(documents: Sequence[Document]) -> dict:
     shared when every derivation has it.
 
     >>> from symderiv.explain.derivation import derive
-    >>> fields = combine([derive("relu(W @ X + b)", w, {"b": ("H", 1)}, check=False) for w in ("W", "b")])
+    >>> together = dict(check=False, _together=["W", "b"])  # the letters of both entries kept, as derive does
+    >>> fields = combine([derive("relu(W @ X + b)", w, {"b": ("H", 1)}, **together) for w in ("W", "b")])
     >>> [b.name for b in fields["blocks"]], [[b.number for b in p.blocks] for p in fields["parts"]]
     (['A'], [[2], [3]])
     >>> [p.uses for p in fields["parts"]]

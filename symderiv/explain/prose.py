@@ -26,7 +26,7 @@ from symderiv.proofs.index import Delta, Ent, Idx, Index, IndexSum, Partial
 from symderiv.syntax.derivatives import derivative_of
 from symderiv.syntax.shapes import Typing
 
-from .steps import Dims, Equation, Grad, IndexEq, Matrix, Prose, symbol
+from .steps import Code, Dims, Equation, Grad, IndexEq, Matrix, Name, Prose, symbol
 
 _ONE = ex.Number(Fraction(1))
 #: The matrix and the indices that lemmas are stated over: ``∂f(M)/∂M_pq``.
@@ -282,7 +282,7 @@ def accumulate(name: str, users: Sequence[str]) -> Prose:
 def assemble(root: str, scalar: bool, layout: str) -> Prose:
     if layout == "numerator":
         return ("In the numerator layout the result is the transpose:",)
-    return ("Chaining the blocks back to ", Grad(root) if not scalar else "L",
+    return ("Chaining the blocks back to ", Grad(root) if not scalar else symbol("L"),
             " (the upstream gradient of each inner name replaced by what its block gave):")
 
 
@@ -317,19 +317,21 @@ def intro(shapes: Mapping[str, ex.Shape], source: ex.Expr, wrt: str, upstream: s
                                 0 if cols == 1 else Idx(indices[3], cols)))
         paras.append(("Write ", Equation((symbol(root), Matrix(definitions[root]))), " and let ",
                       Equation((symbol("L"), Matrix(ex.Apply(ex.Symbol(root), fn="f")))),
-                      " for an arbitrary scalar function f of all entries. The upstream gradient ",
-                      Grad(root), f" (called {upstream} in formulas) has entries ", entry, "."))
+                      " for an arbitrary scalar function ", symbol("f"), " of all entries. The upstream gradient ",
+                      Grad(root), " (called ", Name(upstream), " in formulas) has entries ", entry, "."))
     inner = list(order[1:])
-    if inner:
-        defs: list[Any] = []
-        for n, name in enumerate(reversed(inner)):
-            defs += [", " if n else "", Equation((symbol(name), Matrix(definitions[name])))]
-        paras.append(("Name the intermediate results ", *defs,
-                      f". We go backwards from the loss, one block per node, ending at {wrt}."))
     rows, cols = shapes[wrt]
     entry_v = Ent(ex.Symbol(wrt), 0 if rows == 1 else Idx(indices[0], rows),
                   0 if cols == 1 else Idx(indices[1], cols))
     head: list[Any] = ["We pick one entry ", entry_v, " and find ", IndexSum.of(Partial(None, entry_v))]
+    if inner:
+        defs: list[Any] = []
+        for n, name in enumerate(reversed(inner)):
+            defs += [", " if n else "", Equation((symbol(name), Matrix(definitions[name])))]
+        paras.append(("Name the intermediate results ", *defs, "."))
+        # the sentence naming the variable belongs to the paragraph particular to it (shared intros: parts.py)
+        head = ["We go backwards from the loss, one block per node, ending at ", symbol(wrt), ": we pick one entry ",
+                *head[1:]]
     if instance is None:
         paras.append((*head, "."))
     else:
@@ -350,7 +352,7 @@ def conclusion(wrt: str, layout: str, formula: ex.Expr, formula_text: str, all_s
     if not asides:
         return ("Result: ", Equation((Grad(wrt, layout), Matrix(formula))), ".")
     head: Prose = ("Result: ", Equation((Grad(wrt, layout), Matrix(formula))),
-                   f" ({formula_text} in symderiv's language)")
+                   " (", Code(formula_text), " in symderiv's language)")
     how = "checked step by step entrywise" if checked else "not checked entrywise (check=False)"
     if all_shapes == "canonical":
         return head + (f", proved for all shapes in index notation and {how}.",)

@@ -28,7 +28,7 @@ from symderiv.syntax.printing import to_text
 from .assumptions import equal_under
 from .check import concrete, small_sizes
 from .derivation import Derivation, derive
-from .steps import Equation, Grad, Matrix, Prose, Step, StepKind, symbol
+from .steps import Code, Equation, Grad, Matrix, Prose, Step, StepKind, symbol
 
 
 def intro(wrt: str, direction: str, gradient: ex.Expr, pairing: ex.Expr, constant: str | None,
@@ -38,7 +38,7 @@ def intro(wrt: str, direction: str, gradient: ex.Expr, pairing: ex.Expr, constan
         "The Hessian-vector product along ", symbol(direction), " is the derivative of the gradient ",
         Equation((Grad(wrt), Matrix(gradient))), " along ", symbol(direction), ". A Hessian is symmetric, so it is "
         "the gradient of the scalar ", Matrix(pairing), " with respect to ", symbol(wrt),
-        ", derived below block by block; in the steps below L stands for that scalar.")
+        ", derived below block by block; in the steps below ", symbol("L"), " stands for that scalar.")
     if constant is None:
         return (first,)
     return (first, ("There ", symbol(constant), " is the upstream ", symbol(upstream), ", a constant."))
@@ -50,7 +50,7 @@ def _identify(wrt: str, direction: str, derived: ex.Expr, formula: ex.Expr, numb
     equation = Equation((Grad(wrt), Matrix(derived), Matrix(formula)) if derived != formula else
                         (Grad(wrt), Matrix(formula)))
     prose: Prose = ("This gradient of the scalar is the Hessian of the original loss applied to ", symbol(direction),
-                    "; in symderiv's canonical form, as symderiv's hvp gives it:")
+                    "; in symderiv's canonical form, as symderiv's ", Code("hvp"), " gives it:")
     text = TextPrinter(upstreams)
     note = "both sides compared exactly on the small instance" if checked else ""
     return Step(StepKind.RESULT, equation, prose, text.prose(prose), text.equation(equation), (), number, checked,
@@ -107,9 +107,10 @@ def derive_hvp(
     step = _identify(wrt, direction, derived, formula, number, check, derivation.upstreams)
     gradient = parse(paired.gradient, functions=options["functions"], upstream=upstream, allow_upstream=True)
     text = (*intro(wrt, direction, gradient, pairing, paired.constant, upstream), *derivation.intro)
-    conclusion: Prose = ("Result: the Hessian-vector product along ", symbol(direction), " is ",
-                         Matrix(formula), f" ({result.formula} in symderiv's language), {result.proof_status}"
-                         + (f": {result.proof_reason}." if result.proof_reason else "."))
+    conclusion: Prose = ("Result: the Hessian-vector product along ", symbol(direction), " is ", Matrix(formula), ".")
+    if asides:  # the formula in symderiv's language, and the prover's own words (quoted as they are: code)
+        conclusion = (*conclusion[:-1], " (", Code(result.formula), f" in symderiv's language), {result.proof_status}",
+                      *((": ", Code(result.proof_reason), ".") if result.proof_reason else (".",)))
     return replace(derivation, intro=text, final=(*derivation.final, step), conclusion=conclusion,
                    result=result)
 

@@ -50,6 +50,21 @@ class Dims:
     shape: ex.Shape
 
 
+@dataclass(frozen=True)
+class Name:
+    """A letter or name as itself, for the prose (``called G in formulas``): unlike ``Matrix(Symbol("G"))``, never
+    written as the gradient it stands for."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """A formula in symderiv's language, quoted in prose (``G @ X.T``): typeset as code, not as math or text."""
+
+    text: str
+
+
 Side = IndexSum | Matrix | Grad
 
 
@@ -68,8 +83,9 @@ class Equation:
         return self.sides[-1]
 
 
-Math = Equation | IndexSum | Matrix | Grad | IndexEq | Ent | Idx | Dims
-Prose = tuple[str | Math, ...]
+Math = Equation | IndexSum | Matrix | Grad | IndexEq | Ent | Idx | Dims | Name
+#: A sentence: plain words (``str``), math, and quoted code; names and formulas are never plain words.
+Prose = tuple[str | Math | Code, ...]
 
 
 def symbol(name: str) -> Matrix:
@@ -175,5 +191,5 @@ class Document:
         return [s for b in self.blocks for s in b.steps] + list(self.final)
 
 
-__all__ = ["Block", "Dims", "Document", "Draft", "Equation", "Grad", "IndexEq", "Math", "Matrix", "Prose", "Side",
-           "Step", "StepKind", "symbol"]
+__all__ = ["Block", "Code", "Dims", "Document", "Draft", "Equation", "Grad", "IndexEq", "Math", "Matrix", "Name",
+           "Prose", "Side", "Step", "StepKind", "symbol"]

@@ -28,12 +28,13 @@ from symderiv.core.errors import BudgetError, DerivationError
 from symderiv.proofs.gradient import gradient
 from symderiv.proofs.problem import Problem
 from symderiv.proofs.verification import verify
+from symderiv.render.base import upstream_letters
 from symderiv.render.text import TextPrinter
 from symderiv.syntax.printing import to_text
 
 from .assumptions import equal_under
 from .check import concrete, small_sizes
-from .steps import Equation, Grad, Matrix, Prose, Step, StepKind, symbol
+from .steps import Code, Equation, Grad, Matrix, Prose, Step, StepKind, symbol
 
 #: What each convention does to the unconstrained gradient, in words (the formula follows in the step).
 CONVENTIONS = {
@@ -60,7 +61,8 @@ def convention_prose(wrt: str, convention: str, unconstrained: ex.Expr) -> Prose
     """The sentence of the convention's step, from its data: the matrix, the convention, ``Gs``."""
     return ("The matrix ", symbol(wrt), " is symmetric, so its entries on either side of the diagonal are one "
             "variable. The steps above treat them as independent and give the unconstrained gradient ",
-            Matrix(unconstrained), f"; under symmetric_convention={convention!r}, {CONVENTIONS[convention]}:")
+            Matrix(unconstrained), "; under ", Code(f"symmetric_convention={convention!r}"), ", "
+            + CONVENTIONS[convention] + ":")
 
 
 def with_convention(derive: Callable[..., Any], problem: Problem, wrt: str, options: Mapping[str, Any],
@@ -90,19 +92,22 @@ def with_convention(derive: Callable[..., Any], problem: Problem, wrt: str, opti
             raise DerivationError(f"the convention's step ({to_text(formula)} = {final.formula}) does not hold on "
                                   "the small instance; this is a bug in symderiv, please report it")
         status, reason, how = _prove(problem, wrt, final.formula, plain.result.proof_status)
-        note = f"both sides compared exactly with {wrt} symmetric; the result {how}"
+        note = f"both sides compared exactly, the matrix held symmetric; the result {how}"
     prose = convention_prose(wrt, convention, gs)
-    text = TextPrinter(plain.upstreams)
+    text = TextPrinter(plain.upstreams, upstream_letters(plain.upstreams, getattr(plain, "notation", "partial")))
     number = (plain.final[-1].block if plain.final else len(plain.blocks)) + (0 if plain.final else 1)
     step = Step(StepKind.RESULT, equation, prose, text.prose(prose), text.equation(equation), (), number, check,
                 note)
     result = final.with_proof(status, [dict(small.symbols)] if check else [], reason)
-    conclusion = ("Result: ", Equation((lhs, Matrix(final.expr))), f" ({final.formula} in symderiv's language), "
-                  f"with {wrt} symmetric (symmetric_convention={convention!r}): "
-                  + (f"the result {how}." if check else "not checked (check=False)."))
-    intro = (*plain.intro, ("The matrix ", symbol(wrt), f" is symmetric, and the gradient follows "
-                             f"symmetric_convention={convention!r}: the blocks below derive the unconstrained gradient, "
-                             "and the last step applies the convention to it."))
+    conclusion: Prose = ("Result: ", Equation((lhs, Matrix(final.expr))), ", with ", symbol(wrt), " symmetric.")
+    if options.get("asides", True):
+        conclusion = ("Result: ", Equation((lhs, Matrix(final.expr))), " (", Code(final.formula),
+                      " in symderiv's language), with ", symbol(wrt), " symmetric (",
+                      Code(f"symmetric_convention={convention!r}"), "): "
+                      + (f"the result {how}." if check else "not checked (check=False)."))
+    intro = (*plain.intro, ("The matrix ", symbol(wrt), " is symmetric, and the gradient follows ",
+                            Code(f"symmetric_convention={convention!r}"), ": the blocks below derive the unconstrained "
+                            "gradient, and the last step applies the convention to it."))
     return replace(plain, intro=intro, final=(*plain.final, step), result=result, conclusion=conclusion)
 
 
@@ -119,7 +124,7 @@ def _prove(problem: Problem, wrt: str, formula: str, steps: str) -> tuple[str, s
         raise DerivationError(f"the derived {formula} is not the gradient with respect to the symmetric `{wrt}` "
                               f"({verdict.reason}); this is a bug in symderiv, please report it")
     if verdict.holds:
-        return "proved", verdict.reason, f"is {verdict.reason} by the exact prover"
+        return "proved", verdict.reason, "is proved entrywise by the exact prover (its reason is in the result's proof record)"
     return "checked", verdict.reason, "is checked by the exact prover at sample sizes (not a proof for all shapes)"
 
 

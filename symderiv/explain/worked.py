@@ -214,8 +214,8 @@ def _backward(builder: Any, checker: Checker, ev: _Evaluator, blocks: Sequence[B
 
 def _rules(block: Block) -> list[Equation]:
     """The index forms of ``∂L/∂V_dc`` the block states, best first: putting the pieces together, then the
-    the compact one-step form of a routine block, the differentiated index form (a scalar block), then the
-    transposed form; each as ``left = its last side``."""
+    differentiated index form (a scalar block), then the transposed form; each as ``left = its last side``. A routine
+    block written in one step (``detail="compact"``) states its index form in that step (``ENTRYWISE``)."""
     order = (StepKind.SUBSTITUTE, StepKind.ENTRYWISE, StepKind.DIFFERENTIATE, StepKind.TRANSPOSE)
     out = []
     for kind in order:

@@ -15,7 +15,7 @@ from typing import Any
 
 from latex2mathml.converter import convert
 
-from symderiv.explain.steps import Document
+from symderiv.explain.steps import Code, Document
 from symderiv.render.base import DocumentPrinter
 from symderiv.render.latex import LatexPrinter
 
@@ -80,10 +80,11 @@ class HtmlDerivationPrinter(DocumentPrinter):
 
     def __init__(self, derivation: Document) -> None:
         super().__init__(derivation)
-        self.math = LatexPrinter(derivation.upstreams)
+        self.math = LatexPrinter(derivation.upstreams, self.letters)
 
     def prose(self, prose: tuple) -> str:
-        return "".join(html.escape(p) if isinstance(p, str) else mathml(self.math.doprint(p)) for p in prose)
+        return "".join(html.escape(p) if isinstance(p, str) else f"<code>{html.escape(p.text)}</code>"
+                       if isinstance(p, Code) else mathml(self.math.doprint(p)) for p in prose)
 
     def heading(self, prose: tuple, level: int = 2) -> str:
         return f"<h{level}>{self.prose(prose)}</h{level}>"

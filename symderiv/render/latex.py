@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from symderiv.core import expr as ex
-from symderiv.explain.steps import Document
+from symderiv.explain.steps import Code, Document
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
 from symderiv.render.base import DocumentPrinter
 from symderiv.render.linebreak import TEXT_WIDTH, break_side, width
@@ -26,13 +26,16 @@ _POW = getattr(printing, "_POW", 4)
 
 
 class _MatrixLatex(printing.LatexPrinter):
-    """The library's LaTeX printer, with upstream symbols written ∂L/∂(node)."""
+    """The library's LaTeX printer, with upstream symbols written ∂L/∂(node), or by their letters (``letters``)."""
 
-    def __init__(self, upstreams: dict[str, str]) -> None:
+    def __init__(self, upstreams: dict[str, str], letters: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.upstreams = upstreams
+        self.letters = dict(letters or {})
 
     def _print_Symbol(self, node: ex.Symbol) -> tuple[str, int]:
+        if node.name in self.letters:
+            return letter_latex(self.letters[node.name]), 6
         if node.name in self.upstreams:
             return rf"\frac{{\partial L}}{{\partial {name_latex(self.upstreams[node.name])}}}", _POW
         if node.name == _PLACEHOLDER:
@@ -49,6 +52,26 @@ def name_latex(name: str) -> str:
     return printing.to_latex(ex.Symbol(name))
 
 
+def letter_latex(letter: str) -> str:
+    r"""An upstream gradient's letter in LaTeX: ``G``, or ``G_Z1`` (the letter of ``∂L/∂Z1``) as ``G_{Z_{1}}``.
+
+    >>> letter_latex("G_Z1"), letter_latex("G")
+    ('G_{Z_{1}}', 'G')
+    """
+    head, _, node = letter.partition("_")
+    return name_latex(head) + (f"_{{{name_latex(node)}}}" if node else "")
+
+
+def code_latex(text: str) -> str:
+    r"""A formula in symderiv's language, quoted in LaTeX prose: ``\texttt``, with the characters TeX reserves
+    escaped.
+
+    >>> code_latex("G @ X.T")
+    '\\texttt{G @ X.T}'
+    """
+    return rf"\texttt{{{escape(text)}}}"
+
+
 def escape(text: str) -> str:
     r"""Plain prose for LaTeX: special characters escaped, typographic Unicode mapped.
 
@@ -57,16 +80,21 @@ def escape(text: str) -> str:
     """
     table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
              "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-             "\u2019": "'", "\u2014": "---", "\u2013": "--", "\u00d7": r"$\times$"}
+             "\u2019": "'", "\u2014": "---", "\u2013": "--", "\u00d7": r"$\times$",
+             # symbols a quoted formula or a prover's reason may carry (pdflatex has no glyph for them in text)
+             "∂": r"$\partial$", "Σ": r"$\Sigma$", "σ": r"$\sigma$", "δ": r"$\delta$", "·": r"$\cdot$",
+             "≈": r"$\approx$", "′": "'"}
     return "".join(table.get(ch, ch) for ch in text)
 
 
 class LatexPrinter:
     """LaTeX for the math data of a derivation (dispatch on the class: ``_print_Ent`` ...)."""
 
-    def __init__(self, upstreams: Mapping[str, str] | None = None) -> None:
-        self.upstreams = dict(upstreams or {})
-        self.matrix_printer = _MatrixLatex(self.upstreams)
+    def __init__(self, upstreams: Mapping[str, str] | None = None, letters: Mapping[str, str] | None = None) -> None:
+        #: ``letters`` (``notation="upstream"``): each upstream symbol printed as its letter, not as ``∂L/∂D``.
+        self.letters = dict(letters or {})
+        self.upstreams = {k: v for k, v in (upstreams or {}).items() if k not in self.letters}
+        self.matrix_printer = _MatrixLatex(self.upstreams, self.letters)
 
     def doprint(self, obj: Any) -> str:
         method = getattr(self, "_print_" + type(obj).__name__, None)
@@ -98,6 +126,8 @@ class LatexPrinter:
         idx = self.indices(e.row, e.col)
         node = e.expr
         if isinstance(node, ex.Symbol):
+            if node.name in self.letters:
+                return self._subscript(letter_latex(self.letters[node.name]), idx, False)
             if node.name in self.upstreams:
                 inner = self._subscript(name_latex(self.upstreams[node.name]), idx, False)
                 return rf"\frac{{\partial L}}{{\partial {inner}}}"
@@ -163,6 +193,9 @@ class LatexPrinter:
         r, c = (str(x) if isinstance(x, int) else name_latex(x) for x in d.shape)
         return rf"{r} \times {c}"
 
+    def _print_Name(self, n: Any) -> str:
+        return name_latex(n.name)
+
     def _print_IndexEq(self, e: Any) -> str:
         return f"{self.doprint(e.a)} = {self.doprint(e.b)}"
 
@@ -190,7 +223,8 @@ class LatexPrinter:
 
     def prose(self, prose: tuple) -> str:
         """Prose with inline math ``$...$``; math too wide for a line is displayed, broken to fit."""
-        return "".join(escape(p) if isinstance(p, str) else self.inline(self.doprint(p)) for p in prose)
+        return "".join(escape(p) if isinstance(p, str) else code_latex(p.text) if isinstance(p, Code)
+                       else self.inline(self.doprint(p)) for p in prose)
 
     @staticmethod
     def inline(math: str) -> str:
@@ -223,16 +257,15 @@ class LatexDerivationPrinter(DocumentPrinter):
 
     def __init__(self, derivation: Document) -> None:
         super().__init__(derivation)
-        self.math = LatexPrinter(derivation.upstreams)
+        self.math = LatexPrinter(derivation.upstreams, self.letters)
 
     def heading(self, prose: tuple, level: int = 2) -> str:
         """``\\section*``; math too wide for a heading line follows it as a display."""
         command = r"\section*" if level == 1 else r"\subsection*"
-        wide = [p for p in prose if not isinstance(p, str) and width(self.math.doprint(p)) > WIDE]
+        wide = [p for p in prose if not isinstance(p, str | Code) and width(self.math.doprint(p)) > WIDE]
         if not wide:
             return f"{command}{{{self.math.prose(prose)}}}"
-        head = "".join(escape(p) if isinstance(p, str) else f"${self.math.doprint(p)}$" for p in prose
-                       if p not in wide).rstrip(" ,")
+        head = self.math.prose(tuple(p for p in prose if p not in wide)).rstrip(" ,")
         shown = "\n".join(self.math.inline(self.math.doprint(p)) for p in wide)
         return f"{command}{{{head}:}}\n{shown}"
 
@@ -268,4 +301,4 @@ class LatexDerivationPrinter(DocumentPrinter):
         return _PREAMBLE + "\n" + body + "\n\n\\end{document}\n"
 
 
-__all__ = ["LatexPrinter", "LatexDerivationPrinter", "escape", "name_latex"]
+__all__ = ["LatexPrinter", "LatexDerivationPrinter", "code_latex", "escape", "letter_latex", "name_latex"]

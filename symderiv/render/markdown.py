@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symderiv.explain.steps import Document
+from symderiv.explain.steps import Code, Document
 from symderiv.render.base import DocumentPrinter
 from symderiv.render.latex import LatexPrinter
 
@@ -20,15 +20,26 @@ def _md_text(text: str) -> str:
     return text
 
 
+def _md_code(text: str) -> str:
+    """A formula in symderiv's language as inline code (a double fence if it has a backtick).
+
+    >>> _md_code("G @ X.T")
+    '`G @ X.T`'
+    """
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}"
+
+
 class MarkdownDerivationPrinter(DocumentPrinter):
     """The derivation as a Markdown page (a blog post or lecture note with MathJax/KaTeX)."""
 
     def __init__(self, derivation: Document) -> None:
         super().__init__(derivation)
-        self.math = LatexPrinter(derivation.upstreams)
+        self.math = LatexPrinter(derivation.upstreams, self.letters)
 
     def prose(self, prose: tuple) -> str:
-        return "".join(_md_text(p) if isinstance(p, str) else f"${self.math.doprint(p)}$" for p in prose)
+        return "".join(_md_text(p) if isinstance(p, str) else _md_code(p.text) if isinstance(p, Code)
+                       else f"${self.math.doprint(p)}$" for p in prose)
 
     def heading(self, prose: tuple, level: int = 2) -> str:
         return "#" * level + " " + self.prose(prose)

@@ -58,7 +58,7 @@ class SeveralBody(WorkedBody):
         name = Matrix(ex.Symbol(block.name))
         what: Prose = ("the part of ", Grad(block.wrt), " through ", name) if block.partial else (Grad(block.wrt),)
         head = self.heading((f"Block {block.number}: ", Equation((name, Matrix(block.definition))), ", for ", *what), 3)
-        return [head] + [self.step(step, step is last) for step in block.steps]
+        return [head, self.upstream_named(block)] + [self.step(step, step is last) for step in block.steps]
 
     def part(self, part: Part, together: bool = False) -> list[str]:
         steps = part.steps

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from symderiv.core import expr as ex
-from symderiv.explain.steps import Document
+from symderiv.explain.steps import Code, Document
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
 from symderiv.render.base import DocumentPrinter
 from symderiv.syntax import printing
@@ -16,10 +16,13 @@ _ATOM = getattr(printing, "_ATOM", 6)
 
 
 class _MatrixText(printing.TextPrinter):
-    def __init__(self, upstreams: dict[str, str]) -> None:
+    def __init__(self, upstreams: dict[str, str], letters: Mapping[str, str] | None = None) -> None:
         self.upstreams = upstreams
+        self.letters = dict(letters or {})
 
     def _print_Symbol(self, node: ex.Symbol) -> tuple[str, int]:
+        if node.name in self.letters:
+            return self.letters[node.name], _ATOM
         if node.name in self.upstreams:
             return f"(∂L/∂{self.upstreams[node.name]})", _ATOM
         return super()._print_Symbol(node)
@@ -52,9 +55,11 @@ class TextPrinter:
     'Σ_j X_cj'
     """
 
-    def __init__(self, upstreams: Mapping[str, str] | None = None) -> None:
-        self.upstreams = dict(upstreams or {})
-        self.matrix_printer = _MatrixText(self.upstreams)
+    def __init__(self, upstreams: Mapping[str, str] | None = None, letters: Mapping[str, str] | None = None) -> None:
+        #: ``letters`` (``notation="upstream"``): each upstream symbol printed as its letter (``G_Z``), not ``∂L/∂Z``.
+        self.letters = dict(letters or {})
+        self.upstreams = {k: v for k, v in (upstreams or {}).items() if k not in self.letters}
+        self.matrix_printer = _MatrixText(self.upstreams, self.letters)
 
     def doprint(self, obj: Any) -> str:
         method = getattr(self, "_print_" + type(obj).__name__, None)
@@ -79,11 +84,15 @@ class TextPrinter:
         idx = self.indices(e.row, e.col)
         node = e.expr
         if isinstance(node, ex.Symbol):
+            if node.name in self.letters:
+                return _entry(self.letters[node.name], idx)
             if node.name in self.upstreams:
                 return f"∂L/∂{_entry(self.upstreams[node.name], idx)}"
             return _entry(node.name, idx)
         if isinstance(node, ex.Transpose) and isinstance(node.operand, ex.Symbol):
             name = node.operand.name
+            if name in self.letters:
+                return _entry(f"{self.letters[name]}ᵀ", idx)
             return f"(∂L/∂{self.upstreams[name]})ᵀ{idx}" if name in self.upstreams else _entry(f"{name}ᵀ", idx)
         if isinstance(node, ex.Apply) and isinstance(node.operand, ex.Symbol) and idx:
             return f"{_fn(node.fn)}({_entry(node.operand.name, idx)})"
@@ -130,6 +139,9 @@ class TextPrinter:
     def _print_Dims(self, d: Any) -> str:
         return f"{d.shape[0]}×{d.shape[1]}"
 
+    def _print_Name(self, n: Any) -> str:
+        return str(n.name)
+
     def _print_IndexEq(self, e: Any) -> str:
         return f"{self.doprint(e.a)} = {self.doprint(e.b)}"
 
@@ -140,7 +152,7 @@ class TextPrinter:
         return self._print_Equation(e)
 
     def prose(self, prose: tuple) -> str:
-        return "".join(p if isinstance(p, str) else self.doprint(p) for p in prose)
+        return "".join(p if isinstance(p, str) else p.text if isinstance(p, Code) else self.doprint(p) for p in prose)
 
 
 class TextDerivationPrinter(DocumentPrinter):
@@ -151,7 +163,7 @@ class TextDerivationPrinter(DocumentPrinter):
 
     def __init__(self, derivation: Document, width: int | None = None) -> None:
         super().__init__(derivation)
-        self.math = TextPrinter(derivation.upstreams)
+        self.math = TextPrinter(derivation.upstreams, self.letters)
         # Narrower than 40 columns, prose would wrap word by word: keep 40 as a floor.
         self.width = max(40, width) if width else self.WIDTH
 

@@ -197,8 +197,10 @@ class WorkedBody(DocumentPrinter):
         same = "the same matrix" if w.layout == "denominator" else "its transpose (numerator layout)"
         note: Prose = ("Cross-check: the derived formula ", Equation((Grad(w.wrt, w.layout), Matrix(w.formula))),
                        f", evaluated {how} at these matrices, gives {same}, and so does the definition (the "
-                       f"derivative of L with respect to each entry of {w.wrt}, by the exact prover's chain rule).")
-        return [self.paragraph(head), self._rows(rows), self.paragraph(note)]
+                       "derivative of ", Matrix(ex.Symbol("L")), " with respect to each entry of ",
+                       Matrix(ex.Symbol(w.wrt)), ", by the exact prover's chain rule).")
+        # asides=False: the result without the note on how it was checked
+        return [self.paragraph(head), self._rows(rows)] + ([self.paragraph(note)] if self.asides else [])
 
 
 #: Entries written out per block (all of them on the small instances the examples use).
