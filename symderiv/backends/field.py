@@ -128,9 +128,11 @@ class Field:
 
     def __init__(self, primes: Sequence[int]):
         self.primes = [int(p) for p in primes]
+        if max(self.primes) >= PRIME_HIGH:  # the long-double product needs |r| < 2p < 2^63
+            raise ValueError(f"Field needs moduli below 2^62, not {max(self.primes)}")
         self.lanes = len(self.primes)
         self.P = np.array(self.primes, dtype=np.uint64).reshape(-1, 1, 1)
-        self._mulmod = _mulmod_ld if LONG_DOUBLE and max(self.primes) < 2**62 else _mulmod_int
+        self._mulmod = _mulmod_ld if LONG_DOUBLE else _mulmod_int
         self._small = min(self.primes) < 2**56
         self._limb_pows = [np.array([pow(2, _LIMB * s, p) for p in self.primes], dtype=np.uint64).reshape(-1, 1, 1)
                            for s in range(5)]
