@@ -14,12 +14,27 @@ from fractions import Fraction
 import mpmath
 import pytest
 
+from symderiv.autodiff.simplify import simplify
 from symderiv.backends.field import PRIME_HIGH, Field
 from symderiv.proofs.exact.polynomial import Ratio, pscale
 from symderiv.proofs.problem import parse_claim, prepare
 from symderiv.proofs.random.random_bound import field_cost
 from symderiv.proofs.random.random_confirm import fmt_value
 from symderiv.proofs.random.random_real import ExactArith, IntervalArith
+from symderiv.syntax.language import parse
+from symderiv.syntax.printing import to_text
+
+# -- autodiff/simplify.py ------------------------------------------------------------------------------------
+# (simplify.py:76 recognition outside whole products, :86 the argument depth reset, :333 a sum of negative
+# terms: killed by tests/test_simplify_canonical.py and tests/test_softmax_recognise.py, now in the subset.)
+
+
+def test_a_power_zero_of_unknown_shape_stays_as_written():
+    """simplify.py:232 (``return node`` → ``return None`` where ``A ** 0`` has no known shape): without a shape
+    function ``ones(?, ?)`` cannot be written, so ``W ** 0`` is kept; with one it becomes ``ones``."""
+    assert to_text(simplify(parse("W ** 0"))) == "W ** 0"
+    assert to_text(simplify(parse("W ** 0 + W"))) == "W ** 0 + W"
+    assert to_text(simplify(parse("W ** 0"), lambda node: (2, 3))) == "ones(2, 3)"
 
 # -- backends/field.py ----------------------------------------------------------------------------------------
 

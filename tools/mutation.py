@@ -47,7 +47,7 @@ RANDOM = [KILLERS, SURVIVORS, "tests/test_mutants_random.py", "tests/test_random
 ALGEBRA = [KILLERS, SURVIVORS, "tests/test_mutants_algebra.py", "tests/test_algebra_speed.py", "tests/test_cost_model.py",
            "tests/test_verify.py", "tests/test_soundness.py"]
 RULES = [KILLERS, SURVIVORS, "tests/test_mutants_algebra.py", "tests/test_rules.py", "tests/test_gradient.py",
-         "tests/test_printing.py"]
+         "tests/test_printing.py", "tests/test_simplify_canonical.py", "tests/test_softmax_recognise.py"]
 LANGUAGE = [KILLERS, SURVIVORS, "tests/test_mutants_language.py", "tests/test_language.py", "tests/test_literals.py",
             "tests/test_verify.py"]
 REGISTRY = [KILLERS, SURVIVORS, "tests/test_architecture.py", "tests/test_rules.py", "tests/test_gradient.py",
