@@ -16,13 +16,18 @@ import pytest
 
 from symderiv.autodiff.simplify import simplify
 from symderiv.backends.field import PRIME_HIGH, Field
-from symderiv.proofs.exact.polynomial import Ratio, pscale
+from symderiv.core.meter import CHECK_EVERY, NEXT, WORK, metered
+from symderiv.proofs.exact.inverse import uses_inverse
+from symderiv.proofs.exact.linalg import matmul
+from symderiv.proofs.exact.polynomial import Ratio, padd_into, pmul_into, pscale
 from symderiv.proofs.problem import parse_claim, prepare
 from symderiv.proofs.random.random_bound import field_cost
 from symderiv.proofs.random.random_confirm import fmt_value
 from symderiv.proofs.random.random_real import ExactArith, IntervalArith
+from symderiv.syntax.constants import constant_value
 from symderiv.syntax.language import parse
 from symderiv.syntax.printing import to_text
+from symderiv.syntax.shapes import infer_shapes
 
 # -- autodiff/simplify.py ------------------------------------------------------------------------------------
 # (simplify.py:76 recognition outside whole products, :86 the argument depth reset, :333 a sum of negative
@@ -129,3 +134,53 @@ def test_the_real_confirmation_inverts_with_row_swaps(rows):
         return bool(interval.a <= iv.scalar(x).a and iv.scalar(x).b <= interval.b)
     assert encloses(got_det[0, 0, 0], det)
     assert all(encloses(got_inv[0, i, j], inv[i][j]) for i in range(len(m)) for j in range(len(m)))
+
+
+# -- ops/elementwise.py --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [("sign(0)", 0), ("sign(-2)", -1), ("sign(1/2)", 1), ("step(0)", Fraction(1, 2)),
+                                             ("step(-2)", 0), ("step(1/2)", 1), ("relu(0)", 0), ("abs(-3/2)", Fraction(3, 2))])
+def test_the_kinked_functions_fold_to_their_values_at_constants(text, value):
+    """elementwise.py:98 (sign's fold ``c > 0`` → ``c >= 0``: sign(0) folded to 1; it only timed out before):
+    the exact value of a kinked function at a constant, 0 included."""
+    assert constant_value(parse(text)) == value
+
+
+# -- proofs/exact/inverse.py ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "inverts"), [("logdet(X)", False), ("matpow(X, 2)", False),
+                                               ("matpow(inv(X), 2)", True), ("trace(inv(X) @ X)", True)])
+def test_an_operation_inverts_only_when_its_expansion_does(text, inverts):
+    """inverse.py:43 (the expansion's answer negated: every logdet/matpow sent to the inverse-atom route, which
+    only timed out before): a registered operation inverts a matrix when its expansion does."""
+    node = parse(text)
+    assert uses_inverse(node) is inverts
+    assert uses_inverse(node, infer_shapes(node, {"X": (2, 2)})) is inverts
+
+
+# -- the work meter's checkpoints (proofs/exact/polynomial.py, proofs/exact/linalg.py) -----------------------
+
+
+def _checks_when_work_reaches_next(work: int, run) -> int:
+    """How often the meter's check runs when ``run()`` adds ``work`` term operations that end exactly at NEXT."""
+    calls = []
+    with metered(check=lambda: calls.append(1)):
+        WORK[0] = NEXT[0] - work
+        run()
+    return len(calls)
+
+
+def test_the_meter_checks_when_the_work_reaches_its_next_checkpoint():
+    """polynomial.py:62, :92, :101 and linalg.py:111 (``WORK[0] >= NEXT[0]`` → ``>``; they only timed out or
+    survived before): the deadline and the budget are checked as soon as the work counted reaches the next
+    checkpoint, in each of the loops that count it (a sum, a small and a sliced product, a matrix product)."""
+    x, y, z = (Ratio.var(k) for k in range(3))
+    two, three = (x + y).num, (x + y + z).num
+    assert _checks_when_work_reaches_next(3, lambda: padd_into(dict(two), three)) == 1
+    assert _checks_when_work_reaches_next(6, lambda: pmul_into({}, two, three)) == 1
+    wide = {(k,): 1 for k in range(CHECK_EVERY + 1)}  # sliced: CHECK_EVERY multiply-adds, then the last one
+    assert _checks_when_work_reaches_next(CHECK_EVERY + 1, lambda: pmul_into({}, wide, {(): 1})) == 1
+    a, b = [[x + y]], [[x + y + z]]  # built before the work is set: their sums count work too
+    assert _checks_when_work_reaches_next(6, lambda: matmul(a, b)) == 1
