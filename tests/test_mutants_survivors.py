@@ -184,3 +184,15 @@ def test_the_meter_checks_when_the_work_reaches_its_next_checkpoint():
     assert _checks_when_work_reaches_next(CHECK_EVERY + 1, lambda: pmul_into({}, wide, {(): 1})) == 1
     a, b = [[x + y]], [[x + y + z]]  # built before the work is set: their sums count work too
     assert _checks_when_work_reaches_next(6, lambda: matmul(a, b)) == 1
+
+
+def test_a_matrix_product_of_quotients_is_the_sum_of_their_products():
+    """linalg.py:105 (``term = rx * ry`` → ``rx / ry`` for entries with a denominator; it only timed out before):
+    entries that are quotients (with a factored denominator) are multiplied, mixed with polynomial entries."""
+    x, y = Ratio.var(0), Ratio.var(1)
+    one = Ratio.const(1)
+    a, b = one / x, one / (x + one)
+    (got,), = matmul([[a, y]], [[b], [x]])
+    assert (got - (one / (x * x + x) + x * y)).is_zero()
+    (got,), = matmul([[a]], [[x + y]])
+    assert (got - (one + y / x)).is_zero()

@@ -133,7 +133,6 @@ class Field:
         self.lanes = len(self.primes)
         self.P = np.array(self.primes, dtype=np.uint64).reshape(-1, 1, 1)
         self._mulmod = _mulmod_ld if LONG_DOUBLE else _mulmod_int
-        self._small = min(self.primes) < 2**56
         self._limb_pows = [np.array([pow(2, _LIMB * s, p) for p in self.primes], dtype=np.uint64).reshape(-1, 1, 1)
                            for s in range(5)]
 
@@ -239,8 +238,7 @@ class Field:
                 groups[i + j] = m if i + j not in groups else groups[i + j] + m
         out: np.ndarray | None = None
         for s, g in groups.items():
-            if self._small:  # for a real prime, g < 3·2^53 < p already
-                g = g % self.P
+            g = g % self.P  # g < 3·2^53: already reduced for the primes drawn, not for small test moduli
             term = g if s == 0 else self.mul(g, self._limb_pows[s])
             out = term if out is None else self.add(out, term)
         assert out is not None
