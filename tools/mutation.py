@@ -64,6 +64,8 @@ MODULES: dict[str, list[str]] = {
     # The op registry: a wrong row reaches the gradient and the provers alike.
     **{m: REGISTRY for m in ("ops/elementwise.py", "ops/linalg.py", "syntax/derivatives.py", "backends/walk.py")},
 }
+#: Seconds past ``--time-limit`` after which the mutants still running are stopped (and not counted).
+GRACE = 60
 #: ``--tests``: the test files that replace a module's subset for this run (to check one new test against a mutant).
 TESTS: dict[str, list[str]] = {}
 #: Modules whose surviving mutants could turn into a wrong verdict: the goal there is none.
@@ -223,13 +225,14 @@ def run_tests(root: Path, modules: list[str], timeout: float) -> tuple[str, floa
     return ("survived" if proc.returncode == 0 else "killed"), time.monotonic() - start
 
 
-def _run_one(mutant: Mutant, timeout: float) -> tuple[Mutant, str, float]:
+def _run_one(mutant: Mutant, timeout: float, capped: bool = False) -> tuple[Mutant, str, float]:
+    """Its fate; a run stopped by the end of the whole run (``capped``) is 'unfinished', not a timeout."""
     with tempfile.TemporaryDirectory(prefix="symderiv-mutant-") as tmp:
         root = Path(tmp)
         _copy_tree(root)
         (root / "symderiv" / mutant.module).write_text(mutated_source(mutant), encoding="utf-8")
         status, seconds = run_tests(root, [mutant.module], timeout)
-    return mutant, status, seconds
+    return mutant, "unfinished" if capped and status == "timeout" else status, seconds
 
 
 def _baseline(modules: list[str], jobs: int) -> dict[str, float]:
@@ -279,7 +282,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--module", action="append", choices=sorted(MODULES), help="only these modules")
     parser.add_argument("--sample", type=int, help="run a fixed-size random sample of the mutants")
     parser.add_argument("--seed", type=int, default=1, help="the sample's seed (default 1)")
-    parser.add_argument("--time-limit", type=float, default=3600, help="start no mutant after this many seconds")
+    parser.add_argument("--time-limit", type=float, default=3600,
+                        help="start no mutant after this many seconds, and stop those still running 60 s later "
+                             "(they count as not run)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run in parallel (default 2)")
     parser.add_argument("--fail-under", type=float, default=0, help="exit 1 when the score (%%) is below this")
     parser.add_argument("--list", action="store_true", help="count the mutants per module and stop")
@@ -315,7 +320,9 @@ def _run(chosen: list[Mutant], jobs: int, time_limit: float, start: float) -> li
         while queue or pending:
             while queue and len(pending) < jobs and time.monotonic() - start < time_limit:
                 m = queue.pop(0)
-                pending[pool.submit(_run_one, m, 3 * baseline[m.module] + 20)] = m
+                timeout = 3 * baseline[m.module] + 20
+                cap = start + time_limit + GRACE - time.monotonic()  # the run's own end
+                pending[pool.submit(_run_one, m, min(timeout, cap), cap < timeout)] = m
             if not pending:
                 break
             done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
@@ -341,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
                     if args.sample else everything, key=lambda m: (m.module, m.index))
     start = time.monotonic()
     results = _run(chosen, args.jobs, args.time_limit, start)
+    unfinished = sum(s == "unfinished" for _, s, _ in results)
+    results = [r for r in results if r[1] != "unfinished"]
     killed = sum(s == "killed" for _, s, _ in results)
     timeouts = sum(s == "timeout" for _, s, _ in results)
     survivors = sorted((m for m, s, _ in results if s == "survived"), key=lambda m: (m.module, m.line))
@@ -353,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         flag = "  [verdict logic]" if m.module in VERDICT_LOGIC else ""
         print(f"  SURVIVED {m.name}: {m.description}{flag}\n      {_line(m)}")
     if len(results) < len(chosen):
-        print(f"  {len(chosen) - len(results)} mutants not run: the time limit was reached")
+        print(f"  {len(chosen) - len(results)} mutants not run ({unfinished} stopped unfinished): the time limit "
+              "was reached")
     return 1 if score < args.fail_under else 0
 
 
