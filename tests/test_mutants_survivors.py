@@ -41,6 +41,14 @@ def test_a_power_zero_of_unknown_shape_stays_as_written():
     assert to_text(simplify(parse("W ** 0 + W"))) == "W ** 0 + W"
     assert to_text(simplify(parse("W ** 0"), lambda node: (2, 3))) == "ones(2, 3)"
 
+
+@pytest.mark.parametrize("text", ["X.T @ X.T + matpow(X, 2).T", "matpow(X, 2).T + X.T @ X.T",
+                                  "X @ X + matpow(X, 2)", "matpow(X, 2) + X @ X"])
+def test_like_terms_are_merged_into_their_shortest_spelling(text):
+    """simplify.py:300 (``kept is not None`` → ``kept is None``: the first spelling kept, not the shortest): two
+    spellings of one term are collected under the shorter, whichever comes first."""
+    assert to_text(simplify(parse(text))) == ("2 * matpow(X, 2).T" if ".T" in text else "2 * matpow(X, 2)")
+
 # -- backends/field.py ----------------------------------------------------------------------------------------
 
 

@@ -75,10 +75,14 @@ VERDICT_LOGIC = ("proofs/verification.py", "proofs/exact/prover.py", "core/statu
 
 #: Equivalent mutants: no input tells them from the original, so no test can kill them. Each entry is
 #: (module, the stripped source line, the mutation as the tool prints it, why no input tells them apart); the
-#: tool leaves them out of every run and sample, and refuses to run when an entry matches no mutant any more
-#: (the line changed: look at it again). Prefer a test, or removing dead code, to an entry here
+#: tool leaves them out of every run and sample, and warns (tests/test_mutants_tool.py fails) when an entry
+#: matches no mutant any more (the line changed: look at it again). Prefer a test, or removing dead code, to an entry here
 #: (CONTRIBUTING.md, "Mutation testing").
 EQUIVALENT: list[tuple[str, str, str, str]] = [
+    ("autodiff/simplify.py",
+     "inner = sorted((t for _, t in members), key=lambda t: _transpose_count(t[1]) if t[1] is not None else 0)",
+     "0 → 1", "dead branch: a member of a factored group is the other factor of a MatMul, never None (the "
+              "simplifier's owner may drop the `else`)"),
 ]
 
 _BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
@@ -299,9 +303,9 @@ def _candidates(args: argparse.Namespace) -> tuple[list[Mutant], dict[Mutant, st
     """The mutants to sample from (``--module``, ``--only``), and the equivalent ones left out."""
     everything = [m for module in args.module or list(MODULES) for m in mutants(module)]
     excluded, stale = equivalent(everything)
-    if stale and not args.only:
-        sys.exit("mutation: EQUIVALENT entries that match no mutant (their line changed; look again):\n" +
-                 "\n".join(f"  {module}: {description}: {line}" for module, line, description, _ in stale))
+    if stale and not args.only:  # tests/test_mutants_tool.py fails on them; the run goes on
+        print("mutation: EQUIVALENT entries that match no mutant (their line changed; look again):\n" +
+              "\n".join(f"  {module}: {description}: {line}" for module, line, description, _ in stale))
     everything = [m for m in everything if m not in excluded]
     if args.only:
         everything = [m for m in everything if any(_selected(m, spec) for spec in args.only)]
