@@ -16,7 +16,10 @@ import pytest
 
 from symderiv.autodiff.simplify import simplify
 from symderiv.backends.field import PRIME_HIGH, Field
+from symderiv.core import meter
 from symderiv.core.meter import CHECK_EVERY, NEXT, WORK, metered
+from symderiv.ops import elementwise
+from symderiv.proofs.exact import polynomial
 from symderiv.proofs.exact.inverse import uses_inverse
 from symderiv.proofs.exact.linalg import matmul
 from symderiv.proofs.exact.polynomial import Ratio, padd_into, pmul_into, pscale
@@ -204,3 +207,25 @@ def test_a_matrix_product_of_quotients_is_the_sum_of_their_products():
     assert (got - (one / (x * x + x) + x * y)).is_zero()
     (got,), = matmul([[a]], [[x + y]])
     assert (got - (one + y / x)).is_zero()
+
+
+def test_a_large_product_is_metered_slice_by_slice(monkeypatch):
+    """polynomial.py:90 (``len(a) * len(b) <= CHECK_EVERY`` → ``len(a) / len(b)``: a large product done in one
+    go): a product of more than CHECK_EVERY multiply-adds lets the meter check after each slice of about
+    CHECK_EVERY, so a deadline or a budget stops it midway. (CHECK_EVERY is made small here.)"""
+    monkeypatch.setattr(polynomial, "CHECK_EVERY", 100)
+    monkeypatch.setattr(meter, "CHECK_EVERY", 100)
+    a, b = {(k,): 1 for k in range(30)}, {(100 + j,): 1 for j in range(10)}  # 300 multiply-adds: 3 slices
+    calls = []
+    with metered(check=lambda: calls.append(1)):
+        acc: dict = {}
+        pmul_into(acc, a, b)
+    assert len(calls) == 3 and len(acc) == 300
+
+
+@pytest.mark.parametrize(("c", "root"), [("9/4", Fraction(3, 2)), ("4", 2), ("0", 0), ("2/9", None), ("9/2", None),
+                                         ("2", None), ("-4", None)])
+def test_a_square_root_is_rational_only_at_squares(c, root):
+    """elementwise.py:32 (``num * num == c.numerator`` → ``!=``: sqrt(2/9) taken as 1/3): the exact value of
+    sqrt at a rational is used only where both numerator and denominator are squares."""
+    assert elementwise("sqrt").rational(Fraction(c)) == root
