@@ -14,15 +14,21 @@ from fractions import Fraction
 import mpmath
 import pytest
 
+import symderiv
 from symderiv.autodiff.simplify import simplify
 from symderiv.backends.field import PRIME_HIGH, Field
+from symderiv.backends.numbers import CONFIRM_DPS, WORKING_DPS
 from symderiv.core import meter
 from symderiv.core.meter import CHECK_EVERY, NEXT, WORK, metered
 from symderiv.ops import elementwise
-from symderiv.proofs.exact import polynomial
+from symderiv.proofs.exact import polynomial, witness
+from symderiv.proofs.exact.algebra import Variables
+from symderiv.proofs.exact.entrywise import Instance
 from symderiv.proofs.exact.inverse import uses_inverse
 from symderiv.proofs.exact.linalg import matmul
 from symderiv.proofs.exact.polynomial import Ratio, padd_into, pmul_into, pscale
+from symderiv.proofs.exact.prover import format_ratio
+from symderiv.proofs.exact.witness import SMALL_VALUES
 from symderiv.proofs.problem import parse_claim, prepare
 from symderiv.proofs.random.random_bound import field_cost
 from symderiv.proofs.random.random_confirm import fmt_value
@@ -229,3 +235,54 @@ def test_a_square_root_is_rational_only_at_squares(c, root):
     """elementwise.py:32 (``num * num == c.numerator`` → ``!=``: sqrt(2/9) taken as 1/3): the exact value of
     sqrt at a rational is used only where both numerator and denominator are squares."""
     assert elementwise("sqrt").rational(Fraction(c)) == root
+
+
+# -- the exact engine's witnesses and printing (proofs/exact/witness.py, proofs/exact/prover.py) -------------
+
+
+def _entry_instance(shapes: dict):
+    vs = Variables()
+    instance = Instance(infer_shapes(parse("W"), shapes), vs)
+    return vs, instance, [x for row in instance.symbol("W") for x in row]
+
+
+def test_sides_equal_at_working_precision_are_not_evaluated_again(monkeypatch):
+    """witness.py:273 (``dps == WORKING_DPS`` → ``!=``) and :276 (``10 ** -(2·60//3)`` → ``10 * ...``): sides
+    that agree to 40 digits at the working precision are no witness, and are not evaluated again at the
+    confirmation precision (the costly one)."""
+    vs, instance, (x, y) = _entry_instance({"W": (1, 2)})
+    a = Ratio.var(vs.atom("exp", Ratio.const(2) * x)) * Ratio.var(vs.atom("exp", Ratio.const(-1) * x))
+    b = Ratio.var(vs.atom("exp", x))  # exp(2x)·exp(−x) = exp(x): equal, but not as formal expressions
+    (vx,), (vy,) = x.variables(), y.variables()
+    point = {vx: Fraction(1, 2), vy: Fraction(3)}
+    precisions = []
+    real_evaluate = witness.evaluate
+
+    def recording(*args):
+        precisions.append(mpmath.mp.dps)
+        return real_evaluate(*args)
+    monkeypatch.setattr(witness, "evaluate", recording)
+    assert witness._confirm(vs, a, b, point) is None
+    assert set(precisions) == {WORKING_DPS}  # (evaluate recurses into the atoms' arguments)
+    precisions.clear()
+    found = witness._confirm(vs, a + Ratio.const(1), b, point)
+    assert found is not None and set(precisions) == {WORKING_DPS, CONFIRM_DPS}
+
+
+def test_a_point_too_large_to_evaluate_is_scaled_down_by_1000():
+    """witness.py:329 (``scale / 1000`` → ``scale / 1001``): where exp(10^7·W) is too large to evaluate at the
+    small values, the witness search divides the point by 1000 (as often as needed), so the witness shown is a
+    small value over a power of 1000."""
+    v = symderiv.verify("exp(10000000 * W)", "W", "exp(10000000 * W) * 10000000 + W", {"W": (1, 1)})
+    assert v.status == "refuted"
+    (value,), = v.counterexample.values["W"]
+    assert Fraction(value) * 1000 in SMALL_VALUES, value
+
+
+def test_a_truncated_entry_says_so():
+    """prover.py:295 (``length > limit`` → ``>=``): terms are printed until their length passes the limit, so an
+    entry whose first term fills the limit exactly still ends in `` …``: the reader sees that more follows."""
+    vs, _, (x, y) = _entry_instance({"W": (1, 2)})
+    assert format_ratio(vs, x + y, 100) == "W[0,0] + W[0,1]"
+    assert format_ratio(vs, x + y, 6) == "W[0,0] …"
+    assert format_ratio(vs, x, 6) == "W[0,0]"
