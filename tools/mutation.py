@@ -107,14 +107,17 @@ class Mutant:
 
 
 def _skipped_nodes(tree: ast.AST) -> set[int]:
-    """Docstrings, f-strings, annotations and ``__all__``: mutating them only makes noise."""
+    """Docstrings, f-strings, annotations, ``__all__`` and ``assert`` statements: mutating them only makes noise.
+
+    (An ``assert`` states an invariant for the type checker: weakened, it still holds; broken, it fails at
+    once. Neither says anything about the tests.)"""
     skip: set[int] = set()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
                 isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
             skip.update(id(n) for n in ast.walk(body[0]))
-        if isinstance(node, ast.JoinedStr):
+        if isinstance(node, (ast.JoinedStr, ast.Assert)):
             skip.update(id(n) for n in ast.walk(node))
         for annotation in (getattr(node, "annotation", None), getattr(node, "returns", None)):
             if annotation is not None:
