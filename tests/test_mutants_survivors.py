@@ -15,9 +15,11 @@ import mpmath
 import pytest
 
 import symderiv
+from symderiv.autodiff.rules import Context, backward
 from symderiv.autodiff.simplify import simplify
 from symderiv.backends.field import PRIME_HIGH, Field
 from symderiv.backends.numbers import CONFIRM_DPS, WORKING_DPS
+from symderiv.core import expr as ex
 from symderiv.core import meter
 from symderiv.core.meter import CHECK_EVERY, NEXT, WORK, metered
 from symderiv.ops import elementwise
@@ -286,3 +288,26 @@ def test_a_truncated_entry_says_so():
     assert format_ratio(vs, x + y, 100) == "W[0,0] + W[0,1]"
     assert format_ratio(vs, x + y, 6) == "W[0,0] …"
     assert format_ratio(vs, x, 6) == "W[0,0]"
+
+
+# -- autodiff/rules.py, ops/elementwise.py (found by the seed-11 sample after the changes above) --------------
+
+
+def test_the_rule_of_a_function_whose_derivative_is_a_reciprocal_divides():
+    """rules.py:116 (``derivative.left == 1`` → ``== 2``: ``G * (1 / W)``, which the simplifier hid): the backward
+    rule of log writes ``G / W``, before any simplification; exp's writes ``G * exp(W)``."""
+    g = ex.Symbol("G")
+    context = Context(shape=lambda node: (2, 2))
+    assert backward(parse("log(W)"), g, context) == (ex.Div(g, ex.Symbol("W")),)
+    assert backward(parse("exp(W)"), g, context) == (ex.Mul(g, parse("exp(W)")),)
+
+
+@pytest.mark.parametrize(("fn", "large", "small"), [("relu", 2**70, 0), ("step", 1, 0), ("abs", 2**70, 2**70),
+                                                    ("sign", 1, -1)])
+def test_the_piecewise_functions_take_arguments_of_any_size(fn, large, small):
+    """elementwise.py:88 (step's ``limited=False`` → ``True``: refused beyond 2^64 in interval arithmetic): relu,
+    step, abs and sign are piecewise linear, so the real confirmation evaluates them at any size, exactly."""
+    iv = IntervalArith()
+    for x, want in ((2**70, large), (-(2**70), small)):
+        value = iv.func1(fn, iv.scalar(x))
+        assert value.a == value.b == want
