@@ -20,8 +20,8 @@ class _Tick(Protocol):
 
 
 def shape_of(m: Matrix) -> tuple[int, int]:
-    """(rows, columns) of a matrix of entries."""
-    return (len(m), len(m[0]) if m else 0)
+    """(rows, columns) of a matrix of entries (never empty: every size is at least 1)."""
+    return (len(m), len(m[0]))
 
 
 def broadcast(a: Matrix, b: Matrix, op: Callable[[Ratio, Ratio], Ratio], deadline: _Tick | None = None) -> Matrix:
