@@ -131,9 +131,9 @@ class Field:
         if max(self.primes) >= PRIME_HIGH:  # the long-double product needs |r| < 2p < 2^63
             raise ValueError(f"Field needs moduli below 2^62, not {max(self.primes)}")
         self.lanes = len(self.primes)
-        self.P = np.array(self.primes, dtype=np.uint64).reshape(-1, 1, 1)
+        self.P = np.array(self.primes, dtype=np.uint64).reshape(self.lanes, 1, 1)
         self._mulmod = _mulmod_ld if LONG_DOUBLE else _mulmod_int
-        self._limb_pows = [np.array([pow(2, _LIMB * s, p) for p in self.primes], dtype=np.uint64).reshape(-1, 1, 1)
+        self._limb_pows = [np.array([pow(2, _LIMB * s, p) for p in self.primes], dtype=np.uint64).reshape(self.lanes, 1, 1)
                            for s in range(5)]
 
     # -- constructors ------------------------------------------------------
@@ -146,7 +146,7 @@ class Field:
             if den == 0:
                 raise Degenerate(f"the prime divides the denominator of {c}")
             out.append(c.numerator % p * pow(den, -1, p) % p)
-        return np.array(out, dtype=np.uint64).reshape(-1, 1, 1)
+        return np.array(out, dtype=np.uint64).reshape(self.lanes, 1, 1)
 
     @staticmethod
     def ones(rows: int, cols: int) -> np.ndarray:
