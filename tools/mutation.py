@@ -83,6 +83,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "inner = sorted((t for _, t in members), key=lambda t: _transpose_count(t[1]) if t[1] is not None else 0)",
      "0 → 1", "dead branch: a member of a factored group is the other factor of a MatMul, never None (the "
               "simplifier's owner may drop the `else`)"),
+    ("autodiff/simplify.py", "if scalars and len(scalars) < len(kept) and self.shape(node) is not None:", "Lt → LtE",
+     "when every factor is a scalar, moving the scalars first keeps the order as it is: the length test is only a "
+     "shortcut (the simplifier's owner may drop it)"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
