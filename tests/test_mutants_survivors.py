@@ -311,3 +311,13 @@ def test_the_piecewise_functions_take_arguments_of_any_size(fn, large, small):
     for x, want in ((2**70, large), (-(2**70), small)):
         value = iv.func1(fn, iv.scalar(x))
         assert value.a == value.b == want
+
+
+def test_the_constant_matrices_of_a_field_have_one_lane_that_broadcasts():
+    """field.py:157 (``np.zeros((1, rows, cols))`` → ``(2, rows, cols)``, unseen with one or two lanes): zeros,
+    ones and eye are one lane, which broadcasts over any number of lanes."""
+    assert Field.zeros(2, 3).shape == Field.ones(2, 3).shape == (1, 2, 3) and Field.eye(2).shape == (1, 2, 2)
+    f = Field([101, 103, 107])
+    five = f.const(5)
+    assert [int(v) for v in f.add(f.zeros(2, 2), five).ravel()] == [5] * 12
+    assert [int(v) for v in f.add(f.ones(1, 2), five).ravel()] == [6] * 6
