@@ -86,6 +86,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("autodiff/simplify.py", "if scalars and len(scalars) < len(kept) and self.shape(node) is not None:", "Lt → LtE",
      "when every factor is a scalar, moving the scalars first keeps the order as it is: the length test is only a "
      "shortcut (the simplifier's owner may drop it)"),
+    ("core/literals.py", "if n.bit_length() < 10_000:", "Lt → LtE",
+     "the base case of the divide-and-conquer printing: str(n) and the split give the same digits for any n of "
+     "about 10,000 bits (both are below Python's 4300-digit limit)"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
