@@ -61,7 +61,7 @@ def _matpow_shape(rule: ShapeRule, shapes: Sequence[ex.Shape], params: Params) -
 def _matpow_expand(args: Sequence[ex.Expr], shapes: Sequence[ex.Shape], params: Params) -> ex.Expr:
     a, k = args[0], int(params["k"])
     if k == 0:  # A⁰ = I
-        return ex.ConstMatrix("eye", shapes[0][0], shapes[0][0])
+        return ex.ConstMatrix("eye", *shapes[0])  # A is square
     out = a
     for _ in range(k - 1):
         out = ex.MatMul(out, a)
