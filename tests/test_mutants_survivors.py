@@ -21,6 +21,7 @@ from symderiv.backends.field import PRIME_HIGH, Field
 from symderiv.backends.numbers import CONFIRM_DPS, WORKING_DPS
 from symderiv.core import expr as ex
 from symderiv.core import meter
+from symderiv.core.errors import ParseError
 from symderiv.core.meter import CHECK_EVERY, NEXT, WORK, metered
 from symderiv.ops import elementwise
 from symderiv.proofs.exact import polynomial, witness
@@ -321,3 +322,12 @@ def test_the_constant_matrices_of_a_field_have_one_lane_that_broadcasts():
     five = f.const(5)
     assert [int(v) for v in f.add(f.zeros(2, 2), five).ravel()] == [5] * 12
     assert [int(v) for v in f.add(f.ones(1, 2), five).ravel()] == [6] * 6
+
+
+@pytest.mark.parametrize(("text", "column"), [(")W", 1), ("*W", 1), ("W +* X", 4)])
+def test_a_syntax_error_in_the_first_column_is_placed_there(text, column):
+    """language.py:337 (``1 <= column`` → ``2 <= column``: an error at column 1 lost its place): Python's own
+    syntax errors keep their column, the first one included."""
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    assert info.value.column == column
