@@ -76,7 +76,7 @@ def test_polynomial_witness_uses_a_range_larger_than_the_degree():
     p = Ratio.const(1)
     for value in SMALL_VALUES + [Fraction(k) for k in range(4, 40)]:
         p = p * (w - Ratio.const(value))
-    found = polynomial_witness(instance, p, Ratio({}))
+    found = polynomial_witness(instance, p, Ratio({}), seed=0)
     assert found is not None
     x = Fraction(found.values["W"][0][0])
     assert x not in SMALL_VALUES and x.denominator == 1
@@ -124,9 +124,10 @@ def test_exp_of_a_huge_multiple_is_refuted_near_zero():
 
 
 def test_function_identities_are_not_refuted():
+    # Equal only through identities of exp, sin, cos and log, which the atoms do not know: SymPy proves them.
     for claim in ["G * exp(2*W) * exp(-W)", "G * exp(W) * (sin(W)**2 + cos(W)**2)"]:
-        assert verify("exp(W)", "W", claim, {"W": (2, 2)}).status in ("proved", "undecided")
-    assert verify("exp(log(W))", "W", "G", {"W": (2, 2)}).status in ("proved", "undecided")
+        assert verify("exp(W)", "W", claim, {"W": (2, 2)}).status == "proved"
+    assert verify("exp(log(W))", "W", "G", {"W": (2, 2)}).status == "proved"
 
 
 def test_a_difference_below_the_working_precision_is_not_a_refutation():

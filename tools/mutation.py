@@ -8,8 +8,10 @@ run exceeds its time (counted as detected), and *survived* when every test passe
 missing or the mutant is equivalent (see CONTRIBUTING.md, "Mutation testing").
 
     python tools/mutation.py --sample 40 --seed 1      # what CI runs: a fixed sample, a few minutes
-    python tools/mutation.py --module prover.py        # every mutant of one module
+    python tools/mutation.py --module proofs/exact/prover.py   # every mutant of one module
     python tools/mutation.py --list                    # count the mutants per module, run nothing
+    python tools/mutation.py --only random_real.py:150 # the mutants of one line (or PATH:LINE#INDEX: one mutant)
+    python tools/mutation.py --only random_real.py:150 --tests tests/test_mutants_survivors.py   # against one file
 
 It is self-contained (``ast`` only) rather than mutmut: mutmut 3 rewrites every function of the package into
 trampolines in a copy under ``mutants/`` and drives the whole suite through its own hooks, which cannot
@@ -23,6 +25,7 @@ import argparse
 import ast
 import concurrent.futures
 import copy
+import functools
 import os
 import random
 import shutil
@@ -35,17 +38,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLERS = "tests/test_mutation_killers.py"
-VERDICT = [KILLERS, "tests/test_mutants_verdict.py", "tests/test_verdicts.py", "tests/test_witness.py",
+#: Named tests for the survivors of the wave-3 samples (every module group runs them: they take seconds).
+SURVIVORS = "tests/test_mutants_survivors.py"
+VERDICT = [KILLERS, SURVIVORS, "tests/test_mutants_verdict.py", "tests/test_verdicts.py", "tests/test_witness.py",
            "tests/test_verify.py", "tests/test_randomized.py", "tests/test_soundness.py"]
-RANDOM = [KILLERS, "tests/test_mutants_random.py", "tests/test_randomized.py", "tests/test_random_hostile.py",
+RANDOM = [KILLERS, SURVIVORS, "tests/test_mutants_random.py", "tests/test_randomized.py", "tests/test_random_hostile.py",
           "tests/test_random_bound.py", "tests/test_random_real.py", "tests/test_verify.py"]
-ALGEBRA = [KILLERS, "tests/test_mutants_algebra.py", "tests/test_algebra_speed.py", "tests/test_cost_model.py",
+ALGEBRA = [KILLERS, SURVIVORS, "tests/test_mutants_algebra.py", "tests/test_algebra_speed.py", "tests/test_cost_model.py",
            "tests/test_verify.py", "tests/test_soundness.py"]
-RULES = [KILLERS, "tests/test_mutants_algebra.py", "tests/test_rules.py", "tests/test_gradient.py",
-         "tests/test_printing.py"]
-LANGUAGE = [KILLERS, "tests/test_mutants_language.py", "tests/test_language.py", "tests/test_literals.py",
+RULES = [KILLERS, SURVIVORS, "tests/test_mutants_algebra.py", "tests/test_rules.py", "tests/test_gradient.py",
+         "tests/test_printing.py", "tests/test_simplify_canonical.py", "tests/test_softmax_recognise.py"]
+LANGUAGE = [KILLERS, SURVIVORS, "tests/test_mutants_language.py", "tests/test_language.py", "tests/test_literals.py",
             "tests/test_verify.py"]
-REGISTRY = [KILLERS, "tests/test_architecture.py", "tests/test_rules.py", "tests/test_gradient.py",
+REGISTRY = [KILLERS, SURVIVORS, "tests/test_architecture.py", "tests/test_rules.py", "tests/test_gradient.py",
             "tests/test_verify.py", "tests/test_soundness.py"]
 #: The configured modules, each with the tests that run against its mutants (fastest-killing first); test files
 #: that do not exist (yet) are left out of the command.
@@ -59,10 +64,35 @@ MODULES: dict[str, list[str]] = {
     # The op registry: a wrong row reaches the gradient and the provers alike.
     **{m: REGISTRY for m in ("ops/elementwise.py", "ops/linalg.py", "syntax/derivatives.py", "backends/walk.py")},
 }
+#: Seconds past ``--time-limit`` after which the mutants still running are stopped (and not counted).
+GRACE = 60
+#: ``--tests``: the test files that replace a module's subset for this run (to check one new test against a mutant).
+TESTS: dict[str, list[str]] = {}
 #: Modules whose surviving mutants could turn into a wrong verdict: the goal there is none.
 VERDICT_LOGIC = ("proofs/verification.py", "proofs/exact/prover.py", "core/status.py", "proofs/exact/witness.py", "backends/numbers.py", "proofs/random/randomized.py",
                  "proofs/random/random_confirm.py", "proofs/random/random_real.py", "backends/field.py", "proofs/random/random_bound.py",
                  "ops/elementwise.py", "ops/linalg.py", "syntax/derivatives.py")
+
+#: Equivalent mutants: no input tells them from the original, so no test can kill them. Each entry is
+#: (module, the stripped source line, the mutation as the tool prints it, why no input tells them apart); the
+#: tool leaves them out of every run and sample, and warns (tests/test_mutants_tool.py fails) when an entry
+#: matches no mutant any more (the line changed: look at it again). Prefer a test, or removing dead code, to an entry here
+#: (CONTRIBUTING.md, "Mutation testing").
+EQUIVALENT: list[tuple[str, str, str, str]] = [
+    ("autodiff/simplify.py",
+     "inner = sorted((t for _, t in members), key=lambda t: _transpose_count(t[1]) if t[1] is not None else 0)",
+     "0 → 1", "dead branch: a member of a factored group is the other factor of a MatMul, never None (the "
+              "simplifier's owner may drop the `else`)"),
+    ("autodiff/simplify.py", "if scalars and len(scalars) < len(kept) and self.shape(node) is not None:", "Lt → LtE",
+     "when every factor is a scalar, moving the scalars first keeps the order as it is: the length test is only a "
+     "shortcut (the simplifier's owner may drop it)"),
+    ("core/literals.py", "if n.bit_length() < 10_000:", "Lt → LtE",
+     "the base case of the divide-and-conquer printing: str(n) and the split give the same digits for any n of "
+     "about 10,000 bits (both are below Python's 4300-digit limit)"),
+    ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
+     "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
+     "same work counted, the same check"),
+]
 
 _BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
            ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd}
@@ -83,14 +113,17 @@ class Mutant:
 
 
 def _skipped_nodes(tree: ast.AST) -> set[int]:
-    """Docstrings, f-strings, annotations and ``__all__``: mutating them only makes noise."""
+    """Docstrings, f-strings, annotations, ``__all__`` and ``assert`` statements: mutating them only makes noise.
+
+    (An ``assert`` states an invariant for the type checker: weakened, it still holds; broken, it fails at
+    once. Neither says anything about the tests.)"""
     skip: set[int] = set()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
                 isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
             skip.update(id(n) for n in ast.walk(body[0]))
-        if isinstance(node, ast.JoinedStr):
+        if isinstance(node, (ast.JoinedStr, ast.Assert)):
             skip.update(id(n) for n in ast.walk(node))
         for annotation in (getattr(node, "annotation", None), getattr(node, "returns", None)):
             if annotation is not None:
@@ -148,6 +181,31 @@ def mutants(module: str) -> list[Mutant]:
             for i, (node, description, _) in enumerate(_sites(tree))]
 
 
+@functools.cache
+def _source(module: str) -> list[str]:
+    return (ROOT / "symderiv" / module).read_text(encoding="utf-8").splitlines()
+
+
+def _line(mutant: Mutant) -> str:
+    source = _source(mutant.module)
+    return source[mutant.line - 1].strip() if 0 < mutant.line <= len(source) else ""
+
+
+def equivalent(everything: list[Mutant]) -> tuple[dict[Mutant, str], list[tuple[str, str, str, str]]]:
+    """The mutants of ``everything`` listed in :data:`EQUIVALENT` (with the reason), and the stale entries of
+    the configured modules among them: those that match no mutant."""
+    found: dict[Mutant, str] = {}
+    used = set()
+    for m in everything:
+        for k, (module, line, description, reason) in enumerate(EQUIVALENT):
+            if m.module == module and m.description == description and _line(m) == line:
+                found[m] = reason
+                used.add(k)
+    modules = {m.module for m in everything}
+    stale = [e for k, e in enumerate(EQUIVALENT) if k not in used and e[0] in modules]
+    return found, stale
+
+
 def mutated_source(mutant: Mutant) -> str:
     tree = ast.parse((ROOT / "symderiv" / mutant.module).read_text(encoding="utf-8"))
     for i, (_, _, apply) in enumerate(_sites(tree)):
@@ -163,10 +221,15 @@ def _copy_tree(dest: Path) -> None:
     shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
 
 
-def run_tests(root: Path, module: str, timeout: float) -> tuple[str, float]:
-    """'killed' / 'survived' / 'timeout' for the tree at ``root``, and the seconds it took."""
+def _tests(module: str) -> list[str]:
+    return [t for t in TESTS.get(module, MODULES[module]) if (ROOT / t).exists()]
+
+
+def run_tests(root: Path, modules: list[str], timeout: float) -> tuple[str, float]:
+    """'killed' / 'survived' / 'timeout' for the tree at ``root`` under the doctests of ``modules`` and their test
+    subset (the same for all of them), and the seconds it took."""
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--hypothesis-profile=ci",
-           "--doctest-modules", f"symderiv/{module}", *[t for t in MODULES[module] if (ROOT / t).exists()]]
+           "--doctest-modules", *[f"symderiv/{m}" for m in modules], *_tests(modules[0])]
     env = {**os.environ, "CI": "true", "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
     start = time.monotonic()
     try:
@@ -174,21 +237,28 @@ def run_tests(root: Path, module: str, timeout: float) -> tuple[str, float]:
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - start
     if proc.returncode in (4, 5):  # a usage error or no test collected says nothing about the mutant
-        sys.exit(f"mutation: pytest could not run the tests of {module}: {proc.stdout[-500:]!r}")
+        sys.exit(f"mutation: pytest could not run the tests of {modules}: {proc.stdout[-500:]!r}")
     return ("survived" if proc.returncode == 0 else "killed"), time.monotonic() - start
 
 
-def _run_one(mutant: Mutant, timeout: float) -> tuple[Mutant, str, float]:
+def _run_one(mutant: Mutant, timeout: float, capped: bool = False) -> tuple[Mutant, str, float]:
+    """Its fate; a run stopped by the end of the whole run (``capped``) is 'unfinished', not a timeout."""
     with tempfile.TemporaryDirectory(prefix="symderiv-mutant-") as tmp:
         root = Path(tmp)
         _copy_tree(root)
         (root / "symderiv" / mutant.module).write_text(mutated_source(mutant), encoding="utf-8")
-        status, seconds = run_tests(root, mutant.module, timeout)
-    return mutant, status, seconds
+        status, seconds = run_tests(root, [mutant.module], timeout)
+    return mutant, "unfinished" if capped and status == "timeout" else status, seconds
 
 
-def _baseline(modules: list[str]) -> dict[str, float]:
-    """Each module's test subset on the unmutated (but ast-unparsed) tree: it must pass; its time sets timeouts."""
+def _baseline(modules: list[str], jobs: int) -> dict[str, float]:
+    """The test subsets on the unmutated (but ast-unparsed) tree: they must pass; their times set the timeouts.
+
+    Modules that share a subset are run together (with all their doctests), ``jobs`` subsets at a time, as the
+    mutants are."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for module in modules:
+        groups.setdefault(tuple(_tests(module)), []).append(module)
     times = {}
     with tempfile.TemporaryDirectory(prefix="symderiv-baseline-") as tmp:
         root = Path(tmp)
@@ -200,43 +270,75 @@ def _baseline(modules: list[str]) -> dict[str, float]:
         for module in modules:
             path = root / "symderiv" / module
             path.write_text(ast.unparse(ast.parse(path.read_text(encoding="utf-8"))), encoding="utf-8")
-            status, seconds = run_tests(root, module, 900)
-            if status != "survived":
-                sys.exit(f"mutation: the tests of {module} fail without any mutant ({status}); fix them first")
-            times[module] = seconds
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+            runs = {pool.submit(run_tests, root, group, 900): group for group in groups.values()}
+            for future in concurrent.futures.as_completed(runs):
+                status, seconds = future.result()
+                if status != "survived":
+                    sys.exit(f"mutation: the tests of {runs[future]} fail without any mutant ({status}); fix them first")
+                times.update(dict.fromkeys(runs[future], seconds))
     return times
 
 
-def main(argv: list[str] | None = None) -> int:
+def _selected(mutant: Mutant, spec: str) -> bool:
+    """Whether ``spec`` (``PATH:LINE`` or ``PATH:LINE#INDEX``; ``PATH`` a module or its file name) names ``mutant``.
+
+    >>> m = Mutant("proofs/random/random_real.py", 57, 150, "condition negated")
+    >>> [_selected(m, s) for s in ("random_real.py:150", "proofs/random/random_real.py:150#57", "random_real.py:150#5")]
+    [True, True, False]
+    """
+    path, _, where = spec.rpartition(":")
+    line, _, index = where.partition("#")
+    return (mutant.module == path or mutant.module.endswith("/" + path)) and mutant.line == int(line) and \
+        (not index or mutant.index == int(index))
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--module", action="append", choices=sorted(MODULES), help="only these modules")
     parser.add_argument("--sample", type=int, help="run a fixed-size random sample of the mutants")
     parser.add_argument("--seed", type=int, default=1, help="the sample's seed (default 1)")
-    parser.add_argument("--time-limit", type=float, default=3600, help="start no mutant after this many seconds")
+    parser.add_argument("--time-limit", type=float, default=3600,
+                        help="start no mutant after this many seconds, and stop those still running 60 s later "
+                             "(they count as not run)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run in parallel (default 2)")
     parser.add_argument("--fail-under", type=float, default=0, help="exit 1 when the score (%%) is below this")
     parser.add_argument("--list", action="store_true", help="count the mutants per module and stop")
-    args = parser.parse_args(argv)
-    modules = args.module or list(MODULES)
-    everything = [m for module in modules for m in mutants(module)]
-    if args.list:
-        for module in modules:
-            print(f"{module:18} {sum(m.module == module for m in everything):5} mutants")
-        print(f"{'total':18} {len(everything):5}")
-        return 0
-    chosen = sorted(random.Random(args.seed).sample(everything, min(args.sample, len(everything)))
-                    if args.sample else everything, key=lambda m: (m.module, m.index))
-    start = time.monotonic()
-    baseline = _baseline(sorted({m.module for m in chosen}))
-    print("mutation: baseline " + ", ".join(f"{k} {v:.0f} s" for k, v in baseline.items()), flush=True)
+    parser.add_argument("--only", action="append", metavar="PATH:LINE[#INDEX]",
+                        help="only the mutants of this line (or this one mutant); PATH may be a file name alone")
+    parser.add_argument("--tests", nargs="+", metavar="FILE",
+                        help="run these test files instead of each module's subset (with --only: does a new test kill it?)")
+    return parser.parse_args(argv)
+
+
+def _candidates(args: argparse.Namespace) -> tuple[list[Mutant], dict[Mutant, str]]:
+    """The mutants to sample from (``--module``, ``--only``), and the equivalent ones left out."""
+    everything = [m for module in args.module or list(MODULES) for m in mutants(module)]
+    excluded, stale = equivalent(everything)
+    if stale and not args.only:  # tests/test_mutants_tool.py fails on them; the run goes on
+        print("mutation: EQUIVALENT entries that match no mutant (their line changed; look again):\n" +
+              "\n".join(f"  {module}: {description}: {line}" for module, line, description, _ in stale))
+    everything = [m for m in everything if m not in excluded]
+    if args.only:
+        everything = [m for m in everything if any(_selected(m, spec) for spec in args.only)]
+        if not everything:
+            sys.exit(f"mutation: no mutant matches {args.only}")
+    return everything, excluded
+
+
+def _run(chosen: list[Mutant], jobs: int, time_limit: float, start: float) -> list[tuple[Mutant, str, float]]:
+    baseline = _baseline(sorted({m.module for m in chosen}), jobs)
+    print("mutation: baseline " + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(baseline.items())), flush=True)
     results: list[tuple[Mutant, str, float]] = []
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         pending = {}
         queue = list(chosen)
         while queue or pending:
-            while queue and len(pending) < args.jobs and time.monotonic() - start < args.time_limit:
+            while queue and len(pending) < jobs and time.monotonic() - start < time_limit:
                 m = queue.pop(0)
-                pending[pool.submit(_run_one, m, 3 * baseline[m.module] + 20)] = m
+                timeout = 3 * baseline[m.module] + 20
+                cap = start + time_limit + GRACE - time.monotonic()  # the run's own end
+                pending[pool.submit(_run_one, m, min(timeout, cap), cap < timeout)] = m
             if not pending:
                 break
             done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
@@ -245,20 +347,39 @@ def main(argv: list[str] | None = None) -> int:
                 mutant, status, seconds = future.result()
                 results.append((mutant, status, seconds))
                 print(f"  {status:8} {seconds:5.1f} s  {mutant.name}  {mutant.description}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if args.tests:
+        TESTS.update({module: args.tests for module in MODULES})
+    everything, excluded = _candidates(args)
+    if args.list:
+        for module in args.module or list(MODULES):
+            print(f"{module:18} {sum(m.module == module for m in everything):5} mutants")
+        print(f"{'total':18} {len(everything):5}   (and {len(excluded)} equivalent, left out: EQUIVALENT)")
+        return 0
+    chosen = sorted(random.Random(args.seed).sample(everything, min(args.sample, len(everything)))
+                    if args.sample else everything, key=lambda m: (m.module, m.index))
+    start = time.monotonic()
+    results = _run(chosen, args.jobs, args.time_limit, start)
+    unfinished = sum(s == "unfinished" for _, s, _ in results)
+    results = [r for r in results if r[1] != "unfinished"]
     killed = sum(s == "killed" for _, s, _ in results)
     timeouts = sum(s == "timeout" for _, s, _ in results)
     survivors = sorted((m for m, s, _ in results if s == "survived"), key=lambda m: (m.module, m.line))
     score = 100 * (killed + timeouts) / len(results) if results else 0.0
     print(f"\nmutation: {len(results)} of {len(chosen)} mutants run ({len(everything)} in the modules), "
           f"{killed} killed, {timeouts} timed out, {len(survivors)} survived: score {score:.1f}% "
+          f"({len(excluded)} equivalent mutants left out) "
           f"in {time.monotonic() - start:.0f} s" + (f" (sample {args.sample}, seed {args.seed})" if args.sample else ""))
     for m in survivors:
-        source = (ROOT / "symderiv" / m.module).read_text(encoding="utf-8").splitlines()
-        line = source[m.line - 1].strip() if 0 < m.line <= len(source) else ""
         flag = "  [verdict logic]" if m.module in VERDICT_LOGIC else ""
-        print(f"  SURVIVED {m.name}: {m.description}{flag}\n      {line}")
+        print(f"  SURVIVED {m.name}: {m.description}{flag}\n      {_line(m)}")
     if len(results) < len(chosen):
-        print(f"  {len(chosen) - len(results)} mutants not run: the time limit was reached")
+        print(f"  {len(chosen) - len(results)} mutants not run ({unfinished} stopped unfinished): the time limit "
+              "was reached")
     return 1 if score < args.fail_under else 0
 
 

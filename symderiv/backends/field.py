@@ -128,11 +128,12 @@ class Field:
 
     def __init__(self, primes: Sequence[int]):
         self.primes = [int(p) for p in primes]
+        if max(self.primes) >= PRIME_HIGH:  # the long-double product needs |r| < 2p < 2^63
+            raise ValueError(f"Field needs moduli below 2^62, not {max(self.primes)}")
         self.lanes = len(self.primes)
-        self.P = np.array(self.primes, dtype=np.uint64).reshape(-1, 1, 1)
-        self._mulmod = _mulmod_ld if LONG_DOUBLE and max(self.primes) < 2**62 else _mulmod_int
-        self._small = min(self.primes) < 2**56
-        self._limb_pows = [np.array([pow(2, _LIMB * s, p) for p in self.primes], dtype=np.uint64).reshape(-1, 1, 1)
+        self.P = np.array(self.primes, dtype=np.uint64).reshape(self.lanes, 1, 1)
+        self._mulmod = _mulmod_ld if LONG_DOUBLE else _mulmod_int
+        self._limb_pows = [np.array([pow(2, _LIMB * s, p) for p in self.primes], dtype=np.uint64).reshape(self.lanes, 1, 1)
                            for s in range(5)]
 
     # -- constructors ------------------------------------------------------
@@ -145,7 +146,7 @@ class Field:
             if den == 0:
                 raise Degenerate(f"the prime divides the denominator of {c}")
             out.append(c.numerator % p * pow(den, -1, p) % p)
-        return np.array(out, dtype=np.uint64).reshape(-1, 1, 1)
+        return np.array(out, dtype=np.uint64).reshape(self.lanes, 1, 1)
 
     @staticmethod
     def ones(rows: int, cols: int) -> np.ndarray:
@@ -237,8 +238,7 @@ class Field:
                 groups[i + j] = m if i + j not in groups else groups[i + j] + m
         out: np.ndarray | None = None
         for s, g in groups.items():
-            if self._small:  # for a real prime, g < 3·2^53 < p already
-                g = g % self.P
+            g = g % self.P  # g < 3·2^53: already reduced for the primes drawn, not for small test moduli
             term = g if s == 0 else self.mul(g, self._limb_pows[s])
             out = term if out is None else self.add(out, term)
         assert out is not None

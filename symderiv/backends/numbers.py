@@ -99,6 +99,8 @@ def apply_fn(fn: str, x: Any) -> Any:
         raise OutOfDomain(f"{fn} at its kink 0")
     if row.domain == "positive" and x <= 0:
         raise OutOfDomain(f"{fn} of a non-positive number")
+    if row.domain == "nonzero" and x == 0:
+        raise OutOfDomain(f"{fn} at 0, outside its domain")
     if row.mpmath is None:  # pragma: no cover - every row has an mpmath value
         raise OutOfDomain(f"no value for {fn}")
     if row.kink and row.domain == "real":

@@ -84,7 +84,7 @@ def read_literal(text: str) -> Fraction:
 
 def _check_digits(text: str, count: int) -> None:
     if count > MAX_LITERAL_DIGITS:
-        shown = text if len(text) <= 40 else text[:37] + "..."
+        shown = text[:37] + "..."  # more than MAX_LITERAL_DIGITS digits: always longer than that
         raise LiteralError(f"the number literal `{shown}` has {count} digits",
                            f"a literal has at most {MAX_LITERAL_DIGITS} digits; write 1.5e-7 rather than 0.00000015")
 

@@ -34,7 +34,7 @@ def _logdet_latex(p: LatexPrinter, node: ex.Call) -> tuple[str, int]:
 #: evaluates and differentiates it like any elementwise function.
 LOGABS = Elementwise(
     "logabs", "log |z|, the atom of logdet", "1 / z", latex=r"\log\left\lvert {} \right\rvert",
-    domain="nonzero", kink=True, even=True, limited=False, internal=True, text="log|{}|",
+    domain="nonzero", even=True, limited=False, internal=True, text="log|{}|",
     zero_error="logdet of a matrix whose determinant is identically zero",
     code={"numpy": "np.log(np.abs({}))", "torch": "torch.log(torch.abs({}))", "jax": "jnp.log(jnp.abs({}))"},
     numpy=lambda np, z: np.log(np.abs(z)), mpmath=lambda mp, z: mp.log(abs(z)),
@@ -61,7 +61,7 @@ def _matpow_shape(rule: ShapeRule, shapes: Sequence[ex.Shape], params: Params) -
 def _matpow_expand(args: Sequence[ex.Expr], shapes: Sequence[ex.Shape], params: Params) -> ex.Expr:
     a, k = args[0], int(params["k"])
     if k == 0:  # A⁰ = I
-        return ex.ConstMatrix("eye", shapes[0][0], shapes[0][0])
+        return ex.ConstMatrix("eye", *shapes[0])  # A is square
     out = a
     for _ in range(k - 1):
         out = ex.MatMul(out, a)

@@ -183,7 +183,7 @@ class _Parser(ParameterReader):
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Pow)):
             a, b = self.int_expr(node.left, what), self.int_expr(node.right, what)
             if isinstance(node.op, ast.Pow):
-                if b < 0 or b > 64 or (abs(a) > 1 and b * max(1, abs(a)).bit_length() > 64):
+                if b < 0 or b > 64 or (abs(a) > 1 and b * abs(a).bit_length() > 64):
                     raise self.fail(node, f"{what} is too large", f"sizes are at most {MAX_DIM_VALUE}")
                 value = a**b
             else:

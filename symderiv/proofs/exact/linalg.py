@@ -20,8 +20,8 @@ class _Tick(Protocol):
 
 
 def shape_of(m: Matrix) -> tuple[int, int]:
-    """(rows, columns) of a matrix of entries."""
-    return (len(m), len(m[0]) if m else 0)
+    """(rows, columns) of a matrix of entries (never empty: every size is at least 1)."""
+    return (len(m), len(m[0]))
 
 
 def broadcast(a: Matrix, b: Matrix, op: Callable[[Ratio, Ratio], Ratio], deadline: _Tick | None = None) -> Matrix:
@@ -128,13 +128,13 @@ def determinant(a: Matrix, deadline: _Tick | None = None) -> Ratio:
         if found is not None:
             return found
         total = Ratio({})
-        sign = 1
+        positive = True  # the sign of the cofactor alternates along the row
         for col in sorted(cols):
             entry = a[row][col]
             if not entry.is_zero():
                 term = entry * minor(row + 1, cols - {col})
-                total = total + term if sign > 0 else total - term
-            sign = -sign
+                total = total + term if positive else total - term
+            positive = not positive
         if deadline is not None:
             deadline()
         memo[key] = total

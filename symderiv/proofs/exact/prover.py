@@ -180,13 +180,6 @@ def _decide_entry(instance: Instance, a: Ratio, b: Ratio, domain: Callable[[Poin
     return None, _sympy_equal(instance.vars, a, b, instance.deadline, sympy_time)
 
 
-def find_witness(instance: Instance, diff: Ratio, seed: int = 0, attempts: int = 60,
-                 domain: Callable[[Point], None] | None = None) -> tuple[dict[str, list[list[str]]], Point] | None:
-    """Small rational values of the symbols (in ``domain``) where ``diff`` is certainly not zero, or None."""
-    witness = search(instance, diff, Ratio({}), domain=domain, seed=seed, attempts=attempts)
-    return None if witness is None else (witness.values, witness.point)
-
-
 #: Largest entry (in printed characters) handed to SymPy's simplify, which has no time limit of its own.
 SYMPY_LIMIT = 4000
 #: Seconds SymPy may take when the caller set no time limit.

@@ -305,7 +305,7 @@ def _base_variables(instance: Any, ratios: Iterable[Ratio]) -> list[int]:
     return sorted(base)
 
 
-def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None] | None = None, seed: int = 0,
+def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None] | None = None, seed: int,
            attempts: int = 60) -> Witness | None:
     """Small rational points (in the domain) where ``a`` and ``b`` certainly differ, or None.
 
@@ -352,7 +352,7 @@ def degree(r: Ratio) -> int:
 
 
 def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None] | None = None,
-                       seed: int = 0, attempts: int = POLYNOMIAL_ATTEMPTS) -> Witness | None:
+                       seed: int, attempts: int = POLYNOMIAL_ATTEMPTS) -> Witness | None:
     """A point where ``a - b`` (a non-zero rational function, no atoms) is not zero, found by Schwartz–Zippel.
 
     Integers from ``[-R, R]`` with ``2R + 1 > 2·deg`` (``deg`` bounds the degree of the numerator of

@@ -116,7 +116,7 @@ class FieldWalker(Walker):
                 parts.append(b"".join([hashlib.blake2b(prefix + m, key=self.keys[start], digest_size=48).digest()
                                        for m in messages[at:at + (1 << 16)]]))
             digest = b"".join(parts)
-            words = np.frombuffer(digest, dtype="<u8").reshape(-1, 6)
+            words = np.frombuffer(digest, dtype="<u8").reshape(len(messages), 6)
             for j, lane in enumerate(range(start, min(start + 2, f.lanes))):
                 p = np.array([f.primes[lane]], dtype=np.uint64)
                 shift = np.array([pow(2, 64, int(p[0]))], dtype=np.uint64)

@@ -68,9 +68,8 @@ def _divisible(height: float) -> float:
 
 
 def _log2sum(*terms: float) -> float:
+    """log2 of the sum of the ``2^t``; at least one term is finite (its callers' first term always is)."""
     top = max(terms)
-    if top == -math.inf:
-        return top
     return top + math.log2(sum(2.0 ** (t - top) for t in terms))
 
 
