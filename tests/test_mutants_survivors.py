@@ -113,6 +113,27 @@ def test_an_interval_centred_on_zero_is_shown_as_zero():
     assert fmt_value(mpmath.iv.mpf([-2, 1])) == "≈ -0.5"
 
 
+def test_a_difference_with_no_real_point_in_the_domain_says_why_it_stays_undecided():
+    """random_confirm.py:195 (the reason → ``None``): a difference found modulo a prime that no real point of the
+    domain can confirm (``log`` of a negative everywhere) is ``undecided``, and the verdict says why."""
+    v = symderiv.verify("sum(log(-(W * W) - 1) * X)", "X", "2 * log(-(W * W) - 1)", {"W": (2, 2), "X": (2, 2)},
+                        method="random")
+    assert v.status == "undecided" and not v.holds
+    assert "none of the 16 real points tried was in the domain" in v.reason, v.reason
+
+
+# -- proofs/random/random_eval.py ----------------------------------------------------------------------------
+
+
+def test_a_zeroth_power_of_a_zero_matrix_is_ones_in_the_randomized_engine():
+    """random_eval.py:159 (``k < 0`` → ``k <= 0`` / ``k < 1``): ``A ** 0`` is ``ones`` without taking the reciprocal
+    of ``A``, so it holds where ``A`` is zero (``(W - W) ** 0``), as NumPy's ``0 ** 0 = 1`` and the exact engine say."""
+    shapes = {"W": (2, 2), "X": (2, 2)}
+    v = symderiv.verify("sum(((W - W) ** 0) * X)", "X", "ones(2, 2)", shapes, method="random")
+    assert v.status == "probabilistic", v.reason
+    assert symderiv.verify("sum(((W - W) ** 0) * X)", "X", "ones(2, 2)", shapes, method="exact").status == "proved"
+
+
 # -- proofs/random/random_real.py ----------------------------------------------------------------------------
 
 MATRICES = [

@@ -89,6 +89,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("core/literals.py", "if n.bit_length() < 10_000:", "Lt → LtE",
      "the base case of the divide-and-conquer printing: str(n) and the split give the same digits for any n of "
      "about 10,000 bits (both are below Python's 4300-digit limit)"),
+    ("proofs/exact/prover.py", "return False", "returns None",
+     "the `return False` lines of prover.py (proves_with's shape mismatch, _sympy_equal's refusals) answer a bool "
+     "that every caller tests for truthiness only, so None and False are the same answer (mypy rejects None for "
+     "the bool return types)"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
