@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from symderiv.core import expr as ex
 from symderiv.core.errors import TimeoutError
+from symderiv.core.meter import metered
 from symderiv.proofs.exact.entrywise import Deadline
 from symderiv.proofs.index import IndexEngine, contains, tidy
 from symderiv.proofs.problem import Problem
@@ -124,9 +125,12 @@ class Builder:
 
     @contextmanager
     def limited(self) -> Iterator[None]:
-        """Any phase's TimeoutError reported with the derivation's own limit (not the part left of it)."""
+        """Any phase's TimeoutError reported with the derivation's own limit (not the part left of it). The exact
+        algebra inside is metered (:func:`symderiv.core.meter.metered`), so one long comparison of two entries also
+        stops at the limit, not only the loops between them."""
         try:
-            yield
+            with metered(None if self.end is None else self.left):
+                yield
         except TimeoutError:
             raise TimeoutError(f"the derivation stopped after the time limit of {self.timeout:g} s",
                                hint="raise --timeout, or derive with check=False") from None
