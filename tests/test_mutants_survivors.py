@@ -61,6 +61,63 @@ def test_like_terms_are_merged_into_their_shortest_spelling(text):
     spellings of one term are collected under the shorter, whichever comes first."""
     assert to_text(simplify(parse(text))) == ("2 * matpow(X, 2).T" if ".T" in text else "2 * matpow(X, 2)")
 
+
+def test_a_ones_factor_is_dropped_where_the_product_keeps_its_shape():
+    """simplify.py:219 (``whole is not None`` → ``is None``): ``ones * A`` is ``A`` when ``A`` already has the
+    product's shape, whatever the order of the factors."""
+    shape = lambda node: (2, 3)  # noqa: E731 - every node of these products is 2×3
+    assert to_text(simplify(parse("ones(2, 3) * W * X"), shape)) == "W * X"
+    assert to_text(simplify(parse("W * ones(2, 3)"), shape)) == "W"
+    # inside a function's argument the product is not normalised first: this rule alone drops the ones
+    assert to_text(simplify(parse("exp(ones(2, 3) * W)"), shape)) == "exp(W)"
+    assert to_text(simplify(parse("sigmoid(W * ones(2, 3))"), shape)) == "sigmoid(W)"
+
+
+def test_a_positive_fractional_coefficient_after_the_first_term_is_added():
+    """simplify.py:352 (``c < 0`` → ``c < 1``): a later term with a coefficient in (0, 1) is written ``+ 0.25 * Z``,
+    not ``- -0.25 * Z``."""
+    assert to_text(simplify(parse("X - 0.5 * Y + 0.25 * Z"))) == "X - 0.5 * Y + 0.25 * Z"
+    assert to_text(simplify(parse("X + 0.5 * Y"))) == "X + 0.5 * Y"
+
+
+# -- core/literals.py ------------------------------------------------------------------------------------------
+
+
+def test_integers_past_the_conversion_limit_keep_all_their_digits():
+    """literals.py:98 (the divide-and-conquer branch → ``None``): a literal of 10,000 bits and more is printed in
+    full, past Python's 4300-digit limit of ``str``."""
+    from symderiv.core.literals import _digits
+
+    assert _digits(10**4000) == "1" + "0" * 4000
+    n = 7**6000 + 12345  # about 16,800 bits
+    assert _digits(n)[-5:] == str(n % 10**5).rjust(5, "0") and len(_digits(n)) == len(_digits(n // 10)) + 1
+
+
+# -- ops/elementwise.py ----------------------------------------------------------------------------------------
+
+
+def test_every_function_that_jumps_at_zero_is_flagged_as_a_jump_and_a_kink():
+    """elementwise.py:95 (sign's ``kink`` or ``jump`` → False): a row whose fold jumps at 0 (sign, step) is
+    flagged ``jump``, and a jump is a kink (witnesses and finite differences keep off it)."""
+    import symderiv.ops as ops
+
+    rows = [row for row in ops._ELEMENTWISE.values() if row.fold is not None]
+    assert rows
+    eps = Fraction(1, 10**6)
+    jumping = set()
+    for row in rows:
+        try:
+            left, right = row.fold(-eps), row.fold(eps)
+        except (ValueError, ZeroDivisionError, ArithmeticError):
+            continue
+        if left is not None and right is not None and abs(Fraction(right) - Fraction(left)) > Fraction(1, 2):
+            jumping.add(row.name)
+            assert row.jump and row.kink, row.name
+        if row.jump:
+            assert row.kink, row.name
+    assert {"sign", "step"} <= jumping
+
+
 # -- backends/field.py ----------------------------------------------------------------------------------------
 
 
@@ -103,6 +160,37 @@ def test_the_cost_model_counts_each_kind_of_node():
     assert field_cost(pr, pr.typing, parse_claim(pr, "inv(W)")) == (shared + 60 * 6, shared + 20 * 6)
 
 
+# -- proofs/exact/witness.py (values) ------------------------------------------------------------------------
+
+
+def test_the_small_witness_values_are_distinct():
+    """witness.py:46 (``Fraction(-2, 3)`` → ``Fraction(-2, 4)``, a repeat of -1/2): each small value tried is a
+    different point, so the readable search covers as many points as it says."""
+    from symderiv.proofs.exact.witness import SMALL_VALUES
+
+    assert len(set(SMALL_VALUES)) == len(SMALL_VALUES) == 12
+    assert {Fraction(1, 3), Fraction(-2, 3)} <= set(SMALL_VALUES)
+
+
+# -- syntax/language.py (syntax error columns) ----------------------------------------------------------------
+
+
+def test_a_syntax_error_offset_outside_the_text_points_just_past_its_end(monkeypatch):
+    """language.py:338 (``len(flat) + 1`` → ``+ 2``): when Python reports an offset outside the text (it varies
+    between versions), the column points just past the end, where the caret can be drawn."""
+    import ast as ast_module
+
+    from symderiv.core.errors import ParseError
+
+    def broken(*args, **kwargs):
+        raise SyntaxError("invalid syntax", ("<unknown>", 1, 50, "", 1, 50))  # an offset past the text
+
+    monkeypatch.setattr(ast_module, "parse", broken)
+    with pytest.raises(ParseError) as info:
+        parse("W + X")
+    assert info.value.column == len("W + X") + 1
+
+
 # -- proofs/random/random_confirm.py -------------------------------------------------------------------------
 
 
@@ -132,6 +220,27 @@ def test_a_zeroth_power_of_a_zero_matrix_is_ones_in_the_randomized_engine():
     v = symderiv.verify("sum(((W - W) ** 0) * X)", "X", "ones(2, 2)", shapes, method="random")
     assert v.status == "probabilistic", v.reason
     assert symderiv.verify("sum(((W - W) ** 0) * X)", "X", "ones(2, 2)", shapes, method="exact").status == "proved"
+
+
+def test_fractions_up_to_128_bits_are_shown_exactly_and_longer_ones_approximately():
+    """random_confirm.py:78 (``<= 128`` → ``<= 129``): the display switches to ≈ at 129 bits."""
+    assert fmt_value(Fraction(2**128 - 1)) == str(2**128 - 1)
+    assert fmt_value(Fraction(1, 2**128 - 1)) == f"1/{2**128 - 1}"
+    assert fmt_value(Fraction(2**128)).startswith("≈ ")
+    assert fmt_value(Fraction(1, 2**128)).startswith("≈ ")
+
+
+def test_an_interval_difference_counts_only_above_2_to_the_minus_64_of_the_values():
+    """random_confirm.py:124 (``2**64`` → ``2**65``): at a real point evaluated with intervals, two sides count as
+    different only when their gap exceeds 2⁻⁶⁴ of their size, so rounding never confirms a difference."""
+    from symderiv.proofs.random.random_confirm import _differs
+
+    arith = IntervalArith()
+    one = arith.scalar(Fraction(1))
+    below = arith.scalar(Fraction(1) + Fraction(3, 2**66))  # a gap of 1.5·2⁻⁶⁵: rounding, not a difference
+    above = arith.scalar(Fraction(1) + Fraction(3, 2**65))  # 1.5·2⁻⁶⁴: a difference
+    assert not _differs(arith, one, below)
+    assert _differs(arith, one, above)
 
 
 # -- proofs/random/random_real.py ----------------------------------------------------------------------------

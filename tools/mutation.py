@@ -93,6 +93,13 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "the `return False` lines of prover.py (proves_with's shape mismatch, _sympy_equal's refusals) answer a bool "
      "that every caller tests for truthiness only, so None and False are the same answer (mypy rejects None for "
      "the bool return types)"),
+    ("proofs/exact/polynomial.py", "if len(a) > len(b):", "Gt → GtE",
+     "pmul swaps its factors so the shorter one is outer; for two of equal length the swap gives the same product "
+     "with the same work"),
+    ("proofs/exact/polynomial.py", "if n < 2 or not any(e and len(key) == n for key, e in fac.items()):", "Or → And",
+     "_strip's shortcut: with `and`, a polynomial no factor matches in length still finds no factor below (its own "
+     "key has its length), and a monomial numerator over a monomial factor is divided out, the same value in "
+     "another exact form"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
