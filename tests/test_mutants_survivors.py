@@ -118,7 +118,55 @@ def test_every_function_that_jumps_at_zero_is_flagged_as_a_jump_and_a_kink():
     assert {"sign", "step"} <= jumping
 
 
+@pytest.mark.parametrize("c", [Fraction(v) for v in (0, 1, -1, 2, -2, 3, 5)] + [Fraction(1, 2), Fraction(-3, 2)])
+def test_every_fold_of_a_constant_is_the_functions_value(c):
+    """linalg.py:41 (logabs folds ``abs(c) == 2`` to 0): a row's ``fold`` (exact constant folding) agrees with its
+    mpmath value wherever it gives one, for every registered row."""
+    import symderiv.ops as ops
+
+    for row in ops._ELEMENTWISE.values():
+        if row.fold is None or row.mpmath is None:
+            continue
+        try:
+            folded = row.fold(c)
+        except (ValueError, ZeroDivisionError, ArithmeticError):
+            continue
+        if folded is None:
+            continue
+        try:
+            value = row.mpmath(mpmath, mpmath.mpf(c.numerator) / c.denominator)
+        except (ValueError, ZeroDivisionError):
+            continue
+        if row.kink and c == 0:  # the value chosen at a kink (step(0) = 1/2) is a convention
+            continue
+        assert abs(mpmath.mpf(Fraction(folded).numerator) / Fraction(folded).denominator - value) < 1e-12, \
+            (row.name, c, folded, value)
+
+
 # -- backends/field.py ----------------------------------------------------------------------------------------
+
+
+def test_primality_is_decided_right_on_primes_composites_and_carmichael_numbers():
+    """field.py:61 (Miller–Rabin's ``n - 1`` misread): the moduli are primes, checked by a deterministic test."""
+    from symderiv.backends.field import is_prime
+
+    primes = [2, 3, 5, 7, 97, 7919, 2**31 - 1, 2**61 - 1, 4611686018427387847]
+    composites = [1, 4, 561, 1105, 1729, 2465, 3215031751, 2**61 + 1, (2**31 - 1) * 7919]
+    assert all(is_prime(p) for p in primes)
+    assert not any(is_prime(n) for n in composites)
+
+
+def test_an_elementwise_inverse_of_zero_is_degenerate_and_of_one_is_one():
+    """field.py:196 (``a == 0`` → ``a == 1``): a zero entry at a random point is reported, never inverted to
+    garbage; 1 inverts to 1."""
+    import numpy as np
+
+    from symderiv.backends.field import Degenerate
+
+    f = Field([PRIME_HIGH - 57])
+    with pytest.raises(Degenerate):
+        f.inv_elem(np.zeros((1, 1, 2), dtype=f.const(1).dtype))
+    assert int(f.inv_elem(f.const(1))[0, 0, 0]) == 1
 
 
 def test_a_field_refuses_a_modulus_of_2_to_the_62():
@@ -172,7 +220,57 @@ def test_the_small_witness_values_are_distinct():
     assert {Fraction(1, 3), Fraction(-2, 3)} <= set(SMALL_VALUES)
 
 
+# -- proofs/exact/polynomial.py (Ratio equality) --------------------------------------------------------------
+
+
+def test_two_ratios_are_equal_only_with_equal_numerators_and_denominators():
+    """polynomial.py:222 (``and`` → ``or`` in ``Ratio.__eq__``): ``==`` compares the exact forms."""
+    from symderiv.proofs.exact.polynomial import Ratio
+
+    x, y = Ratio.var(0), Ratio.var(1)
+    assert x == Ratio.var(0) and x != y
+    assert Ratio.const(1) / x != Ratio.const(1) / y and Ratio.const(1) / x == Ratio.const(1) / Ratio.var(0)
+    assert x != "x"
+
+
 # -- syntax/language.py (syntax error columns) ----------------------------------------------------------------
+
+
+def _balanced_sum(terms: list[str]) -> str:
+    if len(terms) == 1:
+        return terms[0]
+    half = len(terms) // 2
+    return f"({_balanced_sum(terms[:half])} + {_balanced_sum(terms[half:])})"
+
+
+def test_the_node_limit_admits_exactly_max_nodes():
+    """language.py:286 (the node count starts at 1): an expression of exactly MAX_NODES syntax nodes parses, one
+    more is refused. A balanced sum keeps the depth low; a name is 2 nodes, a number 1, each ``+`` 2, the root 1."""
+    import ast as ast_module
+
+    from symderiv.core.errors import ParseError
+    from symderiv.syntax.lexical import MAX_NODES
+
+    assert MAX_NODES == 1500
+    at_limit = _balanced_sum(["W"] * 373 + ["2"] * 3)  # 1 + 2·373 + 3 + 2·375 = 1500
+    over = _balanced_sum(["W"] * 374 + ["2"] * 2)  # 1501
+    assert sum(1 for _ in ast_module.walk(ast_module.parse(f"({at_limit})", mode="eval"))) == MAX_NODES
+    parse(at_limit)
+    with pytest.raises(ParseError, match=f"more than {MAX_NODES} syntax nodes"):
+        parse(over)
+
+
+@pytest.mark.parametrize("text, column, width", [("W @ X[0]", 5, 4), ("W @ [X, X]", 5, 6),
+                                                 ("W if X else W", 1, 13), ("W @ X.foo", 5, 5)])
+def test_an_error_underlines_the_whole_construct(text, column, width):
+    """language.py:64 (the one-line test negated): an error on a construct of one line underlines all of it."""
+    from symderiv.core.errors import ParseError
+
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    assert (info.value.column, info.value.width) == (column, width)
+
+
 
 
 def test_a_syntax_error_offset_outside_the_text_points_just_past_its_end(monkeypatch):
@@ -241,6 +339,28 @@ def test_an_interval_difference_counts_only_above_2_to_the_minus_64_of_the_value
     above = arith.scalar(Fraction(1) + Fraction(3, 2**65))  # 1.5·2⁻⁶⁴: a difference
     assert not _differs(arith, one, below)
     assert _differs(arith, one, above)
+
+
+def test_the_first_real_points_come_close_to_zero_from_the_right():
+    """random_confirm.py:53 (the first scale's smallest numerator 1 → 2): confirmation first tries small positive
+    entries, down to 1/8, which is where functions with a positive domain (log, sqrt) differ most."""
+    import random as random_module
+
+    from symderiv.proofs.random.random_confirm import _SCALES, _draw
+
+    rng = random_module.Random(0)
+    values = {v for _ in range(400) for row in _draw(rng, 2, 2, _SCALES[0], False, 1) for v in row}
+    assert min(values) == Fraction(1, 8) and max(values) == 2
+    assert all(v > 0 for v in values)
+
+
+def test_the_determinant_of_a_matrix_singular_everywhere_is_zero_in_the_randomized_engine():
+    """random_eval.py:182 (``not self.exact_zero`` → ``self.exact_zero``): modulo a prime, a determinant whose matrix
+    is singular at every point (rank ≤ 2 in a 3×3 product) is 0, not a degenerate point to draw again."""
+    shapes = {"W": (3, 2), "V": (2, 3), "X": (1, 1)}
+    assert symderiv.verify("sum(det(W @ V) * X)", "X", "zeros(1, 1)", shapes, method="random").status == \
+        "probabilistic"
+    assert symderiv.verify("sum(det(W @ V) * X)", "X", "ones(1, 1)", shapes, method="random").status == "refuted"
 
 
 # -- proofs/random/random_real.py ----------------------------------------------------------------------------

@@ -93,6 +93,25 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "the `return False` lines of prover.py (proves_with's shape mismatch, _sympy_equal's refusals) answer a bool "
      "that every caller tests for truthiness only, so None and False are the same answer (mypy rejects None for "
      "the bool return types)"),
+    ("autodiff/rules.py", "return ()", "returns None",
+     "_leaf, the rule of a leaf (Symbol, Number), is in the table for completeness: the sweep skips a node without "
+     "children before it asks for rules (backprop.py), so its answer is never read"),
+    ("autodiff/simplify.py", "if scalars and len(scalars) < len(kept) and self.shape(node) is not None:", "And → Or",
+     "moving the 1×1 factors first: with no scalar, or all of them scalar, the order is unchanged either way, and "
+     "otherwise the product is the same value (a scalar factor commutes)"),
+    ("syntax/language.py",
+     "start = self.line_starts[lineno - 1] + self._char_col(lineno, getattr(node, \"col_offset\", 0)) + 1",
+     "0 → 1", "the default of a node without a position: span() is only given expression nodes, which all carry "
+              "col_offset (_check_tree_size passes the nearest such node)"),
+    ("autodiff/simplify.py", "if product and not in_product:", "And → Or",
+     "recognition tried on a node that is not a product, outside products: its one factor is the node itself with "
+     "power 1, and every pattern is a quotient or `log(1 + exp(z))`, which a sum, a matrix product, a transpose or "
+     "a reduction (the nodes that reach this line; an Apply returns before it) cannot match"),
+    ("backends/field.py", "d, s = d // 2, s + 1", "1 → 2",
+     "Miller–Rabin with more squaring rounds than the 2-adic valuation of n − 1: for a prime the extra squarings come "
+     "after a^(n−1) = 1 and change nothing; for a composite they change the answer only if a^(2^j·(n−1)) ≡ −1 "
+     "(mod n) for every base the true test rejects, which no modulus the tests or the engine meet satisfies "
+     "(not equivalent in theory; unobservable here)"),
     ("proofs/exact/polynomial.py", "if len(a) > len(b):", "Gt → GtE",
      "pmul swaps its factors so the shorter one is outer; for two of equal length the swap gives the same product "
      "with the same work"),
