@@ -123,13 +123,17 @@ class Builder:
                                hint="raise --timeout, or derive with check=False")
         return rest
 
+    def _expire(self) -> None:
+        """The meter's check: raises TimeoutError once the limit has run out."""
+        self.left()
+
     @contextmanager
     def limited(self) -> Iterator[None]:
         """Any phase's TimeoutError reported with the derivation's own limit (not the part left of it). The exact
         algebra inside is metered (:func:`symderiv.core.meter.metered`), so one long comparison of two entries also
         stops at the limit, not only the loops between them."""
         try:
-            with metered(None if self.end is None else self.left):
+            with metered(None if self.end is None else self._expire):
                 yield
         except TimeoutError:
             raise TimeoutError(f"the derivation stopped after the time limit of {self.timeout:g} s",
