@@ -7,19 +7,13 @@ loaded from there; the layout is measured with ``getBoundingClientRect`` and a s
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from chromium import headless, needs_chromium
 
 import symderiv
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="headless Chromium needs Debian's chromium and "
-                                "chromium-driver (apt-get install -y chromium chromium-driver)")
+pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+pytestmark = needs_chromium
 LOGISTIC = "sum(-(Y * log(sigmoid(w.T @ X)) + (1 - Y) * log(1 - sigmoid(w.T @ X))))"
 
 # For each multi-row equation: the left edge of the `=` in each row's last cell.
@@ -71,13 +65,7 @@ return [out, document.documentElement.scrollWidth, document.documentElement.clie
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=800,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    yield driver
-    driver.quit()
+    yield from headless(800, 1000)
 
 
 @pytest.fixture(scope="module")

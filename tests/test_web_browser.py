@@ -7,25 +7,21 @@ Skipped, with the reason, when Selenium, Chromium or its driver is missing (``.c
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from chromium import headless, needs_chromium
 
 from symderiv.web import server as web_server
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="headless Chromium needs Debian's chromium and "
-                                "chromium-driver (apt-get install -y chromium chromium-driver)")
+pytestmark = needs_chromium
 IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 WAIT = 120  # seconds: the derivations are checked exactly, on a machine that may be busy
 
@@ -42,13 +38,7 @@ def base():
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    yield driver
-    driver.quit()
+    yield from headless(1400, 1000)
 
 
 def link(base, **fields):
