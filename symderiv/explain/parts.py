@@ -113,14 +113,14 @@ def combine(documents: Sequence[Document]) -> dict:
     [(1,), (1,)]
     """
     first = documents[0]
+    keys = [[_key(b) for b in doc.blocks] for doc in documents]  # each block's signature, computed once
     counts: dict[str, int] = {}
-    for doc in documents:
-        for key in {_key(b) for b in doc.blocks}:
+    for doc_keys in keys:
+        for key in set(doc_keys):
             counts[key] = counts.get(key, 0) + 1
     shared: dict[str, Block] = {}  # each shared block as the first derivation that has it writes it
-    for doc in documents:
-        for block in doc.blocks:
-            key = _key(block)
+    for doc, doc_keys in zip(documents, keys, strict=True):
+        for block, key in zip(doc.blocks, doc_keys, strict=True):
             if counts[key] > 1 and key not in shared:
                 shared[key] = block
     number = {key: n for n, key in enumerate(shared, 1)}
@@ -132,17 +132,17 @@ def combine(documents: Sequence[Document]) -> dict:
                        "blocks." if shared else "They share no block, so each is derived in turn.")
     parts = []
     next_number = len(shared) + 1
-    for doc in documents:
+    for doc, doc_keys in zip(documents, keys, strict=True):
         own = []
         renumbered = {}
-        for block in doc.blocks:
-            if _key(block) not in number:
+        for block, key in zip(doc.blocks, doc_keys, strict=True):
+            if key not in number:
                 own.append(_renumber(block, next_number))
                 renumbered[block.number] = next_number
                 next_number += 1
             else:
-                renumbered[block.number] = number[_key(block)]
-        uses = tuple(sorted({number[_key(b)] for b in doc.blocks if _key(b) in number}))
+                renumbered[block.number] = number[key]
+        uses = tuple(sorted({number[key] for key in doc_keys if key in number}))
         intro = tuple(p for p in doc.intro if _shared_paragraph(p, documents) is None)
         if uses:
             which = "Block " + str(uses[0]) if len(uses) == 1 else "Blocks " + ", ".join(map(str, uses))
