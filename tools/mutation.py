@@ -28,6 +28,7 @@ import copy
 import functools
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -38,19 +39,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLERS = "tests/test_mutation_killers.py"
-#: Named tests for the survivors of the wave-3 samples (every module group runs them: they take seconds).
-SURVIVORS = "tests/test_mutants_survivors.py"
-VERDICT = [KILLERS, SURVIVORS, "tests/test_mutants_verdict.py", "tests/test_verdicts.py", "tests/test_witness.py",
+#: Named tests for the survivors of the sampled runs (every module group runs them: they take seconds).
+SURVIVORS = ["tests/test_mutants_survivors.py", "tests/test_mutants_fresh.py"]
+VERDICT = [KILLERS, *SURVIVORS, "tests/test_mutants_verdict.py", "tests/test_verdicts.py", "tests/test_witness.py",
            "tests/test_verify.py", "tests/test_randomized.py", "tests/test_soundness.py"]
-RANDOM = [KILLERS, SURVIVORS, "tests/test_mutants_random.py", "tests/test_randomized.py", "tests/test_random_hostile.py",
+RANDOM = [KILLERS, *SURVIVORS, "tests/test_mutants_random.py", "tests/test_randomized.py", "tests/test_random_hostile.py",
           "tests/test_random_bound.py", "tests/test_random_real.py", "tests/test_verify.py"]
-ALGEBRA = [KILLERS, SURVIVORS, "tests/test_mutants_algebra.py", "tests/test_algebra_speed.py", "tests/test_cost_model.py",
+ALGEBRA = [KILLERS, *SURVIVORS, "tests/test_mutants_algebra.py", "tests/test_algebra_speed.py", "tests/test_cost_model.py",
            "tests/test_verify.py", "tests/test_soundness.py"]
-RULES = [KILLERS, SURVIVORS, "tests/test_mutants_algebra.py", "tests/test_rules.py", "tests/test_gradient.py",
+RULES = [KILLERS, *SURVIVORS, "tests/test_mutants_algebra.py", "tests/test_rules.py", "tests/test_gradient.py",
          "tests/test_printing.py", "tests/test_simplify_canonical.py", "tests/test_softmax_recognise.py"]
-LANGUAGE = [KILLERS, SURVIVORS, "tests/test_mutants_language.py", "tests/test_language.py", "tests/test_literals.py",
+LANGUAGE = [KILLERS, *SURVIVORS, "tests/test_mutants_language.py", "tests/test_language.py", "tests/test_literals.py",
             "tests/test_verify.py"]
-REGISTRY = [KILLERS, SURVIVORS, "tests/test_architecture.py", "tests/test_rules.py", "tests/test_gradient.py",
+REGISTRY = [KILLERS, *SURVIVORS, "tests/test_architecture.py", "tests/test_rules.py", "tests/test_gradient.py",
             "tests/test_verify.py", "tests/test_soundness.py"]
 #: The configured modules, each with the tests that run against its mutants (fastest-killing first); test files
 #: that do not exist (yet) are left out of the command.
@@ -100,9 +101,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "moving the 1×1 factors first: with no scalar, or all of them scalar, the order is unchanged either way, and "
      "otherwise the product is the same value (a scalar factor commutes)"),
     ("syntax/language.py",
-     "start = self.line_starts[lineno - 1] + self._char_col(lineno, getattr(node, \"col_offset\", 0)) + 1",
+     "start, end = (self._char_col(getattr(node, key, 0)) for key in (\"col_offset\", \"end_col_offset\"))",
      "0 → 1", "the default of a node without a position: span() is only given expression nodes, which all carry "
-              "col_offset (_check_tree_size passes the nearest such node)"),
+              "col_offset and end_col_offset (_check_tree_size passes the nearest such node)"),
     ("autodiff/simplify.py", "if product and not in_product:", "And → Or",
      "recognition tried on a node that is not a product, outside products: its one factor is the node itself with "
      "power 1, and every pattern is a quotient or `log(1 + exp(z))`, which a sum, a matrix product, a transpose or "
@@ -119,6 +120,17 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "_strip's shortcut: with `and`, a polynomial no factor matches in length still finds no factor below (its own "
      "key has its length), and a monomial numerator over a monomial factor is divided out, the same value in "
      "another exact form"),
+    ("ops/elementwise.py", "return bool(abs(mpmath.cos(z)) < mpmath.mpf(10) ** (-mpmath.mp.dps // 2))", "Lt → LtE",
+     "tan's pole test at exactly |cos z| = 10^(-dps/2): cos of a non-zero rational is transcendental (Lindemann), "
+     "and its rounded value equal to the rounded power of ten is not a point any input can aim at (unobservable "
+     "here); both sides of the threshold are tested"),
+    ("proofs/random/random_confirm.py", "if cost * len(entries) <= MAX_REAL_COST:", "Mult → Div",
+     "after the loop above, either one entry is left (cost / 1 = cost * 1) or cost * len(entries) ≤ "
+     "MAX_REAL_COST, and then cost / len(entries) is smaller still: the test has the same answer"),
+    ("proofs/random/random_atoms.py", "if operand is not None and memo in self._atoms:", "IsNot → Is",
+     "the memo of atom values only saves work: a value is a keyed hash of the function and its argument's "
+     "residues, so a miss recomputes the same numbers; and the bisection passes (frozen) reuse the walker's memo "
+     "of node values and tangents, so they never ask for an atom"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
@@ -142,13 +154,33 @@ class Mutant:
         return f"{self.module}:{self.line}#{self.index}"
 
 
+#: ``# pragma: no mutate - <why no test can observe the exact value>``: mutmut's marker, which this tool honours
+#: too, for tuning constants (a search's scales, an attempt count, a self-check's seed) whose every nearby value
+#: is as correct. The reason is required; tests/test_mutants_tool.py bounds how many lines carry it.
+PRAGMA = re.compile(r"#\s*pragma:\s*no mutate\b(?:\s*-\s*(?P<reason>.*))?")
+
+
+def pragma_lines(module: str) -> dict[int, str]:
+    """The lines of ``module`` marked ``# pragma: no mutate``, each with its reason ('' when it gives none)."""
+    found = {}
+    for number, text in enumerate(_source(module), start=1):
+        match = PRAGMA.search(text)
+        if match:
+            found[number] = (match.group("reason") or "").strip()
+    return found
+
+
 def _skipped_nodes(tree: ast.AST) -> set[int]:
-    """Docstrings, f-strings, annotations, ``__all__`` and ``assert`` statements: mutating them only makes noise.
+    """Docstrings, f-strings, annotations, ``__all__``, ``assert`` statements and ``zip(..., strict=True)``:
+    mutating them only makes noise.
 
     (An ``assert`` states an invariant for the type checker: weakened, it still holds; broken, it fails at
-    once. Neither says anything about the tests.)"""
+    once. Neither says anything about the tests. ``strict=True`` is the same kind of guard: the lengths agree
+    wherever the code is right, and ``strict=False`` computes the same.)"""
     skip: set[int] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "zip":
+            skip.update(id(k.value) for k in node.keywords if k.arg == "strict")
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
                 isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
@@ -205,10 +237,13 @@ def _compare_sites(node: ast.Compare):
             yield node, f"{type(op).__name__} → {new.__name__}", swap
 
 
-def mutants(module: str) -> list[Mutant]:
+def mutants(module: str, *, pragmas: bool = False) -> list[Mutant]:
+    """The mutants of ``module``, without those on ``# pragma: no mutate`` lines (only those, with ``pragmas``)."""
     tree = ast.parse((ROOT / "symderiv" / module).read_text(encoding="utf-8"))
+    marked = pragma_lines(module)
     return [Mutant(module, i, getattr(node, "lineno", 0), description)
-            for i, (node, description, _) in enumerate(_sites(tree))]
+            for i, (node, description, _) in enumerate(_sites(tree))
+            if (getattr(node, "lineno", 0) in marked) == pragmas]
 
 
 @functools.cache
@@ -388,7 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for module in args.module or list(MODULES):
             print(f"{module:18} {sum(m.module == module for m in everything):5} mutants")
-        print(f"{'total':18} {len(everything):5}   (and {len(excluded)} equivalent, left out: EQUIVALENT)")
+        marked = sum(len(mutants(module, pragmas=True)) for module in args.module or list(MODULES))
+        print(f"{'total':18} {len(everything):5}   (and {len(excluded)} equivalent, left out: EQUIVALENT; "
+              f"{marked} on tuning lines, left out: `# pragma: no mutate`)")
         return 0
     chosen = sorted(random.Random(args.seed).sample(everything, min(args.sample, len(everything)))
                     if args.sample else everything, key=lambda m: (m.module, m.index))

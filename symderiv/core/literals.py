@@ -131,7 +131,7 @@ def _literal(digits: str, e: int, limit: int | None) -> str:
     mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
     # Plain at ordinary sizes (and when shorter: 3433683820292512484657849089281), if it is a literal the parser takes.
     if len(plain) - ("." in plain) <= MAX_LITERAL_DIGITS and (
-            digits == "0" or -4 <= adjusted < 21 or -len(digits) < e < 0
+            digits == "0" or -4 <= adjusted < 21 or ("." in plain and not plain.startswith("0."))
             or len(plain) <= len(mantissa) + 1 + len(str(adjusted))):
         return plain
     if limit is None or abs(adjusted) <= limit:

@@ -94,7 +94,7 @@ ROWS: tuple[Elementwise, ...] = (
     Elementwise("sign", "sign of z, the derivative of abs (an extension of the SPEC table)", None,
                 latex=r"\operatorname{sign}", kink=True, jump=True, limited=False, not_differentiable="sign (the derivative of abs)",
                 code=_code("np.sign({})", "torch.sign({})", "jnp.sign({})"),
-                numpy=lambda np, z: np.sign(z), mpmath=lambda mp, z: Fraction(1) if z > 0 else Fraction(-1),
+                numpy=lambda np, z: np.sign(z), mpmath=lambda mp, z: Fraction(int(mp.sign(z))),
                 sympy=lambda sp, z: sp.sign(z), fold=lambda c: Fraction((c > 0) - (c < 0))),
 )
 

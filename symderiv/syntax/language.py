@@ -46,24 +46,18 @@ class _Parser(ParameterReader):
         self.primes = {ex.prime_name(f) for f in self.generic}
         self.upstream = upstream
         self.allow_upstream = allow_upstream
-        self.lines = text.split("\n")
-        self.line_starts = [0]
-        for line in self.lines[:-1]:
-            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
+        # The parsed source is one line, the text wrapped in "(" ... ")": a column there is one more than in
+        # the text (the text's own line breaks are spaces by now, see parse()).
+        self.wrapped = "(" + text + ")"
 
     # -- positions -------------------------------------------------------
-    def _char_col(self, lineno: int, byte_col: int) -> int:
-        line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
-        return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+    def _char_col(self, byte_col: int) -> int:
+        """The 1-based column in the text of a byte offset of the wrapped source."""
+        return len(self.wrapped.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
 
     def span(self, node: ast.AST) -> tuple[int, int]:
-        lineno = getattr(node, "lineno", 1)
-        start = self.line_starts[lineno - 1] + self._char_col(lineno, getattr(node, "col_offset", 0)) + 1
-        end_line = getattr(node, "end_lineno", lineno) or lineno
-        end_col = getattr(node, "end_col_offset", None)
-        if end_col is None or end_line != lineno:
-            return (start, 1)
-        end = self.line_starts[lineno - 1] + self._char_col(lineno, end_col) + 1
+        """(column, width) of ``node`` in the text; every node given here is an expression, with its positions."""
+        start, end = (self._char_col(getattr(node, key, 0)) for key in ("col_offset", "end_col_offset"))
         return (start, max(1, end - start))
 
     def fail(self, node: ast.AST, message: str, hint: str | None = None, cls: type = ParseError):
@@ -71,7 +65,7 @@ class _Parser(ParameterReader):
         return cls(message, text=self.text, column=start, width=width, hint=hint)
 
     def source(self, node: ast.AST) -> str:
-        return ast.get_source_segment("\n".join(self.lines), node) or type(node).__name__
+        return ast.get_source_segment(self.wrapped, node) or type(node).__name__
 
     # -- conversion ------------------------------------------------------
     def convert(self, node: ast.AST) -> ex.Expr:
@@ -183,7 +177,10 @@ class _Parser(ParameterReader):
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Pow)):
             a, b = self.int_expr(node.left, what), self.int_expr(node.right, what)
             if isinstance(node.op, ast.Pow):
-                if b < 0 or b > 64 or (abs(a) > 1 and b * abs(a).bit_length() > 64):
+                # |a| ≤ 10·MAX_DIM_VALUE here, so a ** 64 has under 900 digits: cheap, and capped below
+                if b < 0:
+                    raise self.fail(node, f"{what} has a negative exponent", "sizes are whole numbers")
+                if b > 64:
                     raise self.fail(node, f"{what} is too large", f"sizes are at most {MAX_DIM_VALUE}")
                 value = a**b
             else:
@@ -326,12 +323,10 @@ def parse(
     # Columns are kept: line breaks become spaces, and the wrapping "(" is taken off again.
     flat = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     parser = _Parser(flat, functions, upstream, allow_upstream)
-    parser.line_starts = [-1]
-    parser.lines = ["(" + flat + ")"]
     try:
         with warnings.catch_warnings():  # Python's SyntaxWarnings about user text are not ours to print
             warnings.simplefilter("ignore")
-            tree = ast.parse("(" + flat + ")", mode="eval")
+            tree = ast.parse(parser.wrapped, mode="eval")
     except SyntaxError as err:
         column = err.offset - 1 if err.lineno == 1 and err.offset else None
         if column is not None and not 1 <= column <= len(flat) + 1:

@@ -179,7 +179,7 @@ def nonsingular_somewhere(m: Matrix, vars_: Variables, tries: int = 3) -> bool:
             rows = [[_value(x, point) for x in row] for row in m]
         except ZeroDivisionError:
             continue
-        if _det_value(rows) != 0:
+        if _nonsingular(rows):
             return True
     return False
 
@@ -200,20 +200,17 @@ def _value(r: Ratio, point: dict[int, Fraction]) -> Fraction:
     return value
 
 
-def _det_value(rows: list[list[Fraction]]) -> Fraction:
-    """The determinant of a matrix of numbers, by Gaussian elimination."""
+def _nonsingular(rows: list[list[Fraction]]) -> bool:
+    """Whether a square matrix of numbers has full rank, by Gaussian elimination (each pivot row is used once,
+    in place: no row swaps to track)."""
     a = [list(row) for row in rows]
-    n, det = len(a), Fraction(1)
-    for c in range(n):
-        pivot = next((r for r in range(c, n) if a[r][c]), None)
+    free = list(range(len(a)))
+    for c in range(len(a)):
+        pivot = next((r for r in free if a[r][c]), None)
         if pivot is None:
-            return Fraction(0)
-        if pivot != c:
-            a[c], a[pivot] = a[pivot], a[c]
-            det = -det
-        det *= a[c][c]
-        for r in range(c + 1, n):
-            f = a[r][c] / a[c][c]
-            if f:
-                a[r] = [x - f * y for x, y in zip(a[r], a[c], strict=True)]
-    return det
+            return False
+        free.remove(pivot)
+        for r in free:
+            f = a[r][c] / a[pivot][c]
+            a[r] = [x - f * y for x, y in zip(a[r], a[pivot], strict=True)]
+    return True

@@ -31,8 +31,8 @@ def merge(m1: Mono, m2: Mono) -> Mono:
     different matrices are usually already sorted when concatenated one way or
     the other; only the rest needs a sort.
 
-    >>> merge((1, 4), (2,)), merge((1,), (3, 5)), merge((3, 5), (1,))
-    ((1, 2, 4), (1, 3, 5), (1, 3, 5))
+    >>> merge((1, 4), (2,)), merge((1,), (3, 5)), merge((3, 5), (1,)), merge((), (2,)), merge((2,), ())
+    ((1, 2, 4), (1, 3, 5), (1, 3, 5), (2,), (2,))
     """
     if not m1:
         return m2

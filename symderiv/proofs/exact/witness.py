@@ -305,8 +305,13 @@ def _base_variables(instance: Any, ratios: Iterable[Ratio]) -> list[int]:
     return sorted(base)
 
 
+#: Tuning: how many small points a search tries before it gives up. A witness found is checked exactly, so any
+#: count is as sound: only how often a search gives up, and the time spent, change.
+ATTEMPTS = 60  # pragma: no mutate - tuning (above)
+
+
 def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None] | None = None, seed: int,
-           attempts: int = 60) -> Witness | None:
+           attempts: int = ATTEMPTS) -> Witness | None:
     """Small rational points (in the domain) where ``a`` and ``b`` certainly differ, or None.
 
     Points whose numbers are too large to evaluate are skipped, and the values

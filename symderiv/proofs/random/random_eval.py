@@ -221,7 +221,7 @@ class Walker(FieldArithmetic):
         factor = self.fprimes.get(node)
         if factor is None:
             f = self.f
-            if k > 0:
+            if k >= 1:  # k ≠ 0: a zeroth power has no tangent (power() below)
                 factor = f.scale(f.pow_elem(self.value(node.operand), k - 1), k)
             else:
                 factor = f.scale(f.pow_elem(self.reciprocal(node.operand), 1 - k), k)

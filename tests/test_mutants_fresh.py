@@ -1,0 +1,283 @@
+"""Named tests for the mutants that survived the fresh samples of issue 11 (``python tools/mutation.py --sample
+80 --seed 12`` and ``--sample 100 --seed 13``, and the seed-11 leftovers), after tests/test_mutants_survivors.py.
+
+As there, each docstring names the mutant(s) it kills as ``module:line`` with the mutation (line numbers of the
+code the survivor was found in); ``python tools/mutation.py --only PATH:LINE --tests THIS_FILE`` re-checks one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from fractions import Fraction
+
+import mpmath
+import pytest
+
+from symderiv import verify
+from symderiv.autodiff.simplify import simplify
+from symderiv.backends.field import Field, is_prime
+from symderiv.backends.numbers import OutOfDomain, apply_fn
+from symderiv.core.errors import ParseError
+from symderiv.core.literals import number_text
+from symderiv.proofs.exact import prover
+from symderiv.proofs.exact.algebra import Variables
+from symderiv.proofs.exact.entrywise import Instance
+from symderiv.proofs.exact.linalg import _nonsingular, nonsingular_somewhere
+from symderiv.proofs.exact.polynomial import Ratio
+from symderiv.proofs.problem import parse_claim, prepare
+from symderiv.proofs.random import random_confirm
+from symderiv.proofs.random.random_atoms import FieldWalker
+from symderiv.syntax.constants import constant_digits
+from symderiv.syntax.language import parse
+from symderiv.syntax.printing import to_latex, to_text
+from symderiv.syntax.shapes import infer_shapes
+
+# -- ops -------------------------------------------------------------------------------------------------------
+
+def _near_half_pi(distance: str) -> Fraction:
+    """A rational at ``distance`` below π/2, where cos is ``distance`` (to 30 digits)."""
+    with mpmath.workdps(60):
+        return Fraction(str(mpmath.pi / 2 - mpmath.mpf(distance)))
+
+
+def test_tan_is_at_a_pole_within_ten_to_the_minus_half_the_digits():
+    """ops/elementwise.py:36 (_tan_pole: ``-dps // 2`` → ``-dps * 2``, ``10`` → ``11``, ``2`` → ``3``, ``**`` →
+    ``*``, returns None): at 15 digits a point whose cosine is 7·10⁻⁹ (below 10⁻⁸, above 11⁻⁸) is a pole, and one
+    whose cosine is 10⁻⁶ (above 10⁻⁸, below 10⁻⁵) is not."""
+    with mpmath.workdps(15):
+        assert mpmath.mp.dps == 15
+        with pytest.raises(OutOfDomain, match="pole"):
+            apply_fn("tan", _near_half_pi("7e-9"))
+        value = apply_fn("tan", _near_half_pi("1e-6"))
+        assert abs(value - 10**6) < 1
+
+
+def test_the_matrix_power_is_typeset_as_a_superscript_of_its_matrix():
+    """ops/linalg.py:98 (the LaTeX of matpow reads ``node.args[0]`` → ``node.args[1]``)."""
+    assert to_latex(parse("matpow(A, 3) + matpow(B.T, 2)")) == r"A^{3} + \left(B^{\top}\right)^{2}"
+
+
+# -- syntax ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "rows"), [("ones(2 ** 0, 1)", 1), ("ones(1 ** 64, 1)", 1), ("ones(2 ** 33, 1)", 2**33),
+                                            ("ones(3 ** 25, 1)", 3**25), ("ones(10 ** 12, 1)", 10**12)])
+def test_a_size_may_be_a_power_up_to_the_size_limit(text, rows):
+    """syntax/language.py:186 (int_expr's exponent limit: ``b > 64`` → ``b >= 64``, ``b < 0`` → ``b <= 0``; the
+    old bit estimate refused 2 ** 33 = 8,589,934,592, a size well below 10¹²)."""
+    assert parse(text).rows == rows
+
+
+@pytest.mark.parametrize(("text", "message"), [("ones(1 ** 65, 1)", "too large"), ("ones(10 ** 13, 1)", "too large"),
+                                               ("ones(2 ** (0 - 1), 1)", "negative exponent")])
+def test_a_size_past_the_limits_is_refused_with_its_position(text, message):
+    """syntax/language.py:186 (``64`` → ``65``, ``or`` → ``and``): an exponent over 64 is refused even when the
+    value would be small, and a negative one is named as such."""
+    with pytest.raises(ParseError, match=message) as err:
+        parse(text)
+    assert err.value.column == 6
+
+
+# -- proofs/exact/linalg.py --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("rows", "full"), [
+    ([[0, 1], [1, 0]], True), ([[0, 1], [0, 2]], False), ([[1, 2], [2, 4]], False), ([[2]], True), ([[0]], False),
+    ([[0, 0, 1], [0, 1, 0], [1, 0, 0]], True), ([[0, 2, 1], [0, 1, 3], [4, 0, 0]], True),
+    ([[1, 2, 3], [4, 5, 6], [7, 8, 9]], False), ([[0, 1, 1], [0, 1, 1], [1, 0, 0]], False),
+])
+def test_the_rank_test_of_a_number_matrix(rows, full):
+    """proofs/exact/linalg.py:211 (the row swap of _det_value: condition negated, ``!=`` → ``==``): zero pivots
+    where a later row must serve, and singular matrices whose first pivot is fine. Also through
+    nonsingular_somewhere, with constant entries."""
+    matrix = [[Fraction(x) for x in row] for row in rows]
+    assert _nonsingular(matrix) is full
+    assert nonsingular_somewhere([[Ratio.const(x) for x in row] for row in matrix], Variables()) is full
+
+
+# -- proofs/random ---------------------------------------------------------------------------------------------
+
+def test_an_atoms_value_is_its_192_bit_keyed_hash_reduced_modulo_each_lanes_prime():
+    """proofs/random/random_atoms.py:122 (``start + 2`` → ``start + 3``: a third lane would read past the digest's
+    six words; ``pow(2, 64, p)`` → ``pow(2, 65, p)``; ``p[0]`` → ``p[1]``): with three lanes, each value is the
+    digest's 192-bit integer (three little-endian words, most significant first) modulo the lane's prime."""
+    primes = [2**61 - 1, 2**62 - 57, (1 << 61) + 15]
+    assert all(is_prime(p) for p in primes)
+    pr = prepare("exp(W)", ["W"], {"W": (2, 2)})
+    walker = FieldWalker(pr, "W", pr.typing, Field(primes), b"seed")
+    messages = [b"a", b"bc"]
+    values = walker._values("exp", messages)
+    for lane, p in enumerate(primes):
+        key = walker.keys[lane - lane % 2]
+        for k, m in enumerate(messages):
+            digest = hashlib.blake2b(b"exp\x00" + m, key=key, digest_size=48).digest()
+            w = [int.from_bytes(digest[8 * i:8 * i + 8], "little") for i in range(6)]
+            j = 3 * (lane % 2)
+            assert int(values[lane, k]) == (w[j] * 2**128 + w[j + 1] * 2**64 + w[j + 2]) % p
+
+
+def test_the_modular_confirmation_names_the_entry_and_the_exact_residues(monkeypatch):
+    """proofs/random/random_confirm.py:253 (the unit vector of _modular: ``(1, *shape)`` → ``(2, *shape)``,
+    ``entry[0]`` → ``entry[1]``, ``= 1`` → ``= 2``): past MAX_REAL_COST (set to 0 here), a claim wrong only off
+    the diagonal by ``W - W.T`` is confirmed at the entry asked first, (1, 0), and the two residues differ by
+    exactly W[1,0] − W[0,1] at the point shown."""
+    monkeypatch.setattr(random_confirm, "MAX_REAL_COST", 0)
+    pr = prepare("W @ X", ["W"], {"W": (3, 3), "X": (3, 2)})
+    found = random_confirm.confirm(pr, "W", parse_claim(pr, "G @ X.T + W - W.T"), pr.typing, (1, 0), None, 5)
+    assert isinstance(found, random_confirm.Confirmed), found
+    assert found.entry == (1, 0)
+    g, p = re.fullmatch(r"(\d+) \(mod (\d+)\)", found.gradient).groups()
+    c, q = re.fullmatch(r"(\d+) \(mod (\d+)\)", found.claim).groups()
+    w = [[int(x) for x in row] for row in found.point["W"]]
+    assert p == q and (int(c) - int(g) - (w[1][0] - w[0][1])) % int(p) == 0
+
+
+# -- proofs/exact/prover.py --------------------------------------------------------------------------------------
+
+def test_sympy_is_asked_only_below_its_size_limit(monkeypatch):
+    """proofs/exact/prover.py:199 (``>= SYMPY_LIMIT`` → ``> SYMPY_LIMIT``): two entries whose printed sizes add
+    up to exactly the limit are not handed to SymPy; one character more of room, and SymPy proves them equal."""
+    node = parse("sqrt(W) * sqrt(W)")
+    instance = Instance(infer_shapes(node, {"W": (1, 1)}, text="sqrt(W) * sqrt(W)"))
+    a, b = instance.evaluate(node)[0][0], instance.evaluate(parse("W"))[0][0]
+    size = len(prover.format_ratio(instance.vars, a, 10**6)) + len(prover.format_ratio(instance.vars, b, 10**6))
+    monkeypatch.setattr(prover, "SYMPY_LIMIT", size)
+    assert not prover._sympy_equal(instance.vars, a, b)
+    monkeypatch.setattr(prover, "SYMPY_LIMIT", size + 1)
+    assert prover._sympy_equal(instance.vars, a, b)
+
+
+def test_a_confirmation_costing_exactly_the_limit_is_made_at_a_real_point(monkeypatch):
+    """proofs/random/random_confirm.py:150 (``cost * len(entries) <= MAX_REAL_COST`` → ``<``): at exactly the
+    limit the search at real points runs; one unit below it, with one entry fewer; with no entry affordable, a
+    claim without functions is confirmed modulo a prime instead."""
+    pr = prepare("W @ X", ["W"], {"W": (2, 2), "X": (2, 3)})
+    claim = parse_claim(pr, "G @ X.T + 1")
+    cost = random_confirm.field_cost(pr, pr.typing, claim)[1]
+    for limit, modular in ((4 * cost, False), (4 * cost - 1, False), (cost - 1, True)):
+        monkeypatch.setattr(random_confirm, "MAX_REAL_COST", limit)
+        found = random_confirm.confirm(pr, "W", claim, pr.typing, (0, 0), None, 3)
+        assert isinstance(found, random_confirm.Confirmed), found
+        assert ("modulo the prime" in found.how) is modular, (limit, found.how)
+
+
+# -- autodiff/simplify.py ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("inv(inv(A) @ B).T", "inv(inv(A) @ B).T"),  # split: A.T @ inv(B).T, the same size: not kept
+    ("inv(inv(A) @ B)", "inv(B) @ A"),  # split: shorter, kept
+    ("inv(A @ B) @ A", "inv(B)"),
+])
+def test_split_inverses_are_kept_only_when_strictly_shorter(text, expected):
+    """autodiff/simplify.py:98 (``size(candidate) < size(node)`` → ``<=``): the split form of an inverse of a
+    product replaces the original only when it is shorter, as the docstring says; a tie keeps what was written."""
+    node = parse(text)
+    typing = infer_shapes(node, {"A": (3, 3), "B": (3, 3)}, text=text)
+    assert to_text(simplify(node, typing.shape_of)) == expected
+
+
+# -- core/literals.py --------------------------------------------------------------------------------------------
+
+def test_constants_of_exactly_the_digit_limit_are_accepted_and_one_more_is_refused():
+    """core/literals.py:28 (``MAX_CONSTANT_DIGITS = 4000`` → ``4001``): the estimate of ``1e998 ** 4`` is exactly
+    4000 digits and parses; adding a matrix makes it 4001, refused at the sum."""
+    assert constant_digits(parse("1e998 ** 4")) == 4000
+    assert constant_digits(parse("1e997 ** 4 * 10")) == 4000
+    with pytest.raises(ParseError, match="more than 4000 digits") as err:
+        parse("1e998 ** 4 + W")
+    assert err.value.column == 1
+    with pytest.raises(ParseError, match="more than 4000 digits"):
+        parse("1e997 ** 4 * 100")
+
+
+# -- proofs/random/random_eval.py --------------------------------------------------------------------------------
+
+def test_the_first_power_of_a_matrix_zero_everywhere_has_derivative_one():
+    """proofs/random/random_eval.py:224 (``k > 0`` → ``k > 1``: the derivative of ``a ** 1`` through 1/a): at
+    ``(W - W) ** 1`` the derivative factor is 1, with no reciprocal of the zero matrix, so the claim is
+    accepted, not undecided."""
+    v = verify("(W - W) ** 1 + W", "W", "G", {"W": (2, 2)}, method="random")
+    assert v.status == "probabilistic", v.reason
+
+
+# -- proofs/exact/polynomial.py ----------------------------------------------------------------------------------
+
+def test_a_ratio_prints_its_numerator_and_factored_denominator():
+    """proofs/exact/polynomial.py:219 (Ratio.__repr__ returns None)."""
+    assert repr(Ratio.const(Fraction(3, 2))) == "Ratio({(): Fraction(3, 2)}, fac=None)"
+    x = Ratio.var(Variables().entry("X", 0, 0))
+    assert repr(x.reciprocal()) == "Ratio({(): 1}, fac={frozenset({((0,), 1)}): 1})"
+
+
+def test_miller_rabin_uses_exactly_the_first_twelve_primes_as_bases():
+    """backends/field.py:41 (``_WITNESSES``: 17 → 18): the determinism of is_prime below 3.3·10²⁴ (its docstring,
+    from the literature) holds for exactly these bases, the first twelve primes; a composite that fools the
+    first six of them (a strong pseudoprime to bases 2–13) is still found out."""
+    from symderiv.backends import field
+
+    first = [n for n in range(2, 40) if all(n % d for d in range(2, n))]
+    assert field._WITNESSES == tuple(first[:12])
+    assert not is_prime(3474749660383)  # = 1303 · 16927 · 157543, a strong pseudoprime to the bases 2 to 13
+
+
+def test_log_takes_arguments_of_any_size():
+    """ops/elementwise.py:44 (log's ``limited=False`` → True: arguments past ARG_LIMIT would be refused as out
+    of range): log(10⁴⁰⁰) = 400 · log 10."""
+    value = apply_fn("log", Fraction(10**400))
+    assert abs(value - 400 * mpmath.log(10)) < 1e-9
+
+
+def test_sign_is_exact_on_both_sides_of_its_jump():
+    """ops/elementwise.py:97 (sign's value): −1, +1 and an error at the jump 0 itself, however small the
+    argument."""
+    assert apply_fn("sign", Fraction(-1, 10**600)) == -1
+    assert apply_fn("sign", Fraction(1, 10**600)) == 1
+    with pytest.raises(OutOfDomain):
+        apply_fn("sign", Fraction(0))
+
+
+@pytest.mark.parametrize(("value", "text"), [(10**20, "100000000000000000000"), (10**21, "1e21"),
+                                             (12 * 10**20, "1.2e21"), (Fraction(1, 10**4), "0.0001"),
+                                             (Fraction(1, 10**5), "1e-5")])
+def test_numbers_are_printed_plainly_up_to_ten_to_the_twenty(value, text):
+    """core/literals.py:134 (``-4 <= adjusted < 21`` → ``<= 21``, and the lower end): plain digits below 10²¹ and
+    down to 10⁻⁴, scientific notation from there on (as Python's float repr)."""
+    assert number_text(value) == text
+
+
+def test_a_witness_of_exactly_200_entries_is_shown_in_full(monkeypatch):
+    """proofs/random/random_confirm.py:259 (``total <= 200`` → ``< 200``): the modular confirmation shows the point
+    when it has at most 200 entries: W 10×5, X 5×10 and G 10×10 make exactly 200."""
+    monkeypatch.setattr(random_confirm, "MAX_REAL_COST", 0)
+    pr = prepare("W @ X", ["W"], {"W": (10, 5), "X": (5, 10)})
+    found = random_confirm.confirm(pr, "W", parse_claim(pr, "G @ X.T + 1"), pr.typing, (0, 0), None, 5)
+    assert isinstance(found, random_confirm.Confirmed), found
+    assert sorted(found.point) == ["G", "W", "X"]
+    assert sum(len(m) * len(m[0]) for m in found.point.values()) == 200
+
+
+def test_a_real_confirmation_shows_the_values_of_the_entry_itself():
+    """proofs/random/random_confirm.py:118 (_unit: ``(i, j) == entry`` → ``!=``, and the row range): for a 2×3
+    gradient, the values shown are those of the entry named, so claim − gradient there is W[i,j]² exactly, at
+    the rational point shown."""
+    pr = prepare("W @ X", ["W"], {"W": (2, 3), "X": (3, 2)})
+    found = random_confirm.confirm(pr, "W", parse_claim(pr, "G @ X.T + W * W"), pr.typing, (1, 2), None, 7)
+    assert isinstance(found, random_confirm.Confirmed), found
+    assert found.how == "exactly, in rational arithmetic" and found.entry == (1, 2)
+    w = Fraction(found.point["W"][1][2])
+    assert Fraction(found.claim) - Fraction(found.gradient) == w * w != 0
+
+
+def test_the_derivative_of_a_zeroth_power_is_zero_in_the_randomized_engine():
+    """proofs/random/random_eval.py:224 (``k > 0`` → ``k >= 0``: the factor of ``A ** 0`` through ``A ** -1``,
+    which the field's square-and-multiply never finishes): ∂/∂W of sum(W ** 0 * X) is zero."""
+    v = verify("sum((W ** 0) * X)", "W", "zeros(2, 2)", {"W": (2, 2), "X": (2, 2)}, method="random")
+    assert v.status == "probabilistic", v.reason
+
+
+@pytest.mark.parametrize(("text", "column", "width"), [("W ** x", 6, 1), ("W ** xy", 6, 2), ("W ** (x)", 7, 1)])
+def test_an_error_at_a_short_part_is_underlined_exactly_there(text, column, width):
+    """syntax/language.py:62 (span: ``max(1, end - start)`` → ``max(2, ...)``, and the width dropped): the caret
+    line under a one-character part is one character wide."""
+    with pytest.raises(ParseError) as err:
+        parse(text)
+    assert (err.value.column, err.value.width) == (column, width)
