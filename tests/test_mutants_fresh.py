@@ -281,3 +281,81 @@ def test_an_error_at_a_short_part_is_underlined_exactly_there(text, column, widt
     with pytest.raises(ParseError) as err:
         parse(text)
     assert (err.value.column, err.value.width) == (column, width)
+
+
+def test_log_abs_is_even_on_constants_in_the_randomized_engine():
+    """ops/linalg.py:37 (LOGABS's ``even=True`` → False): log|det(−2I₃)| = log|−8| = log|8| = log|det(2I₃)|, so
+    the randomized engine, which keys an even function's constant argument by its absolute value, accepts the
+    claim; log|det(3I₃)| is refuted."""
+    shapes = {"X": (2, 2)}
+    assert verify("logdet(-2 * eye(3)) * sum(X)", "X", "logdet(2 * eye(3)) * ones(2, 2)", shapes,
+                  method="random").status == "probabilistic"
+    assert verify("logdet(-2 * eye(3)) * sum(X)", "X", "logdet(3 * eye(3)) * ones(2, 2)", shapes,
+                  method="random").status == "refuted"
+
+
+@pytest.mark.parametrize(("size", "status"), [("1e-25", "refuted"), ("1e-29", "refuted"), ("1e-31", "undecided")])
+def test_a_witness_must_differ_by_more_than_half_the_working_digits(size, status):
+    """proofs/exact/witness.py:276 (the working-precision shortcut's threshold, ``(WORKING_DPS * 2) // 3`` → ``// 4``:
+    a shortcut weaker than the final test it stands for is now the same helper, _negligible): a claim off by a
+    relative 10⁻²⁹ is refuted at a point; one off by 10⁻³¹ cannot be told from rounding at 60 digits, and stays
+    undecided."""
+    v = verify("sum(exp(W))", "W", f"exp(W) + {size} * exp(W)", {"W": (1, 1)}, method="exact")
+    assert v.status == status, v.reason
+
+
+def test_a_failed_confirmation_gives_its_reason(monkeypatch):
+    """proofs/random/random_confirm.py:159 and :267 (the reasons returned as None): past MAX_REAL_COST a claim
+    with functions is not confirmed, and says what it would cost; a claim without functions that holds finds
+    no integer point where it differs."""
+    monkeypatch.setattr(random_confirm, "MAX_REAL_COST", 0)
+    pr = prepare("exp(W) @ X", ["W"], {"W": (2, 2), "X": (2, 2)})
+    reason = random_confirm.confirm(pr, "W", parse_claim(pr, "(G @ X.T) * exp(W) + 1"), pr.typing, (0, 0), None, 1)
+    assert isinstance(reason, str) and reason.startswith("confirming the difference at a real point would cost")
+    pr = prepare("W @ X", ["W"], {"W": (2, 2), "X": (2, 2)})
+    reason = random_confirm.confirm(pr, "W", parse_claim(pr, "G @ X.T"), pr.typing, (0, 0), None, 1)
+    assert reason == "no integer point confirmed it modulo a fresh prime"
+
+
+def _denominators(values: dict) -> set[int]:
+    return {Fraction(x).denominator for m in values.values() for row in m for x in row}
+
+
+def test_confirmation_points_start_coarse_and_reach_every_scale():
+    """proofs/random/random_confirm.py:181-182 (``attempt % len(_SCALES)`` → ``//``: the later scales never
+    come; ``outside == 0`` → ``!=`` and ``2**16`` → ``3**16``: the grid): a witness found at the first point
+    has entries on the coarse grid (multiples of 1/8); ``log(W - 3)`` needs entries above 3, which only the
+    fifth scale (up to 16) has, and after points off the domain the grid is 2^16 times finer (powers of 2)."""
+    v = verify("W @ X", "W", "G @ X.T + 1", {"W": (2, 2), "X": (2, 2)}, method="random")
+    assert v.status == "refuted" and all(8 % d == 0 for d in _denominators(v.counterexample.values))
+    v = verify("sum(log(W - 3))", "W", "1 / (W - 2)", {"W": (2, 2)}, method="random")
+    assert v.status == "refuted", v.reason
+    w = [[Fraction(x) for x in row] for row in v.counterexample.values["W"]]
+    assert all(x > 3 for row in w for x in row)
+    denominators = _denominators(v.counterexample.values)
+    assert all(d & (d - 1) == 0 for d in denominators) and max(denominators) > 64
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("sum(W, axis=1.0)", "write 1; axis is 0"), ("sum(W, axis=-2.0)", "write -2; axis is 0"),
+    ("sum(W, axis=1.5)", "axis is 0"), ("sum(W, axis=2.0)", "axis is 0"), ("sum(W, axis=-3.0)", "axis is 0"),
+])
+def test_a_decimal_axis_is_refused_with_the_integer_to_write_when_there_is_one(text, hint):
+    """syntax/language.py:148 and :151 (``* sign`` → ``/ sign``; ``lo <= value <= hi`` → ``<``): the hint names
+    the integer to write, at both ends of the range and with its sign, and no integer outside it."""
+    with pytest.raises(ParseError, match="axis must be an integer literal") as err:
+        parse(text)
+    assert err.value.hint.startswith(hint)
+
+
+@pytest.mark.parametrize(("text", "axis"), [("sum(W, axis=-2)", 0), ("sum(W, axis=-1)", 1), ("sum(W, axis=+1)", 1)])
+def test_negative_axes_count_from_the_end(text, axis):
+    """syntax/language.py:229 (``lo=-2`` → ``-3``) and the sign of an integer literal."""
+    assert parse(text).axis == axis
+
+
+@pytest.mark.parametrize("text", ["sum(W, axis=-3)", "sum(W, axis=2)"])
+def test_an_axis_out_of_range_is_refused(text):
+    """syntax/language.py:229 (``lo=-2`` → ``-3``, ``hi=1`` → ``2``)."""
+    with pytest.raises(ParseError, match="axis must be between -2 and 1"):
+        parse(text)

@@ -131,6 +131,14 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "the memo of atom values only saves work: a value is a keyed hash of the function and its argument's "
      "residues, so a miss recomputes the same numbers; and the bisection passes (frozen) reuse the walker's memo "
      "of node values and tangents, so they never ask for an atom"),
+    ("proofs/exact/witness.py",
+     "if _negligible(ha, hb) or abs(high - low) > abs(high) / 1000:",
+     "Gt → GtE", "the two precisions' differences agreeing to exactly one part in 1000, to the last bit of a "
+                 "100-digit float: no input can aim at that tie (unobservable here)"),
+    ("autodiff/simplify.py", "if size(lines) < size(node):", "Lt → LtE",
+     "a reduction of an operation's written-out lines exactly as long as the reduction itself: none of 873 "
+     "gradients drawn from tests/strategies.cases, simplified under both versions, ties, so the tie-break is "
+     "unobservable here (not equivalent in theory); the strictly-shorter rule is tested at the other size test"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

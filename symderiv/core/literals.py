@@ -20,6 +20,7 @@ same exact value.
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -136,7 +137,7 @@ def _literal(digits: str, e: int, limit: int | None) -> str:
         return plain
     if limit is None or abs(adjusted) <= limit:
         return f"{mantissa}e{adjusted}"
-    step = limit if adjusted > 0 else -limit
+    step = int(math.copysign(limit, adjusted))  # adjusted ≠ 0 here: |adjusted| > limit ≥ 0
     factors = []
     while abs(adjusted) > limit:
         factors.append(f"1e{step}")

@@ -160,7 +160,13 @@ def inverse(a: Matrix, deadline: _Tick | None = None) -> Matrix:
     return out
 
 
-def nonsingular_somewhere(m: Matrix, vars_: Variables, tries: int = 3) -> bool:
+#: Tuning: nonsingular_somewhere tries this many integer points with entries in [-SPREAD, SPREAD]. "Not shown"
+#: is a sound answer at any count (the callers then take the general path), so only how often it is given changes.
+POINTS_TRIED = 3  # pragma: no mutate - tuning (above)
+SPREAD = 9  # pragma: no mutate - tuning (above)
+
+
+def nonsingular_somewhere(m: Matrix, vars_: Variables, tries: int = POINTS_TRIED) -> bool:
     """True when ``det(m)`` is non-zero at some integer point, so not identically zero (exact, cheap);
     False when that is not shown (atoms in the entries, or zero at every point tried).
 
@@ -174,7 +180,7 @@ def nonsingular_somewhere(m: Matrix, vars_: Variables, tries: int = 3) -> bool:
         return False
     rng = random.Random(len(names))
     for _ in range(tries):
-        point = {v: Fraction(rng.randint(-9, 9)) for v in names}
+        point = {v: Fraction(rng.randint(-SPREAD, SPREAD)) for v in names}
         try:
             rows = [[_value(x, point) for x in row] for row in m]
         except ZeroDivisionError:

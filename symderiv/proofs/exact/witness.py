@@ -270,19 +270,30 @@ def _confirm(vars_: Variables, a: Ratio, b: Ratio, point: Point) -> tuple[Any, A
         if is_exact(va) and is_exact(vb):
             return (va, vb) if va != vb else None
         values.append((va, vb))
-        if dps == WORKING_DPS:
-            with mpmath.workdps(dps):
-                d = to_mp(va) - to_mp(vb)
-                if abs(d) <= max(1, abs(to_mp(va)), abs(to_mp(vb))) * mpmath.mpf(10) ** (-(WORKING_DPS * 2) // 3):
-                    return None
+        if dps == WORKING_DPS and _negligible(va, vb):  # the same test as below, without the costly precision
+            return None
     (la, lb), (ha, hb) = values
     with mpmath.workdps(CONFIRM_DPS):
         low, high = to_mp(la) - to_mp(lb), to_mp(ha) - to_mp(hb)
-        scale = max(1, abs(to_mp(ha)), abs(to_mp(hb)))
         # Far above both precisions, and the same at both: a cancellation would show as a disagreement.
-        if abs(high) <= scale * mpmath.mpf(10) ** -(WORKING_DPS // 2) or abs(high - low) > abs(high) / 1000:
+        if _negligible(ha, hb) or abs(high - low) > abs(high) / 1000:
             return None
     return ha, hb
+
+
+def _negligible(va: Any, vb: Any) -> bool:
+    """Whether ``va − vb`` is within 10^(−WORKING_DPS/2) of the larger of 1, |va| and |vb|: too small to tell
+    from the rounding of the working precision (the subtraction is made at CONFIRM_DPS digits).
+
+    >>> tiny = [Fraction(1, 10**k) for k in (31, 29)]
+    >>> [_negligible(1, 1 + t) for t in tiny], [_negligible(10**9, 10**9 + 10**9 * t) for t in tiny]
+    ([True, False], [True, False])
+    """
+    import mpmath  # type: ignore[import-untyped]
+
+    with mpmath.workdps(CONFIRM_DPS):
+        a, b = to_mp(va), to_mp(vb)
+        return bool(abs(a - b) <= max(1, abs(a), abs(b)) * mpmath.mpf(10) ** -(WORKING_DPS // 2))
 
 
 def _witness(instance: Any, point: Point, values: tuple[Any, Any]) -> Witness:

@@ -53,6 +53,12 @@ CONFIRM_SECONDS = 20.0
 #: random. Any counts are as sound (an entry is confirmed exactly or not at all): only the time spent changes.
 ALL_ENTRIES = 16  # pragma: no mutate - tuning (above)
 SAMPLED_ENTRIES = 7  # pragma: no mutate - tuning (above)
+#: Tuning: past MAX_REAL_COST, a claim without functions is confirmed at MODULAR_POINTS integer points modulo a
+#: fresh prime each, on its first MODULAR_ENTRIES entries (a difference found there is exact at any count).
+MODULAR_POINTS = 4  # pragma: no mutate - tuning (above)
+MODULAR_ENTRIES = 4  # pragma: no mutate - tuning (above)
+#: Tuning: the integer points' entries (small: short witnesses; any range is as sound).
+MODULAR_VALUES = range(1, 17)  # pragma: no mutate - tuning (above)
 #: Scales of the points tried in turn: (numerators low, high, denominator). Tuning: small rationals of several
 #: sizes and signs, where domains (log, sqrt, 1/x) and poles are met or avoided; any such scales are as sound.
 _SCALES = ((1, 16, 8), (-16, 16, 8), (1, 8, 16), (-16, -1, 8), (-64, 64, 4), (8, 64, 4), (-8, 8, 64), (1, 64, 64))  # pragma: no mutate - tuning (above)
@@ -153,7 +159,7 @@ def confirm(problem: Any, wrt: str, claim: ex.Expr, typing: Any, first: tuple[in
         if cost * len(entries) <= MAX_REAL_COST:
             return _search(problem, wrt, claim, typing, entries, deadline, rng, stop)
         if atom_free:
-            return _modular(problem, wrt, claim, typing, entries[:4], deadline, rng, stop)
+            return _modular(problem, wrt, claim, typing, entries[:MODULAR_ENTRIES], deadline, rng, stop)
     except TimeoutError:
         return "the time limit ran out before a real point confirmed the difference"
     return (f"confirming the difference at a real point would cost about {cost * len(entries):.2g} high-precision "
@@ -235,11 +241,10 @@ def _modular(problem: Any, wrt: str, claim: ex.Expr, typing: Any, entries: list[
              rng: random.Random, stop: float) -> Confirmed | str:
     names = _point_names(problem, typing)
     shape = tuple(int(x) for x in typing.symbols[wrt])
-    for _ in range(4):
+    for _ in range(MODULAR_POINTS):
         if time.monotonic() > stop:
             break
-        # small positive integers: one 21-bit limb in every product of inputs
-        point = {n: [[rng.randrange(1, 17) for _ in range(int(s[1]))] for _ in range(int(s[0]))]
+        point = {n: [[rng.choice(MODULAR_VALUES) for _ in range(int(s[1]))] for _ in range(int(s[0]))]
                  for n, s in names.items()}
         for n in typing.symmetric:
             m = point[n]
