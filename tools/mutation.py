@@ -139,6 +139,16 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "a reduction of an operation's written-out lines exactly as long as the reduction itself: none of 873 "
      "gradients drawn from tests/strategies.cases, simplified under both versions, ties, so the tie-break is "
      "unobservable here (not equivalent in theory); the strictly-shorter rule is tested at the other size test"),
+    ("proofs/exact/witness.py",
+     "return bool(abs(a - b) <= max(1, abs(a), abs(b)) * mpmath.mpf(10) ** -(WORKING_DPS // 2))", "LtE → Lt",
+     "a difference of exactly the threshold, to the last bit of a 130-digit float: no input can aim at that tie "
+     "(unobservable here); both sides of the threshold are tested (test_mutants_fresh.py)"),
+    ("autodiff/simplify.py", "self._argument = 0", "0 → 1",
+     "the initial depth inside function arguments: simplify(), through which every rewriting starts, sets it to 0 "
+     "before any rule reads it (and restores it after)"),
+    ("core/literals.py", "half = int(n.bit_length() * 0.30103) // 2", "2 → 3",
+     "the split point of the divide-and-conquer printing: any split gives the same digits (high and the "
+     "zero-padded low part)"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

@@ -154,7 +154,7 @@ def inverse(a: Matrix, deadline: _Tick | None = None) -> Matrix:
         for j in range(n):
             sub = [[a[r][c] for c in range(n) if c != j] for r in range(n) if r != i]
             cof = determinant(sub, deadline) if sub else Ratio.const(1)
-            if (i + j) % 2:
+            if (i ^ j) & 1:  # the checkerboard sign (-1)^(i+j)
                 cof = -cof
             out[j][i] = cof * inv_det
     return out

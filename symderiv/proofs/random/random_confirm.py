@@ -59,6 +59,9 @@ MODULAR_POINTS = 4  # pragma: no mutate - tuning (above)
 MODULAR_ENTRIES = 4  # pragma: no mutate - tuning (above)
 #: Tuning: the integer points' entries (small: short witnesses; any range is as sound).
 MODULAR_VALUES = range(1, 17)  # pragma: no mutate - tuning (above)
+#: Tuning: after a point off the domain, entries are drawn on a grid this much finer (sums then rarely land exactly
+#: on a kink; any fine grid is as sound).
+FINE_GRID = 2**16  # pragma: no mutate - tuning (above)
 #: Scales of the points tried in turn: (numerators low, high, denominator). Tuning: small rationals of several
 #: sizes and signs, where domains (log, sqrt, 1/x) and poles are met or avoided; any such scales are as sound.
 _SCALES = ((1, 16, 8), (-16, 16, 8), (1, 8, 16), (-16, -1, 8), (-64, 64, 4), (8, 64, 4), (-8, 8, 64), (1, 64, 64))  # pragma: no mutate - tuning (above)
@@ -185,7 +188,7 @@ def _search(problem: Any, wrt: str, claim: ex.Expr, typing: Any, entries: list[t
         if time.monotonic() > stop:
             break
         scale = _SCALES[attempt % len(_SCALES)]
-        grid = 1 if outside == 0 else 2**16  # after a point off the domain (a kink?), a fine grid
+        grid = 1 if outside == 0 else FINE_GRID  # after a point off the domain (a kink?), a fine grid
         point = {n: _draw(rng, int(s[0]), int(s[1]), scale if n != problem.upstream else _SCALES[1],
                           n in typing.symmetric, grid) for n, s in names.items()}
         for arith in (ExactArith(), IntervalArith()):
