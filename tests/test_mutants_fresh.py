@@ -12,6 +12,7 @@ import re
 from fractions import Fraction
 
 import mpmath
+import numpy as np
 import pytest
 
 from symderiv import verify
@@ -28,6 +29,7 @@ from symderiv.proofs.exact.polynomial import Ratio
 from symderiv.proofs.problem import parse_claim, prepare
 from symderiv.proofs.random import random_confirm
 from symderiv.proofs.random.random_atoms import FieldWalker
+from symderiv.proofs.random.random_real import IntervalArith
 from symderiv.syntax.constants import constant_digits
 from symderiv.syntax.language import parse
 from symderiv.syntax.printing import to_latex, to_text
@@ -359,3 +361,42 @@ def test_an_axis_out_of_range_is_refused(text):
     """syntax/language.py:229 (``lo=-2`` → ``-3``, ``hi=1`` → ``2``)."""
     with pytest.raises(ParseError, match="axis must be between -2 and 1"):
         parse(text)
+
+
+def test_a_function_of_a_constant_too_costly_to_evaluate_exactly_is_an_atom_of_its_form():
+    """proofs/random/random_atoms.py:165 (the key ``b"S" + tag + ...`` → ``-``: a crash): the argument
+    ``ones(2, 20000) @ ones(20000, 2) / 20000`` costs more than MAX_CONSTANT_COST to evaluate exactly, so its
+    exp is keyed by the argument's form and position; the same form in the claim is the same atom."""
+    text = "exp(ones(2, 20000) @ ones(20000, 2) / 20000)"
+    v = verify(f"sum({text} * W)", "W", text, {"W": (2, 2)}, method="random")
+    assert v.status == "probabilistic", v.reason
+
+
+def test_a_real_witness_shows_the_exact_values_of_both_sides():
+    """proofs/random/random_real.py:103 (``scale``: ``a * c`` → ``a / c``): for ∂ sum(W³)/∂W = 3W², the
+    gradient entry shown is 3w² and the claim's 2w², at the rational point shown."""
+    v = verify("sum(W ** 3)", "W", "2 * W ** 2", {"W": (2, 2)}, method="random")
+    assert v.status == "refuted"
+    cx = v.counterexample
+    i, j = cx.entry
+    w = Fraction(cx.values["W"][i][j])
+    assert (Fraction(cx.gradient_entry), Fraction(cx.claim_entry)) == (3 * w * w, 2 * w * w)
+
+
+def test_only_negative_powers_cost_like_a_division():
+    """proofs/random/random_bound.py:153 (``node.exponent < 0`` → ``< 1``): ``W ** 0`` costs what ``W ** 2``
+    does (a product per entry); ``W ** -1`` costs a division."""
+    costs = {}
+    for e in ("W ** 0", "W ** 2", "W ** -1"):
+        pr = prepare(f"sum({e})", ["W"], {"W": (3, 2)})
+        costs[e] = random_confirm.field_cost(pr, pr.typing, parse_claim(pr, "W"))
+    assert costs["W ** 0"] == costs["W ** 2"] == (39, 39) and costs["W ** -1"] == (381, 141)
+
+
+def test_an_interval_matrix_is_zero_only_when_every_interval_is_exactly_zero():
+    """proofs/random/random_real.py:239 (``x.a == 0`` → ``x.a == 1``)."""
+    arith = IntervalArith()
+    iv = mpmath.iv
+    assert arith.zero(np.array([[iv.mpf(0), iv.mpf(0)]], dtype=object))
+    assert not arith.zero(np.array([[iv.mpf(0), iv.mpf([0, 1])]], dtype=object))
+    assert not arith.zero(np.array([[iv.mpf(1)]], dtype=object))

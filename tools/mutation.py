@@ -149,6 +149,15 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("core/literals.py", "half = int(n.bit_length() * 0.30103) // 2", "2 → 3",
      "the split point of the divide-and-conquer printing: any split gives the same digits (high and the "
      "zero-padded low part)"),
+    ("proofs/random/randomized.py", "return v[lane:lane + 1] if v.shape[0] == f.lanes else v", "Eq → NotEq",
+     "the failing lane is the first lane where the two sides differ, and a wrong claim differs modulo every "
+     "prime drawn but with probability about 2^-60, so it is lane 0; there the mutant keeps every lane of the "
+     "per-lane arrays, whose extra lanes are never read, and slicing a broadcast array [0:1] changes nothing "
+     "(unobservable here)"),
+    ("proofs/random/random_real.py", "if not (isfinite(x.a) and isfinite(x.b)):", "And → Or",
+     "an interval with exactly one infinite end: mpmath's intervals have unbounded exponents, so nothing "
+     "overflows, and the one operation that yields infinite ends (dividing by an interval around 0) yields both "
+     "(unobservable here)"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

@@ -44,8 +44,9 @@ from symderiv.proofs.exact.algebra import Poly, Ratio, Variables
 
 SMALL_VALUES = [Fraction(v) for v in (1, -1, 2, -2, 3, -3)] + [
     Fraction(1, 2), Fraction(-1, 2), Fraction(3, 2), Fraction(-3, 2), Fraction(1, 3), Fraction(-2, 3)]
-#: Point draws of one polynomial witness search (each succeeds with probability ≥ 1/2 in a non-empty domain).
-POLYNOMIAL_ATTEMPTS = 200
+#: Tuning: point draws of one polynomial witness search (each succeeds with probability ≥ 1/2 in a non-empty
+#: domain, so any count near this gives up as rarely; a witness found is exact at any count).
+POLYNOMIAL_ATTEMPTS = 200  # pragma: no mutate - tuning (above)
 
 Point = dict[int, Any]
 NumMatrix = list[list[Any]]
