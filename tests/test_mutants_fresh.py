@@ -21,7 +21,7 @@ from symderiv.backends.field import Field, is_prime
 from symderiv.backends.numbers import OutOfDomain, apply_fn
 from symderiv.core.errors import ParseError
 from symderiv.core.literals import number_text
-from symderiv.proofs.exact import prover
+from symderiv.proofs.exact import prover, witness
 from symderiv.proofs.exact.algebra import Variables
 from symderiv.proofs.exact.entrywise import Instance
 from symderiv.proofs.exact.linalg import _nonsingular, nonsingular_somewhere
@@ -327,40 +327,18 @@ def test_confirmation_points_start_coarse_and_reach_every_scale():
     """proofs/random/random_confirm.py:181-182 (``attempt % len(_SCALES)`` → ``//``: the later scales never
     come; ``outside == 0`` → ``!=`` and ``2**16`` → ``3**16``: the grid): a witness found at the first point
     has entries on the coarse grid (multiples of 1/8); ``log(W - 3)`` needs entries above 3, which only the
-    fifth scale (up to 16) has, and after points off the domain the grid is 2^16 times finer (powers of 2)."""
-    v = verify("W @ X", "W", "G @ X.T + 1", {"W": (2, 2), "X": (2, 2)}, method="random")
-    assert v.status == "refuted" and all(8 % d == 0 for d in _denominators(v.counterexample.values))
-    v = verify("sum(log(W - 3))", "W", "1 / (W - 2)", {"W": (2, 2)}, method="random")
-    assert v.status == "refuted", v.reason
-    w = [[Fraction(x) for x in row] for row in v.counterexample.values["W"]]
-    assert all(x > 3 for row in w for x in row)
-    denominators = _denominators(v.counterexample.values)
-    assert all(d & (d - 1) == 0 for d in denominators) and max(denominators) > 64
-
-
-@pytest.mark.parametrize(("text", "hint"), [
-    ("sum(W, axis=1.0)", "write 1; axis is 0"), ("sum(W, axis=-2.0)", "write -2; axis is 0"),
-    ("sum(W, axis=1.5)", "axis is 0"), ("sum(W, axis=2.0)", "axis is 0"), ("sum(W, axis=-3.0)", "axis is 0"),
-])
-def test_a_decimal_axis_is_refused_with_the_integer_to_write_when_there_is_one(text, hint):
-    """syntax/language.py:148 and :151 (``* sign`` → ``/ sign``; ``lo <= value <= hi`` → ``<``): the hint names
-    the integer to write, at both ends of the range and with its sign, and no integer outside it."""
-    with pytest.raises(ParseError, match="axis must be an integer literal") as err:
-        parse(text)
-    assert err.value.hint.startswith(hint)
-
-
-@pytest.mark.parametrize(("text", "axis"), [("sum(W, axis=-2)", 0), ("sum(W, axis=-1)", 1), ("sum(W, axis=+1)", 1)])
-def test_negative_axes_count_from_the_end(text, axis):
-    """syntax/language.py:229 (``lo=-2`` → ``-3``) and the sign of an integer literal."""
-    assert parse(text).axis == axis
-
-
-@pytest.mark.parametrize("text", ["sum(W, axis=-3)", "sum(W, axis=2)"])
-def test_an_axis_out_of_range_is_refused(text):
-    """syntax/language.py:229 (``lo=-2`` → ``-3``, ``hi=1`` → ``2``)."""
-    with pytest.raises(ParseError, match="axis must be between -2 and 1"):
-        parse(text)
+    fifth and sixth scales (up to 16) have, and after points off the domain the grid is 2^16 times finer
+    (powers of 2). (Fixed seeds: the draws are deterministic.)"""
+    pr = prepare("W @ X", ["W"], {"W": (2, 2), "X": (2, 2)})
+    found = random_confirm.confirm(pr, "W", parse_claim(pr, "G @ X.T + 1"), pr.typing, (0, 0), None, 1)
+    assert isinstance(found, random_confirm.Confirmed) and all(8 % d == 0 for d in _denominators(found.point))
+    pr = prepare("sum(log(W - 3))", ["W"], {"W": (1, 2)})
+    for seed in range(5):
+        found = random_confirm.confirm(pr, "W", parse_claim(pr, "1 / (W - 2)"), pr.typing, (0, 0), None, seed)
+        assert isinstance(found, random_confirm.Confirmed), (seed, found)
+        assert all(Fraction(x) > 3 for row in found.point["W"] for x in row)
+        denominators = _denominators(found.point)
+        assert all(d & (d - 1) == 0 for d in denominators) and max(denominators) > 64
 
 
 def test_a_function_of_a_constant_too_costly_to_evaluate_exactly_is_an_atom_of_its_form():
@@ -400,3 +378,107 @@ def test_an_interval_matrix_is_zero_only_when_every_interval_is_exactly_zero():
     assert arith.zero(np.array([[iv.mpf(0), iv.mpf(0)]], dtype=object))
     assert not arith.zero(np.array([[iv.mpf(0), iv.mpf([0, 1])]], dtype=object))
     assert not arith.zero(np.array([[iv.mpf(1)]], dtype=object))
+
+
+def _mp(rows):
+    return [[mpmath.mpf(x) for x in row] for row in rows]
+
+
+@pytest.mark.parametrize(("rows", "singular"), [
+    ([["1e20", "1e20"], ["1e20", "100000000000000000001"]], True),  # pivot 1 against entries of 1e20
+    ([["1", "1"], ["1", "1.000000000001"]], False),  # pivot 1e-12: above 1e-15
+    ([["1", "1"], ["1", "1.0000000000000005"]], True),  # pivot 5e-16: below 1e-15
+    ([["1", "1"], ["1", "1.000000000000003"]], False),  # pivot 3e-15: above 1e-15
+])
+def test_a_numeric_matrix_is_singular_when_a_pivot_is_negligible_against_its_entries(rows, singular):
+    """proofs/exact/witness.py:226 (_solve's scale: relative to the largest entry, not 1; the threshold
+    10^(-dps/2) at 30 digits, against ``// 2`` → ``* 2``, ``2`` → ``3``, ``10`` → ``11``): a matrix that must be
+    invertible is outside the domain exactly when a pivot is within 10⁻¹⁵ of its largest entry."""
+    with mpmath.workdps(30):
+        if singular:
+            with pytest.raises(OutOfDomain, match="singular"):
+                witness._solve(_mp(rows), lambda: None, nonsingular=True)
+        else:
+            det, inverse = witness._solve(_mp(rows), lambda: None, nonsingular=True)
+            assert len(inverse) == 2 and det != 0
+
+
+def test_a_point_domain_gives_the_values_of_its_nodes_at_the_point():
+    """proofs/exact/witness.py:127-142 (PointDomain.value and its symbols returning None): at W = [1, 2],
+    X = [3, 4]ᵀ the domain of ``W @ X`` gives 11, and W's own value."""
+    node = parse("W @ X")
+    instance = Instance(infer_shapes(node, {"W": (1, 2), "X": (2, 1)}, text="W @ X"))
+    instance.evaluate(node)
+    domain = witness.PointDomain(instance, [node])
+    ids = [v for name in ("W", "X") for row in instance.bound[name] for x in row for v in x.variables()]
+    domain(dict(zip(ids, map(Fraction, (1, 2, 3, 4)), strict=True)))
+    assert domain.value(node) == [[11]] and domain.value(parse("W")) == [[1, 2]]
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("sum(W, axis=1.0)", "write 1; axis is 0"), ("sum(W, axis=-2.0)", "write -2; axis is 0"),
+    ("sum(W, axis=1.5)", "axis is 0"), ("sum(W, axis=2.0)", "axis is 0"), ("sum(W, axis=-3.0)", "axis is 0"),
+])
+def test_a_decimal_axis_is_refused_with_the_integer_to_write_when_there_is_one(text, hint):
+    """syntax/language.py:148 and :151 (``* sign`` → ``/ sign``; ``lo <= value <= hi`` → ``<``): the hint names
+    the integer to write, at both ends of the range and with its sign, and no integer outside it."""
+    with pytest.raises(ParseError, match="axis must be an integer literal") as err:
+        parse(text)
+    assert err.value.hint.startswith(hint)
+
+
+@pytest.mark.parametrize(("text", "axis"), [("sum(W, axis=-2)", 0), ("sum(W, axis=-1)", 1), ("sum(W, axis=+1)", 1)])
+def test_negative_axes_count_from_the_end(text, axis):
+    """syntax/language.py:229 (``lo=-2`` → ``-3``) and the sign of an integer literal."""
+    assert parse(text).axis == axis
+
+
+@pytest.mark.parametrize("text", ["sum(W, axis=-3)", "sum(W, axis=2)"])
+def test_an_axis_out_of_range_is_refused(text):
+    """syntax/language.py:229 (``lo=-2`` → ``-3``, ``hi=1`` → ``2``)."""
+    with pytest.raises(ParseError, match="axis must be between -2 and 1"):
+        parse(text)
+
+
+def _balanced_product(factors: list[str]) -> str:
+    if len(factors) == 1:
+        return factors[0]
+    half = len(factors) // 2
+    return f"({_balanced_product(factors[:half])} * {_balanced_product(factors[half:])})"
+
+
+#: Zero wherever W's entries are all among witness.SMALL_VALUES or their absolute values (the general search's
+#: points): a difference
+#: with this factor must be found by the polynomial witness search, over integers.
+ROOTS_AT_SMALL_VALUES = _balanced_product([f"({q} * W - {p})" for p, q in (
+    (1, 1), (-1, 1), (2, 1), (-2, 1), (3, 1), (-3, 1), (1, 2), (-1, 2), (3, 2), (-3, 2), (1, 3), (-2, 3),
+    (2, 3))])  # and 2/3 = |−2/3|: every third point is made all positive
+
+
+def test_a_polynomial_claim_wrong_by_a_product_vanishing_on_every_small_integer_is_refuted():
+    """proofs/exact/witness.py:384 (the range of the polynomial witness search: ``degree(a) + degree(b)`` →
+    ``-``, ``RANGE_FACTOR *`` → ``/``): the claim is off by a product that vanishes at every small value and
+    at the 129 integers of [−64, 64], so only a range that grows with the degree finds a witness (the issue's
+    twelve-factor claim, scaled past the minimum range)."""
+    factors = [f"(W + {-k})" if k < 0 else f"(W - {k})" for k in range(-64, 65)]
+    claim = f"2 * W + {ROOTS_AT_SMALL_VALUES} * {_balanced_product(factors)}"
+    v = verify("sum(W * W)", "W", claim, {"W": (1, 1)}, method="exact")
+    assert v.status == "refuted", v.reason
+    assert abs(Fraction(v.counterexample.values["W"][0][0])) > 64
+
+
+def test_the_polynomial_witness_search_keeps_drawing_points_of_both_signs():
+    """proofs/exact/witness.py:389 (``attempt % 2`` → ``//``: after two draws every point is positive): under
+    log(−W), a 1×6 W must be all negative, and the claim's error vanishes at the small values."""
+    v = verify("sum(log(-W)) + sum(W * W)", "W", f"1 / W + 2 * W + {ROOTS_AT_SMALL_VALUES}", {"W": (1, 6)},
+               method="exact")
+    assert v.status == "refuted", v.reason
+    assert all(Fraction(x) < 0 for x in v.counterexample.values["W"][0])
+
+
+def test_the_witness_search_values_are_twelve_distinct_small_numbers_of_both_signs():
+    """proofs/exact/witness.py:46 (a constant of SMALL_VALUES changed, making two of them equal)."""
+    values = witness.SMALL_VALUES
+    assert len(set(values)) == len(values) == 12
+    assert sum(v > 0 for v in values) == sum(v < 0 for v in values) == 6
+    assert all(abs(v) <= 3 and v.denominator <= 3 for v in values)

@@ -137,13 +137,12 @@ class _Parser(ParameterReader):
             raise self.fail(node, err.message, err.hint) from None
 
     def int_literal(self, node: ast.AST, what: str, lo: int, hi: int, hint: str | None = None) -> int:
-        signed = isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
-        inner = node.operand if isinstance(node, ast.UnaryOp) and signed else node
+        sign = node.op if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) else None
+        inner = node.operand if isinstance(node, ast.UnaryOp) and sign is not None else node
         if not (isinstance(inner, ast.Constant) and isinstance(inner.value, (int, float))
                 and not isinstance(inner.value, bool)):
             raise self.fail(node, f"{what} must be an integer literal", hint)
-        value = -self.number(inner) if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else \
-            self.number(inner)
+        value = -self.number(inner) if isinstance(sign, ast.USub) else self.number(inner)
         if not isinstance(inner.value, int):
             # `W ** 1.0` is not read as `W ** 1`: an integer slot takes an integer literal.
             if value.denominator == 1 and lo <= value <= hi:

@@ -44,6 +44,10 @@ from symderiv.proofs.exact.algebra import Poly, Ratio, Variables
 
 SMALL_VALUES = [Fraction(v) for v in (1, -1, 2, -2, 3, -3)] + [
     Fraction(1, 2), Fraction(-1, 2), Fraction(3, 2), Fraction(-3, 2), Fraction(1, 3), Fraction(-2, 3)]
+#: Tuning: the polynomial witness search draws integers up to at least MIN_RANGE in size, and RANGE_FACTOR times
+#: the degree bound (a factor ≥ 2 is what its success probability of 1/2 per draw needs; more only helps).
+MIN_RANGE = 64  # pragma: no mutate - tuning (above)
+RANGE_FACTOR = 4  # pragma: no mutate - tuning (above)
 #: Tuning: point draws of one polynomial witness search (each succeeds with probability ≥ 1/2 in a non-empty
 #: domain, so any count near this gives up as rarely; a witness found is exact at any count).
 POLYNOMIAL_ATTEMPTS = 200  # pragma: no mutate - tuning (above)
@@ -114,12 +118,8 @@ class PointDomain(Interpreter[NumMatrix]):
         self.values = self.memo
 
     def __call__(self, point: Point) -> None:
-        vars_ = self.instance.vars
-        cache: dict[int, Any] = {}
-        self.point, self.cache = point, cache
+        self.point, self.cache = point, dict[int, Any]()
         self.memo = self.values = {}
-        for name, m in self.instance.bound.items():
-            self.values[ex.Symbol(name)] = [[evaluate(vars_, x, point, cache) for x in row] for row in m]
         for node in self.nodes:
             self.evaluate(node)
 
@@ -223,13 +223,14 @@ def _solve(a: NumMatrix, tick: Callable[[], None], nonsingular: bool = False) ->
     n = len(a)
     m = [list(row) + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
     det: Any = Fraction(1)
+    # Numbers: a pivot within 10^(-dps/2) of the largest entry counts as 0 (relative: the matrix's scale).
     exact = all(is_exact(x) for row in a for x in row)
-    scale = max((abs(to_mp(x)) for row in a for x in row), default=1) if not exact else 1
+    tiny = None if exact else max(abs(to_mp(x)) for row in a for x in row) * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)
     for col in range(n):
         tick()
-        pivot = max(range(col, n), key=lambda r: abs(to_mp(m[r][col]))) if not exact else \
+        pivot = max(range(col, n), key=lambda r: abs(to_mp(m[r][col]))) if tiny is not None else \
             next((r for r in range(col, n) if m[r][col] != 0), None)
-        if pivot is None or (not exact and abs(m[pivot][col]) <= scale * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)):
+        if pivot is None or (tiny is not None and abs(m[pivot][col]) <= tiny):
             if nonsingular:
                 raise OutOfDomain("a singular matrix")
             return Fraction(0), []
@@ -289,6 +290,8 @@ def _negligible(va: Any, vb: Any) -> bool:
     >>> tiny = [Fraction(1, 10**k) for k in (31, 29)]
     >>> [_negligible(1, 1 + t) for t in tiny], [_negligible(10**9, 10**9 + 10**9 * t) for t in tiny]
     ([True, False], [True, False])
+    >>> _negligible(Fraction(1, 2), Fraction(1, 2) + Fraction(15, 10**31))  # against 1, not against |va|
+    False
     """
     import mpmath  # type: ignore[import-untyped]
 
@@ -372,17 +375,16 @@ def polynomial_witness(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[P
                        seed: int, attempts: int = POLYNOMIAL_ATTEMPTS) -> Witness | None:
     """A point where ``a - b`` (a non-zero rational function, no atoms) is not zero, found by Schwartz–Zippel.
 
-    Integers from ``[-R, R]`` with ``2R + 1 > 2·deg`` (``deg`` bounds the degree of the numerator of
-    ``a - b``): each draw misses a root of the
-    numerator with probability ≥ 1/2, so the search only fails when the domain is
-    (nearly) empty or the deadline comes first.
+    Integers from ``[-R, R]`` with ``R ≥ RANGE_FACTOR·deg ≥ 2·deg`` (``deg`` bounds the degree of the numerator
+    of ``a - b``): each draw misses a root of the numerator with probability ≥ 1/2 (Schwartz–Zippel: at most
+    deg/(2R + 1)), so the search only fails when the domain is (nearly) empty or the deadline comes first.
     """
     import mpmath  # type: ignore[import-untyped]
 
     diff = a - b
     if diff.is_zero():
         return None
-    bound = max(64, 4 * (degree(a) + degree(b) + 1))
+    bound = max(MIN_RANGE, RANGE_FACTOR * (degree(a) + degree(b)))
     rng = random.Random(seed)
     ordered = _base_variables(instance, (a, b))
     for attempt in range(attempts):
