@@ -8,6 +8,7 @@ code the survivor was found in); ``python tools/mutation.py --only PATH:LINE --t
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from fractions import Fraction
 
@@ -29,6 +30,7 @@ from symderiv.proofs.exact.polynomial import Ratio
 from symderiv.proofs.problem import parse_claim, prepare
 from symderiv.proofs.random import random_confirm
 from symderiv.proofs.random.random_atoms import FieldWalker
+from symderiv.proofs.random.random_confirm import fmt_value
 from symderiv.proofs.random.random_real import IntervalArith
 from symderiv.syntax.constants import constant_digits
 from symderiv.syntax.language import parse
@@ -482,3 +484,45 @@ def test_the_witness_search_values_are_twelve_distinct_small_numbers_of_both_sig
     assert len(set(values)) == len(values) == 12
     assert sum(v > 0 for v in values) == sum(v < 0 for v in values) == 6
     assert all(abs(v) <= 3 and v.denominator <= 3 for v in values)
+
+
+def test_values_past_two_to_the_hundred_thousand_are_shown_as_powers_of_two():
+    """proofs/random/random_confirm.py:100 (``abs(exp) > 100_000`` → ``>=``, ``100_001``): 2^99999 (binary
+    exponent 100000) is still written in decimal; 2^100000 and its negative are written as powers of 2."""
+    assert fmt_value(Fraction(2**99999)).startswith("≈ 4.99501046507192e+30102")
+    assert fmt_value(Fraction(2**100000)) == "≈ 2^100001"
+    assert fmt_value(Fraction(-(2**100000))) == "≈ -2^100001"
+
+
+def test_small_gradients_are_confirmed_at_every_entry_and_large_ones_at_a_sample():
+    """proofs/random/random_confirm.py:142 (``len(everything) <= ALL_ENTRIES`` → ``<``): a 4×4 gradient (16
+    entries) has every entry tried, the entry asked first first; a 4×5 one, a sample."""
+    rng = random.Random(1)
+    assert len(random_confirm._entries((4, 4), None, rng)) == 16
+    entries = random_confirm._entries((4, 4), (3, 2), rng)
+    assert entries[0] == (3, 2) and sorted(entries) == [(i, j) for i in range(4) for j in range(4)]
+    assert len(random_confirm._entries((4, 5), None, rng)) == random_confirm.SAMPLED_ENTRIES
+
+
+def test_entries_are_dropped_only_while_over_the_budget(monkeypatch):
+    """proofs/random/random_confirm.py:159 (``cost * len(entries) > MAX_REAL_COST`` → ``>=``, ``len(entries) > 1``
+    → ``> 2``): at exactly the budget of four entries all four are searched; one unit less, three; at the cost
+    of one, one."""
+    pr = prepare("W @ X", ["W"], {"W": (2, 2), "X": (2, 3)})
+    claim = parse_claim(pr, "G @ X.T + 1")
+    cost = random_confirm.field_cost(pr, pr.typing, claim)[1]
+    searched = []
+    monkeypatch.setattr(random_confirm, "_search", lambda *args: searched.append(len(args[4])) or "stop")
+    for limit in (4 * cost, 4 * cost - 1, cost):
+        monkeypatch.setattr(random_confirm, "MAX_REAL_COST", limit)
+        assert random_confirm.confirm(pr, "W", claim, pr.typing, (0, 0), None, 3) == "stop"
+    assert searched == [4, 3, 1]
+
+
+def test_an_interval_gap_of_exactly_2_to_the_minus_64_is_not_a_difference():
+    """proofs/random/random_confirm.py:136 (``magnitude(d) > size · 2⁻⁶⁴`` → ``>=``): at the threshold itself
+    (values below 1, so the size is 1) the gap is still rounding."""
+    arith = IntervalArith()
+    zero, tie = arith.scalar(Fraction(0)), arith.scalar(Fraction(1, 2**64))
+    assert not random_confirm._differs(arith, zero, tie)
+    assert random_confirm._differs(arith, zero, arith.scalar(Fraction(3, 2**65)))

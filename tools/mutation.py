@@ -158,6 +158,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "an interval with exactly one infinite end: mpmath's intervals have unbounded exponents, so nothing "
      "overflows, and the one operation that yields infinite ends (dividing by an interval around 0) yields both "
      "(unobservable here)"),
+    ("proofs/random/random_confirm.py", "if time.monotonic() > stop:", "Gt → GtE",
+     "the clock read exactly at the stop time, to the nanosecond: no input can aim at that tie"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

@@ -346,7 +346,8 @@ def search(instance: Any, a: Ratio, b: Ratio, *, domain: Callable[[Point], None]
             if values is not None and domain is not None:
                 domain(point)  # only for a candidate: evaluating both whole trees costs more than one entry
         except OutOfRange:
-            scale = max(scale / 1000, Fraction(1, 10 ** 15))
+            # Tuning: how fast and how far the points shrink (any such steps find the same witnesses, or others).
+            scale = max(scale / 1000, Fraction(1, 10 ** 15))  # pragma: no mutate - tuning (above)
             continue
         except SymderivError:  # the deadline
             raise

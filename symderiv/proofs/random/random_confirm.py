@@ -43,8 +43,9 @@ from symderiv.proofs.random.random_bound import field_cost
 from symderiv.proofs.random.random_real import ExactArith, IntervalArith, NotRational, OffDomain, RealWalker
 
 #: Real evaluations (one point: the claim and the tangents of the entries checked) costing more
-#: scalar operations than this are not attempted (about 1 µs each in rationals, 5 µs in intervals).
-MAX_REAL_COST = 1_000_000
+#: scalar operations than this are not attempted (about 1 µs each in rationals, 5 µs in intervals). Tuning: a
+#: budget of time; past it the modular confirmation, or an "undecided" that says so, is as sound.
+MAX_REAL_COST = 1_000_000  # pragma: no mutate - tuning (above)
 #: At most this many points are tried.
 MAX_POINTS = 16
 #: Confirmation stops after this many seconds when no deadline is given.
