@@ -526,3 +526,23 @@ def test_an_interval_gap_of_exactly_2_to_the_minus_64_is_not_a_difference():
     zero, tie = arith.scalar(Fraction(0)), arith.scalar(Fraction(1, 2**64))
     assert not random_confirm._differs(arith, zero, tie)
     assert random_confirm._differs(arith, zero, arith.scalar(Fraction(3, 2**65)))
+
+
+def test_a_true_identity_with_catastrophic_cancellation_is_never_refuted():
+    """proofs/exact/witness.py:279 (``_negligible(high) or disagreement`` → ``and``: a point where the two
+    precisions disagree would be taken as a witness): e⁴⁰⁰·(sin²W + cos²W) − e⁴⁰⁰ + 1 is 1, but evaluated at 60
+    and at 130 digits the e⁴⁰⁰ terms leave rounding errors of about 10¹¹³ and 10⁴³ that do not agree. No
+    witness may come of that; SymPy then proves the claim."""
+    v = verify("sum(W)", "W", "exp(400) * (sin(W) ** 2 + cos(W) ** 2) - exp(400) + 1", {"W": (1, 2)},
+               method="exact")
+    assert v.status == "proved", v.reason
+
+
+def test_the_modular_confirmation_counts_the_entries_of_one_row_matrices(monkeypatch):
+    """proofs/random/random_confirm.py:269 (``len(m) * len(m[0])`` → ``m[1]``: a one-row matrix has no row 1):
+    W 1×3, X 3×2 and G 1×2 make 9 entries, shown in full."""
+    monkeypatch.setattr(random_confirm, "MAX_REAL_COST", 0)
+    pr = prepare("W @ X", ["W"], {"W": (1, 3), "X": (3, 2)})
+    found = random_confirm.confirm(pr, "W", parse_claim(pr, "G @ X.T + 1"), pr.typing, (0, 0), None, 5)
+    assert isinstance(found, random_confirm.Confirmed), found
+    assert {n: (len(m), len(m[0])) for n, m in found.point.items()} == {"W": (1, 3), "X": (3, 2), "G": (1, 2)}

@@ -160,6 +160,16 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "(unobservable here)"),
     ("proofs/random/random_confirm.py", "if time.monotonic() > stop:", "Gt → GtE",
      "the clock read exactly at the stop time, to the nanosecond: no input can aim at that tie"),
+    ("proofs/exact/witness.py", "if _negligible(ha, hb) or abs(high - low) > abs(high) / 1000:", "Div → Mult",
+     "the two precisions' rounding errors differ by a factor of about 10^70 (60 and 130 digits), so two values "
+     "that disagree at all disagree by far more than a factor 1000: the tolerance's order is observable (the "
+     "`or` is tested), its exact size is not (unobservable here)"),
+    ("proofs/exact/witness.py", "if _negligible(ha, hb) or abs(high - low) > abs(high) / 1000:", "1000 → 1001",
+     "as for `/ 1000` → `* 1000` on the same line: no two precisions' values agree to between 1/1000 and "
+     "1/1001 (unobservable here)"),
+    ("proofs/exact/witness.py", "return max((len(m) for m in p), default=0)", "0 → 1",
+     "the degree of a zero polynomial only sets the polynomial witness search's range, max(MIN_RANGE, "
+     "RANGE_FACTOR · degrees): 0 or 1 moves it by 4 at most, within the factor-2 margin of its guarantee"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

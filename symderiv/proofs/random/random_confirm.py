@@ -261,7 +261,7 @@ def _modular(problem: Any, wrt: str, claim: ex.Expr, typing: Any, entries: list[
         try:
             claim_value = walker.value(claim)
             for entry in entries:
-                unit = np.zeros((1, *shape), dtype=np.uint64)
+                unit = np.zeros(shape, dtype=np.uint64)[np.newaxis]  # one lane
                 unit[0, entry[0], entry[1]] = 1
                 left, right = walker.pairing(claim_value, unit)
                 if int(left[0, 0, 0]) != int(right[0, 0, 0]):
