@@ -21,7 +21,7 @@ from symderiv.autodiff.simplify import simplify
 from symderiv.backends.field import Field, is_prime
 from symderiv.backends.numbers import OutOfDomain, apply_fn
 from symderiv.core.errors import ParseError
-from symderiv.core.literals import number_text
+from symderiv.core.literals import LiteralError, number_text, read_literal
 from symderiv.proofs.exact import prover, witness
 from symderiv.proofs.exact.algebra import Variables
 from symderiv.proofs.exact.entrywise import Instance
@@ -32,7 +32,7 @@ from symderiv.proofs.random import random_confirm
 from symderiv.proofs.random.random_atoms import FieldWalker
 from symderiv.proofs.random.random_confirm import fmt_value
 from symderiv.proofs.random.random_real import IntervalArith
-from symderiv.syntax.constants import constant_digits
+from symderiv.syntax.constants import constant_digits, constant_value
 from symderiv.syntax.language import parse
 from symderiv.syntax.printing import to_latex, to_text
 from symderiv.syntax.shapes import infer_shapes
@@ -546,3 +546,32 @@ def test_the_modular_confirmation_counts_the_entries_of_one_row_matrices(monkeyp
     found = random_confirm.confirm(pr, "W", parse_claim(pr, "G @ X.T + 1"), pr.typing, (0, 0), None, 5)
     assert isinstance(found, random_confirm.Confirmed), found
     assert {n: (len(m), len(m[0])) for n, m in found.point.items()} == {"W": (1, 3), "X": (3, 2), "G": (1, 2)}
+
+
+@pytest.mark.parametrize("text", [".", "_", "._", "e5", ".e5"])
+def test_a_literal_without_digits_is_refused(text):
+    """core/literals.py:68 (``match is None or not (whole or frac)`` → ``and``: "." would read as 0)."""
+    with pytest.raises(LiteralError, match="is not a number literal"):
+        read_literal(text)
+
+
+def test_a_number_of_exactly_sixty_digits_is_one_literal():
+    """core/literals.py:151 (``len(digits) <= MAX_LITERAL_DIGITS`` → ``<``): 60 significant digits print as one
+    literal, 61 as a bracketed sum of literals that reads back to the same number."""
+    sixty, sixty_one = int("1" * 60), int("1" * 61)
+    assert number_text(sixty) == "1" * 60
+    text = number_text(sixty_one)
+    assert text.startswith("(") and " + " in text
+    assert sum(read_literal(part) for part in text.strip("()").split(" + ")) == sixty_one
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (Fraction(int("1" * 60), 10), "1" * 59 + ".1"),  # 60 digits: plain
+    (10**1000, "1e1000"), (10**1001, "(1e1 * 1e1000)"),  # the exponent limit, and one past it
+    (Fraction(1, 10**1000), "1e-1000"), (Fraction(1, 10**1001), "(1e-1 * 1e-1000)"),
+])
+def test_literals_at_the_digit_and_exponent_limits(value, text):
+    """core/literals.py:134 and :138 (``<= MAX_LITERAL_DIGITS`` → ``<`` for a plain decimal; ``abs(adjusted) <=
+    limit`` → ``<``): the printed form at each limit, and one past it, is a literal the parser takes back."""
+    assert number_text(value) == text
+    assert constant_value(parse(text)) == value

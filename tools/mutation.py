@@ -170,6 +170,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("proofs/exact/witness.py", "return max((len(m) for m in p), default=0)", "0 → 1",
      "the degree of a zero polynomial only sets the polynomial witness search's range, max(MIN_RANGE, "
      "RANGE_FACTOR · degrees): 0 or 1 moves it by 4 at most, within the factor-2 margin of its guarantee"),
+    ("core/literals.py", "if n.bit_length() < 10_000:", "10000 → 10001",
+     "as for `<` → `<=` on the same line: the base case's size; str(n) and the split give the same digits "
+     "for any n of about 10,000 bits"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

@@ -80,7 +80,7 @@ def read_literal(text: str) -> Fraction:
         exponent = sign * int(body)
     mantissa = int(whole + frac or "0")
     scale = exponent - len(frac)
-    return Fraction(mantissa * 10**scale) if scale >= 0 else Fraction(mantissa, 10**-scale)
+    return mantissa * Fraction(10) ** scale
 
 
 def _check_digits(text: str, count: int) -> None:
@@ -102,15 +102,9 @@ def _digits(n: int) -> str:
 def _decimal_parts(value: Fraction) -> tuple[int, int] | None:
     """``(m, e)`` with ``|value| == m * 10**e`` and ``m`` not a multiple of 10 (``(0, 0)`` for zero), or None."""
     num, den = abs(value.numerator), value.denominator
-    twos = (den & -den).bit_length() - 1
-    rest = den >> twos
-    fives = 0
-    while rest % 5 == 0:
-        rest //= 5
-        fives += 1
-    if rest != 1:
-        return None
-    places = max(twos, fives)
+    places = den.bit_length()  # enough: den = 2^a·5^b has a, b below its bit length, so it divides 10^places
+    if 10**places % den:
+        return None  # a prime other than 2 and 5 divides den
     m = num * 10**places // den
     if m == 0:
         return (0, 0)

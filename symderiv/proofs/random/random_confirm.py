@@ -65,7 +65,8 @@ MODULAR_VALUES = range(1, 17)  # pragma: no mutate - tuning (above)
 FINE_GRID = 2**16  # pragma: no mutate - tuning (above)
 #: Scales of the points tried in turn: (numerators low, high, denominator). Tuning: small rationals of several
 #: sizes and signs, where domains (log, sqrt, 1/x) and poles are met or avoided; any such scales are as sound.
-_SCALES = ((1, 16, 8), (-16, 16, 8), (1, 8, 16), (-16, -1, 8), (-64, 64, 4), (8, 64, 4), (-8, 8, 64), (1, 64, 64))  # pragma: no mutate - tuning (above)
+_SCALES = ((1, 16, 8), (-16, 16, 8), (1, 8, 16), (-16, -1, 8),  # pragma: no mutate - tuning (above)
+           (-64, 64, 4), (8, 64, 4), (-8, 8, 64), (1, 64, 64))  # pragma: no mutate - tuning (above)
 
 
 @dataclass
