@@ -22,7 +22,7 @@ from symderiv.backends.field import Field, is_prime
 from symderiv.backends.numbers import OutOfDomain, apply_fn
 from symderiv.core.errors import ParseError
 from symderiv.core.literals import LiteralError, number_text, read_literal
-from symderiv.proofs.exact import prover, witness
+from symderiv.proofs.exact import domain, prover, witness
 from symderiv.proofs.exact.algebra import Variables
 from symderiv.proofs.exact.entrywise import Instance
 from symderiv.proofs.exact.linalg import _nonsingular, nonsingular_somewhere
@@ -393,28 +393,28 @@ def _mp(rows):
     ([["1", "1"], ["1", "1.000000000000003"]], False),  # pivot 3e-15: above 1e-15
 ])
 def test_a_numeric_matrix_is_singular_when_a_pivot_is_negligible_against_its_entries(rows, singular):
-    """proofs/exact/witness.py:226 (_solve's scale: relative to the largest entry, not 1; the threshold
+    """proofs/exact/witness.py:226, now domain.py (_solve's scale: relative to the largest entry, not 1; the threshold
     10^(-dps/2) at 30 digits, against ``// 2`` → ``* 2``, ``2`` → ``3``, ``10`` → ``11``): a matrix that must be
     invertible is outside the domain exactly when a pivot is within 10⁻¹⁵ of its largest entry."""
     with mpmath.workdps(30):
         if singular:
             with pytest.raises(OutOfDomain, match="singular"):
-                witness._solve(_mp(rows), lambda: None, nonsingular=True)
+                domain._solve(_mp(rows), lambda: None, nonsingular=True)
         else:
-            det, inverse = witness._solve(_mp(rows), lambda: None, nonsingular=True)
+            det, inverse = domain._solve(_mp(rows), lambda: None, nonsingular=True)
             assert len(inverse) == 2 and det != 0
 
 
 def test_a_point_domain_gives_the_values_of_its_nodes_at_the_point():
-    """proofs/exact/witness.py:127-142 (PointDomain.value and its symbols returning None): at W = [1, 2],
+    """proofs/exact/witness.py:127-142, now domain.py (PointDomain.value and its symbols returning None): at W = [1, 2],
     X = [3, 4]ᵀ the domain of ``W @ X`` gives 11, and W's own value."""
     node = parse("W @ X")
     instance = Instance(infer_shapes(node, {"W": (1, 2), "X": (2, 1)}, text="W @ X"))
     instance.evaluate(node)
-    domain = witness.PointDomain(instance, [node])
+    at = domain.PointDomain(instance, [node])
     ids = [v for name in ("W", "X") for row in instance.bound[name] for x in row for v in x.variables()]
-    domain(dict(zip(ids, map(Fraction, (1, 2, 3, 4)), strict=True)))
-    assert domain.value(node) == [[11]] and domain.value(parse("W")) == [[1, 2]]
+    at(dict(zip(ids, map(Fraction, (1, 2, 3, 4)), strict=True)))
+    assert at.value(node) == [[11]] and at.value(parse("W")) == [[1, 2]]
 
 
 @pytest.mark.parametrize(("text", "hint"), [

@@ -37,11 +37,12 @@ from symderiv.core.status import Status
 from symderiv.proofs import verification
 from symderiv.proofs.exact import prover
 from symderiv.proofs.exact.algebra import Variables
+from symderiv.proofs.exact.domain import PointDomain
 from symderiv.proofs.exact.entrywise import Deadline, Instance
 from symderiv.proofs.exact.polynomial import Ratio
 from symderiv.proofs.exact.prover import _sympy_equal, compare
 from symderiv.proofs.exact.prover import evaluate as exact_value
-from symderiv.proofs.exact.witness import PointDomain, _confirm, degree, polynomial_witness, search
+from symderiv.proofs.exact.witness import _confirm, degree, polynomial_witness, search
 from symderiv.proofs.exact.witness import evaluate as witness_evaluate
 from symderiv.syntax.language import parse
 from symderiv.syntax.shapes import infer_shapes
@@ -334,7 +335,7 @@ def _domain_at(text: str, values: dict):
     "matpow(A, 3)", "matpow(A, 0)", "A + sum(B)", "A * sum(A, axis=0)", "A - sum(B, axis=1)", "sum(A, axis=1) / B",
     "2 * A", "A / 3", "0.5 * A + ones(3, 3) - eye(3)", "sqrt(B * B) + abs(A - 7)"])
 def test_the_domain_evaluates_every_node_to_its_value(text):
-    """witness.py PointDomain (every ``_v_`` rule, the broadcasting, Gauss–Jordan with a row swap): the numbers
+    """domain.py PointDomain (formerly in witness.py) (every ``_v_`` rule, the broadcasting, Gauss–Jordan with a row swap): the numbers
     the domain computes at a point are the node's values, as NumPy computes them."""
     domain, node = _domain_at(text, {"A": A_VALUES, "B": B_VALUES})
     got = np.array([[float(x) for x in row] for row in domain.values[node]])

@@ -10,8 +10,9 @@ import pytest
 from symderiv import verify
 from symderiv.backends.numbers import ARG_LIMIT, OutOfDomain, OutOfRange, apply_fn, format_number, to_mp
 from symderiv.proofs.exact.algebra import Ratio, Variables
+from symderiv.proofs.exact.domain import PointDomain
 from symderiv.proofs.exact.entrywise import Instance
-from symderiv.proofs.exact.witness import SMALL_VALUES, PointDomain, polynomial_witness
+from symderiv.proofs.exact.witness import SMALL_VALUES, polynomial_witness
 from symderiv.syntax.language import parse
 from symderiv.syntax.shapes import infer_shapes
 

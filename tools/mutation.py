@@ -56,7 +56,8 @@ REGISTRY = [KILLERS, *SURVIVORS, "tests/test_architecture.py", "tests/test_rules
 #: The configured modules, each with the tests that run against its mutants (fastest-killing first); test files
 #: that do not exist (yet) are left out of the command.
 MODULES: dict[str, list[str]] = {
-    **{m: VERDICT for m in ("proofs/verification.py", "proofs/exact/prover.py", "core/status.py", "proofs/exact/witness.py", "backends/numbers.py")},
+    **{m: VERDICT for m in ("proofs/verification.py", "proofs/exact/prover.py", "core/status.py", "proofs/exact/witness.py",
+                           "proofs/exact/domain.py", "backends/numbers.py")},
     **{m: RANDOM for m in ("proofs/random/randomized.py", "backends/field.py", "proofs/random/random_bound.py", "proofs/random/random_confirm.py", "proofs/random/random_real.py",
                            "proofs/random/random_atoms.py", "proofs/random/random_eval.py")},
     **{m: ALGEBRA for m in ("proofs/exact/algebra.py", "proofs/exact/polynomial.py", "proofs/exact/linalg.py", "proofs/exact/inverse.py")},
@@ -70,7 +71,8 @@ GRACE = 60
 #: ``--tests``: the test files that replace a module's subset for this run (to check one new test against a mutant).
 TESTS: dict[str, list[str]] = {}
 #: Modules whose surviving mutants could turn into a wrong verdict: the goal there is none.
-VERDICT_LOGIC = ("proofs/verification.py", "proofs/exact/prover.py", "core/status.py", "proofs/exact/witness.py", "backends/numbers.py", "proofs/random/randomized.py",
+VERDICT_LOGIC = ("proofs/verification.py", "proofs/exact/prover.py", "core/status.py", "proofs/exact/witness.py",
+                 "proofs/exact/domain.py", "backends/numbers.py", "proofs/random/randomized.py",
                  "proofs/random/random_confirm.py", "proofs/random/random_real.py", "backends/field.py", "proofs/random/random_bound.py",
                  "ops/elementwise.py", "ops/linalg.py", "syntax/derivatives.py")
 

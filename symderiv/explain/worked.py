@@ -29,7 +29,8 @@ from symderiv.backends.numbers import WORKING_DPS, OutOfDomain, is_exact
 from symderiv.core import expr as ex
 from symderiv.core.errors import DerivationError, SymderivError
 from symderiv.ops import elementwise
-from symderiv.proofs.exact.witness import PointDomain, evaluate
+from symderiv.proofs.exact.domain import PointDomain
+from symderiv.proofs.exact.witness import evaluate
 from symderiv.proofs.index import Delta, Ent, Idx, IndexSum, Partial, Term
 
 from .check import Checker, concrete

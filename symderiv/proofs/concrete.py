@@ -10,11 +10,11 @@ from symderiv.core.meter import metered
 from symderiv.proofs.exact.algebra import Ratio
 from symderiv.proofs.exact.assumed import Structure
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, DEFAULT_MEMORY
+from symderiv.proofs.exact.domain import PointDomain
 from symderiv.proofs.exact.entrywise import Deadline, Instance, check_budget, describe_shapes, estimate_cost
 from symderiv.proofs.exact.expansions import prove_with_expansions
 from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
 from symderiv.proofs.exact.prover import Outcome, compare, loss_gradient
-from symderiv.proofs.exact.witness import PointDomain
 from symderiv.proofs.problem import Problem
 from symderiv.proofs.strict import strict_gradient
 from symderiv.syntax.shapes import Typing

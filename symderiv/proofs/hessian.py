@@ -37,6 +37,7 @@ from symderiv.core.status import Status, headline
 from symderiv.proofs.concrete import MEMORY_FLOOR, on_assumptions
 from symderiv.proofs.exact.assumed import Structure
 from symderiv.proofs.exact.cost import DEFAULT_BUDGET, DEFAULT_MEMORY
+from symderiv.proofs.exact.domain import PointDomain
 from symderiv.proofs.exact.entrywise import (
     Deadline,
     Instance,
@@ -47,7 +48,6 @@ from symderiv.proofs.exact.entrywise import (
 )
 from symderiv.proofs.exact.prover import compare
 from symderiv.proofs.exact.second import hessian_matrix, hvp_matrix
-from symderiv.proofs.exact.witness import PointDomain
 from symderiv.proofs.hessian_all import Pairing, pairing, prove_for_all_shapes
 from symderiv.proofs.problem import (
     Problem,
