@@ -575,3 +575,34 @@ def test_literals_at_the_digit_and_exponent_limits(value, text):
     limit`` → ``<``): the printed form at each limit, and one past it, is a literal the parser takes back."""
     assert number_text(value) == text
     assert constant_value(parse(text)) == value
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (0, "0"), (Fraction(0), "0"),
+    # 18 digits and 4 zeros: "1.23...78e21" is as long as the 22 plain digits, and the tie goes to plain
+    (123456789012345678 * 10**4, "1234567890123456780000"),
+    (1234567890123456789 * 10**4, "12345678901234567890000"),
+    (123456789012345678 * 10**5, "1.23456789012345678e22"),
+])
+def test_plain_digits_win_a_tie_with_scientific_notation(value, text):
+    """core/literals.py:116 (zero's parts ``(0, 0)`` → ``(0, 1)``: "00") and :136 (``len(plain) <=
+    len(mantissa) + 1 + len(str(adjusted))`` → ``<``, and either ``+`` → ``-``)."""
+    assert number_text(value) == text
+    assert constant_value(parse(text)) == value
+
+
+@pytest.mark.parametrize(("power", "factored"), [(939, False), (940, True)])
+def test_a_long_number_is_factored_only_past_the_exponent_limit(power, factored):
+    """core/literals.py:154 (``abs(e) + len(digits) <= limit`` → ``<``, ``+`` → ``-``): 61 ones times 10^939
+    reach exponent 999 and are a sum of two literals; times 10^940 they reach 1000 and 10^940 is factored out."""
+    value = int("1" * 61) * 10**power
+    text = number_text(value)
+    assert text.endswith(" * 1e940)") is factored
+    assert constant_value(parse(text)) == value
+
+
+def test_an_overlong_literal_is_quoted_by_its_first_37_characters():
+    """core/literals.py:88 (``text[:37]`` → ``text[:38]``)."""
+    with pytest.raises(LiteralError) as err:
+        read_literal("1234567890" * 7)
+    assert str(err.value).splitlines()[0] == f"the number literal `{'1234567890' * 3}1234567...` has 70 digits"
