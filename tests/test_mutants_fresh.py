@@ -20,7 +20,8 @@ from symderiv import verify
 from symderiv.autodiff.simplify import simplify
 from symderiv.backends.field import Field, is_prime
 from symderiv.backends.numbers import OutOfDomain, apply_fn
-from symderiv.core.errors import ParseError
+from symderiv.core import expr as ex
+from symderiv.core.errors import NameKindError, ParseError
 from symderiv.core.literals import LiteralError, number_text, read_literal
 from symderiv.proofs.exact import domain, prover, witness
 from symderiv.proofs.exact.algebra import Variables
@@ -606,3 +607,80 @@ def test_an_overlong_literal_is_quoted_by_its_first_37_characters():
     with pytest.raises(LiteralError) as err:
         read_literal("1234567890" * 7)
     assert str(err.value).splitlines()[0] == f"the number literal `{'1234567890' * 3}1234567...` has 70 digits"
+
+
+def test_unary_plus_is_the_operand_and_other_unary_operators_are_refused():
+    """syntax/language.py:81 (``isinstance(node.op, ast.UAdd)`` negated)."""
+    assert parse("+W") == parse("W")
+    for text in ("~W", "not W"):
+        with pytest.raises(ParseError, match="is not supported") as err:
+            parse(text)
+        assert err.value.hint == "only unary minus is allowed"
+
+
+def test_a_non_integer_power_is_a_call_of_pow():
+    """syntax/language.py:108 (the ``pow`` call returned as None)."""
+    node = parse("W ** 0.5")
+    assert isinstance(node, ex.Call) and node.op == "pow" and node.param("p") == Fraction(1, 2)
+
+
+def test_a_size_that_is_a_call_is_refused_with_the_hint():
+    """syntax/language.py:189 (``isinstance(node, ast.Constant) and isinstance(node.value, float)`` → ``or``: a
+    call has no ``.value``)."""
+    with pytest.raises(ParseError, match="the row count must be a positive integer") as err:
+        parse("ones(f(2), 1)")
+    assert err.value.hint == "for example ones(n, 1) or eye(3)"
+
+
+def test_an_unknown_function_is_offered_as_a_generic_one():
+    """syntax/language.py:234 (``is_identifier(fn)`` negated)."""
+    with pytest.raises(NameKindError, match="unknown function `foo`") as err:
+        parse("foo(W)")
+    assert err.value.hint.endswith("; declare a generic elementwise function with functions=['foo'] / --fn foo")
+
+
+def test_the_nesting_error_points_into_the_expression():
+    """syntax/language.py:285 (``hasattr(node, "col_offset")`` negated: the placed node)."""
+    with pytest.raises(ParseError, match="nested more than 120 levels deep") as err:
+        parse(" + ".join(["W"] * 130))
+    assert err.value.column == 45
+
+
+@pytest.mark.parametrize("axis", ["~1", "not 1", "n", "(1)"])
+def test_an_axis_must_be_a_plain_integer_literal(axis):
+    """syntax/language.py:141-142 (int_literal: ``isinstance(node, ast.UnaryOp) and sign is not None`` → ``or``:
+    ``~1`` would read as 1; ``isinstance(inner, ast.Constant) and ...`` → ``or``: a name has no value)."""
+    if axis == "(1)":
+        assert parse(f"sum(W, axis={axis})").axis == 1  # brackets are not a node: still the literal
+        return
+    with pytest.raises(ParseError, match="axis must be an integer literal"):
+        parse(f"sum(W, axis={axis})")
+
+
+@pytest.mark.parametrize(("text", "rows"), [("ones(200000000000, 1)", 2 * 10**11),
+                                            ("ones(10000000000000 - 9999999999999, 1)", 1)])
+def test_size_arithmetic_takes_constants_up_to_ten_times_the_size_limit(text, rows):
+    """syntax/language.py:171 (``abs(node.value) > MAX_DIM_VALUE * 10`` → ``>=`` or ``/ 10``): a constant of
+    exactly 10¹³ may take part in size arithmetic; the result must still be a size."""
+    assert parse(text).rows == rows
+
+
+@pytest.mark.parametrize(("size", "hint"), [("2.0", "write 2"), ("1.0", "write 1"), ("2.5", "for example ones(n, 1)"),
+                                            ("0.0", "for example ones(n, 1)")])
+def test_a_decimal_size_is_refused_with_the_integer_to_write(size, hint):
+    """syntax/language.py:191 (``exact.denominator == 1 and 1 <= exact <= MAX_DIM_VALUE`` → ``or`` / ``1 <``)."""
+    with pytest.raises(ParseError, match="must be a positive integer or a dimension name") as err:
+        parse(f"ones({size}, 1)")
+    assert err.value.hint.startswith(hint)
+
+
+def test_nesting_is_allowed_up_to_its_limit_and_the_hint_lists_the_functions():
+    """syntax/language.py:282 and :291 (the depth starts at 0; ``depth > MAX_TREE_DEPTH`` → ``>=``): a sum of
+    119 terms is accepted and one of 120 refused; and :232 (``RESERVED | self.generic`` → ``&``): an unknown
+    function's hint lists the known ones."""
+    assert parse(" + ".join(["W"] * 119)) is not None  # 118 operators
+    with pytest.raises(ParseError, match="nested more than 120 levels deep"):
+        parse(" + ".join(["W"] * 120))
+    with pytest.raises(NameKindError) as err:
+        parse("foo(W)", functions=["phi"])
+    assert err.value.hint.startswith("known functions: abs, cos, det,") and "phi, " in err.value.hint
