@@ -666,9 +666,12 @@ def test_size_arithmetic_takes_constants_up_to_ten_times_the_size_limit(text, ro
 
 
 @pytest.mark.parametrize(("size", "hint"), [("2.0", "write 2"), ("1.0", "write 1"), ("2.5", "for example ones(n, 1)"),
-                                            ("0.0", "for example ones(n, 1)")])
+                                            ("0.0", "for example ones(n, 1)"),
+                                            ("1000000000000.0", "write 1000000000000"),
+                                            ("1000000000001.0", "for example ones(n, 1)")])
 def test_a_decimal_size_is_refused_with_the_integer_to_write(size, hint):
-    """syntax/language.py:191 (``exact.denominator == 1 and 1 <= exact <= MAX_DIM_VALUE`` → ``or`` / ``1 <``)."""
+    """syntax/language.py:191 (``exact.denominator == 1 and 1 <= exact <= MAX_DIM_VALUE`` → ``or``, ``1 <``,
+    ``2 <=``, ``< MAX_DIM_VALUE``): the hint names the integer only within the sizes' range, ends included."""
     with pytest.raises(ParseError, match="must be a positive integer or a dimension name") as err:
         parse(f"ones({size}, 1)")
     assert err.value.hint.startswith(hint)
@@ -684,3 +687,32 @@ def test_nesting_is_allowed_up_to_its_limit_and_the_hint_lists_the_functions():
     with pytest.raises(NameKindError) as err:
         parse("foo(W)", functions=["phi"])
     assert err.value.hint.startswith("known functions: abs, cos, det,") and "phi, " in err.value.hint
+
+
+def test_size_arithmetic_refuses_a_constant_past_ten_times_the_size_limit():
+    """syntax/language.py:171 (``MAX_DIM_VALUE * 10`` → ``* 11``)."""
+    with pytest.raises(ParseError, match="the row count is too large") as err:
+        parse("ones(10000000000001 - 10000000000000, 1)")
+    assert err.value.column == 6
+
+
+@pytest.mark.parametrize(("text", "message", "hint"), [
+    ("eye(2, 3)", "eye(...) takes 1 argument, not 2", "write eye(n)"),
+    ("ones(2)", "ones(...) takes 2 arguments, not 1", "write ones(rows, cols)"),
+])
+def test_constructors_take_their_number_of_arguments(text, message, hint):
+    """syntax/language.py:230 (``fn == "eye"`` → ``!=``)."""
+    with pytest.raises(ParseError) as err:
+        parse(text)
+    assert str(err.value).startswith(message) and err.value.hint == hint
+
+
+@pytest.mark.parametrize(("text", "message", "column"), [
+    ("W +", "syntax error: invalid syntax", 4),
+    ("W W", "syntax error: invalid syntax. Perhaps you forgot a comma?", 1),
+])
+def test_a_syntax_error_keeps_pythons_message_and_column(text, message, column):
+    """syntax/language.py:331 (``err.msg or "invalid syntax"`` → ``and``) and :328 (the column of the error)."""
+    with pytest.raises(ParseError) as err:
+        parse(text)
+    assert str(err.value).splitlines()[0] == f"{message} at column {column}"

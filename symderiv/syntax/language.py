@@ -325,7 +325,7 @@ def parse(
             warnings.simplefilter("ignore")
             tree = ast.parse(parser.wrapped, mode="eval")
     except SyntaxError as err:
-        column = err.offset - 1 if err.lineno == 1 and err.offset else None
+        column = err.offset - 1 if err.offset else None  # one line: the text's breaks are spaces by now
         if column is not None and not 1 <= column <= len(flat) + 1:
             column = len(flat) + 1
         msg = re.sub(r"\s*\(<unknown>, line \d+\)", "", err.msg or "invalid syntax")
