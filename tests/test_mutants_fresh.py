@@ -710,9 +710,12 @@ def test_constructors_take_their_number_of_arguments(text, message, hint):
 @pytest.mark.parametrize(("text", "message", "column"), [
     ("W +", "syntax error: invalid syntax", 4),
     ("W W", "syntax error: invalid syntax. Perhaps you forgot a comma?", 1),
+    ("W :", "syntax error: invalid syntax", 3),  # the last character: len(text), kept
+    ("W if", "syntax error: invalid syntax", 5),  # past the end: len(text) + 1, kept
 ])
 def test_a_syntax_error_keeps_pythons_message_and_column(text, message, column):
-    """syntax/language.py:331 (``err.msg or "invalid syntax"`` → ``and``) and :328 (the column of the error)."""
+    """syntax/language.py:331 (``err.msg or "invalid syntax"`` → ``and``) and :328-329 (the column of the error,
+    kept from the first character to one past the last: ``len(flat) + 1`` → ``- 1``)."""
     with pytest.raises(ParseError) as err:
         parse(text)
     assert str(err.value).splitlines()[0] == f"{message} at column {column}"
