@@ -719,3 +719,11 @@ def test_a_syntax_error_keeps_pythons_message_and_column(text, message, column):
     with pytest.raises(ParseError) as err:
         parse(text)
     assert str(err.value).splitlines()[0] == f"{message} at column {column}"
+
+
+def test_the_field_block_keeps_float64_sums_exact():
+    """backends/field.py:40 (``BLOCK = 2048`` → ``2049``): the documented bound, BLOCK·(2²¹ − 1)² < 2⁵³, holds, so
+    a block of 21-bit limb products sums exactly in float64."""
+    from symderiv.backends import field
+
+    assert field.BLOCK * ((1 << field._LIMB) - 1) ** 2 < 2**53

@@ -175,6 +175,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("core/literals.py", "if n.bit_length() < 10_000:", "10000 → 10001",
      "as for `<` → `<=` on the same line: the base case's size; str(n) and the split give the same digits "
      "for any n of about 10,000 bits"),
+    ("backends/field.py", "return False", "returns None",
+     "_long_double_ok's answer is only tested for truth (LONG_DOUBLE picks the product), so None and False are "
+     "the same answer; the branch is the one for narrower long doubles"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

@@ -100,11 +100,11 @@ def _long_double_ok() -> bool:
 def _mulmod_ld(a: np.ndarray, b: np.ndarray, primes: np.ndarray) -> np.ndarray:
     inv = np.longdouble(1) / primes.astype(np.longdouble)
     q = (a.astype(np.longdouble) * b.astype(np.longdouble) * inv).astype(np.uint64)
+    # q is within 1 of floor(ab/p): ab/p < p < 2^62 and three roundings of 2^-64 each, so r is in (-p, 2p).
     r = (a * b - q * primes).view(np.int64)  # wrapping arithmetic: exact, since |r| < 2p < 2^63
     sp = primes.view(np.int64)
-    r = r + (r < 0) * sp
-    r = r - (r >= sp) * sp
-    r = r + (r < 0) * sp
+    r = r + (r < 0) * sp  # [0, 2p)
+    r = r - (r >= sp) * sp  # [0, p)
     return r.view(np.uint64)
 
 
