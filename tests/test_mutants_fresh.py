@@ -727,3 +727,14 @@ def test_the_field_block_keeps_float64_sums_exact():
     from symderiv.backends import field
 
     assert field.BLOCK * ((1 << field._LIMB) - 1) ** 2 < 2**53
+
+
+def test_random_primes_are_drawn_from_both_residues_modulo_four():
+    """backends/field.py:83 (``| 1`` → ``| 2``: only primes ≡ 3 (mod 4) could be drawn): uniform on the primes of
+    [2^60, 2^62), fifty draws meet both classes."""
+    from symderiv.backends.field import PRIME_LOW, random_prime
+
+    rng = random.Random(4)
+    primes = [random_prime(rng) for _ in range(50)]
+    assert all(PRIME_LOW <= p < 2**62 and is_prime(p) for p in primes)
+    assert {p % 4 for p in primes} == {1, 3}

