@@ -738,3 +738,23 @@ def test_random_primes_are_drawn_from_both_residues_modulo_four():
     primes = [random_prime(rng) for _ in range(50)]
     assert all(PRIME_LOW <= p < 2**62 and is_prime(p) for p in primes)
     assert {p % 4 for p in primes} == {1, 3}
+
+
+@pytest.mark.parametrize("bits", [20, 21, 40, 42, 61])
+def test_field_products_are_exact_for_residues_of_every_size(bits):
+    """backends/field.py:216-218 (_limbs: ``count == 1`` → ``== 2``: two-limb values multiplied as one float,
+    inexact past 2^53), _mulmod_ld's reduction: matmul and mul of residues below 2^bits agree with Python's
+    integers, in two lanes."""
+    rng = random.Random(bits)
+    primes = [2**61 - 1, (1 << 62) - 57]
+    f = Field(primes)
+    a = [[[rng.randrange(min(2**bits, p)) for _ in range(5)] for _ in range(3)] for p in primes]
+    b = [[[rng.randrange(min(2**bits, p)) for _ in range(4)] for _ in range(5)] for p in primes]
+    got = f.matmul(np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64))
+    for lane, p in enumerate(primes):
+        want = [[sum(a[lane][i][k] * b[lane][k][j] for k in range(5)) % p for j in range(4)] for i in range(3)]
+        assert got[lane].tolist() == want
+    x, y = np.array(a, dtype=np.uint64)[:, :, :4], np.array(b, dtype=np.uint64)[:, :3, :]
+    assert f.mul(x, y).tolist() == [[[int(u) * int(v) % p for u, v in zip(ru, rv, strict=True)]
+                                     for ru, rv in zip(xl, yl, strict=True)]
+                                    for xl, yl, p in zip(x.tolist(), y.tolist(), primes, strict=True)]
