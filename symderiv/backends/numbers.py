@@ -22,9 +22,11 @@ from typing import Any
 
 from symderiv.ops import elementwise
 
-#: Working precision (decimal digits) of a witness search, and the precision of its confirmation.
-WORKING_DPS = 60
-CONFIRM_DPS = 130
+#: Working precision (decimal digits) of a witness search, and the precision of its confirmation. Tuning: a
+#: witness needs its difference above 10^(-WORKING_DPS/2) and the same at both precisions, which any such pair
+#: of precisions decides soundly; they set how small a difference can be shown, and the time spent.
+WORKING_DPS = 60  # pragma: no mutate - tuning (above)
+CONFIRM_DPS = 130  # pragma: no mutate - tuning (above)
 #: Largest |argument| of exp, sin, ... evaluated (exp(2**20) already has 455,000 digits).
 ARG_LIMIT = 2 ** 20
 #: Numbers beyond 2**FORMAT_BITS in size are written from their logarithm, not digit by digit.
