@@ -758,3 +758,11 @@ def test_field_products_are_exact_for_residues_of_every_size(bits):
     assert f.mul(x, y).tolist() == [[[int(u) * int(v) % p for u, v in zip(ru, rv, strict=True)]
                                      for ru, rv in zip(xl, yl, strict=True)]
                                     for xl, yl, p in zip(x.tolist(), y.tolist(), primes, strict=True)]
+
+
+def test_every_elementwise_row_has_a_code_template_per_target():
+    """ops/elementwise.py:21 (``_code`` returns None): the rows' templates, as Gradient.to_code prints them."""
+    from symderiv.ops import elementwise
+
+    assert elementwise("sign").code == {"numpy": "np.sign({})", "torch": "torch.sign({})", "jax": "jnp.sign({})"}
+    assert elementwise("exp").code["torch"] == "torch.exp({})"

@@ -27,6 +27,8 @@ from symderiv.ops import elementwise
 #: of precisions decides soundly; they set how small a difference can be shown, and the time spent.
 WORKING_DPS = 60  # pragma: no mutate - tuning (above)
 CONFIRM_DPS = 130  # pragma: no mutate - tuning (above)
+#: Tuning: the digits a huge number's logarithm is taken with, for its 7 shown digits (any ample number will do).
+_LOG_DPS = 30  # pragma: no mutate - tuning (above)
 #: Largest |argument| of exp, sin, ... evaluated (exp(2**20) already has 455,000 digits).
 ARG_LIMIT = 2 ** 20
 #: Numbers beyond 2**FORMAT_BITS in size are written from their logarithm, not digit by digit.
@@ -127,7 +129,7 @@ def format_number(x: Any, digits: int = 12) -> str:
         x = Fraction(x)
         if max(x.numerator.bit_length(), x.denominator.bit_length()) <= FORMAT_BITS:
             return str(x)
-        with mpmath.workdps(30):
+        with mpmath.workdps(_LOG_DPS):
             return _from_log(to_mp(x))
     if not mpmath.isfinite(x) or x == 0 or abs(mpmath.mag(x)) <= FORMAT_BITS:
         return mpmath.nstr(x, digits)
@@ -137,7 +139,7 @@ def format_number(x: Any, digits: int = 12) -> str:
 def _from_log(x: Any) -> str:
     import mpmath  # type: ignore[import-untyped]
 
-    with mpmath.workdps(30):
+    with mpmath.workdps(_LOG_DPS):
         exponent = mpmath.log10(abs(x))
         k = int(mpmath.floor(exponent))
         mantissa = float(mpmath.power(10, exponent - k))
