@@ -766,3 +766,25 @@ def test_every_elementwise_row_has_a_code_template_per_target():
 
     assert elementwise("sign").code == {"numpy": "np.sign({})", "torch": "torch.sign({})", "jax": "jnp.sign({})"}
     assert elementwise("exp").code["torch"] == "torch.exp({})"
+
+
+def test_the_registry_flags_of_the_elementwise_rows_take_effect():
+    """ops/elementwise.py:48-91 (the rows' flags): sqrt takes arguments of any size (``limited=False``); abs and
+    relu are kinked at 0 (``kink=True``); sin, cos and tan are periodic, so their interval values reach
+    arguments past MAX_ARGUMENT (2^64); tanh's interval form encloses tanh; relu and step have their exact
+    values on both sides of 0."""
+    from symderiv.proofs.random.random_real import MAX_ARGUMENT
+
+    assert abs(apply_fn("sqrt", Fraction(10**400)) - mpmath.mpf(10) ** 200) < 1
+    for fn in ("abs", "relu", "step", "sign"):
+        with pytest.raises(OutOfDomain, match="kink"):
+            apply_fn(fn, Fraction(0))
+    arith = IntervalArith()
+    big = MAX_ARGUMENT * 2**6
+    with mpmath.workdps(100):
+        for fn, exact in (("sin", mpmath.sin), ("cos", mpmath.cos), ("tan", mpmath.tan), ("tanh", mpmath.tanh)):
+            x = Fraction(big) if fn != "tanh" else Fraction(1, 3)
+            value = arith.func1(fn, arith.scalar(x))
+            assert abs((value.a + value.b) / 2 - exact(mpmath.mpf(x.numerator) / x.denominator)) < 1e-50, fn
+    assert [apply_fn("relu", Fraction(x)) for x in (-3, Fraction(5, 2))] == [0, Fraction(5, 2)]
+    assert [apply_fn("step", Fraction(x)) for x in (Fraction(-1, 10**50), 3)] == [0, 1]

@@ -206,6 +206,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("backends/field.py", "count = max(1, -(-top.bit_length() // _LIMB))", "1 → 2",
      "at least two limbs where one suffices: the high limb is 0 and adds nothing (the split is exact for any "
      "count that covers the bits)"),
+    ("ops/elementwise.py",
+     "even=True, code=_code(\"np.abs({})\", \"torch.abs({})\", \"jnp.abs({})\"),",
+     "True → False", "(abs's `even`) evenness is used only for a constant argument whose value the row's fold does "
+                     "not give, and abs folds every rational"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
