@@ -16,7 +16,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from symderiv import verify
+from symderiv import gradient, verify
 from symderiv.autodiff.simplify import simplify
 from symderiv.backends.field import Field, is_prime
 from symderiv.backends.numbers import OutOfDomain, apply_fn
@@ -788,3 +788,19 @@ def test_the_registry_flags_of_the_elementwise_rows_take_effect():
             assert abs((value.a + value.b) / 2 - exact(mpmath.mpf(x.numerator) / x.denominator)) < 1e-50, fn
     assert [apply_fn("relu", Fraction(x)) for x in (-3, Fraction(5, 2))] == [0, Fraction(5, 2)]
     assert [apply_fn("step", Fraction(x)) for x in (Fraction(-1, 10**50), 3)] == [0, 1]
+
+
+def test_the_matrix_operations_rows_take_effect():
+    """ops/linalg.py (MAX_MATPOW at its boundary; logdet's LaTeX; logabs takes arguments of any size and is
+    internal; logdet is a scalar in exported code; matpow's degree growth is k, at least 1)."""
+    from symderiv.ops import matrix_op
+
+    assert to_latex(parse("logdet(A) + matpow(A, 64)")) == r"\log\left\lvert\det A\right\rvert + A^{64}"
+    with pytest.raises(ParseError, match="the power of matpow must be between 0 and 64"):
+        parse("matpow(A, 65)")
+    assert abs(apply_fn("logabs", Fraction(-(10**400))) - 400 * mpmath.log(10)) < 1e-9
+    code = gradient("sum(logdet(W) @ X)", "X", {"W": (2, 2), "X": (1, 3)}).to_code("numpy", forward=True)
+    assert "(np.linalg.slogdet(W)[1].reshape(1, 1) @ X).sum()" in code  # a scalar, made 1×1 for `@`
+    with pytest.raises(NameKindError, match="unknown function `logabs`"):
+        parse("logabs(W)")  # logdet's atom is internal, not a name of the language
+    assert [matrix_op("matpow").growth({"k": k}) for k in (0, 1, 3)] == [1, 1, 3]

@@ -210,6 +210,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "even=True, code=_code(\"np.abs({})\", \"torch.abs({})\", \"jnp.abs({})\"),",
      "True → False", "(abs's `even`) evenness is used only for a constant argument whose value the row's fold does "
                      "not give, and abs folds every rational"),
+    ("ops/linalg.py", "a, k = node.args[0], int(node.param(\"k\") or 0)", "0 → 1",
+     "a matpow call always carries its k (the parser and `call` set it): the default is never read"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
