@@ -804,3 +804,17 @@ def test_the_matrix_operations_rows_take_effect():
     with pytest.raises(NameKindError, match="unknown function `logabs`"):
         parse("logabs(W)")  # logdet's atom is internal, not a name of the language
     assert [matrix_op("matpow").growth({"k": k}) for k in (0, 1, 3)] == [1, 1, 3]
+
+
+def test_the_inverse_atom_route_transposes_for_the_numerator_layout():
+    """proofs/exact/prover.py:109 (proves_with: ``if numerator_layout`` negated): with inv(M)'s entries as atoms,
+    ∂ trace(M⁻¹X)/∂M is −(M⁻¹ X M⁻¹)ᵀ in the denominator layout and its transpose in the numerator layout."""
+    from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
+
+    expression = parse("trace(inv(W) @ X)")
+    typing = infer_shapes(expression, {"W": (3, 3), "X": (3, 3)})
+    plain, transposed = parse("-(inv(W) @ X @ inv(W))"), parse("-(inv(W) @ X @ inv(W)).T")
+    assert prove_with_inverse_atoms(expression, "W", transposed, typing)
+    assert not prove_with_inverse_atoms(expression, "W", plain, typing)
+    assert prove_with_inverse_atoms(expression, "W", plain, typing, numerator_layout=True)
+    assert not prove_with_inverse_atoms(expression, "W", transposed, typing, numerator_layout=True)

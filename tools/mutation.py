@@ -212,6 +212,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
                      "not give, and abs folds every rational"),
     ("ops/linalg.py", "a, k = node.args[0], int(node.param(\"k\") or 0)", "0 → 1",
      "a matpow call always carries its k (the parser and `call` set it): the default is never read"),
+    ("proofs/exact/domain.py", "if pivot is None or (tiny is not None and abs(m[pivot][col]) <= tiny):", "LtE → Lt",
+     "a pivot of exactly the threshold, to the last bit of a float: no input can aim at that tie (unobservable "
+     "here); both sides of the threshold are tested"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
