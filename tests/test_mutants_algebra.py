@@ -21,8 +21,8 @@ from symderiv.proofs.exact.entrywise import Instance
 from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
 from symderiv.proofs.exact.linalg import determinant, inverse, nonsingular_somewhere
 from symderiv.proofs.exact.polynomial import Ratio
-from symderiv.proofs.exact.prover import evaluate as exact_value
 from symderiv.proofs.exact.prover import format_ratio, loss_gradient
+from symderiv.proofs.exact.witness import evaluate as exact_value
 from symderiv.syntax.language import parse
 from symderiv.syntax.printing import to_text
 from symderiv.syntax.shapes import infer_shapes

@@ -818,3 +818,22 @@ def test_the_inverse_atom_route_transposes_for_the_numerator_layout():
     assert not prove_with_inverse_atoms(expression, "W", plain, typing)
     assert prove_with_inverse_atoms(expression, "W", plain, typing, numerator_layout=True)
     assert not prove_with_inverse_atoms(expression, "W", transposed, typing, numerator_layout=True)
+
+
+def test_the_prover_routes_keep_their_shapes_and_their_kinds_of_difference():
+    """proofs/exact/prover.py:110 (proves_with: a claim of another shape → True), :171 (``diff = a - b`` →
+    ``a + b``: a difference without atoms between entries with atoms goes to the polynomial search), :205
+    (``seconds <= 0`` → ``<= 1``: with under a second left, SymPy still runs), :261 (an inverse atom's name)."""
+    from symderiv.proofs.exact.inverse import prove_with_inverse_atoms
+
+    expression = parse("trace(inv(W) @ X)")
+    typing = infer_shapes(expression, {"W": (3, 3), "X": (3, 3)})
+    assert not prove_with_inverse_atoms(expression, "W", parse("-(inv(W) @ X @ inv(W)).T @ ones(3, 1)"), typing)
+    v = verify("sum(exp(W))", "W", f"exp(W) + {ROOTS_AT_SMALL_VALUES}", {"W": (1, 1)}, method="exact")
+    assert v.status == "refuted", v.reason  # exp(W) cancels: the difference is a polynomial
+    node = parse("sqrt(W) * sqrt(W)")
+    instance = Instance(infer_shapes(node, {"W": (1, 1)}))
+    a, b = instance.evaluate(node)[0][0], instance.evaluate(parse("W"))[0][0]
+    assert prover._sympy_equal(instance.vars, a, b, None, [0.99])  # about 0.1 s of SymPy
+    inverse = Instance(infer_shapes(parse("inv(W)"), {"W": (2, 2)}), inverse_atoms=True)
+    assert prover.format_ratio(inverse.vars, inverse.evaluate(parse("inv(W)"))[0][1]) == "inv(…)[0,1]"

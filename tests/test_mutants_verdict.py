@@ -41,8 +41,8 @@ from symderiv.proofs.exact.domain import PointDomain
 from symderiv.proofs.exact.entrywise import Deadline, Instance
 from symderiv.proofs.exact.polynomial import Ratio
 from symderiv.proofs.exact.prover import _sympy_equal, compare
-from symderiv.proofs.exact.prover import evaluate as exact_value
 from symderiv.proofs.exact.witness import _confirm, degree, polynomial_witness, search
+from symderiv.proofs.exact.witness import evaluate as exact_value
 from symderiv.proofs.exact.witness import evaluate as witness_evaluate
 from symderiv.syntax.language import parse
 from symderiv.syntax.shapes import infer_shapes

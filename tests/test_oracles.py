@@ -23,8 +23,8 @@ import symderiv
 from symderiv.backends.numeric import evaluate, finite_difference_gradient
 from symderiv.core.errors import SymderivError
 from symderiv.proofs.exact.entrywise import Deadline, Instance
-from symderiv.proofs.exact.prover import evaluate as exact_value
 from symderiv.proofs.exact.prover import loss_gradient
+from symderiv.proofs.exact.witness import evaluate as exact_value
 from symderiv.proofs.verification import prepare
 
 CASE_SECONDS = 3.0

@@ -215,6 +215,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("proofs/exact/domain.py", "if pivot is None or (tiny is not None and abs(m[pivot][col]) <= tiny):", "LtE → Lt",
      "a pivot of exactly the threshold, to the last bit of a float: no input can aim at that tie (unobservable "
      "here); both sides of the threshold are tested"),
+    ("proofs/exact/prover.py",
+     "if not (a.variables() | b.variables()) & set(vars_.atoms):  # a rational function: equal only when a.equals(b)",
+     "BitAnd → BitOr", "the shortcut for two rational functions: their exact forms already differ, and SymPy, "
+                       "asked instead, finds them different too; only the time spent changes"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

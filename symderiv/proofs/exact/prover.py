@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from symderiv.backends.numbers import WORKING_DPS, format_number
+from symderiv.backends.numbers import format_number
 from symderiv.backends.to_sympy import ratio_to_sympy, write_out_expansions
 from symderiv.core import expr as ex
 from symderiv.core.errors import TimeoutError, UnsupportedError
@@ -16,7 +16,6 @@ from symderiv.ops import elementwise
 from symderiv.proofs.exact.algebra import NotDifferentiable, Poly, Ratio, Variables, gradient_of_pairing
 from symderiv.proofs.exact.entrywise import Instance, Matrix, gc_paused, shape_of
 from symderiv.proofs.exact.witness import Point, Witness, polynomial_witness, search
-from symderiv.proofs.exact.witness import evaluate as witness_evaluate
 
 
 @dataclass
@@ -181,7 +180,7 @@ def _decide_entry(instance: Instance, a: Ratio, b: Ratio, domain: Callable[[Poin
 
 
 #: Largest entry (in printed characters) handed to SymPy's simplify, which has no time limit of its own.
-SYMPY_LIMIT = 4000
+SYMPY_LIMIT = 4000  # pragma: no mutate - tuning: a bound on SymPy's time (its boundary is tested)
 #: Seconds SymPy may take when the caller set no time limit.
 SYMPY_SECONDS = 60.0
 
@@ -225,22 +224,6 @@ def _sympy_equal(vars_: Variables, a: Ratio, b: Ratio, deadline: Any = None,
 
 
 # --------------------------------------------------------------------------
-# Numbers (symderiv.proofs.exact.witness and symderiv.backends.numbers; kept here under their old names)
-
-
-def evaluate(vars_: Variables, r: Ratio, point: dict[int, Any], cache: dict[int, Any] | None = None) -> Any:
-    """The value of ``r`` at ``point`` (see :func:`symderiv.proofs.exact.witness.evaluate`)."""
-    import mpmath  # type: ignore[import-untyped]
-
-    with mpmath.workdps(WORKING_DPS):
-        return witness_evaluate(vars_, r, point, cache)
-
-
-def _fmt_number(x: Any) -> str:
-    return format_number(x)
-
-
-# --------------------------------------------------------------------------
 # Printing entries
 
 
@@ -254,12 +237,9 @@ def format_ratio(vars_: Variables, r: Ratio, limit: int = 300) -> str:
 
 def _format_var(vars_: Variables, v: int, limit: int) -> str:
     atom = vars_.atoms.get(v)
-    if atom is None:
+    if atom is None or atom.matrix is not None:  # an entry, or an entry of an inverse's atoms: inv(…)[i,j]
         return vars_.names[v]
-    inner = format_ratio(vars_, atom.arg, limit)
-    if atom.matrix is not None:  # an entry of an inverse
-        return f"{atom.fn}({inner})"
-    return (elementwise(atom.fn).text or atom.fn + "({})").format(inner)
+    return (elementwise(atom.fn).text or atom.fn + "({})").format(format_ratio(vars_, atom.arg, limit))
 
 
 def _format_poly(vars_: Variables, p: Poly, limit: int) -> str:
