@@ -219,6 +219,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "if not (a.variables() | b.variables()) & set(vars_.atoms):  # a rational function: equal only when a.equals(b)",
      "BitAnd → BitOr", "the shortcut for two rational functions: their exact forms already differ, and SymPy, "
                        "asked instead, finds them different too; only the time spent changes"),
+    ("proofs/exact/prover.py", "worker = threading.Thread(target=work, daemon=True, name=\"symderiv-sympy\")",
+     "True → False", "a SymPy thread abandoned at its time limit, daemon or not, only matters when the interpreter "
+                     "exits; no verdict and no test waits for it"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

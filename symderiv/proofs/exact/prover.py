@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -82,8 +83,7 @@ def _loss_gradient(instance: Instance, expression: ex.Expr, wrt: str, upstream: 
             for j in range(cols):
                 gij = g[i][j]
                 (gm, gc), = gij.num.items()
-                if gc != 1 or gij.den is not None:  # pragma: no cover - upstream entries are plain variables
-                    raise AssertionError("upstream entries must be variables")
+                assert gc == 1 and gij.den is None, "upstream entries are plain variables"
                 terms.append((gm, value[i][j]))
     try:
         grads = gradient_of_pairing(instance.vars, terms, wrt_vars, instance.deadline)
@@ -171,7 +171,7 @@ def _decide_entry(instance: Instance, a: Ratio, b: Ratio, domain: Callable[[Poin
     if not diff.variables() & set(instance.vars.atoms):
         # A rational function of the entries whose exact form is not zero is certainly not zero: small values
         # first (a readable witness), then Schwartz–Zippel, which cannot miss.
-        witness = search(instance, a, b, domain=domain, seed=seed, attempts=24)
+        witness = search(instance, a, b, domain=domain, seed=seed, attempts=QUICK_ATTEMPTS)
         return witness or polynomial_witness(instance, a, b, domain=domain, seed=seed), False
     witness = search(instance, a, b, domain=domain, seed=seed)
     if witness is not None:
@@ -181,6 +181,8 @@ def _decide_entry(instance: Instance, a: Ratio, b: Ratio, domain: Callable[[Poin
 
 #: Largest entry (in printed characters) handed to SymPy's simplify, which has no time limit of its own.
 SYMPY_LIMIT = 4000  # pragma: no mutate - tuning: a bound on SymPy's time (its boundary is tested)
+#: Tuning: small-value points tried for a readable witness before the polynomial search, which cannot miss.
+QUICK_ATTEMPTS = 24  # pragma: no mutate - tuning (above)
 #: Seconds SymPy may take when the caller set no time limit.
 SYMPY_SECONDS = 60.0
 
@@ -250,15 +252,9 @@ def _format_poly(vars_: Variables, p: Poly, limit: int) -> str:
     for mono in sorted(p, key=lambda m: (len(m), m)):
         c = p[mono]
         factors: list[str] = []
-        prev, count = None, 0
-        for x in list(mono) + [None]:  # type: ignore[list-item]
-            if x == prev:
-                count += 1
-                continue
-            if prev is not None:
-                name = _format_var(vars_, prev, limit)
-                factors.append(name if count == 1 else f"{name}**{count}")
-            prev, count = x, 1
+        for x, run in itertools.groupby(mono):  # a monomial is sorted: equal variables are adjacent
+            name, count = _format_var(vars_, x, limit), len(list(run))
+            factors.append(name if count == 1 else f"{name}**{count}")
         body = "*".join(factors)
         mag = abs(c)
         if not body:
