@@ -222,6 +222,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("proofs/exact/prover.py", "worker = threading.Thread(target=work, daemon=True, name=\"symderiv-sympy\")",
      "True → False", "a SymPy thread abandoned at its time limit, daemon or not, only matters when the interpreter "
                      "exits; no verdict and no test waits for it"),
+    ("proofs/exact/prover.py", "parts.append((\"- \" if c < 0 else \"+ \") + term)", "Lt → LtE",
+     "a polynomial stores no zero coefficient, so c < 0 and c <= 0 agree"),
+    ("proofs/exact/prover.py", "parts.append((\"-\" if c < 0 else \"\") + term)", "Lt → LtE",
+     "a polynomial stores no zero coefficient, so c < 0 and c <= 0 agree"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
