@@ -46,7 +46,7 @@ def test_lanes_reach_the_target_for_every_case():
         b = _bounds(expr, wrt, claim, shapes)
         lanes = lanes_needed(b)
         assert lanes is not None and lanes >= 2
-        assert error_bound(b, lanes) <= -TARGET_BITS
+        assert error_bound(b, lanes, 64) <= -TARGET_BITS
         if b.atoms == 0:
             small = lanes_needed(b, 21)
             assert small is not None and error_bound(b, small, 21) <= -TARGET_BITS
@@ -63,6 +63,6 @@ def test_a_run_states_the_bound_it_reached():
 def test_the_bound_uses_the_primes_actually_drawn():
     b = _bounds("relu(W @ X)", "W", "(G * step(W @ X)) @ X.T", {"W": (3, 4), "X": (4, 5)})
     lanes = lanes_needed(b)
-    assert error_bound(b, lanes, 64, [2**62 - 57] * lanes) < error_bound(b, lanes)
+    assert error_bound(b, lanes, 64, [2**62 - 57] * lanes) < error_bound(b, lanes, 64)
     v = verify("relu(W @ X)", "W", "(G * step(W @ X)) @ X.T", {"W": (3, 4), "X": (4, 5)}, method="random")
-    assert v.proof.error_exponent >= stated_exponent(error_bound(b, lanes)) >= TARGET_BITS
+    assert v.proof.error_exponent >= stated_exponent(error_bound(b, lanes, 64)) >= TARGET_BITS

@@ -189,10 +189,10 @@ def test_inverse_and_determinant_in_the_field():
 
 def test_error_bound_grows_with_degree_and_shrinks_with_lanes():
     base = Bounds(3, 0, 5.0, 0, 0.0, 0)
-    assert error_bound(base, 3) < error_bound(base, 2)
-    assert error_bound(Bounds(30000, 0, 5.0, 0, 0.0, 0), 2) > error_bound(base, 2)
-    assert error_bound(Bounds(3, 0, 5.0, 2, 3.0, 10**6), 2) > error_bound(base, 2)
-    assert error_bound(Bounds(3, 0, 500.0, 0, 0.0, 0), 2) > error_bound(base, 2)  # the prime may divide a constant
+    assert error_bound(base, 3, 64) < error_bound(base, 2, 64)
+    assert error_bound(Bounds(30000, 0, 5.0, 0, 0.0, 0), 2, 64) > error_bound(base, 2, 64)
+    assert error_bound(Bounds(3, 0, 5.0, 2, 3.0, 10**6), 2, 64) > error_bound(base, 2, 64)
+    assert error_bound(Bounds(3, 0, 500.0, 0, 0.0, 0), 2, 64) > error_bound(base, 2, 64)  # the prime may divide a constant
 
 
 # --------------------------------------------------------------------------

@@ -266,8 +266,8 @@ def pragma_lines(module: str) -> dict[int, str]:
 
 
 def _skipped_nodes(tree: ast.AST) -> set[int]:
-    """Docstrings, f-strings, annotations, ``__all__``, ``assert`` statements and ``zip(..., strict=True)``:
-    mutating them only makes noise.
+    """Docstrings, f-strings, annotations, ``__all__``, ``assert`` statements, ``zip(..., strict=True)`` and
+    ``if TYPE_CHECKING:`` blocks: mutating them only makes noise.
 
     (An ``assert`` states an invariant for the type checker: weakened, it still holds; broken, it fails at
     once. Neither says anything about the tests. ``strict=True`` is the same kind of guard: the lengths agree
@@ -276,6 +276,8 @@ def _skipped_nodes(tree: ast.AST) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "zip":
             skip.update(id(k.value) for k in node.keywords if k.arg == "strict")
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            skip.update(id(n) for n in ast.walk(node))  # imports for the type checker only
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
                 isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):

@@ -110,7 +110,7 @@ def stated_exponent(bits: float) -> int:
     return math.floor(-bits - ROUNDING)
 
 
-def error_bound(b: Bounds, lanes: int, sample_bits: float = 64, primes: list[int] | None = None) -> float:
+def error_bound(b: Bounds, lanes: int, sample_bits: float, primes: list[int] | None = None) -> float:
     """log2 of the chance that ``lanes`` independent lanes all pass a wrong claim.
 
     Atoms are keyed by their argument's residues in all lanes together, so two
@@ -121,9 +121,9 @@ def error_bound(b: Bounds, lanes: int, sample_bits: float = 64, primes: list[int
     :func:`lane_error` of the lanes). ``|S|`` is ``2^sample_bits``, or the lane's prime
     (when ``primes``, the primes actually drawn, are given) if that is smaller.
 
-    >>> error_bound(Bounds(3, 0, 5.0, 0, 0.0, 0), 2)
+    >>> error_bound(Bounds(3, 0, 5.0, 0, 0.0, 0), 2, 64)
     -116.0
-    >>> round(error_bound(Bounds(3, 0, 5.0, 2, 3.0, 2**21), 2), 1)
+    >>> round(error_bound(Bounds(3, 0, 5.0, 2, 3.0, 2**21), 2, 64), 1)
     -77.0
     """
     if primes is None:
