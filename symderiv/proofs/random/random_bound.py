@@ -41,8 +41,16 @@ def degree_walk(problem: Problem, wrt: str, typing: Typing, claim: ex.Expr, shap
     >>> from symderiv.proofs.problem import prepare, parse_claim
     >>> pr = prepare("W @ X", ["W"], {"W": (3, 2), "X": (2, 4)})
     >>> b = degree_walk(pr, "W", pr.typing, parse_claim(pr, "G @ X.T"))
-    >>> b.num, b.den, b.atoms
-    (3, 0, 0)
+    >>> b.num, b.den, round(b.height, 3), b.arg_degree, b.arg_height, b.atoms
+    (3, 0, 5.585, 0, 1.0, 0)
+    >>> pr = prepare("sum(exp(2 * W) / 3)", ["W"], {"W": (2, 2)})
+    >>> b = degree_walk(pr, "W", pr.typing, parse_claim(pr, "2 * exp(2 * W) / 3"))
+    >>> b.num, b.den, round(b.height, 3), b.arg_degree, b.arg_height, b.atoms
+    (2, 0, 5.585, 1, 2.0, 8)
+    >>> pr = prepare("sum(X) + sum(W)", ["W"], {"W": (2, 2), "X": (2, 2)})
+    >>> b = degree_walk(pr, "W", pr.typing, parse_claim(pr, "ones(2, 2)"))
+    >>> b.num, b.den, b.height
+    (1, 0, 3.0)
     """
     walk = DegreeWalk(problem, wrt, typing, shapes)
     _, dd = walk.evaluate(problem.expression)
