@@ -96,6 +96,8 @@ def lane_error(b: Bounds, sample_bits: float = 60) -> float:
     >>> from symderiv.proofs.random.random_bound import Bounds
     >>> round(lane_error(Bounds(3, 0, 5.0, 0, 0.0, 0)), 2)
     -58.0
+    >>> round(lane_error(Bounds(1, 0, 1.0, 0, 0.0, 2**80), 64), 3)  # 2^80 atoms, each biased by at most 2^-130
+    -50.0
     """
     lg = sample_bits
     terms = [math.log2(b.num + b.den + 1) - lg, _divisible(b.height)]
@@ -172,6 +174,9 @@ def field_cost(problem: Problem, typing: Typing, claim: ex.Expr, shapes: Shapes 
     >>> pr = prepare("W @ X", ["W"], {"W": (3, 2), "X": (2, 4)})
     >>> field_cost(pr, pr.typing, parse_claim(pr, "G @ X.T"))
     (246, 246)
+    >>> pr = prepare("sum(softmax(W, axis=1))", ["W"], {"W": (2, 3)})  # a call costs its expansion's nodes only
+    >>> field_cost(pr, pr.typing, parse_claim(pr, "zeros(2, 3)"))
+    (765, 285)
     """
     cost = _Cost(problem, typing, shapes)
     cost.evaluate(problem.expression)
