@@ -42,9 +42,9 @@ from symderiv.syntax.constants import fold_function
 PRECISION = 256  # pragma: no mutate - tuning (above)
 #: Arguments of ``limited`` functions larger than this in magnitude are not evaluated (the point is skipped);
 #: ``periodic`` ones take arguments up to MAX_ARGUMENT**16 (mpmath reduces them with that many extra bits).
-MAX_ARGUMENT = 2**64
+MAX_ARGUMENT = 2**64  # pragma: no mutate - tuning: a time budget (a point skipped is no verdict)
 #: Exact rationals whose numerator or denominator has more bits are abandoned for intervals.
-MAX_BITS = 20_000
+MAX_BITS = 20_000  # pragma: no mutate - tuning: past it, intervals take over (as sound)
 
 
 class OffDomain(Degenerate):
