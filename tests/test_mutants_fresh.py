@@ -837,3 +837,13 @@ def test_the_prover_routes_keep_their_shapes_and_their_kinds_of_difference():
     assert prover._sympy_equal(instance.vars, a, b, None, [0.99])  # about 0.1 s of SymPy
     inverse = Instance(infer_shapes(parse("inv(W)"), {"W": (2, 2)}), inverse_atoms=True)
     assert prover.format_ratio(inverse.vars, inverse.evaluate(parse("inv(W)"))[0][1]) == "inv(…)[0,1]"
+
+
+def test_a_kinked_function_of_an_interval_around_its_kink_is_the_hull_of_its_values():
+    """proofs/random/random_real.py:254-256 (``if row.kink`` negated; the hull returned as None): relu and abs
+    of intervals that contain 0 are [0, 2] and [0, 3]; exp of one is evaluated as usual."""
+    arith, iv = IntervalArith(), mpmath.iv
+    relu, absolute = arith.func1("relu", iv.mpf([-1, 2])), arith.func1("abs", iv.mpf([-3, 2]))
+    assert (relu.a, relu.b, absolute.a, absolute.b) == (0, 2, 0, 3)
+    value = arith.func1("exp", iv.mpf([-1, 1]))
+    assert value.a <= mpmath.exp(-1) <= value.a + 1e-60 and value.b - 1e-60 <= mpmath.e <= value.b

@@ -226,6 +226,11 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "a polynomial stores no zero coefficient, so c < 0 and c <= 0 agree"),
     ("proofs/exact/prover.py", "parts.append((\"-\" if c < 0 else \"\") + term)", "Lt → LtE",
      "a polynomial stores no zero coefficient, so c < 0 and c <= 0 agree"),
+    ("proofs/random/random_real.py", "if not (self.mpmath.isfinite(value.a) and self.mpmath.isfinite(value.b)):",
+     "And → Or", "as for `check` above: no operation of mpmath's intervals gives one infinite end alone "
+                 "(unobservable here)"),
+    ("proofs/random/random_real.py", "n = a.shape[-1]", "1 → 2",
+     "inverse_det is given square matrices: shape[-2] = shape[-1]"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
