@@ -848,3 +848,29 @@ def test_a_kinked_function_of_an_interval_around_its_kink_is_the_hull_of_its_val
     value = arith.func1("exp", iv.mpf([-1, 1]))
     with mpmath.workdps(100):
         assert abs(value.a - mpmath.exp(-1)) < 1e-60 and abs(value.b - mpmath.e) < 1e-60
+
+
+def test_limited_functions_take_arguments_up_to_exactly_max_argument():
+    """proofs/random/random_real.py:260 (``x.b > cap or x.a < -cap`` → ``>=`` / ``<=``): exp(±2⁶⁴) is evaluated
+    (mpmath's exponents are unbounded), exp(±(2⁶⁴ + 1)) is skipped as too large."""
+    from symderiv.proofs.random.random_real import MAX_ARGUMENT, OffDomain
+
+    arith, iv = IntervalArith(), mpmath.iv
+    for x in (MAX_ARGUMENT, -MAX_ARGUMENT):
+        assert arith.func1("exp", iv.mpf(x)).a > 0
+        with pytest.raises(OffDomain, match="too large to evaluate"):
+            arith.func1("exp", iv.mpf(x + (1 if x > 0 else -1)))
+
+
+@pytest.mark.parametrize(("claim", "values"), [
+    ("2 * ones(2, 2)", lambda w: (1, 2)),  # the real arithmetic's ones
+    ("4 * W ** 4", lambda w: (5 * w**4, 4 * w**4)),  # a fourth power: two squarings
+])
+def test_real_witnesses_of_ones_and_of_higher_powers_are_exact(claim, values):
+    """proofs/random/random_real.py:79 and :114 (the real arithmetic's ``ones`` and ``pow_elem``)."""
+    expression = "sum(W)" if "ones" in claim else "sum(W ** 5)"
+    v = verify(expression, "W", claim, {"W": (2, 2)}, method="random")
+    assert v.status == "refuted"
+    cx = v.counterexample
+    w = Fraction(cx.values["W"][cx.entry[0]][cx.entry[1]])
+    assert (Fraction(cx.gradient_entry), Fraction(cx.claim_entry)) == values(w)

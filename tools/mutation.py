@@ -231,6 +231,14 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
                  "(unobservable here)"),
     ("proofs/random/random_real.py", "n = a.shape[-1]", "1 → 2",
      "inverse_det is given square matrices: shape[-2] = shape[-1]"),
+    ("proofs/random/randomized.py", "FULL_BITS = 64", "64 → 65",
+     "the sample size is capped at the primes' 60 bits before it is used (min with log2 PRIME_LOW), so 64 and 65 "
+     "give the same bound"),
+    ("proofs/random/randomized.py", "if (rows, cols) != (1, 1):", "condition negated",
+     "the order in which the random point's matrices are drawn: G first, or when first met; any order gives "
+     "independent uniform values, and the verdict is the same (for a scalar L, G is never used)"),
+    ("proofs/random/random_real.py", "elif row.domain == \"positive\" and not x.a > 0:", "Gt → GtE",
+     "an interval starting at exactly 0 meets 0, and the branch above already refused it"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),

@@ -59,9 +59,9 @@ TARGET_BITS = 60
 #: The most lanes (independent primes and points) one run may use.
 MAX_LANES = 64
 #: Default budget of the randomized check, in field operations (all lanes).
-DEFAULT_RANDOM_BUDGET = 200_000_000_000
+DEFAULT_RANDOM_BUDGET = 200_000_000_000  # pragma: no mutate - tuning: a time budget (past it, BudgetError says so)
 #: The randomized check is refused up front when it would hold more than this many bytes.
-MAX_RANDOM_MEMORY = 900_000_000
+MAX_RANDOM_MEMORY = 900_000_000  # pragma: no mutate - tuning: a memory budget (past it, BudgetError says so)
 #: Tuning: fresh primes and points drawn before a vanishing denominator is blamed on the expression. One
 #: accidental zero has probability about 2^-60, so any count from 2 on gives the same answers; a divisor that is
 #: identically 0 vanishes at every draw.
