@@ -874,3 +874,12 @@ def test_real_witnesses_of_ones_and_of_higher_powers_are_exact(claim, values):
     cx = v.counterexample
     w = Fraction(cx.values["W"][cx.entry[0]][cx.entry[1]])
     assert (Fraction(cx.gradient_entry), Fraction(cx.claim_entry)) == values(w)
+
+
+@pytest.mark.parametrize("text", ["W - W + b", "b + W - W", "W * 0 + b"])
+def test_a_cancelled_term_keeps_the_broadcasting_it_did(text):
+    """autodiff/simplify.py:375 (``ones(whole[0], whole[1])`` → ``ones(whole[1], whole[1])``): W is 2×3 and b
+    1×3, so what is left is b stretched to 2×3."""
+    node = parse(text)
+    typing = infer_shapes(node, {"W": (2, 3), "b": (1, 3)}, text=text)
+    assert to_text(simplify(node, typing.shape_of)) == "ones(2, 3) * b"

@@ -239,6 +239,11 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "independent uniform values, and the verdict is the same (for a scalar L, G is never used)"),
     ("proofs/random/random_real.py", "elif row.domain == \"positive\" and not x.a > 0:", "Gt → GtE",
      "an interval starting at exactly 0 meets 0, and the branch above already refused it"),
+    ("proofs/exact/polynomial.py", "if len(a) > len(b):", "condition negated",
+     "pmul's factors swapped the other way round: the same product (multiplication commutes), only the work "
+     "differs"),
+    ("proofs/exact/polynomial.py", "if m1[-1] <= m2[0]:", "LtE → Lt",
+     "merge's shortcut for monomials already in order: with equal ends the general merge gives the same tuple"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
