@@ -244,6 +244,12 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "differs"),
     ("proofs/exact/polynomial.py", "if m1[-1] <= m2[0]:", "LtE → Lt",
      "merge's shortcut for monomials already in order: with equal ends the general merge gives the same tuple"),
+    ("proofs/exact/polynomial.py", "if n < 2 or not any(e and len(key) == n for key, e in fac.items()):", "And → Or",
+     "_strip's shortcut again: with `or`, a polynomial that matches no factor's length goes on to _factor_in, "
+     "which finds no factor of fac for it either; the same result with more work"),
+    ("proofs/random/random_atoms.py", "t = t - (t >= p) * p", "GtE → Gt",
+     "a sum of two residues equal to the prime itself, t = p exactly: probability about 2^-61 per hashed word, "
+     "which no test meets (unobservable here)"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
