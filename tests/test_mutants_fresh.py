@@ -883,3 +883,11 @@ def test_a_cancelled_term_keeps_the_broadcasting_it_did(text):
     node = parse(text)
     typing = infer_shapes(node, {"W": (2, 3), "b": (1, 3)}, text=text)
     assert to_text(simplify(node, typing.shape_of)) == "ones(2, 3) * b"
+
+
+@pytest.mark.parametrize("text", ["b - b + W - W", "W * 0 + b * 0"])
+def test_a_sum_that_cancels_to_zero_keeps_its_broadcast_shape(text):
+    """autodiff/simplify.py:375 (``zeros(whole[0], whole[1])`` → ``zeros(whole[1], whole[1])``)."""
+    node = parse(text)
+    typing = infer_shapes(node, {"W": (2, 3), "b": (1, 3)}, text=text)
+    assert to_text(simplify(node, typing.shape_of)) == "zeros(2, 3)"

@@ -250,6 +250,12 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("proofs/random/random_atoms.py", "t = t - (t >= p) * p", "GtE → Gt",
      "a sum of two residues equal to the prime itself, t = p exactly: probability about 2^-61 per hashed word, "
      "which no test meets (unobservable here)"),
+    ("proofs/random/randomized.py", "return v[lane:lane + 1] if v.shape[0] == f.lanes else v", "1 → 2",
+     "as for `==` → `!=` on the same line: the failing lane is lane 0, and keeping lanes 0 and 1 leaves lane 0's "
+     "values, the only ones read, unchanged (unobservable here)"),
+    ("proofs/random/randomized.py", "mask[half] = 1", "1 → 2",
+     "the bisection's mask value: the pairing is linear in it, and modulo an odd prime 2x = 2y exactly when "
+     "x = y, so every half is kept or dropped as before"),
     ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
      "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
      "same work counted, the same check"),
