@@ -4,7 +4,7 @@
 Each test names, in its docstring, the mutant(s) it kills as ``module:line`` with the mutation, as the tool
 printed them (the line numbers are those of the code the survivor was found in). Re-run one mutant with
 ``python tools/mutation.py --only PATH:LINE``. Survivors that were dead code were removed from the source
-instead; equivalent ones are listed, with a reason, in ``EQUIVALENT`` of tools/mutation.py.
+instead; equivalent ones are listed, with a reason, in tools/equivalent_mutants.json.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ import ast
 import concurrent.futures
 import copy
 import functools
+import json
 import os
 import random
 import re
@@ -76,190 +77,14 @@ VERDICT_LOGIC = ("proofs/verification.py", "proofs/exact/prover.py", "core/statu
                  "proofs/random/random_confirm.py", "proofs/random/random_real.py", "backends/field.py", "proofs/random/random_bound.py",
                  "ops/elementwise.py", "ops/linalg.py", "syntax/derivatives.py")
 
-#: Equivalent mutants: no input tells them from the original, so no test can kill them. Each entry is
-#: (module, the stripped source line, the mutation as the tool prints it, why no input tells them apart); the
-#: tool leaves them out of every run and sample, and warns (tests/test_mutants_tool.py fails) when an entry
-#: matches no mutant any more (the line changed: look at it again). Prefer a test, or removing dead code, to an entry here
-#: (CONTRIBUTING.md, "Mutation testing").
+#: Equivalent mutants (tools/equivalent_mutants.json): no input tells them from the original, so no test can
+#: kill them. Each entry is the module, the stripped source line, the mutation as the tool prints it, and why no
+#: input tells them apart; the tool leaves them out of every run and sample, and warns (tests/test_mutants_tool.py
+#: fails) when an entry matches no mutant any more (the line changed: look at it again). Prefer a test, or removing
+#: dead code, to an entry there (CONTRIBUTING.md, "Mutation testing").
 EQUIVALENT: list[tuple[str, str, str, str]] = [
-    ("autodiff/simplify.py",
-     "inner = sorted((t for _, t in members), key=lambda t: _transpose_count(t[1]) if t[1] is not None else 0)",
-     "0 → 1", "dead branch: a member of a factored group is the other factor of a MatMul, never None (the "
-              "simplifier's owner may drop the `else`)"),
-    ("autodiff/simplify.py", "if scalars and len(scalars) < len(kept) and self.shape(node) is not None:", "Lt → LtE",
-     "when every factor is a scalar, moving the scalars first keeps the order as it is: the length test is only a "
-     "shortcut (the simplifier's owner may drop it)"),
-    ("core/literals.py", "if n.bit_length() < 10_000:", "Lt → LtE",
-     "the base case of the divide-and-conquer printing: str(n) and the split give the same digits for any n of "
-     "about 10,000 bits (both are below Python's 4300-digit limit)"),
-    ("proofs/exact/prover.py", "return False", "returns None",
-     "the `return False` lines of prover.py (proves_with's shape mismatch, _sympy_equal's refusals) answer a bool "
-     "that every caller tests for truthiness only, so None and False are the same answer (mypy rejects None for "
-     "the bool return types)"),
-    ("autodiff/rules.py", "return ()", "returns None",
-     "_leaf, the rule of a leaf (Symbol, Number), is in the table for completeness: the sweep skips a node without "
-     "children before it asks for rules (backprop.py), so its answer is never read"),
-    ("autodiff/simplify.py", "if scalars and len(scalars) < len(kept) and self.shape(node) is not None:", "And → Or",
-     "moving the 1×1 factors first: with no scalar, or all of them scalar, the order is unchanged either way, and "
-     "otherwise the product is the same value (a scalar factor commutes)"),
-    ("syntax/language.py",
-     "start, end = (self._char_col(getattr(node, key, 0)) for key in (\"col_offset\", \"end_col_offset\"))",
-     "0 → 1", "the default of a node without a position: span() is only given expression nodes, which all carry "
-              "col_offset and end_col_offset (_check_tree_size passes the nearest such node)"),
-    ("autodiff/simplify.py", "if product and not in_product:", "And → Or",
-     "recognition tried on a node that is not a product, outside products: its one factor is the node itself with "
-     "power 1, and every pattern is a quotient or `log(1 + exp(z))`, which a sum, a matrix product, a transpose or "
-     "a reduction (the nodes that reach this line; an Apply returns before it) cannot match"),
-    ("backends/field.py", "d, s = d // 2, s + 1", "1 → 2",
-     "Miller–Rabin with more squaring rounds than the 2-adic valuation of n − 1: for a prime the extra squarings come "
-     "after a^(n−1) = 1 and change nothing; for a composite they change the answer only if a^(2^j·(n−1)) ≡ −1 "
-     "(mod n) for every base the true test rejects, which no modulus the tests or the engine meet satisfies "
-     "(not equivalent in theory; unobservable here)"),
-    ("proofs/exact/polynomial.py", "if len(a) > len(b):", "Gt → GtE",
-     "pmul swaps its factors so the shorter one is outer; for two of equal length the swap gives the same product "
-     "with the same work"),
-    ("proofs/exact/polynomial.py", "if n < 2 or not any(e and len(key) == n for key, e in fac.items()):", "Or → And",
-     "_strip's shortcut: with `and`, a polynomial no factor matches in length still finds no factor below (its own "
-     "key has its length), and a monomial numerator over a monomial factor is divided out, the same value in "
-     "another exact form"),
-    ("ops/elementwise.py", "return bool(abs(mpmath.cos(z)) < mpmath.mpf(10) ** (-mpmath.mp.dps // 2))", "Lt → LtE",
-     "tan's pole test at exactly |cos z| = 10^(-dps/2): cos of a non-zero rational is transcendental (Lindemann), "
-     "and its rounded value equal to the rounded power of ten is not a point any input can aim at (unobservable "
-     "here); both sides of the threshold are tested"),
-    ("proofs/random/random_confirm.py", "if cost * len(entries) <= MAX_REAL_COST:", "Mult → Div",
-     "after the loop above, either one entry is left (cost / 1 = cost * 1) or cost * len(entries) ≤ "
-     "MAX_REAL_COST, and then cost / len(entries) is smaller still: the test has the same answer"),
-    ("proofs/random/random_atoms.py", "if operand is not None and memo in self._atoms:", "IsNot → Is",
-     "the memo of atom values only saves work: a value is a keyed hash of the function and its argument's "
-     "residues, so a miss recomputes the same numbers; and the bisection passes (frozen) reuse the walker's memo "
-     "of node values and tangents, so they never ask for an atom"),
-    ("proofs/exact/witness.py",
-     "if _negligible(ha, hb) or abs(high - low) > abs(high) / 1000:",
-     "Gt → GtE", "the two precisions' differences agreeing to exactly one part in 1000, to the last bit of a "
-                 "100-digit float: no input can aim at that tie (unobservable here)"),
-    ("autodiff/simplify.py", "if size(lines) < size(node):", "Lt → LtE",
-     "a reduction of an operation's written-out lines exactly as long as the reduction itself: none of 873 "
-     "gradients drawn from tests/strategies.cases, simplified under both versions, ties, so the tie-break is "
-     "unobservable here (not equivalent in theory); the strictly-shorter rule is tested at the other size test"),
-    ("proofs/exact/witness.py",
-     "return bool(abs(a - b) <= max(1, abs(a), abs(b)) * mpmath.mpf(10) ** -(WORKING_DPS // 2))", "LtE → Lt",
-     "a difference of exactly the threshold, to the last bit of a 130-digit float: no input can aim at that tie "
-     "(unobservable here); both sides of the threshold are tested (test_mutants_fresh.py)"),
-    ("autodiff/simplify.py", "self._argument = 0", "0 → 1",
-     "the initial depth inside function arguments: simplify(), through which every rewriting starts, sets it to 0 "
-     "before any rule reads it (and restores it after)"),
-    ("core/literals.py", "half = int(n.bit_length() * 0.30103) // 2", "2 → 3",
-     "the split point of the divide-and-conquer printing: any split gives the same digits (high and the "
-     "zero-padded low part)"),
-    ("proofs/random/randomized.py", "return v[lane:lane + 1] if v.shape[0] == f.lanes else v", "Eq → NotEq",
-     "the failing lane is the first lane where the two sides differ, and a wrong claim differs modulo every "
-     "prime drawn but with probability about 2^-60, so it is lane 0; there the mutant keeps every lane of the "
-     "per-lane arrays, whose extra lanes are never read, and slicing a broadcast array [0:1] changes nothing "
-     "(unobservable here)"),
-    ("proofs/random/random_real.py", "if not (isfinite(x.a) and isfinite(x.b)):", "And → Or",
-     "an interval with exactly one infinite end: mpmath's intervals have unbounded exponents, so nothing "
-     "overflows, and the one operation that yields infinite ends (dividing by an interval around 0) yields both "
-     "(unobservable here)"),
-    ("proofs/random/random_confirm.py", "if time.monotonic() > stop:", "Gt → GtE",
-     "the clock read exactly at the stop time, to the nanosecond: no input can aim at that tie"),
-    ("proofs/exact/witness.py", "if _negligible(ha, hb) or abs(high - low) > abs(high) / 1000:", "Div → Mult",
-     "the two precisions' rounding errors differ by a factor of about 10^70 (60 and 130 digits), so two values "
-     "that disagree at all disagree by far more than a factor 1000: the tolerance's order is observable (the "
-     "`or` is tested), its exact size is not (unobservable here)"),
-    ("proofs/exact/witness.py", "if _negligible(ha, hb) or abs(high - low) > abs(high) / 1000:", "1000 → 1001",
-     "as for `/ 1000` → `* 1000` on the same line: no two precisions' values agree to between 1/1000 and "
-     "1/1001 (unobservable here)"),
-    ("proofs/exact/witness.py", "return max((len(m) for m in p), default=0)", "0 → 1",
-     "the degree of a zero polynomial only sets the polynomial witness search's range, max(MIN_RANGE, "
-     "RANGE_FACTOR · degrees): 0 or 1 moves it by 4 at most, within the factor-2 margin of its guarantee"),
-    ("core/literals.py", "if n.bit_length() < 10_000:", "10000 → 10001",
-     "as for `<` → `<=` on the same line: the base case's size; str(n) and the split give the same digits "
-     "for any n of about 10,000 bits"),
-    ("backends/field.py", "return False", "returns None",
-     "_long_double_ok's answer is only tested for truth (LONG_DOUBLE picks the product), so None and False are "
-     "the same answer; the branch is the one for narrower long doubles"),
-    ("backends/field.py", "d, s = n - 1, 0", "0 → 1",
-     "one more squaring round than the 2-adic valuation of n − 1, as for `s + 1` → `s + 2` below: the same "
-     "answers for every modulus the tests or the engine meet (not equivalent in theory; unobservable here)"),
-    ("backends/field.py", "for _ in range(s - 1):", "Sub → Add",
-     "two more squaring rounds, as for the round count above: unobservable here"),
-    ("backends/field.py", "return False", "False → True",
-     "_long_double_ok on a platform whose long double is narrower than x87's 64 bits: the branch no CI machine "
-     "runs (pragma: no cover), so nothing here can observe it"),
-    ("backends/field.py", "r = r + (r < 0) * sp  # [0, 2p)   (two comparisons: about 3 times faster than NumPy's %)",
-     "Lt → LtE", "r = 0 becomes p, which the next line takes back to 0"),
-    ("backends/field.py", "r = r + (r < 0) * sp  # [0, 2p)   (two comparisons: about 3 times faster than NumPy's %)",
-     "0 → 1", "as for `<` → `<=`: only r = 0 is added to, and the next line takes p back to 0"),
-    ("backends/field.py", "r = r - (r >= sp) * sp  # [0, p)", "GtE → Gt",
-     "r = p exactly would need ab ≡ 0 (mod p) with the quotient one too small; with a, b < p and p prime that "
-     "is a = 0 or b = 0, where the quotient is 0 and r = 0"),
-    ("backends/field.py", "for s in range(5)]", "5 → 6",
-     "one more power of 2^21 than the limb products use (three limbs of a 62-bit residue pair up to index 4): "
-     "the extra one is never read"),
-    ("backends/field.py", "return rng.integers(0, self.P, size=(self.lanes, rows, cols), dtype=np.uint64)", "0 → 1",
-     "coordinates drawn from [1, p) instead of [0, p): the Schwartz–Zippel bound moves by 1/p ≈ 2^-60, which no "
-     "test can see"),
-    ("backends/field.py", "n = a.shape[-1]", "1 → 2",
-     "inverse_det is given square matrices: shape[-2] = shape[-1]"),
-    ("backends/field.py", "top = int(a.max()) if a.size else 0", "0 → 1",
-     "an empty matrix has no limbs to split: one limb or another, nothing is multiplied"),
-    ("backends/field.py", "count = max(1, -(-top.bit_length() // _LIMB))", "1 → 2",
-     "at least two limbs where one suffices: the high limb is 0 and adds nothing (the split is exact for any "
-     "count that covers the bits)"),
-    ("ops/elementwise.py",
-     "even=True, code=_code(\"np.abs({})\", \"torch.abs({})\", \"jnp.abs({})\"),",
-     "True → False", "(abs's `even`) evenness is used only for a constant argument whose value the row's fold does "
-                     "not give, and abs folds every rational"),
-    ("ops/linalg.py", "a, k = node.args[0], int(node.param(\"k\") or 0)", "0 → 1",
-     "a matpow call always carries its k (the parser and `call` set it): the default is never read"),
-    ("proofs/exact/domain.py", "if pivot is None or (tiny is not None and abs(m[pivot][col]) <= tiny):", "LtE → Lt",
-     "a pivot of exactly the threshold, to the last bit of a float: no input can aim at that tie (unobservable "
-     "here); both sides of the threshold are tested"),
-    ("proofs/exact/prover.py",
-     "if not (a.variables() | b.variables()) & set(vars_.atoms):  # a rational function: equal only when a.equals(b)",
-     "BitAnd → BitOr", "the shortcut for two rational functions: their exact forms already differ, and SymPy, "
-                       "asked instead, finds them different too; only the time spent changes"),
-    ("proofs/exact/prover.py", "worker = threading.Thread(target=work, daemon=True, name=\"symderiv-sympy\")",
-     "True → False", "a SymPy thread abandoned at its time limit, daemon or not, only matters when the interpreter "
-                     "exits; no verdict and no test waits for it"),
-    ("proofs/exact/prover.py", "parts.append((\"- \" if c < 0 else \"+ \") + term)", "Lt → LtE",
-     "a polynomial stores no zero coefficient, so c < 0 and c <= 0 agree"),
-    ("proofs/exact/prover.py", "parts.append((\"-\" if c < 0 else \"\") + term)", "Lt → LtE",
-     "a polynomial stores no zero coefficient, so c < 0 and c <= 0 agree"),
-    ("proofs/random/random_real.py", "if not (self.mpmath.isfinite(value.a) and self.mpmath.isfinite(value.b)):",
-     "And → Or", "as for `check` above: no operation of mpmath's intervals gives one infinite end alone "
-                 "(unobservable here)"),
-    ("proofs/random/random_real.py", "n = a.shape[-1]", "1 → 2",
-     "inverse_det is given square matrices: shape[-2] = shape[-1]"),
-    ("proofs/random/randomized.py", "FULL_BITS = 64", "64 → 65",
-     "the sample size is capped at the primes' 60 bits before it is used (min with log2 PRIME_LOW), so 64 and 65 "
-     "give the same bound"),
-    ("proofs/random/randomized.py", "if (rows, cols) != (1, 1):", "condition negated",
-     "the order in which the random point's matrices are drawn: G first, or when first met; any order gives "
-     "independent uniform values, and the verdict is the same (for a scalar L, G is never used)"),
-    ("proofs/random/random_real.py", "elif row.domain == \"positive\" and not x.a > 0:", "Gt → GtE",
-     "an interval starting at exactly 0 meets 0, and the branch above already refused it"),
-    ("proofs/exact/polynomial.py", "if len(a) > len(b):", "condition negated",
-     "pmul's factors swapped the other way round: the same product (multiplication commutes), only the work "
-     "differs"),
-    ("proofs/exact/polynomial.py", "if m1[-1] <= m2[0]:", "LtE → Lt",
-     "merge's shortcut for monomials already in order: with equal ends the general merge gives the same tuple"),
-    ("proofs/exact/polynomial.py", "if n < 2 or not any(e and len(key) == n for key, e in fac.items()):", "And → Or",
-     "_strip's shortcut again: with `or`, a polynomial that matches no factor's length goes on to _factor_in, "
-     "which finds no factor of fac for it either; the same result with more work"),
-    ("proofs/random/random_atoms.py", "t = t - (t >= p) * p", "GtE → Gt",
-     "a sum of two residues equal to the prime itself, t = p exactly: probability about 2^-61 per hashed word, "
-     "which no test meets (unobservable here)"),
-    ("proofs/random/randomized.py", "return v[lane:lane + 1] if v.shape[0] == f.lanes else v", "1 → 2",
-     "as for `==` → `!=` on the same line: the failing lane is lane 0, and keeping lanes 0 and 1 leaves lane 0's "
-     "values, the only ones read, unchanged (unobservable here)"),
-    ("proofs/random/randomized.py", "mask[half] = 1", "1 → 2",
-     "the bisection's mask value: the pairing is linear in it, and modulo an odd prime 2x = 2y exactly when "
-     "x = y, so every half is kept or dropped as before"),
-    ("proofs/exact/polynomial.py", "if len(a) * len(b_items) <= CHECK_EVERY:", "LtE → Lt",
-     "at exactly CHECK_EVERY multiply-adds the sliced path makes one slice of all of them: the same product, the "
-     "same work counted, the same check"),
-]
+    (e["module"], e["line"], e["mutation"], e["reason"])
+    for e in json.loads((ROOT / "tools" / "equivalent_mutants.json").read_text(encoding="utf-8"))]
 
 _BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
            ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd}
