@@ -891,3 +891,12 @@ def test_a_sum_that_cancels_to_zero_keeps_its_broadcast_shape(text):
     node = parse(text)
     typing = infer_shapes(node, {"W": (2, 3), "b": (1, 3)}, text=text)
     assert to_text(simplify(node, typing.shape_of)) == "zeros(2, 3)"
+
+
+@pytest.mark.parametrize(("text", "shapes"), [("sum(x, axis=1)", {"x": (3, 1)}), ("sum(x, axis=0)", {"x": (1, 3)}),
+                                              ("sum(x, axis=1)", {"x": (1, 1)})])
+def test_a_sum_along_an_axis_of_length_one_is_its_operand(text, shapes):
+    """autodiff/simplify.py:266-270 (the operand returned as None)."""
+    node = parse(text)
+    typing = infer_shapes(node, shapes, text=text)
+    assert to_text(simplify(node, typing.shape_of)) == "x"

@@ -108,8 +108,9 @@ class Simplifier(Canonical):
     def _canonical_form(self, node: ex.Expr) -> ex.Expr:
         for _ in range(_RECOGNITION_ROUNDS):
             node = self._fixpoint(node)
-            if not self._table or (named := self._recognised(node)) == node:
-                return node
+            named = self._recognised(node) if self._table else node
+            if named == node:
+                break
             node = named
         return node
 
