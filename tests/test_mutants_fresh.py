@@ -900,3 +900,17 @@ def test_a_sum_along_an_axis_of_length_one_is_its_operand(text, shapes):
     node = parse(text)
     typing = infer_shapes(node, shapes, text=text)
     assert to_text(simplify(node, typing.shape_of)) == "x"
+
+
+def test_keyword_parameters_are_only_the_non_positional_ones():
+    """syntax/language.py:204 (``if not p.positional`` → ``if p.positional``): softmax takes ``axis=``, matpow
+    takes k by position only."""
+    assert parse("softmax(A, axis=1)").param("axis") == 1
+    with pytest.raises(ParseError, match="keyword argument `k=` is not allowed in matpow"):
+        parse("matpow(A, k=2)")
+
+
+def test_a_sum_of_zeros_is_zeros_of_the_sums_shape():
+    """autodiff/simplify.py:270 (``return self.zeros(node)`` → None)."""
+    node = parse("sum(W - W, axis=1)")
+    assert to_text(simplify(node, infer_shapes(node, {"W": (2, 3)}).shape_of)) == "zeros(2, 1)"
