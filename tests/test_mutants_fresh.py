@@ -167,6 +167,12 @@ def test_a_confirmation_costing_exactly_the_limit_is_made_at_a_real_point(monkey
 
 # -- autodiff/simplify.py ----------------------------------------------------------------------------------------
 
+def _simplified(text: str, shapes: dict) -> str:
+    """``text`` simplified with the shapes of its matrices, as text."""
+    node = parse(text)
+    return to_text(simplify(node, infer_shapes(node, shapes, text=text).shape_of))
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("inv(inv(A) @ B).T", "inv(inv(A) @ B).T"),  # split: A.T @ inv(B).T, the same size: not kept
     ("inv(inv(A) @ B)", "inv(B) @ A"),  # split: shorter, kept
@@ -175,9 +181,7 @@ def test_a_confirmation_costing_exactly_the_limit_is_made_at_a_real_point(monkey
 def test_split_inverses_are_kept_only_when_strictly_shorter(text, expected):
     """autodiff/simplify.py:98 (``size(candidate) < size(node)`` → ``<=``): the split form of an inverse of a
     product replaces the original only when it is shorter, as the docstring says; a tie keeps what was written."""
-    node = parse(text)
-    typing = infer_shapes(node, {"A": (3, 3), "B": (3, 3)}, text=text)
-    assert to_text(simplify(node, typing.shape_of)) == expected
+    assert _simplified(text, {"A": (3, 3), "B": (3, 3)}) == expected
 
 
 # -- core/literals.py --------------------------------------------------------------------------------------------
@@ -880,26 +884,20 @@ def test_real_witnesses_of_ones_and_of_higher_powers_are_exact(claim, values):
 def test_a_cancelled_term_keeps_the_broadcasting_it_did(text):
     """autodiff/simplify.py:375 (``ones(whole[0], whole[1])`` → ``ones(whole[1], whole[1])``): W is 2×3 and b
     1×3, so what is left is b stretched to 2×3."""
-    node = parse(text)
-    typing = infer_shapes(node, {"W": (2, 3), "b": (1, 3)}, text=text)
-    assert to_text(simplify(node, typing.shape_of)) == "ones(2, 3) * b"
+    assert _simplified(text, {"W": (2, 3), "b": (1, 3)}) == "ones(2, 3) * b"
 
 
 @pytest.mark.parametrize("text", ["b - b + W - W", "W * 0 + b * 0"])
 def test_a_sum_that_cancels_to_zero_keeps_its_broadcast_shape(text):
     """autodiff/simplify.py:375 (``zeros(whole[0], whole[1])`` → ``zeros(whole[1], whole[1])``)."""
-    node = parse(text)
-    typing = infer_shapes(node, {"W": (2, 3), "b": (1, 3)}, text=text)
-    assert to_text(simplify(node, typing.shape_of)) == "zeros(2, 3)"
+    assert _simplified(text, {"W": (2, 3), "b": (1, 3)}) == "zeros(2, 3)"
 
 
 @pytest.mark.parametrize(("text", "shapes"), [("sum(x, axis=1)", {"x": (3, 1)}), ("sum(x, axis=0)", {"x": (1, 3)}),
                                               ("sum(x, axis=1)", {"x": (1, 1)})])
 def test_a_sum_along_an_axis_of_length_one_is_its_operand(text, shapes):
     """autodiff/simplify.py:266-270 (the operand returned as None)."""
-    node = parse(text)
-    typing = infer_shapes(node, shapes, text=text)
-    assert to_text(simplify(node, typing.shape_of)) == "x"
+    assert _simplified(text, shapes) == "x"
 
 
 def test_keyword_parameters_are_only_the_non_positional_ones():
@@ -912,5 +910,4 @@ def test_keyword_parameters_are_only_the_non_positional_ones():
 
 def test_a_sum_of_zeros_is_zeros_of_the_sums_shape():
     """autodiff/simplify.py:270 (``return self.zeros(node)`` → None)."""
-    node = parse("sum(W - W, axis=1)")
-    assert to_text(simplify(node, infer_shapes(node, {"W": (2, 3)}).shape_of)) == "zeros(2, 1)"
+    assert _simplified("sum(W - W, axis=1)", {"W": (2, 3)}) == "zeros(2, 1)"
